@@ -1,0 +1,12 @@
+# Writes OUT: a C++ file defining switchboard::storage::embedded_migrations() from FILES.
+set(body "// Generated from migrations/*.sql; do not edit.\n#include \"storage/migrator.hpp\"\n\n")
+string(APPEND body "namespace switchboard::storage {\n\nconst std::vector<migration>& embedded_migrations() {\n")
+string(APPEND body "  static const std::vector<migration> all = {\n")
+foreach(f IN LISTS FILES)
+  get_filename_component(name "${f}" NAME)
+  file(READ "${f}" sql)
+  string(APPEND body "    {\"${name}\", R\"sbmigration(${sql})sbmigration\"},\n")
+endforeach()
+string(APPEND body "  };\n  return all;\n}\n\n} // namespace switchboard::storage\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
