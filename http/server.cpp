@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "core/log.hpp"
+
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -48,39 +50,6 @@ bool acceptable_request_id(std::string_view id) {
   return true;
 }
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-  }
-  return out;
-}
-
 } // namespace
 
 std::string_view header_list::get(std::string_view name) const {
@@ -98,8 +67,8 @@ bool header_list::has(std::string_view name) const {
 }
 
 response response::error(int status, std::string_view code, std::string_view reason) {
-  return make(status, "{\"error\":\"" + json_escape(code) + "\",\"reason\":\"" + json_escape(reason)
-                          + "\"}");
+  return make(status, "{\"error\":\"" + core::json_escape(code) + "\",\"reason\":\""
+                          + core::json_escape(reason) + "\"}");
 }
 
 std::string make_request_id() {

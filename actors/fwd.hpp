@@ -1,0 +1,171 @@
+#pragma once
+
+// The actor graph's contracts: every message type and typed actor interface of Switchboard.
+// Reading this one file tells the whole message graph; see README "Architecture".
+
+#include <any>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/type_id.hpp>
+#include <caf/typed_actor.hpp>
+
+namespace soci {
+class session;
+}
+
+CAF_BEGIN_TYPE_ID_BLOCK(switchboard, caf::first_custom_type_id)
+CAF_ADD_ATOM(switchboard, switchboard::actors, write_atom, "write")
+CAF_ADD_ATOM(switchboard, switchboard::actors, read_atom, "read")
+CAF_ADD_ATOM(switchboard, switchboard::actors, ready_atom, "ready")
+CAF_ADD_ATOM(switchboard, switchboard::actors, flush_atom, "flush")
+CAF_ADD_ATOM(switchboard, switchboard::actors, batch_atom, "batch")
+CAF_ADD_ATOM(switchboard, switchboard::actors, done_atom, "done")
+CAF_ADD_ATOM(switchboard, switchboard::actors, up_atom, "up")
+CAF_ADD_ATOM(switchboard, switchboard::actors, down_atom, "down")
+CAF_ADD_ATOM(switchboard, switchboard::actors, reconnect_atom, "reconnect")
+CAF_ADD_ATOM(switchboard, switchboard::actors, idle_atom, "idle")
+CAF_ADD_ATOM(switchboard, switchboard::actors, stop_atom, "stop")
+CAF_ADD_ATOM(switchboard, switchboard::actors, tick_atom, "tick")
+CAF_ADD_ATOM(switchboard, switchboard::actors, count_atom, "count")
+CAF_ADD_ATOM(switchboard, switchboard::actors, timeout_atom, "timeout")
+CAF_END_TYPE_ID_BLOCK(switchboard)
+
+namespace switchboard::actors {
+
+// -- storage -------------------------------------------------------------------------------------
+
+/// A unit of database work. Writes run inside a group-commit transaction with other writes and
+/// may be run a second time (alone) when another job of their batch fails, so they must not have
+/// effects outside the database. Throwing (soci_error, storage::domain_error) fails only this job.
+struct db_job {
+  std::string name; ///< for logs and metrics
+  std::function<std::any(soci::session&)> fn;
+};
+
+/// Outcome of one job of a batch.
+struct db_result {
+  std::any value;
+  caf::error error;
+};
+
+/// What the storage actor knows of the database.
+struct storage_status {
+  bool connected = false;  ///< at least one worker holds a live connection
+  bool migrated = false;   ///< every embedded migration is applied
+  uint32_t workers_up = 0; ///< workers with a live connection
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, storage_status& x) {
+  return f(caf::meta::type_name("storage_status"), x.connected, x.migrated, x.workers_up);
+}
+
+/// The storage front: queues writes into batches (group commit) and hands batches and reads to a
+/// pool of detached workers, each owning one SOCI session. Writers are answered after commit.
+using storage_actor
+    = caf::typed_actor<caf::replies_to<write_atom, db_job>::with<std::any>,
+                       caf::replies_to<read_atom, db_job>::with<std::any>,
+                       caf::replies_to<ready_atom>::with<storage_status>,
+                       caf::replies_to<flush_atom>::with<bool>,
+                       caf::reacts_to<done_atom, uint64_t, uint32_t, std::vector<db_result>>,
+                       caf::reacts_to<up_atom, uint32_t>, caf::reacts_to<down_atom, uint32_t>,
+                       caf::reacts_to<tick_atom>, caf::reacts_to<timeout_atom, uint64_t>>;
+
+/// A storage worker: runs batches (write = one transaction) on its own thread and connection.
+using storage_worker_actor
+    = caf::typed_actor<caf::reacts_to<batch_atom, uint64_t, bool, std::vector<db_job>>,
+                       caf::reacts_to<reconnect_atom>>;
+
+// -- outbound HTTP -------------------------------------------------------------------------------
+
+/// An outbound HTTP request (provider API call).
+struct http_call {
+  std::string service; ///< metrics label: whatsapp, mtn, twilio, telegram, chatwoot, llm...
+  std::string method = "POST";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string basic_auth; ///< "user:password" for HTTP basic auth, or empty
+  int64_t timeout_ms = 0; ///< total timeout; 0 = the client's default
+  std::string correlation_id;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, http_call& x) {
+  return f(caf::meta::type_name("http_call"), x.service, x.method, x.url, x.headers, x.body,
+           x.basic_auth, x.timeout_ms, x.correlation_id);
+}
+
+/// An outbound mail sent over SMTP(S) through libcurl.
+struct mail_call {
+  std::string url; ///< smtp://host:port or smtps://host:port
+  std::string from;
+  std::vector<std::string> to;
+  std::string payload; ///< the RFC 5322 message
+  std::string username;
+  std::string password;
+  int64_t timeout_ms = 0;
+  std::string correlation_id;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, mail_call& x) {
+  return f(caf::meta::type_name("mail_call"), x.url, x.from, x.to, x.payload, x.username,
+           x.password, x.timeout_ms, x.correlation_id);
+}
+
+/// Any HTTP answer (whatever the status); network failures are errors instead.
+struct http_reply {
+  long status = 0;
+  std::vector<std::pair<std::string, std::string>> headers; ///< names lower-cased
+  std::string body;
+  int64_t elapsed_us = 0;
+
+  /// First value of a header (name in lower case), empty when absent.
+  std::string header(const std::string& lower_name) const {
+    for (auto& [k, v] : headers)
+      if (k == lower_name)
+        return v;
+    return {};
+  }
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, http_reply& x) {
+  return f(caf::meta::type_name("http_reply"), x.status, x.headers, x.body, x.elapsed_us);
+}
+
+/// Outbound HTTP/SMTP through libcurl multi (socket_action + epoll) on its own thread. Answers
+/// with the reply for any HTTP status; a connect failure or timeout is an error
+/// (sb_error::provider_transient / sb_error::timeout).
+using http_client_actor
+    = caf::typed_actor<caf::replies_to<http_call>::with<http_reply>,
+                       caf::replies_to<mail_call>::with<http_reply>,
+                       caf::reacts_to<done_atom, uint64_t, http_reply, caf::error>>;
+
+// -- callbacks from the HTTP edge ----------------------------------------------------------------
+
+/// How an actor answers the HTTP edge: status and JSON body. The edge posts it to the connection.
+struct edge_reply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+/// Completion callback the HTTP edge attaches to an event (called exactly once, any thread).
+using edge_callback = std::function<void(edge_reply)>;
+
+} // namespace switchboard::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::db_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_job>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_result>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::any)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::edge_callback)

@@ -1,0 +1,184 @@
+#include "actors/metrics.hpp"
+
+#include <mutex>
+#include <unordered_map>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace switchboard::actors {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+namespace {
+
+prometheus::Histogram::BucketBoundaries latency_buckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+std::string s(std::string_view v) {
+  return std::string{v};
+}
+
+} // namespace
+
+struct metrics::impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& http_requests
+      = BuildCounter()
+            .Name("switchboard_http_requests_total")
+            .Help("HTTP requests answered, by route, method and status")
+            .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& http_latency
+      = BuildHistogram()
+            .Name("switchboard_http_request_duration_seconds")
+            .Help("Time from a request's first byte to its response, by route")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& auth_failures
+      = BuildCounter()
+            .Name("switchboard_auth_failures_total")
+            .Help("Webhooks and API calls refused for a bad or missing signature or token")
+            .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& batch_size_family
+      = BuildHistogram()
+            .Name("switchboard_storage_batch_jobs")
+            .Help("Jobs per group-commit transaction")
+            .Register(*registry);
+  prometheus::Histogram& batch_size = batch_size_family.Add(
+      {}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
+  prometheus::Family<prometheus::Histogram>& commit_family
+      = BuildHistogram()
+            .Name("switchboard_storage_commit_seconds")
+            .Help("Duration of group-commit transactions")
+            .Register(*registry);
+  prometheus::Histogram& commit_latency = commit_family.Add({}, latency_buckets());
+  prometheus::Family<prometheus::Counter>& batches
+      = BuildCounter()
+            .Name("switchboard_storage_batches_total")
+            .Help("Group-commit transactions, by outcome")
+            .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& workers_family
+      = BuildGauge()
+            .Name("switchboard_storage_workers_up")
+            .Help("Storage workers holding a live database connection")
+            .Register(*registry);
+  prometheus::Gauge& workers_up = workers_family.Add({});
+  prometheus::Family<prometheus::Gauge>& actors = BuildGauge()
+                                                      .Name("switchboard_live_actors")
+                                                      .Help("Live entity actors by kind")
+                                                      .Register(*registry);
+  prometheus::Family<prometheus::Counter>& provider_calls
+      = BuildCounter()
+            .Name("switchboard_provider_calls_total")
+            .Help("Provider API calls by service and outcome")
+            .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& provider_latency
+      = BuildHistogram()
+            .Name("switchboard_provider_call_duration_seconds")
+            .Help("Provider API call latency by service")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& retries = BuildCounter()
+                                                         .Name("switchboard_provider_retries_total")
+                                                         .Help("Retried provider calls by service")
+                                                         .Register(*registry);
+  prometheus::Family<prometheus::Counter>& sends
+      = BuildCounter()
+            .Name("switchboard_messages_total")
+            .Help("Outbound messages by channel, provider and outcome (sent, failed)")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& dedupe
+      = BuildCounter()
+            .Name("switchboard_dedupe_hits_total")
+            .Help("Duplicate webhooks recognised, by source")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& sessions
+      = BuildCounter()
+            .Name("switchboard_sessions_total")
+            .Help("Omnichannel sessions by event (opened, closed, expired)")
+            .Register(*registry);
+  std::mutex generic_mutex;
+  std::unordered_map<std::string, prometheus::Family<prometheus::Counter>*> generic;
+};
+
+metrics::metrics() : impl_(std::make_unique<impl>()) {}
+
+metrics::~metrics() = default;
+
+void metrics::http_request(std::string_view route, std::string_view method, int status,
+                           double seconds) {
+  auto r = route.empty() ? std::string{"unmatched"} : s(route);
+  impl_->http_requests
+      .Add({{"route", r}, {"method", s(method)}, {"status", std::to_string(status)}})
+      .Increment();
+  impl_->http_latency.Add({{"route", r}}, latency_buckets()).Observe(seconds);
+}
+
+void metrics::auth_failure(std::string_view route) {
+  impl_->auth_failures.Add({{"route", s(route)}}).Increment();
+}
+
+void metrics::storage_batch(std::size_t jobs, double seconds, bool ok) {
+  impl_->batch_size.Observe(static_cast<double>(jobs));
+  impl_->commit_latency.Observe(seconds);
+  impl_->batches.Add({{"outcome", ok ? "committed" : "failed"}}).Increment();
+}
+
+void metrics::storage_workers_up(std::size_t n) {
+  impl_->workers_up.Set(static_cast<double>(n));
+}
+
+void metrics::live_actors(std::string_view kind, long delta) {
+  impl_->actors.Add({{"kind", s(kind)}}).Increment(static_cast<double>(delta));
+}
+
+void metrics::provider_call(std::string_view service, std::string_view outcome, double seconds) {
+  impl_->provider_calls.Add({{"service", s(service)}, {"outcome", s(outcome)}}).Increment();
+  impl_->provider_latency.Add({{"service", s(service)}}, latency_buckets()).Observe(seconds);
+}
+
+void metrics::provider_retry(std::string_view service) {
+  impl_->retries.Add({{"service", s(service)}}).Increment();
+}
+
+void metrics::message_sent(std::string_view channel, std::string_view provider, bool ok) {
+  impl_->sends
+      .Add(
+          {{"channel", s(channel)}, {"provider", s(provider)}, {"outcome", ok ? "sent" : "failed"}})
+      .Increment();
+}
+
+void metrics::dedupe_hit(std::string_view source) {
+  impl_->dedupe.Add({{"source", s(source)}}).Increment();
+}
+
+void metrics::session_event(std::string_view what) {
+  impl_->sessions.Add({{"event", s(what)}}).Increment();
+}
+
+void metrics::count(std::string_view name, std::string_view label_value, double by) {
+  prometheus::Family<prometheus::Counter>* fam;
+  {
+    std::lock_guard<std::mutex> guard{impl_->generic_mutex};
+    auto key = "switchboard_" + s(name) + "_total";
+    auto it = impl_->generic.find(key);
+    if (it == impl_->generic.end())
+      it = impl_->generic
+               .emplace(key, &BuildCounter().Name(key).Help(s(name)).Register(*impl_->registry))
+               .first;
+    fam = it->second;
+  }
+  fam->Add({{"kind", s(label_value)}}).Increment(by);
+}
+
+std::string metrics::render() const {
+  prometheus::TextSerializer serializer;
+  return serializer.Serialize(impl_->registry->Collect());
+}
+
+} // namespace switchboard::actors

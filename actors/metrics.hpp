@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace switchboard::actors {
+
+/// Process metrics in Prometheus form. Thread-safe; shared by the HTTP edge and the actors.
+class metrics {
+public:
+  metrics();
+  ~metrics();
+  metrics(const metrics&) = delete;
+  metrics& operator=(const metrics&) = delete;
+
+  /// One HTTP request answered by the edge.
+  void http_request(std::string_view route, std::string_view method, int status, double seconds);
+  /// A webhook refused for its signature or token.
+  void auth_failure(std::string_view route);
+  /// One group-commit batch: its size and how long the transaction took.
+  void storage_batch(std::size_t jobs, double seconds, bool ok);
+  /// Storage workers with a live connection.
+  void storage_workers_up(std::size_t n);
+  /// Live entity actors of a kind (session, conversation).
+  void live_actors(std::string_view kind, long delta);
+  /// One provider API call: service, outcome (ok, http_4xx, http_5xx, network, timeout), latency.
+  void provider_call(std::string_view service, std::string_view outcome, double seconds);
+  /// A retry of a provider call.
+  void provider_retry(std::string_view service);
+  /// A message sent (or failed for good) on a channel through a provider.
+  void message_sent(std::string_view channel, std::string_view provider, bool ok);
+  /// A duplicate webhook recognised.
+  void dedupe_hit(std::string_view source);
+  /// Session lifecycle: opened, closed, expired.
+  void session_event(std::string_view what);
+  /// A generic counter with one label, for events not listed above.
+  void count(std::string_view name, std::string_view label_value, double by = 1);
+
+  /// The Prometheus text exposition of every metric.
+  std::string render() const;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace switchboard::actors

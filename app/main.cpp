@@ -1,0 +1,165 @@
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <soci/soci.h>
+
+#include "actors/metrics.hpp"
+#include "actors/runtime.hpp"
+#include "config/settings.hpp"
+#include "core/log.hpp"
+#include "http/app.hpp"
+#include "storage/db.hpp"
+#include "storage/migrator.hpp"
+
+using namespace switchboard;
+
+namespace {
+
+constexpr const char* usage = R"(switchboard - omnichannel notification and support-bot server
+
+Usage:
+  switchboard [--config FILE] [serve]        run the server (default command)
+  switchboard [--config FILE] migrate        apply pending database migrations and exit
+  switchboard [--config FILE] check-config   validate the configuration, print it (secrets
+                                             redacted) and exit non-zero on the first problem
+  switchboard --help | --version
+
+Without --config the embedded default configuration is used: the private PostgreSQL of
+scripts/pg and the provider simulator (switchboard-sim) on 127.0.0.1. Every key can be set from
+the environment as SWITCHBOARD_<SECTION>_<KEY> (see config/switchboard.example.toml); secrets
+must come from there.
+)";
+
+struct cli {
+  std::string config_path;
+  std::string command = "serve";
+  std::vector<std::string> args;
+};
+
+int fail(const std::string& msg, int code = 2) {
+  std::cerr << "switchboard: " << msg << std::endl;
+  return code;
+}
+
+/// Connects to the database, retrying for up to the configured connect timeout.
+std::unique_ptr<soci::session> connect_with_retry(const config::settings& s, std::string& error) {
+  auto deadline = std::chrono::steady_clock::now() + s.database.connect_timeout;
+  for (;;) {
+    try {
+      return storage::open_session(s.database.dsn);
+    } catch (const std::exception& e) {
+      error = e.what();
+      while (!error.empty() && (error.back() == '\n' || error.back() == ' '))
+        error.pop_back();
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return nullptr;
+    std::this_thread::sleep_for(std::chrono::milliseconds{250});
+  }
+}
+
+int run_migrations(const config::settings& s, bool quiet) {
+  std::string error;
+  auto sql = connect_with_retry(s, error);
+  if (!sql)
+    return fail("database unreachable: " + error, 1);
+  auto report = storage::migrate(*sql, storage::embedded_migrations());
+  if (!report)
+    return fail("migration failed: " + core::reason_of(report.error()), 1);
+  for (auto& name : report->applied)
+    core::log(core::log_level::info, "migration applied", {{"name", name}});
+  for (auto& name : report->unknown)
+    core::log(core::log_level::warn, "database has a migration this binary does not know",
+              {{"name", name}});
+  if (!quiet)
+    std::cout << "migrations: " << report->applied.size() << " applied, " << report->already_applied
+              << " already applied" << std::endl;
+  return 0;
+}
+
+int serve(const config::settings& s) {
+  // Block the termination signals before any thread starts, so that every thread inherits the
+  // mask and main() alone receives them through sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  if (s.database.migrate_on_start)
+    if (auto rc = run_migrations(s, true); rc != 0)
+      return rc;
+  auto stats = std::make_shared<actors::metrics>();
+  actors::runtime rt{s, stats};
+  http::app edge{s, rt};
+  try {
+    edge.start();
+  } catch (const std::exception& e) {
+    return fail(e.what(), 1);
+  }
+  core::log(core::log_level::info, "listening",
+            {{"address", s.server.listen_address}, {"port", std::to_string(edge.port())}});
+  std::cout << R"({"event":"ready","port":)" << edge.port() << "}" << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  core::log(core::log_level::info, "shutting down",
+            {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  edge.stop(s.server.shutdown_drain);
+  if (!rt.flush_storage(s.storage.request_timeout))
+    core::log(core::log_level::warn, "storage flush incomplete at shutdown");
+  rt.shutdown();
+  core::log(core::log_level::info, "stopped");
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  cli c;
+  bool command_seen = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << usage;
+      return 0;
+    }
+    if (a == "--version") {
+      std::cout << "switchboard " << SB_VERSION << std::endl;
+      return 0;
+    }
+    if (a == "--config" || a == "-c") {
+      if (i + 1 >= argc)
+        return fail("--config needs a file");
+      c.config_path = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      c.config_path = a.substr(9);
+    } else if (!command_seen && a.rfind("-", 0) != 0) {
+      c.command = a;
+      command_seen = true;
+    } else {
+      c.args.push_back(a);
+    }
+  }
+  if (c.command != "serve" && c.command != "migrate" && c.command != "check-config")
+    return fail("unknown command '" + c.command + "' (see --help)");
+
+  auto settings = config::load_settings(c.config_path);
+  if (!settings)
+    return fail(core::reason_of(settings.error()));
+  core::set_log_level(core::parse_log_level(settings->log.level));
+
+  if (c.command == "check-config") {
+    std::cout << config::describe(*settings);
+    std::cout << "# configuration OK" << std::endl;
+    return 0;
+  }
+  if (c.command == "migrate")
+    return run_migrations(*settings, false);
+  return serve(*settings);
+}

@@ -1,0 +1,228 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace switchboard::config {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+/// HTTP edge: listener, limits and deadlines.
+struct server_settings {
+  std::string listen_address = "127.0.0.1";
+  uint16_t port = 8080;
+  std::size_t threads = 2;
+  std::size_t max_connections = 10000;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t body_limit = 1024 * 1024;        ///< default for routes without their own
+  std::size_t webhook_body_limit = 256 * 1024; ///< provider webhooks
+  milliseconds header_timeout{10000};
+  milliseconds body_timeout{30000};
+  milliseconds idle_timeout{75000};
+  milliseconds handler_timeout{30000};
+  milliseconds shutdown_drain{10000};
+  std::string public_url = "http://127.0.0.1:8080"; ///< as providers see us (Twilio signatures)
+};
+
+/// PostgreSQL connection and pool.
+struct database_settings {
+  std::string dsn;
+  std::size_t pool_size = 4;
+  bool migrate_on_start = true;
+  seconds connect_timeout{5};
+  milliseconds reconnect_backoff{500};
+};
+
+/// Storage actor: group commit.
+struct storage_settings {
+  std::size_t max_batch = 256;
+  milliseconds flush_delay{1};
+  milliseconds request_timeout{10000};
+};
+
+/// Actor system.
+struct actor_settings {
+  std::size_t scheduler_threads = 2;
+  seconds idle_passivate{300};
+};
+
+/// Omnichannel sessions.
+struct session_settings {
+  seconds ttl{24 * 3600};
+  seconds sweep_interval{60};
+  seconds whatsapp_window{24 * 3600};
+};
+
+/// Retries of provider calls.
+struct retry_settings {
+  milliseconds base{500};
+  milliseconds max_delay{30000};
+  seconds horizon{300};
+  int max_attempts = 8;
+};
+
+/// Outbound HTTP client.
+struct http_client_settings {
+  milliseconds connect_timeout{3000};
+  milliseconds total_timeout{15000};
+  std::size_t max_connections = 64;
+};
+
+/// Voice AI webhooks.
+struct voice_settings {
+  std::string token; ///< bearer token of POST /webhooks/voice/call-ended
+};
+
+/// WhatsApp Cloud API.
+struct whatsapp_settings {
+  bool enabled = true;
+  std::string base_url = "https://graph.facebook.com";
+  std::string api_version = "v21.0";
+  std::string phone_number_id;
+  std::string access_token;
+  std::string app_secret;
+  std::string verify_token;
+  std::string template_name;
+  std::string template_language = "en";
+};
+
+/// MTN SMS v3.
+struct mtn_settings {
+  std::string base_url = "https://api.mtn.com";
+  std::string token_path = "/v1/oauth/access_token";
+  std::string client_id;
+  std::string client_secret;
+  std::string sender_address;
+  std::string webhook_secret;
+};
+
+/// Twilio Messages API.
+struct twilio_settings {
+  std::string base_url = "https://api.twilio.com";
+  std::string account_sid;
+  std::string auth_token;
+  std::string from_number;
+  std::string messaging_service_sid;
+};
+
+/// SMS channel and its provider.
+struct sms_settings {
+  bool enabled = true;
+  std::string provider = "mtn"; ///< mtn | twilio
+  std::size_t max_segments = 3;
+  mtn_settings mtn;
+  twilio_settings twilio;
+};
+
+/// OpenAI-compatible chat completions.
+struct llm_settings {
+  bool enabled = false;
+  std::string base_url = "https://api.openai.com";
+  std::string model = "gpt-4o-mini";
+  std::string api_key;
+  milliseconds timeout{20000};
+  int max_tool_rounds = 4;
+  std::string system_prompt_file = "config/prompts/post_call_followup.txt";
+  std::string bot_prompt_file = "config/prompts/support_bot.txt";
+};
+
+/// Telegram Bot API.
+struct telegram_settings {
+  bool enabled = false;
+  std::string base_url = "https://api.telegram.org";
+  std::string bot_token;
+  std::string webhook_secret;
+};
+
+/// Chatwoot support bot.
+struct chatwoot_settings {
+  bool enabled = false;
+  std::string base_url = "http://127.0.0.1:3000";
+  std::string api_token;
+  std::string webhook_secret; ///< optional; when set, webhooks must be signed
+  seconds article_cache_ttl{300};
+  double confidence_threshold = 0.55;
+  double min_score = 0.5;
+  std::size_t top_articles = 3;
+  std::vector<std::string> handoff_phrases
+      = {"human",          "agent",       "person",  "operator",
+         "representative", "real person", "someone", "speak to"};
+};
+
+/// SMTP for email notifications.
+struct smtp_settings {
+  bool enabled = false;
+  std::string url = "smtp://127.0.0.1:25";
+  std::string from = "switchboard@localhost";
+  std::string username;
+  std::string password;
+};
+
+/// Bearer token for the /api/v1/tools API.
+struct api_settings {
+  std::string token;
+};
+
+/// Logging.
+struct log_settings {
+  std::string level = "info"; ///< debug | info | warn | error
+};
+
+/// Everything the server reads from its configuration.
+struct settings {
+  server_settings server;
+  database_settings database;
+  storage_settings storage;
+  actor_settings actors;
+  session_settings session;
+  retry_settings retry;
+  http_client_settings http_client;
+  voice_settings voice;
+  whatsapp_settings whatsapp;
+  sms_settings sms;
+  llm_settings llm;
+  telegram_settings telegram;
+  chatwoot_settings chatwoot;
+  smtp_settings smtp;
+  api_settings api;
+  log_settings log;
+};
+
+/// Looks up an environment variable; injectable for tests.
+using env_lookup = std::optional<std::string> (*)(const char* name);
+
+/// The process environment.
+std::optional<std::string> process_env(const char* name);
+
+/// Loads settings from TOML text (over the built-in defaults), then applies environment
+/// overrides (SWITCHBOARD_<SECTION>_<KEY>) and validates. Errors name the offending key.
+core::expected<settings> load_settings_text(const std::string& toml_text, env_lookup env,
+                                            const std::string& origin = "config");
+
+/// Loads settings from a file, or from the embedded default config when `path` is empty.
+core::expected<settings> load_settings(const std::string& path, env_lookup env = process_env);
+
+/// The embedded default configuration (private PostgreSQL, local provider simulator).
+const std::string& embedded_default_config();
+
+/// One documented configuration key.
+struct key_info {
+  std::string path; ///< e.g. "sms.mtn.client_secret"
+  std::string env;  ///< e.g. "SWITCHBOARD_SMS_MTN_CLIENT_SECRET"
+  bool secret;      ///< never logged; must come from the environment in production
+};
+
+/// Every key the loader accepts.
+std::vector<key_info> known_keys();
+
+/// The settings as TOML-like `key = value` lines with secrets redacted (for check-config).
+std::string describe(const settings& s);
+
+} // namespace switchboard::config

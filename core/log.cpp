@@ -1,0 +1,116 @@
+#include "core/log.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace switchboard::core {
+
+namespace {
+
+std::atomic<int> min_level{static_cast<int>(log_level::info)};
+std::mutex write_mutex;
+
+const char* level_name(log_level l) {
+  switch (l) {
+  case log_level::debug:
+    return "debug";
+  case log_level::info:
+    return "info";
+  case log_level::warn:
+    return "warn";
+  case log_level::error:
+    return "error";
+  }
+  return "info";
+}
+
+} // namespace
+
+log_level parse_log_level(std::string_view text) {
+  if (text == "debug")
+    return log_level::debug;
+  if (text == "warn")
+    return log_level::warn;
+  if (text == "error")
+    return log_level::error;
+  return log_level::info;
+}
+
+void set_log_level(log_level level) {
+  min_level = static_cast<int>(level);
+}
+
+bool log_enabled(log_level level) {
+  return static_cast<int>(level) >= min_level.load(std::memory_order_relaxed);
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (char c : s) {
+    switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned char>(c));
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+  }
+  return out;
+}
+
+void log(log_level level, std::string_view msg, std::initializer_list<log_field> fields) {
+  if (!log_enabled(level))
+    return;
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()
+            % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char ts[96];
+  std::snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::string line;
+  line.reserve(128);
+  line += "{\"ts\":\"";
+  line += ts;
+  line += "\",\"level\":\"";
+  line += level_name(level);
+  line += "\",\"msg\":\"";
+  line += json_escape(msg);
+  line += '"';
+  for (auto& [k, v] : fields) {
+    line += ",\"";
+    line += json_escape(k);
+    line += "\":\"";
+    line += json_escape(v);
+    line += '"';
+  }
+  line += "}\n";
+  std::lock_guard<std::mutex> guard{write_mutex};
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+} // namespace switchboard::core

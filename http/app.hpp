@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+
+#include "config/settings.hpp"
+#include "http/routes.hpp"
+#include "http/server.hpp"
+
+namespace switchboard::actors {
+class runtime;
+}
+
+namespace switchboard::http {
+
+/// The Switchboard HTTP edge: routes bound to the actor runtime, the server with the configured
+/// limits, the JSON access log and the HTTP metrics.
+class app {
+public:
+  app(const config::settings& s, actors::runtime& rt);
+  ~app();
+
+  /// Binds and starts serving; throws std::runtime_error when the port cannot be bound.
+  void start();
+  /// The bound port.
+  uint16_t port() const;
+  /// Stops accepting and drains in-flight requests.
+  void stop(std::chrono::milliseconds drain);
+  /// The route table (for the OpenAPI document and tests).
+  const route_table& routes() const { return routes_; }
+
+private:
+  void add_routes();
+
+  const config::settings& settings_;
+  actors::runtime& rt_;
+  route_table routes_;
+  std::unique_ptr<server> server_;
+};
+
+} // namespace switchboard::http

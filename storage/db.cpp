@@ -1,0 +1,92 @@
+#include "storage/db.hpp"
+
+#include <libpq-fe.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+
+namespace switchboard::storage {
+
+using core::sb_error;
+
+namespace {
+
+void drop_notice(void*, const char*) {
+  // Server NOTICEs ("relation already exists, skipping") are not errors; keep them off stderr.
+}
+
+} // namespace
+
+std::unique_ptr<soci::session> open_session(const std::string& dsn) {
+  auto sql = std::make_unique<soci::session>(soci::postgresql, dsn);
+  if (auto conn = native_connection(*sql))
+    PQsetNoticeProcessor(conn, drop_notice, nullptr);
+  return sql;
+}
+
+PGconn* native_connection(soci::session& sql) {
+  auto backend = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
+  return backend ? backend->conn_ : nullptr;
+}
+
+bool connection_ok(soci::session& sql) {
+  auto conn = native_connection(sql);
+  return conn != nullptr && PQstatus(conn) == CONNECTION_OK;
+}
+
+void exec_script(soci::session& sql, const std::string& script) {
+  auto conn = native_connection(sql);
+  if (conn == nullptr)
+    throw soci::soci_error("no database connection");
+  PGresult* res = PQexec(conn, script.c_str());
+  auto status = PQresultStatus(res);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
+    std::string msg = PQresultErrorMessage(res);
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    std::string sqlstate = state ? state : "";
+    PQclear(res);
+    if (!msg.empty() && msg.back() == '\n')
+      msg.pop_back();
+    throw soci::postgresql_soci_error(msg, sqlstate.size() == 5 ? sqlstate.c_str() : "XX000");
+  }
+  PQclear(res);
+}
+
+std::string sqlstate_of(const std::exception& e) {
+  if (auto pe = dynamic_cast<const soci::postgresql_soci_error*>(&e))
+    return pe->sqlstate();
+  return {};
+}
+
+caf::error map_db_exception(std::exception_ptr ex, soci::session* sql, bool& connection_lost) {
+  connection_lost = false;
+  try {
+    std::rethrow_exception(ex);
+  } catch (const domain_error& e) {
+    return caf::make_error(e.code(), std::string{e.what()});
+  } catch (const soci::soci_error& e) {
+    auto state = sqlstate_of(e);
+    bool lost = (sql != nullptr && !connection_ok(*sql))
+                || e.get_error_category() == soci::soci_error::connection_error
+                || state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02"
+                || state == "57P03";
+    if (lost) {
+      connection_lost = true;
+      return caf::make_error(sb_error::unavailable, std::string{"database unavailable"});
+    }
+    if (state == "23505")
+      return caf::make_error(sb_error::conflict,
+                             std::string{"duplicate: "} + e.get_error_message());
+    if (state.rfind("23", 0) == 0 || state.rfind("22", 0) == 0)
+      return caf::make_error(sb_error::invalid_argument, std::string{e.get_error_message()});
+    if (state == "40001" || state == "40P01")
+      return caf::make_error(sb_error::conflict, std::string{"serialization failure, retry"});
+    return caf::make_error(sb_error::internal,
+                           std::string{"database error "} + state + ": " + e.get_error_message());
+  } catch (const std::exception& e) {
+    return caf::make_error(sb_error::internal, std::string{e.what()});
+  } catch (...) {
+    return caf::make_error(sb_error::internal, std::string{"unknown exception"});
+  }
+}
+
+} // namespace switchboard::storage

@@ -1,0 +1,62 @@
+#include "tests/support/pg.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include <soci/soci.h>
+
+#include "core/crypto.hpp"
+#include "storage/db.hpp"
+
+namespace switchboard::test {
+
+std::string cluster_dsn() {
+  auto v = std::getenv("SWITCHBOARD_TEST_DSN");
+  if (v == nullptr || *v == '\0')
+    throw std::runtime_error("SWITCHBOARD_TEST_DSN is not set: run the pg tier through "
+                             "scripts/test (it starts a private PostgreSQL)");
+  return v;
+}
+
+std::string dsn_with_database(const std::string& dsn, const std::string& name) {
+  auto scheme = dsn.find("://");
+  auto slash = dsn.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (scheme == std::string::npos || slash == std::string::npos)
+    throw std::runtime_error("test DSN must be a postgresql:// URI with a database");
+  auto q = dsn.find('?', slash);
+  return dsn.substr(0, slash + 1) + name + (q == std::string::npos ? "" : dsn.substr(q));
+}
+
+scratch_db::scratch_db() : name_("sbtest_" + core::random_hex(6)) {
+  admin("CREATE DATABASE " + name_);
+  dsn_ = dsn_with_database(cluster_dsn(), name_);
+}
+
+scratch_db::~scratch_db() {
+  try {
+    admin("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (...) {
+    // Leftover databases are harmless in a private cluster.
+  }
+}
+
+std::unique_ptr<soci::session> scratch_db::connect() const {
+  return storage::open_session(dsn_);
+}
+
+void scratch_db::admin(const std::string& sql) const {
+  auto s = storage::open_session(dsn_with_database(cluster_dsn(), "postgres"));
+  storage::exec_script(*s, sql);
+}
+
+void scratch_db::set_available(bool available) const {
+  if (available) {
+    admin("ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS true");
+  } else {
+    admin("ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS false");
+    admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name_
+          + "' AND pid <> pg_backend_pid()");
+  }
+}
+
+} // namespace switchboard::test

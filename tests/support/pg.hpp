@@ -1,0 +1,43 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace soci {
+class session;
+}
+
+namespace switchboard::test {
+
+/// DSN of the private test cluster (SWITCHBOARD_TEST_DSN, exported by scripts/test); the test
+/// fails with a clear message when it is unset.
+std::string cluster_dsn();
+
+/// A fresh database created for one test and dropped (with its connections) afterwards.
+class scratch_db {
+public:
+  scratch_db();
+  ~scratch_db();
+  scratch_db(const scratch_db&) = delete;
+  scratch_db& operator=(const scratch_db&) = delete;
+
+  /// DSN of the scratch database.
+  const std::string& dsn() const { return dsn_; }
+  /// Database name.
+  const std::string& name() const { return name_; }
+  /// A new SOCI session on it.
+  std::unique_ptr<soci::session> connect() const;
+  /// Runs a statement on the cluster's maintenance connection (e.g. to cut connections).
+  void admin(const std::string& sql) const;
+  /// Refuses new connections and terminates existing ones (a database outage), or ends it.
+  void set_available(bool available) const;
+
+private:
+  std::string name_;
+  std::string dsn_;
+};
+
+/// Replaces the database name in a DSN URI ("postgresql://u@h:p/db?x" -> ".../name?x").
+std::string dsn_with_database(const std::string& dsn, const std::string& name);
+
+} // namespace switchboard::test
