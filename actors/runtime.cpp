@@ -50,14 +50,18 @@ runtime::~runtime() {
 void runtime::check_readiness(std::function<void(readiness)> done) {
   auto timeout = impl_->settings.storage.request_timeout;
   auto storage = impl_->storage;
-  impl_->sys->spawn([=](caf::event_based_actor* self) {
-    self->request(storage, timeout, ready_atom::value)
-        .then(
-            [=](storage_status st) {
-              done(readiness{st.connected, st.migrated, st.workers_up});
-            },
-            [=](caf::error&) { done(readiness{}); });
-  });
+  // CAF 0.17.6 dereferences a null argument tuple when a function is spawned without arguments
+  // (UB that UBSan reports), so spawned functions always take at least one.
+  impl_->sys->spawn(
+      [=](caf::event_based_actor* self, storage_actor storage) {
+        self->request(storage, timeout, ready_atom::value)
+            .then(
+                [=](storage_status st) {
+                  done(readiness{st.connected, st.migrated, st.workers_up});
+                },
+                [=](caf::error&) { done(readiness{}); });
+      },
+      storage);
 }
 
 bool runtime::flush_storage(std::chrono::milliseconds limit) {

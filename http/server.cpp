@@ -3,6 +3,7 @@
 #include "core/log.hpp"
 
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -184,6 +185,8 @@ private:
     begin_request_bookkeeping();
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<std::uint32_t>(opts().max_header_bytes));
+    // The route's limit is applied after the header is read (413, not Beast's own 1 MB error).
+    header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(opts().header_timeout);
     bhttp::async_read_header(stream_, buffer_, *header_parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -283,12 +286,18 @@ private:
     auto answered = std::make_shared<std::atomic<bool>>(false);
     answered_ = answered;
     auto self = shared_from_this();
-    responder respond = [self, answered](response r) {
+    // The responder holds the connection weakly: a handler keeping it past the connection's end
+    // keeps no socket or buffer alive. The handler timer holds it strongly until then.
+    std::weak_ptr<connection> weak = self;
+    responder respond = [weak, answered](response r) {
       if (answered->exchange(true))
         return;
-      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->handler_timer_.cancel();
-        self->send(std::move(r));
+      auto conn = weak.lock();
+      if (!conn)
+        return;
+      net::post(conn->stream_.get_executor(), [conn, r = std::move(r)]() mutable {
+        conn->handler_timer_.cancel();
+        conn->send(std::move(r));
       });
     };
     handler_timer_.expires_after(opts().handler_timeout);

@@ -95,21 +95,23 @@ TEST_CASE("many concurrent writers share few transactions and are acked after co
   // connection, that the row is already committed.
   std::vector<caf::actor> spawned;
   for (int w = 0; w < writers; ++w) {
-    spawned.push_back(f.sys->spawn<caf::detached>([&, w](caf::event_based_actor* self) {
-      auto check = std::make_shared<std::unique_ptr<soci::session>>(storage::open_session(dsn));
-      for (int i = 0; i < per_writer; ++i) {
-        int v = w * per_writer + i;
-        self->request(f.store, 10s, write_atom::value, insert_job(v))
-            .then(
-                [&, v, check](std::any& r) {
-                  if (std::any_cast<int>(r) == v
-                      && count_rows(**check, "v = " + std::to_string(v)) == 1)
-                    ++visible_at_ack;
-                  ++acked;
-                },
-                [&](caf::error&) { ++errors; });
-      }
-    }));
+    spawned.push_back(f.sys->spawn<caf::detached>(
+        [&](caf::event_based_actor* self, int w) {
+          auto check = std::make_shared<std::unique_ptr<soci::session>>(storage::open_session(dsn));
+          for (int i = 0; i < per_writer; ++i) {
+            int v = w * per_writer + i;
+            self->request(f.store, 10s, write_atom::value, insert_job(v))
+                .then(
+                    [&, v, check](std::any& r) {
+                      if (std::any_cast<int>(r) == v
+                          && count_rows(**check, "v = " + std::to_string(v)) == 1)
+                        ++visible_at_ack;
+                      ++acked;
+                    },
+                    [&](caf::error&) { ++errors; });
+          }
+        },
+        w));
   }
   for (auto& a : spawned) {
     caf::scoped_actor self{*f.sys};
@@ -135,19 +137,21 @@ TEST_CASE("a failing job fails alone; its batch neighbours commit", "[storage]")
   // 2 and 3 go into one batch with a duplicate of 1 between them.
   std::mutex mtx;
   std::map<int, caf::error> outcome;
-  auto sender = f.sys->spawn([&](caf::event_based_actor* a) {
-    for (int v : {2, 1, 3})
-      a->request(f.store, 5s, write_atom::value, insert_job(v))
-          .then(
-              [&, v](std::any&) {
-                std::lock_guard<std::mutex> g{mtx};
-                outcome[v] = caf::error{};
-              },
-              [&, v](caf::error& e) {
-                std::lock_guard<std::mutex> g{mtx};
-                outcome[v] = e;
-              });
-  });
+  auto sender = f.sys->spawn(
+      [&](caf::event_based_actor* a, std::vector<int> values) {
+        for (int v : values)
+          a->request(f.store, 5s, write_atom::value, insert_job(v))
+              .then(
+                  [&, v](std::any&) {
+                    std::lock_guard<std::mutex> g{mtx};
+                    outcome[v] = caf::error{};
+                  },
+                  [&, v](caf::error& e) {
+                    std::lock_guard<std::mutex> g{mtx};
+                    outcome[v] = e;
+                  });
+      },
+      std::vector<int>{2, 1, 3});
   self->wait_for(sender);
   REQUIRE(outcome.size() == 3);
   CHECK_FALSE(outcome[2]);
