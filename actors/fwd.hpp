@@ -19,6 +19,8 @@
 #include <caf/type_id.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/events.hpp"
+
 namespace soci {
 class session;
 }
@@ -38,6 +40,11 @@ CAF_ADD_ATOM(switchboard, switchboard::actors, stop_atom, "stop")
 CAF_ADD_ATOM(switchboard, switchboard::actors, tick_atom, "tick")
 CAF_ADD_ATOM(switchboard, switchboard::actors, count_atom, "count")
 CAF_ADD_ATOM(switchboard, switchboard::actors, timeout_atom, "timeout")
+CAF_ADD_ATOM(switchboard, switchboard::actors, replay_atom, "replay")
+CAF_ADD_ATOM(switchboard, switchboard::actors, retry_atom, "retry")
+CAF_ADD_ATOM(switchboard, switchboard::actors, sweep_atom, "sweep")
+CAF_ADD_ATOM(switchboard, switchboard::actors, outbox_atom, "outbox")
+CAF_ADD_ATOM(switchboard, switchboard::actors, token_atom, "token")
 CAF_END_TYPE_ID_BLOCK(switchboard)
 
 namespace switchboard::actors {
@@ -150,17 +157,72 @@ using http_client_actor
                        caf::replies_to<mail_call>::with<http_reply>,
                        caf::reacts_to<done_atom, uint64_t, http_reply, caf::error>>;
 
-// -- callbacks from the HTTP edge ----------------------------------------------------------------
+// -- omnichannel sessions ------------------------------------------------------------------------
 
-/// How an actor answers the HTTP edge: status and JSON body. The edge posts it to the connection.
-struct edge_reply {
-  int status = 200;
+/// One attempt at sending a queued delivery-log row through a channel adapter.
+struct outbound_send {
+  int64_t delivery_id = 0;
+  std::string claim_token; ///< the row's claim; the attempt is dropped when another holds it
+  std::string channel;     ///< whatsapp | sms
+  std::string provider;
+  std::string recipient; ///< E.164
   std::string body;
-  std::string content_type = "application/json";
+  std::string template_name; ///< WhatsApp template (outside the 24 h window), or empty
+  std::string template_language;
+  std::string correlation_id;
+  int64_t first_attempt_ms = 0; ///< when the first attempt started (retry horizon)
+  int32_t attempt = 0;          ///< attempts made by this node so far
 };
 
-/// Completion callback the HTTP edge attaches to an event (called exactly once, any thread).
-using edge_callback = std::function<void(edge_reply)>;
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, outbound_send& x) {
+  return f(caf::meta::type_name("outbound_send"), x.delivery_id, x.claim_token, x.channel,
+           x.provider, x.recipient, x.body, x.template_name, x.template_language, x.correlation_id,
+           x.first_attempt_ms, x.attempt);
+}
+
+/// A session actor: one per end user (E.164 number). Serialises that user's events, runs the
+/// session state machine through storage, drives the LLM and hands sends to channel adapters.
+using session_actor
+    = caf::typed_actor<caf::reacts_to<call_ended_event, edge_callback>,
+                       caf::reacts_to<inbound_event, edge_callback>,
+                       caf::reacts_to<tool_request, edge_callback>,
+                       caf::reacts_to<replay_atom, std::string, int64_t, std::string>,
+                       caf::reacts_to<stop_atom>, caf::reacts_to<tick_atom>>;
+
+/// Routes events to session actors by phone number, spawning on demand and passivating idle ones.
+using session_router_actor = caf::typed_actor<
+    caf::reacts_to<call_ended_event, edge_callback>, caf::reacts_to<inbound_event, edge_callback>,
+    caf::reacts_to<tool_request, edge_callback>,
+    caf::reacts_to<replay_atom, std::string, int64_t, std::string>,
+    caf::reacts_to<idle_atom, std::string>, caf::replies_to<count_atom>::with<uint64_t>>;
+
+/// A channel adapter (WhatsApp Cloud API, MTN SMS v3 or Twilio): attempts sends with retries and
+/// records every outcome in the delivery log.
+using channel_actor
+    = caf::typed_actor<caf::reacts_to<outbound_send>, caf::reacts_to<retry_atom, outbound_send>,
+                       caf::reacts_to<token_atom>>;
+
+/// Periodic durable work: closing expired sessions, re-claiming stalled sends and replies.
+using sweeper_actor = caf::typed_actor<caf::reacts_to<sweep_atom>, caf::reacts_to<outbox_atom>>;
+
+/// A chat-completion request for the LLM actor.
+struct llm_call {
+  std::string body; ///< request JSON (core::encode_llm_request)
+  std::string correlation_id;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, llm_call& x) {
+  return f(caf::meta::type_name("llm_call"), x.body, x.correlation_id);
+}
+
+/// The LLM actor: OpenAI-compatible chat completions with a deadline; answers the raw response
+/// body of a 2xx, or an error (timeout, provider_transient, provider_rejected).
+using llm_actor = caf::typed_actor<caf::replies_to<llm_call>::with<std::string>>;
+
+/// Stateless edge requests that belong to no entity: status callbacks, readiness.
+using edge_actor
+    = caf::typed_actor<caf::reacts_to<status_event, edge_callback>,
+                       caf::reacts_to<ready_atom, std::function<void(storage_status)>>>;
 
 } // namespace switchboard::actors
 
@@ -169,3 +231,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_result>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::any)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::edge_callback)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::function<void(switchboard::actors::storage_status)>)

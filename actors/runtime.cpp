@@ -1,21 +1,40 @@
 #include "actors/runtime.hpp"
 
-#include <caf/all.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
-#include "actors/fwd.hpp"
+#include "actors/common.hpp"
 #include "actors/http_client.hpp"
-#include "actors/metrics.hpp"
-#include "actors/storage.hpp"
+
+namespace switchboard::config {
+const std::string& builtin_followup_prompt();
+const std::string& builtin_support_bot_prompt();
+} // namespace switchboard::config
 
 namespace switchboard::actors {
+
+namespace {
+
+/// A prompt from its configured file, or the built-in copy when the setting is empty.
+std::string load_prompt(const std::string& path, const std::string& builtin) {
+  if (path.empty())
+    return builtin;
+  std::ifstream in{path};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str().empty() ? builtin : text.str();
+}
+
+} // namespace
 
 struct runtime::impl {
   config::settings settings;
   std::shared_ptr<metrics> stats;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
-  storage_actor storage;
-  http_client_actor http;
+  std::shared_ptr<services> svc;
+  graph g;
   bool stopped = false;
 };
 
@@ -28,6 +47,10 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   d.cfg.set("scheduler.max-threads", s.actors.scheduler_threads);
   d.cfg.set("logger.verbosity", caf::atom("quiet"));
   d.sys = std::make_unique<caf::actor_system>(d.cfg);
+
+  auto svc = std::make_shared<services>();
+  svc->cfg = s;
+  svc->stats = d.stats;
   storage_config sc;
   sc.dsn = s.database.dsn;
   sc.pool_size = s.database.pool_size;
@@ -35,12 +58,37 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   sc.flush_delay = s.storage.flush_delay;
   sc.request_timeout = s.storage.request_timeout;
   sc.reconnect_backoff = s.database.reconnect_backoff;
-  d.storage = spawn_storage(*d.sys, sc, d.stats);
+  svc->storage = spawn_storage(*d.sys, sc, d.stats);
   http_client_config hc;
   hc.connect_timeout = s.http_client.connect_timeout;
   hc.total_timeout = s.http_client.total_timeout;
   hc.max_connections = s.http_client.max_connections;
-  d.http = spawn_http_client(*d.sys, hc, d.stats);
+  svc->http = spawn_http_client(*d.sys, hc, d.stats);
+  svc->machine = core::session_machine{s.session.ttl};
+  svc->policy.whatsapp_enabled = s.whatsapp.enabled;
+  svc->policy.sms_enabled = s.sms.enabled;
+  svc->policy.sms_provider = s.sms.provider;
+  svc->policy.whatsapp_window = s.session.whatsapp_window;
+  svc->policy.template_name = s.whatsapp.template_name;
+  svc->policy.template_language = s.whatsapp.template_language;
+  svc->policy.sms_max_segments = s.sms.max_segments;
+  svc->policy.claim_lease = std::max<std::chrono::milliseconds>(std::chrono::seconds{30},
+                                                                s.http_client.total_timeout * 2);
+  svc->followup_prompt = load_prompt(s.llm.system_prompt_file, config::builtin_followup_prompt());
+  svc->bot_prompt = load_prompt(s.llm.bot_prompt_file, config::builtin_support_bot_prompt());
+  // The adapters and the LLM actor read `svc` only when handling messages, which the graph
+  // sends after this constructor has filled in every handle.
+  if (s.llm.enabled)
+    svc->llm = spawn_llm(*d.sys, svc);
+  if (s.whatsapp.enabled)
+    svc->whatsapp = spawn_whatsapp(*d.sys, svc);
+  if (s.sms.enabled)
+    svc->sms = spawn_sms(*d.sys, svc);
+  d.svc = svc;
+  d.g.svc = svc;
+  d.g.sessions = spawn_session_router(*d.sys, svc);
+  d.g.sweeper = spawn_sweeper(*d.sys, svc, d.g.sessions);
+  d.g.edge = spawn_edge(*d.sys, svc);
 }
 
 runtime::~runtime() {
@@ -48,26 +96,52 @@ runtime::~runtime() {
 }
 
 void runtime::check_readiness(std::function<void(readiness)> done) {
-  auto timeout = impl_->settings.storage.request_timeout;
-  auto storage = impl_->storage;
-  // CAF 0.17.6 dereferences a null argument tuple when a function is spawned without arguments
-  // (UB that UBSan reports), so spawned functions always take at least one.
-  impl_->sys->spawn(
-      [=](caf::event_based_actor* self, storage_actor storage) {
-        self->request(storage, timeout, ready_atom::value)
-            .then(
-                [=](storage_status st) {
-                  done(readiness{st.connected, st.migrated, st.workers_up});
-                },
-                [=](caf::error&) { done(readiness{}); });
-      },
-      storage);
+  caf::anon_send(impl_->g.edge, ready_atom::value,
+                 std::function<void(storage_status)>{[done](storage_status st) {
+                   done(readiness{st.connected, st.migrated, st.workers_up});
+                 }});
+}
+
+void runtime::submit(call_ended_event ev, edge_callback done) {
+  caf::anon_send(impl_->g.sessions, std::move(ev), std::move(done));
+}
+
+void runtime::submit(inbound_event ev, edge_callback done) {
+  caf::anon_send(impl_->g.sessions, std::move(ev), std::move(done));
+}
+
+void runtime::submit(status_event ev, edge_callback done) {
+  caf::anon_send(impl_->g.edge, std::move(ev), std::move(done));
+}
+
+void runtime::submit(tool_request req, edge_callback done) {
+  caf::anon_send(impl_->g.sessions, std::move(req), std::move(done));
+}
+
+const config::settings& runtime::settings() const {
+  return impl_->settings;
+}
+
+bool runtime::wait_until_ready(std::chrono::milliseconds limit) {
+  caf::scoped_actor self{*impl_->sys};
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    bool ready = false;
+    self->request(impl_->svc->storage, limit, ready_atom::value)
+        .receive([&](storage_status st) { ready = st.connected && st.migrated; },
+                 [&](caf::error&) {});
+    if (ready)
+      return true;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
 }
 
 bool runtime::flush_storage(std::chrono::milliseconds limit) {
   caf::scoped_actor self{*impl_->sys};
   bool ok = false;
-  self->request(impl_->storage, limit, flush_atom::value)
+  self->request(impl_->svc->storage, limit, flush_atom::value)
       .receive([&](bool b) { ok = b; }, [&](caf::error&) { ok = false; });
   return ok;
 }
@@ -77,8 +151,15 @@ void runtime::shutdown() {
   if (d.stopped)
     return;
   d.stopped = true;
-  caf::anon_send_exit(d.storage, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(d.http, caf::exit_reason::user_shutdown);
+  for (auto a : std::vector<caf::actor>{
+           caf::actor_cast<caf::actor>(d.g.sweeper), caf::actor_cast<caf::actor>(d.g.sessions),
+           caf::actor_cast<caf::actor>(d.g.edge), caf::actor_cast<caf::actor>(d.svc->whatsapp),
+           caf::actor_cast<caf::actor>(d.svc->sms), caf::actor_cast<caf::actor>(d.svc->llm),
+           caf::actor_cast<caf::actor>(d.svc->http), caf::actor_cast<caf::actor>(d.svc->storage)})
+    if (a)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  d.g = graph{};
+  d.svc.reset();
   d.sys.reset();
 }
 

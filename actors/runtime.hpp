@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/events.hpp"
 #include "config/settings.hpp"
 
 namespace switchboard::actors {
@@ -31,6 +32,19 @@ public:
 
   /// Asks the storage actor whether the database is reachable and migrated.
   void check_readiness(std::function<void(readiness)> done);
+
+  /// Hands an event to the actor owning it; `done` gets the HTTP answer.
+  void submit(call_ended_event ev, edge_callback done);
+  void submit(inbound_event ev, edge_callback done);
+  void submit(status_event ev, edge_callback done);
+  void submit(tool_request req, edge_callback done);
+
+  /// The settings the runtime was started with.
+  const config::settings& settings() const;
+
+  /// Waits (blocking; call from main only) until the storage pool holds a connection and the
+  /// migrations are applied, up to `limit`; false when it did not happen in time.
+  bool wait_until_ready(std::chrono::milliseconds limit);
 
   /// Waits (blocking; call from main only) until queued writes are committed, up to `limit`.
   bool flush_storage(std::chrono::milliseconds limit);

@@ -209,6 +209,7 @@ struct front_state {
   std::shared_ptr<metrics> m;
   std::vector<storage_worker_actor> workers;
   std::vector<bool> up;
+  std::vector<bool> reported; ///< the worker has told whether it connected
   std::vector<bool> busy;
   std::deque<pending_job> writes;
   std::deque<pending_job> reads;
@@ -220,6 +221,12 @@ struct front_state {
 
   std::size_t workers_up() const {
     return static_cast<std::size_t>(std::count(up.begin(), up.end(), true));
+  }
+
+  /// Every worker has tried its connection and none holds one: fail fast instead of queueing.
+  bool known_down() const {
+    return workers_up() == 0
+           && std::all_of(reported.begin(), reported.end(), [](bool b) { return b; });
   }
 };
 
@@ -296,7 +303,7 @@ void pump(front_ptr self) {
 template <class Promise>
 void enqueue(front_ptr self, std::deque<pending_job>& q, db_job job, Promise rp) {
   auto& st = self->state;
-  if (st.workers_up() == 0) {
+  if (st.known_down()) {
     rp.deliver(unavailable());
     return;
   }
@@ -315,6 +322,7 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
     st.cfg.max_batch = 1;
   auto n = std::max<std::size_t>(1, st.cfg.pool_size);
   st.up.assign(n, false);
+  st.reported.assign(n, false);
   st.busy.assign(n, false);
   for (uint32_t i = 0; i < n; ++i) {
     auto w = self->spawn<caf::detached + caf::linked>(storage_worker, i, st.cfg,
@@ -396,16 +404,19 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
           if (!st.up[worker] && st.workers_up() == 0)
             core::log(core::log_level::info, "database available");
           st.up[worker] = true;
+          st.reported[worker] = true;
         }
         st.m->storage_workers_up(st.workers_up());
         pump(self);
       },
       [=](down_atom, uint32_t worker) {
         auto& st = self->state;
-        if (worker < st.up.size())
+        if (worker < st.up.size()) {
           st.up[worker] = false;
+          st.reported[worker] = true;
+        }
         st.m->storage_workers_up(st.workers_up());
-        if (st.workers_up() == 0) {
+        if (st.known_down()) {
           fail_queued(st.writes);
           fail_queued(st.reads);
           answer_flush_waiters(self);

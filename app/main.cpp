@@ -96,6 +96,8 @@ int serve(const config::settings& s) {
       return rc;
   auto stats = std::make_shared<actors::metrics>();
   actors::runtime rt{s, stats};
+  if (!rt.wait_until_ready(s.database.connect_timeout))
+    core::log(core::log_level::warn, "starting while the database is not ready; /readyz says so");
   http::app edge{s, rt};
   try {
     edge.start();

@@ -80,6 +80,10 @@ std::string json_escape(std::string_view s) {
 }
 
 void log(log_level level, std::string_view msg, std::initializer_list<log_field> fields) {
+  log(level, msg, std::vector<log_field>{fields});
+}
+
+void log(log_level level, std::string_view msg, const std::vector<log_field>& fields) {
   if (!log_enabled(level))
     return;
   auto now = std::chrono::system_clock::now();

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace switchboard::core {
 
@@ -26,6 +27,9 @@ using log_field = std::pair<std::string_view, std::string_view>;
 
 /// Writes one JSON line to stderr: {"ts","level","msg", fields...}. Thread-safe.
 void log(log_level level, std::string_view msg, std::initializer_list<log_field> fields = {});
+
+/// The same with fields built at run time.
+void log(log_level level, std::string_view msg, const std::vector<log_field>& fields);
 
 /// Escapes text for a JSON string (without the quotes).
 std::string json_escape(std::string_view text);

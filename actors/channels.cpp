@@ -1,0 +1,345 @@
+#include <deque>
+
+#include "actors/common.hpp"
+#include "core/crypto.hpp"
+#include "core/form.hpp"
+#include "core/phone.hpp"
+#include "core/retry.hpp"
+#include "core/sms_codecs.hpp"
+#include "core/whatsapp.hpp"
+
+namespace switchboard::actors {
+
+using core::sb_error;
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::system_clock;
+
+namespace {
+
+/// The provider a channel adapter speaks.
+enum class provider_kind { whatsapp_cloud, mtn, twilio };
+
+struct channel_state {
+  static inline const char* name = "channel";
+  std::shared_ptr<services> svc;
+  provider_kind kind = provider_kind::whatsapp_cloud;
+  std::string service; ///< metrics label
+  // MTN OAuth2 client-credentials token, cached until shortly before it expires.
+  std::string token;
+  std::chrono::steady_clock::time_point token_expiry;
+  bool token_pending = false;
+  std::deque<outbound_send> waiting_for_token;
+};
+
+using channel_ptr = channel_actor::stateful_pointer<channel_state>;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void log_send(const outbound_send& s, const char* msg, core::log_level level,
+              std::initializer_list<core::log_field> extra = {}) {
+  if (!core::log_enabled(level))
+    return;
+  std::vector<core::log_field> fields{{"correlation_id", s.correlation_id},
+                                      {"channel", s.channel},
+                                      {"provider", s.provider},
+                                      {"to", core::mask_phone(s.recipient)},
+                                      {"delivery_id", std::to_string(s.delivery_id)}};
+  fields.insert(fields.end(), extra.begin(), extra.end());
+  core::log(level, msg, fields);
+}
+
+/// The HTTP request that sends `s` through the adapter's provider.
+core::expected<http_call> build_call(const channel_state& st, const outbound_send& s) {
+  const auto& cfg = st.svc->cfg;
+  http_call call;
+  call.service = st.service;
+  call.correlation_id = s.correlation_id;
+  switch (st.kind) {
+  case provider_kind::whatsapp_cloud: {
+    auto& w = cfg.whatsapp;
+    call.url = w.base_url + "/" + w.api_version + "/" + w.phone_number_id + "/messages";
+    call.headers
+        = {{"Authorization", "Bearer " + w.access_token}, {"Content-Type", "application/json"}};
+    auto to = s.recipient.substr(s.recipient.rfind('+') + 1);
+    json body;
+    if (!s.template_name.empty()) {
+      core::whatsapp_template tpl;
+      tpl.name = s.template_name;
+      tpl.language_code = s.template_language;
+      tpl.body_parameters = {s.body};
+      body = core::build_whatsapp_template(to, tpl);
+    } else {
+      body = core::build_whatsapp_text(to, s.body);
+    }
+    call.body = body.dump();
+    return call;
+  }
+  case provider_kind::mtn: {
+    auto& m = cfg.sms.mtn;
+    call.url = m.base_url + "/v3/sms/messages/sms/outbound";
+    call.headers = {{"Authorization", "Bearer " + st.token}, {"Content-Type", "application/json"}};
+    core::mtn_send_request req;
+    req.sender_address = m.sender_address;
+    req.receivers = {s.recipient};
+    req.message = s.body;
+    // The correlator is stable per delivery row, so MTN can recognise a retried request.
+    req.client_correlator = "sb-" + std::to_string(s.delivery_id);
+    call.body = core::build_mtn_send(req).dump();
+    return call;
+  }
+  case provider_kind::twilio: {
+    auto& t = cfg.sms.twilio;
+    call.url = t.base_url + "/2010-04-01/Accounts/" + t.account_sid + "/Messages.json";
+    call.basic_auth = t.account_sid + ":" + t.auth_token;
+    call.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    core::twilio_send_request req;
+    req.to = s.recipient;
+    req.from = t.from_number;
+    req.messaging_service_sid = t.messaging_service_sid;
+    req.body = s.body;
+    req.status_callback = cfg.server.public_url + "/webhooks/sms/twilio/status";
+    auto form = core::build_twilio_send_form(req);
+    if (!form)
+      return form.error();
+    call.body = core::encode_form(*form);
+    return call;
+  }
+  }
+  return caf::make_error(sb_error::internal, std::string{"unknown provider"});
+}
+
+/// The provider's message id from a send answer, or the error it describes.
+core::expected<std::string> parse_answer(const channel_state& st, const http_reply& r) {
+  switch (st.kind) {
+  case provider_kind::whatsapp_cloud:
+    return core::parse_whatsapp_send_response(static_cast<int>(r.status), r.body);
+  case provider_kind::mtn: {
+    auto res = core::parse_mtn_send_response(static_cast<int>(r.status), r.body);
+    if (!res)
+      return res.error();
+    return res->message_id;
+  }
+  case provider_kind::twilio: {
+    auto res = core::parse_twilio_send_response(static_cast<int>(r.status), r.body);
+    if (!res)
+      return res.error();
+    return res->message_id;
+  }
+  }
+  return caf::make_error(sb_error::internal, std::string{"unknown provider"});
+}
+
+void attempt(channel_ptr self, outbound_send s);
+void send_now(channel_ptr self, outbound_send s);
+
+/// Records the final failure of a send.
+void give_up(channel_ptr self, const outbound_send& s, const std::string& reason) {
+  auto& svc = *self->state.svc;
+  svc.stats->message_sent(s.channel, s.provider, false);
+  log_send(s, "send failed", core::log_level::warn, {{"reason", reason}});
+  auto id = s.delivery_id;
+  db_write<int>(
+      self, svc, "record_failed",
+      [id, reason](soci::session& sql) {
+        storage::record_failed(sql, id, reason);
+        return 0;
+      },
+      [](int) {},
+      [s](caf::error& e) {
+        log_send(s, "could not record a failed send; the sweeper will retry it",
+                 core::log_level::warn, {{"error", core::reason_of(e)}});
+      });
+}
+
+/// Schedules another attempt after a transient failure, or gives up past the retry budget.
+void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
+                 std::optional<milliseconds> retry_after) {
+  auto& svc = *self->state.svc;
+  core::backoff_policy policy;
+  policy.base = svc.cfg.retry.base;
+  policy.max_delay = svc.cfg.retry.max_delay;
+  policy.horizon = std::chrono::duration_cast<milliseconds>(svc.cfg.retry.horizon);
+  policy.max_attempts = svc.cfg.retry.max_attempts;
+  auto elapsed = milliseconds{now_ms() - s.first_attempt_ms};
+  auto delay
+      = core::next_retry_delay(policy, s.attempt, elapsed, retry_after, core::default_jitter());
+  if (!delay) {
+    give_up(self, s, reason + " (gave up after " + std::to_string(s.attempt) + " attempts)");
+    return;
+  }
+  svc.stats->provider_retry(self->state.service);
+  log_send(s, "send will be retried", core::log_level::info,
+           {{"reason", reason}, {"delay_ms", std::to_string(delay->count())}});
+  auto id = s.delivery_id;
+  // The sweeper takes over only well after the in-memory retry was due (this node died).
+  auto takeover = system_clock::now() + *delay + svc.policy.claim_lease;
+  db_write<int>(
+      self, svc, "record_retry",
+      [id, reason, takeover](soci::session& sql) {
+        storage::record_retry(sql, id, reason, takeover);
+        return 0;
+      },
+      [](int) {}, [](caf::error&) {});
+  self->delayed_send(self, *delay, retry_atom::value, std::move(s));
+}
+
+/// Fetches an MTN access token, then resumes the sends waiting for it.
+void fetch_token(channel_ptr self) {
+  auto& st = self->state;
+  if (st.token_pending)
+    return;
+  st.token_pending = true;
+  auto& m = st.svc->cfg.sms.mtn;
+  http_call call;
+  call.service = "mtn_oauth";
+  call.url = m.base_url + m.token_path + "?grant_type=client_credentials";
+  call.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  call.body = core::encode_form({{"client_id", m.client_id}, {"client_secret", m.client_secret}});
+  self->request(st.svc->http, std::chrono::seconds{30}, std::move(call))
+      .then(
+          [self](http_reply& r) {
+            auto& st = self->state;
+            st.token_pending = false;
+            auto tok = core::parse_oauth_token_response(static_cast<int>(r.status), r.body);
+            auto waiting = std::move(st.waiting_for_token);
+            st.waiting_for_token.clear();
+            if (!tok) {
+              core::log(core::log_level::warn, "MTN token request failed",
+                        {{"error", core::reason_of(tok.error())}});
+              for (auto& s : waiting)
+                retry_later(self, s, "MTN token: " + core::reason_of(tok.error()), std::nullopt);
+              return;
+            }
+            st.token = tok->access_token;
+            auto lifetime = tok->expires_in.value_or(std::chrono::seconds{3600});
+            // Renew a minute early (or at half-life for short tokens).
+            auto margin = std::min<std::chrono::seconds>(std::chrono::seconds{60}, lifetime / 2);
+            st.token_expiry = std::chrono::steady_clock::now() + lifetime - margin;
+            for (auto& s : waiting)
+              send_now(self, s);
+          },
+          [self](caf::error& e) {
+            auto& st = self->state;
+            st.token_pending = false;
+            auto waiting = std::move(st.waiting_for_token);
+            st.waiting_for_token.clear();
+            for (auto& s : waiting)
+              retry_later(self, s, "MTN token: " + core::reason_of(e), std::nullopt);
+          });
+}
+
+/// Sends `s` (the claim is already held for this attempt).
+void send_now(channel_ptr self, outbound_send s) {
+  auto& st = self->state;
+  if (st.kind == provider_kind::mtn
+      && (st.token.empty() || std::chrono::steady_clock::now() >= st.token_expiry)) {
+    st.waiting_for_token.push_back(std::move(s));
+    fetch_token(self);
+    return;
+  }
+  auto call = build_call(st, s);
+  if (!call) {
+    give_up(self, s, core::reason_of(call.error()));
+    return;
+  }
+  self->request(st.svc->http, std::chrono::minutes{5}, std::move(*call))
+      .then(
+          [self, s](http_reply& r) mutable {
+            auto& st = self->state;
+            if (st.kind == provider_kind::mtn && r.status == 401) {
+              // Revoked or expired early: get a new token and try again (counts as an attempt).
+              st.token.clear();
+              retry_later(self, s, "MTN rejected the access token", milliseconds{0});
+              return;
+            }
+            auto id = parse_answer(st, r);
+            if (!id) {
+              auto reason = core::reason_of(id.error());
+              if (core::code_of(id.error()) == sb_error::provider_transient) {
+                std::optional<milliseconds> retry_after;
+                if (auto ra = core::parse_retry_after(r.header("retry-after"), system_clock::now()))
+                  retry_after = std::chrono::duration_cast<milliseconds>(*ra);
+                retry_later(self, s, reason, retry_after);
+              } else {
+                give_up(self, s, reason);
+              }
+              return;
+            }
+            auto& svc = *st.svc;
+            svc.stats->message_sent(s.channel, s.provider, true);
+            log_send(s, "sent", core::log_level::info,
+                     {{"attempt", std::to_string(s.attempt)},
+                      {"latency_ms", std::to_string(r.elapsed_us / 1000)}});
+            auto delivery = s.delivery_id;
+            auto external = *id;
+            db_write<storage::delivery_row>(
+                self, svc, "record_sent",
+                [delivery, external](soci::session& sql) {
+                  return storage::record_sent(sql, delivery, external);
+                },
+                [](storage::delivery_row&) {},
+                [s](caf::error& e) {
+                  log_send(s, "sent, but recording it failed", core::log_level::error,
+                           {{"error", core::reason_of(e)}});
+                });
+          },
+          [self, s](caf::error& e) { retry_later(self, s, core::reason_of(e), std::nullopt); });
+}
+
+/// One attempt: take the row's claim (and count the attempt), then send.
+void attempt(channel_ptr self, outbound_send s) {
+  auto& svc = *self->state.svc;
+  if (s.first_attempt_ms == 0)
+    s.first_attempt_ms = now_ms();
+  ++s.attempt;
+  auto id = s.delivery_id;
+  auto token = s.claim_token;
+  auto lease = svc.policy.claim_lease;
+  db_write<bool>(
+      self, svc, "begin_attempt",
+      [id, token, lease](soci::session& sql) {
+        return storage::begin_attempt(sql, id, token, lease);
+      },
+      [self, s](bool& claimed) {
+        if (!claimed) {
+          log_send(s, "send dropped: its claim is held elsewhere or it is final",
+                   core::log_level::debug);
+          return;
+        }
+        send_now(self, s);
+      },
+      [self, s](caf::error& e) {
+        // Not even the claim could be recorded (database down): try again later.
+        retry_later(self, s, "database: " + core::reason_of(e), std::nullopt);
+      });
+}
+
+channel_actor::behavior_type channel_fn(channel_ptr self, std::shared_ptr<services> svc,
+                                        provider_kind kind) {
+  self->state.svc = std::move(svc);
+  self->state.kind = kind;
+  self->state.service = kind == provider_kind::whatsapp_cloud ? "whatsapp"
+                        : kind == provider_kind::mtn          ? "mtn"
+                                                              : "twilio";
+  return {
+      [=](outbound_send& s) { attempt(self, std::move(s)); },
+      [=](retry_atom, outbound_send& s) { attempt(self, std::move(s)); },
+      [=](token_atom) { fetch_token(self); },
+  };
+}
+
+} // namespace
+
+channel_actor spawn_whatsapp(caf::actor_system& sys, std::shared_ptr<services> svc) {
+  return sys.spawn(channel_fn, std::move(svc), provider_kind::whatsapp_cloud);
+}
+
+channel_actor spawn_sms(caf::actor_system& sys, std::shared_ptr<services> svc) {
+  auto kind = svc->cfg.sms.provider == "twilio" ? provider_kind::twilio : provider_kind::mtn;
+  return sys.spawn(channel_fn, std::move(svc), kind);
+}
+
+} // namespace switchboard::actors

@@ -1,0 +1,104 @@
+#pragma once
+
+// Shared by the actor implementation files (each includes caf/all.hpp through this header).
+
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/fwd.hpp"
+#include "actors/metrics.hpp"
+#include "actors/storage.hpp"
+#include "config/settings.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/session.hpp"
+#include "storage/flows.hpp"
+
+namespace switchboard::actors {
+
+/// What every actor of the graph may use: settings, metrics and the shared actors.
+struct services {
+  config::settings cfg;
+  std::shared_ptr<metrics> stats;
+  storage_actor storage;
+  http_client_actor http;
+  llm_actor llm;          ///< invalid when llm.enabled = false
+  channel_actor whatsapp; ///< invalid when whatsapp.enabled = false
+  channel_actor sms;      ///< invalid when sms.enabled = false
+  core::session_machine machine{std::chrono::hours{24}};
+  storage::channel_policy policy;
+  std::string followup_prompt;
+  std::string bot_prompt;
+
+  /// How long a storage request may take before its caller gives up.
+  std::chrono::milliseconds storage_timeout() const {
+    return cfg.storage.request_timeout + std::chrono::seconds{1};
+  }
+};
+
+using services_ptr = std::shared_ptr<const services>;
+
+/// Runs `fn` as a write job (group commit) and calls `ok(T&)` or `err(caf::error&)`.
+template <class T, class Self, class F, class Ok, class Err>
+void db_write(Self* self, const services& svc, std::string name, F fn, Ok ok, Err err) {
+  self->request(svc.storage, svc.storage_timeout(), write_atom::value,
+                make_job<T>(std::move(name), std::move(fn)))
+      .then([ok](std::any& v) mutable { ok(*std::any_cast<T>(&v)); },
+            [err](caf::error& e) mutable { err(e); });
+}
+
+/// Runs `fn` as a read job and calls `ok(T&)` or `err(caf::error&)`.
+template <class T, class Self, class F, class Ok, class Err>
+void db_read(Self* self, const services& svc, std::string name, F fn, Ok ok, Err err) {
+  self->request(svc.storage, svc.storage_timeout(), read_atom::value,
+                make_job<T>(std::move(name), std::move(fn)))
+      .then([ok](std::any& v) mutable { ok(*std::any_cast<T>(&v)); },
+            [err](caf::error& e) mutable { err(e); });
+}
+
+/// The edge answer for an error: its HTTP status and {"error", "reason"}.
+inline edge_reply error_reply(const caf::error& e) {
+  auto code = core::code_of(e);
+  auto reason = core::reason_of(e);
+  if (reason.empty())
+    reason = core::to_string(code);
+  nlohmann::json body{{"error", core::to_string(code)}, {"reason", reason}};
+  return edge_reply{core::http_status_for(code), body.dump()};
+}
+
+/// A JSON edge answer.
+inline edge_reply json_reply(int status, const nlohmann::json& body) {
+  return edge_reply{status, body.dump()};
+}
+
+/// The outbound_send for a queued delivery row.
+outbound_send make_send(const storage::delivery_row& row);
+
+/// Hands a queued row to its channel adapter (or logs why it cannot).
+void dispatch_send(const services& svc, const storage::delivery_row& row);
+
+/// Spawns the channel adapters, the LLM actor, the session router, the sweeper and the edge.
+struct graph {
+  services_ptr svc;
+  session_router_actor sessions;
+  sweeper_actor sweeper;
+  edge_actor edge;
+};
+
+/// Channel adapters: WhatsApp Cloud API, MTN SMS v3, Twilio.
+channel_actor spawn_whatsapp(caf::actor_system& sys, std::shared_ptr<services> svc);
+channel_actor spawn_sms(caf::actor_system& sys, std::shared_ptr<services> svc);
+/// The LLM actor.
+llm_actor spawn_llm(caf::actor_system& sys, std::shared_ptr<services> svc);
+/// The session router.
+session_router_actor spawn_session_router(caf::actor_system& sys, services_ptr svc);
+/// The sweeper (starts its timers at once).
+sweeper_actor spawn_sweeper(caf::actor_system& sys, services_ptr svc,
+                            session_router_actor sessions);
+/// The edge actor.
+edge_actor spawn_edge(caf::actor_system& sys, services_ptr svc);
+
+} // namespace switchboard::actors

@@ -1,0 +1,127 @@
+#include "actors/common.hpp"
+
+namespace switchboard::actors {
+
+using std::chrono::system_clock;
+
+namespace {
+
+/// How often stalled sends and unanswered messages are looked for.
+constexpr auto outbox_interval = std::chrono::seconds{1};
+
+struct sweeper_state {
+  static inline const char* name = "sweeper";
+  services_ptr svc;
+  session_router_actor sessions;
+};
+
+using sweeper_ptr = sweeper_actor::stateful_pointer<sweeper_state>;
+
+sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc,
+                                        session_router_actor sessions) {
+  self->state.svc = std::move(svc);
+  self->state.sessions = std::move(sessions);
+  self->send(self, sweep_atom::value);
+  self->delayed_send(self, outbox_interval, outbox_atom::value);
+  return {
+      [=](sweep_atom) {
+        // Expiry is durable: sessions close in the database, whether or not an actor is alive.
+        auto& svc = *self->state.svc;
+        db_write<int>(
+            self, svc, "close_expired",
+            [](soci::session& sql) {
+              return storage::close_expired_sessions(sql, system_clock::now());
+            },
+            [self](int& n) {
+              if (n > 0) {
+                for (int i = 0; i < n; ++i)
+                  self->state.svc->stats->session_event("expired");
+                core::log(core::log_level::info, "expired sessions closed",
+                          {{"count", std::to_string(n)}});
+              }
+            },
+            [](caf::error&) {});
+        self->delayed_send(self, svc.cfg.session.sweep_interval, sweep_atom::value);
+      },
+      [=](outbox_atom) {
+        auto& svc = *self->state.svc;
+        auto lease = svc.policy.claim_lease;
+        db_write<std::vector<storage::delivery_row>>(
+            self, svc, "claim_due",
+            [lease](soci::session& sql) {
+              return storage::claim_due_deliveries(sql, system_clock::now(), lease, 200);
+            },
+            [self](std::vector<storage::delivery_row>& rows) {
+              for (auto& r : rows) {
+                core::log(
+                    core::log_level::info, "resuming a stalled send",
+                    {{"delivery_id", std::to_string(r.id)}, {"correlation_id", r.correlation_id}});
+                dispatch_send(*self->state.svc, r);
+              }
+            },
+            [](caf::error&) {});
+        db_write<std::vector<storage::delivery_row>>(
+            self, svc, "claim_unanswered",
+            [lease](soci::session& sql) {
+              return storage::claim_unanswered_inbound(sql, system_clock::now(), lease, 200);
+            },
+            [self](std::vector<storage::delivery_row>& rows) {
+              for (auto& r : rows)
+                self->send(self->state.sessions, replay_atom::value, r.recipient, r.id,
+                           r.claim_token);
+            },
+            [](caf::error&) {});
+        self->delayed_send(self, outbox_interval, outbox_atom::value);
+      },
+  };
+}
+
+struct edge_state {
+  static inline const char* name = "edge";
+  services_ptr svc;
+};
+
+using edge_ptr = edge_actor::stateful_pointer<edge_state>;
+
+edge_actor::behavior_type edge_fn(edge_ptr self, services_ptr svc) {
+  self->state.svc = std::move(svc);
+  return {
+      [=](status_event& ev, edge_callback& cb) {
+        auto& svc = *self->state.svc;
+        db_write<std::string>(
+            self, svc, "apply_status",
+            [ev](soci::session& sql) {
+              return storage::apply_status(sql, ev.provider, ev.external_id, ev.status, ev.error);
+            },
+            [cb, ev](std::string& now_status) {
+              core::log(core::log_level::debug, "delivery status",
+                        {{"provider", ev.provider},
+                         {"status", ev.status},
+                         {"stored",
+                          now_status.empty() ? "parked until the send is recorded" : now_status},
+                         {"correlation_id", ev.correlation_id}});
+              cb(json_reply(200, {{"status", "ok"}}));
+            },
+            [cb](caf::error& e) { cb(error_reply(e)); });
+      },
+      [=](ready_atom, std::function<void(storage_status)>& done) {
+        auto& svc = *self->state.svc;
+        self->request(svc.storage, svc.storage_timeout(), ready_atom::value)
+            .then([done](storage_status st) { done(st); },
+                  [done](caf::error&) { done(storage_status{}); });
+      },
+  };
+}
+
+} // namespace
+
+sweeper_actor spawn_sweeper(caf::actor_system& sys, services_ptr svc,
+                            session_router_actor sessions) {
+  return sys.spawn(sweeper_fn, std::move(svc), std::move(sessions));
+}
+
+edge_actor spawn_edge(caf::actor_system& sys, services_ptr svc) {
+  return sys.spawn(edge_fn, std::move(svc));
+}
+
+} // namespace switchboard::actors

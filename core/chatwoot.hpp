@@ -1,0 +1,111 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace switchboard::core {
+
+/// Chatwoot's Message#message_type (webhooks send the name, push data the integer 0..3).
+enum class chatwoot_message_type : uint8_t {
+  incoming = 0,
+  outgoing = 1,
+  activity = 2,
+  template_message = 3,
+};
+
+/// Who wrote a message: webhook `sender.type` ("contact", "user", "agent_bot").
+enum class chatwoot_sender_type : uint8_t { unknown, contact, user, agent_bot };
+
+/// Stable lower-case name ("incoming", ..., "template").
+std::string to_string(chatwoot_message_type x);
+
+/// Stable lower-case name ("unknown", "contact", "user", "agent_bot").
+std::string to_string(chatwoot_sender_type x);
+
+/// The customer of a conversation (empty strings when Chatwoot sent null).
+struct chatwoot_contact {
+  int64_t id = 0;
+  std::string name;
+  std::string phone_number;
+  std::string email;
+};
+
+/// The message of a message_created / message_updated event.
+struct chatwoot_message {
+  int64_t id = 0;
+  std::string content;
+  chatwoot_message_type type = chatwoot_message_type::incoming;
+  bool is_private = false;
+  chatwoot_sender_type sender_type = chatwoot_sender_type::unknown;
+  std::optional<int64_t> sender_id;
+  std::string content_type; ///< "text", "input_select", ...; empty when null
+  std::string created_at;   ///< as sent: ISO-8601 text in webhooks, digits for unix seconds
+  std::optional<int64_t> created_at_unix; ///< created_at in unix seconds when it parsed
+};
+
+/// A `status` entry of `changed_attributes` (previous empty when Chatwoot did not send it).
+struct chatwoot_status_change {
+  std::string previous;
+  std::string current;
+};
+
+/// A parsed Chatwoot webhook (account webhook, API-inbox callback or agent-bot webhook).
+struct chatwoot_event {
+  std::string event; ///< "message_created", "conversation_status_changed", ...
+  std::optional<int64_t> account_id;
+  std::optional<int64_t> conversation_id; ///< display id, the one used in API paths
+  std::string conversation_status;        ///< "open", "pending", "resolved", "snoozed" or empty
+  std::optional<int64_t> inbox_id;
+  std::optional<chatwoot_contact> contact;
+  std::optional<chatwoot_message> message; ///< message events only
+  std::optional<chatwoot_status_change> status_change;
+};
+
+/// Parses a webhook body. Message events (message_created/updated) need a message id,
+/// message_type and a conversation object; conversation events (conversation_*) need the
+/// conversation id at the top level; other events keep what is present. Wrong types, invalid JSON
+/// or invalid UTF-8 yield sb_error::malformed with a reason naming the field.
+expected<chatwoot_event> parse_chatwoot_webhook(std::string_view body);
+
+/// True when the bot should answer: message_created, incoming, not a private note, written by a
+/// contact, in a conversation that is still pending (i.e. not yet handed to a human).
+bool should_bot_answer(const chatwoot_event& ev);
+
+/// Body for POST /api/v1/accounts/{account_id}/conversations/{conversation_id}/messages:
+/// {"content", "message_type": "outgoing", "private", "content_type"}.
+std::string chatwoot_message_body(std::string_view content, bool is_private = false,
+                                  std::string_view content_type = "text");
+
+/// Body for POST .../conversations/{conversation_id}/toggle_status; `status` must be one of open,
+/// resolved, pending, snoozed (sb_error::invalid_argument otherwise).
+expected<std::string> chatwoot_toggle_status_body(std::string_view status);
+
+/// A published help-center article, as the bot needs it.
+struct help_article {
+  int64_t id = 0;
+  std::string title;
+  std::string description;
+  std::string content; ///< Markdown as stored by Chatwoot
+  std::string slug;
+  std::string url; ///< public link, filled by the caller (see chatwoot_article_url)
+};
+
+/// Parses the response of GET /api/v1/accounts/{account_id}/portals/{portal_slug}/articles
+/// ({"payload": [...], "meta": {...}}) and keeps published articles only; status may be the name
+/// ("published") or Chatwoot's enum value (1).
+expected<std::vector<help_article>> parse_chatwoot_articles(std::string_view body);
+
+/// Agent-facing link to a conversation: {base}/app/accounts/{account}/conversations/{id}.
+std::string chatwoot_conversation_url(std::string_view base_url, int64_t account_id,
+                                      int64_t conversation_id);
+
+/// Public help-center link: {base}/hc/{portal_slug}/articles/{article_slug}.
+std::string chatwoot_article_url(std::string_view base_url, std::string_view portal_slug,
+                                 std::string_view article_slug);
+
+} // namespace switchboard::core

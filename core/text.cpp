@@ -1,0 +1,390 @@
+#include "core/text.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+namespace switchboard::core {
+
+namespace {
+
+constexpr char32_t invalid_cp = 0xFFFFFFFF;
+
+/// Decodes one code point at `pos`; returns invalid_cp (and advances one byte) on bad input.
+char32_t decode_utf8(std::string_view s, std::size_t& pos) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  unsigned char b0 = byte(pos);
+  if (b0 < 0x80) {
+    ++pos;
+    return b0;
+  }
+  std::size_t len = 0;
+  char32_t cp = 0;
+  char32_t min = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+    cp = b0 & 0x1F;
+    min = 0x80;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    cp = b0 & 0x0F;
+    min = 0x800;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    cp = b0 & 0x07;
+    min = 0x10000;
+  } else {
+    ++pos;
+    return invalid_cp;
+  }
+  if (pos + len > s.size()) {
+    ++pos;
+    return invalid_cp;
+  }
+  for (std::size_t i = 1; i < len; ++i) {
+    unsigned char b = byte(pos + i);
+    if ((b & 0xC0) != 0x80) {
+      ++pos;
+      return invalid_cp;
+    }
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    ++pos;
+    return invalid_cp;
+  }
+  pos += len;
+  return cp;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// ASCII folding of U+00C0..U+017F (Latin-1 Supplement letters and Latin Extended-A); nullptr marks
+// the two symbols in that range (multiplication and division signs).
+// clang-format off
+constexpr std::array<const char*, 0x180 - 0xC0> latin_fold = {
+  /* U+00C0 */ "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+  /* U+00D0 */ "d", "n", "o", "o", "o", "o", "o", nullptr, "o", "u", "u", "u", "u", "y", "th", "ss",
+  /* U+00E0 */ "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+  /* U+00F0 */ "d", "n", "o", "o", "o", "o", "o", nullptr, "o", "u", "u", "u", "u", "y", "th", "y",
+  /* U+0100 */ "a", "a", "a", "a", "a", "a", "c", "c", "c", "c", "c", "c", "c", "c", "d", "d",
+  /* U+0110 */ "d", "d", "e", "e", "e", "e", "e", "e", "e", "e", "e", "e", "g", "g", "g", "g",
+  /* U+0120 */ "g", "g", "g", "g", "h", "h", "h", "h", "i", "i", "i", "i", "i", "i", "i", "i",
+  /* U+0130 */ "i", "i", "ij", "ij", "j", "j", "k", "k", "k", "l", "l", "l", "l", "l", "l", "l",
+  /* U+0140 */ "l", "l", "l", "n", "n", "n", "n", "n", "n", "n", "n", "n", "o", "o", "o", "o",
+  /* U+0150 */ "o", "o", "oe", "oe", "r", "r", "r", "r", "r", "r", "s", "s", "s", "s", "s", "s",
+  /* U+0160 */ "s", "s", "t", "t", "t", "t", "t", "t", "u", "u", "u", "u", "u", "u", "u", "u",
+  /* U+0170 */ "u", "u", "u", "u", "w", "w", "y", "y", "y", "z", "z", "z", "z", "z", "z", "s",
+};
+// clang-format on
+
+bool is_combining_mark(char32_t cp) {
+  return cp >= 0x0300 && cp <= 0x036F;
+}
+
+/// Whether a (folded) code point belongs inside a word.
+bool is_word_cp(char32_t cp) {
+  if (cp < 0x80)
+    return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
+  if (cp < 0xC0)
+    return cp == 0xAA || cp == 0xB5 || cp == 0xBA;
+  if (cp == 0xD7 || cp == 0xF7)
+    return false;
+  if (cp >= 0x2000 && cp <= 0x2BFF) // punctuation, symbols, arrows, dingbats, ZWJ
+    return false;
+  if ((cp >= 0x2E00 && cp <= 0x2E7F) || (cp >= 0x3000 && cp <= 0x303F))
+    return false;
+  if ((cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xFE30 && cp <= 0xFE4F)) // selectors, CJK forms
+    return false;
+  if ((cp >= 0xFF01 && cp <= 0xFF0F) || (cp >= 0xFFF0 && cp <= 0xFFFF)) // fullwidth punct, specials
+    return false;
+  if (cp >= 0x1F000 && cp <= 0x1FAFF) // emoji and pictographs
+    return false;
+  if (cp >= 0xE0000 && cp <= 0xE007F) // tag characters
+    return false;
+  return true;
+}
+
+bool is_apostrophe(char32_t cp) {
+  return cp == '\'' || cp == 0x2019;
+}
+
+} // namespace
+
+bool is_well_formed_utf8(std::string_view text) {
+  std::size_t pos = 0;
+  while (pos < text.size())
+    if (decode_utf8(text, pos) == invalid_cp)
+      return false;
+  return true;
+}
+
+std::size_t utf8_length(std::string_view text) {
+  std::size_t pos = 0;
+  std::size_t n = 0;
+  while (pos < text.size()) {
+    decode_utf8(text, pos);
+    ++n;
+  }
+  return n;
+}
+
+std::string fold_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    char32_t cp = decode_utf8(text, pos);
+    if (cp == invalid_cp) {
+      out += ' ';
+    } else if (cp < 0x80) {
+      out += static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp);
+    } else if (cp >= 0xC0 && cp < 0x180) {
+      const char* folded = latin_fold[cp - 0xC0];
+      if (folded != nullptr)
+        out += folded;
+      else
+        append_utf8(out, cp);
+    } else if (is_combining_mark(cp)) {
+      // decomposed accents ("e" + U+0301) fold like precomposed ones: the mark is dropped
+    } else if (cp >= 0x0391 && cp <= 0x03A9 && cp != 0x03A2) {
+      append_utf8(out, cp + 0x20);
+    } else if (cp >= 0x0410 && cp <= 0x042F) {
+      append_utf8(out, cp + 0x20);
+    } else if (cp >= 0x0400 && cp <= 0x040F) {
+      append_utf8(out, cp + 0x50);
+    } else {
+      append_utf8(out, cp);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> tokenize_text(std::string_view text) {
+  std::string folded = fold_text(text);
+  std::vector<std::string> tokens;
+  std::string current;
+  std::size_t pos = 0;
+  while (pos < folded.size()) {
+    std::size_t start = pos;
+    char32_t cp = decode_utf8(folded, pos);
+    if (cp != invalid_cp && is_word_cp(cp)) {
+      current.append(folded, start, pos - start);
+      continue;
+    }
+    if (cp != invalid_cp && is_apostrophe(cp) && !current.empty() && pos < folded.size()) {
+      std::size_t peek = pos;
+      char32_t next = decode_utf8(folded, peek);
+      if (next != invalid_cp && is_word_cp(next))
+        continue; // "don't" -> "dont"
+    }
+    if (!current.empty()) {
+      tokens.push_back(std::move(current));
+      current.clear();
+    }
+  }
+  if (!current.empty())
+    tokens.push_back(std::move(current));
+  return tokens;
+}
+
+bool is_stopword(std::string_view token) {
+  // Sorted for binary search.
+  static constexpr std::array<std::string_view, 147> words = {
+      "a",     "about",    "above",      "after",     "again",   "against", "all",     "am",
+      "an",    "and",      "any",        "are",       "as",      "at",      "be",      "because",
+      "been",  "before",   "being",      "below",     "between", "both",    "but",     "by",
+      "can",   "cant",     "could",      "did",       "do",      "does",    "doesnt",  "doing",
+      "dont",  "down",     "during",     "each",      "few",     "for",     "from",    "further",
+      "get",   "got",      "had",        "has",       "have",    "having",  "he",      "hello",
+      "her",   "here",     "hers",       "herself",   "hey",     "hi",      "him",     "himself",
+      "his",   "how",      "hows",       "i",         "id",      "if",      "im",      "in",
+      "into",  "is",       "it",         "its",       "itself",  "ive",     "just",    "know",
+      "me",    "more",     "most",       "my",        "myself",  "need",    "no",      "nor",
+      "not",   "now",      "of",         "off",       "on",      "once",    "only",    "or",
+      "other", "our",      "ours",       "ourselves", "out",     "over",    "own",     "please",
+      "same",  "she",      "should",     "so",        "some",    "such",    "tell",    "than",
+      "thank", "thanks",   "that",       "the",       "their",   "theirs",  "them",    "themselves",
+      "then",  "there",    "these",      "they",      "this",    "those",   "through", "to",
+      "too",   "under",    "until",      "up",        "very",    "want",    "was",     "we",
+      "were",  "what",     "whats",      "when",      "where",   "which",   "while",   "who",
+      "whom",  "why",      "will",       "with",      "would",   "you",     "your",    "youre",
+      "yours", "yourself", "yourselves",
+  };
+  return std::binary_search(words.begin(), words.end(), token);
+}
+
+namespace {
+
+/// Porter's measure and helpers over an ASCII lower-case word.
+struct porter {
+  std::string w;
+
+  bool consonant(std::size_t i) const {
+    switch (w[i]) {
+    case 'a':
+    case 'e':
+    case 'i':
+    case 'o':
+    case 'u':
+      return false;
+    case 'y':
+      return i == 0 || !consonant(i - 1);
+    default:
+      return true;
+    }
+  }
+
+  /// Number of VC sequences in w[0, len).
+  int measure(std::size_t len) const {
+    int m = 0;
+    std::size_t i = 0;
+    while (i < len && consonant(i))
+      ++i;
+    while (i < len) {
+      while (i < len && !consonant(i))
+        ++i;
+      if (i >= len)
+        break;
+      while (i < len && consonant(i))
+        ++i;
+      ++m;
+    }
+    return m;
+  }
+
+  bool has_vowel(std::size_t len) const {
+    for (std::size_t i = 0; i < len; ++i)
+      if (!consonant(i))
+        return true;
+    return false;
+  }
+
+  bool ends_with(std::string_view suffix) const {
+    return w.size() >= suffix.size()
+           && w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
+  }
+
+  bool double_consonant_end() const {
+    auto n = w.size();
+    return n >= 2 && w[n - 1] == w[n - 2] && consonant(n - 1);
+  }
+
+  /// consonant-vowel-consonant ending w[0, len), the last consonant not w, x or y.
+  bool cvc(std::size_t len) const {
+    if (len < 3 || !consonant(len - 1) || consonant(len - 2) || !consonant(len - 3))
+      return false;
+    char c = w[len - 1];
+    return c != 'w' && c != 'x' && c != 'y';
+  }
+
+  void step1a() {
+    if (ends_with("sses"))
+      w.resize(w.size() - 2);
+    else if (ends_with("ies"))
+      w.resize(w.size() - 2);
+    else if (ends_with("ss"))
+      return;
+    else if (ends_with("s") && w.size() > 3)
+      w.pop_back();
+  }
+
+  void step1b() {
+    if (ends_with("eed")) {
+      if (measure(w.size() - 3) > 0)
+        w.pop_back();
+      return;
+    }
+    std::size_t cut = 0;
+    if (ends_with("ed") && has_vowel(w.size() - 2))
+      cut = 2;
+    else if (ends_with("ing") && has_vowel(w.size() - 3))
+      cut = 3;
+    if (cut == 0)
+      return;
+    w.resize(w.size() - cut);
+    if (ends_with("at") || ends_with("bl") || ends_with("iz")) {
+      w += 'e';
+    } else if (double_consonant_end()) {
+      char c = w.back();
+      if (c != 'l' && c != 's' && c != 'z')
+        w.pop_back();
+    } else if (measure(w.size()) == 1 && cvc(w.size())) {
+      w += 'e';
+    }
+  }
+
+  bool step_ly() {
+    if (ends_with("ly") && w.size() - 2 >= 5) {
+      w.resize(w.size() - 2);
+      return true;
+    }
+    return false;
+  }
+
+  void step1c() {
+    if (ends_with("y") && has_vowel(w.size() - 1))
+      w.back() = 'i';
+  }
+
+  void step5() {
+    if (ends_with("e")) {
+      auto len = w.size() - 1;
+      int m = measure(len);
+      if (m > 1 || (m == 1 && !cvc(len)))
+        w.pop_back();
+    }
+    if (ends_with("ll") && measure(w.size()) > 1)
+      w.pop_back();
+  }
+};
+
+} // namespace
+
+std::string stem_word(std::string_view token) {
+  if (token.size() <= 2)
+    return std::string{token};
+  for (char c : token)
+    if (c < 'a' || c > 'z')
+      return std::string{token};
+  porter p{std::string{token}};
+  p.step1a();
+  p.step1b();
+  if (!p.step_ly())
+    p.step1c();
+  p.step5();
+  return std::move(p.w);
+}
+
+std::vector<std::string> analyze_text(std::string_view text) {
+  std::vector<std::string> terms;
+  for (auto& token : tokenize_text(text))
+    if (!is_stopword(token))
+      terms.push_back(stem_word(token));
+  return terms;
+}
+
+std::vector<std::string> phrase_terms(std::string_view text) {
+  auto tokens = tokenize_text(text);
+  for (auto& token : tokens)
+    token = stem_word(token);
+  return tokens;
+}
+
+} // namespace switchboard::core

@@ -1,0 +1,350 @@
+#include "core/whatsapp.hpp"
+
+#include <algorithm>
+
+#include "core/delivery.hpp"
+#include "core/phone.hpp"
+#include "core/retry.hpp"
+#include "core/signatures.hpp"
+
+namespace switchboard::core {
+
+namespace {
+
+using json = nlohmann::json;
+
+caf::error malformed(std::string reason) {
+  return caf::make_error(sb_error::malformed, std::move(reason));
+}
+
+/// A string field, or an integer field rendered as a string (Meta is not always consistent).
+std::optional<std::string> text_field(const json& obj, const char* key) {
+  if (!obj.is_object())
+    return std::nullopt;
+  auto it = obj.find(key);
+  if (it == obj.end())
+    return std::nullopt;
+  if (it->is_string())
+    return it->get<std::string>();
+  if (it->is_number_integer())
+    return std::to_string(it->get<int64_t>());
+  return std::nullopt;
+}
+
+std::string text_or_empty(const json& obj, const char* key) {
+  return text_field(obj, key).value_or(std::string{});
+}
+
+/// Unix seconds, sent by Meta as a decimal string (or, defensively, a number).
+std::optional<int64_t> unix_time(const json& obj, const char* key) {
+  if (!obj.is_object() || !obj.contains(key))
+    return std::nullopt;
+  const auto& v = obj.at(key);
+  if (v.is_number_integer())
+    return v.get<int64_t>();
+  if (!v.is_string())
+    return std::nullopt;
+  const auto& s = v.get_ref<const std::string&>();
+  if (s.empty() || s.size() > 18
+      || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  return std::stoll(s);
+}
+
+/// E.164 form of a wa_id, or empty when it is not a phone number.
+std::string phone_or_empty(std::string_view wa_id) {
+  auto phone = normalize_phone(wa_id);
+  return phone ? std::move(*phone) : std::string{};
+}
+
+int64_t int_or_zero(const json& obj, const char* key) {
+  if (!obj.is_object())
+    return 0;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+const json& array_or_empty(const json& obj, const char* key) {
+  static const json empty = json::array();
+  if (!obj.is_object())
+    return empty;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_array() ? *it : empty;
+}
+
+const json& object_or_empty(const json& obj, const char* key) {
+  static const json empty = json::object();
+  if (!obj.is_object())
+    return empty;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_object() ? *it : empty;
+}
+
+expected<whatsapp_message> parse_message(const json& m, const json& value,
+                                         const std::string& path) {
+  whatsapp_message out;
+  auto id = text_field(m, "id");
+  if (!id || id->empty())
+    return malformed(path + ": missing 'id'");
+  out.id = std::move(*id);
+  auto from = text_field(m, "from");
+  if (!from)
+    return malformed(path + ": missing 'from'");
+  auto phone = normalize_phone(*from);
+  if (!phone)
+    return malformed(path + ".from: " + reason_of(phone.error()));
+  out.from = std::move(*phone);
+  auto type = text_field(m, "type");
+  if (!type || type->empty())
+    return malformed(path + ": missing 'type'");
+  out.type = std::move(*type);
+  auto ts = unix_time(m, "timestamp");
+  if (!ts)
+    return malformed(path + ": missing or invalid 'timestamp'");
+  out.timestamp = *ts;
+
+  if (out.type == "text") {
+    auto body = text_field(object_or_empty(m, "text"), "body");
+    if (!body)
+      return malformed(path + ": text message without 'text.body'");
+    out.text = std::move(*body);
+  }
+  const auto& context = object_or_empty(m, "context");
+  out.context_id = text_or_empty(context, "id");
+  out.forwarded = context.value("forwarded", false) || context.value("frequently_forwarded", false);
+  for (const char* media : {"image", "audio", "video", "document", "sticker"})
+    if (out.type == media)
+      out.media_id = text_or_empty(object_or_empty(m, media), "id");
+  if (out.type == "reaction") {
+    const auto& reaction = object_or_empty(m, "reaction");
+    out.reaction_to = text_or_empty(reaction, "message_id");
+    out.reaction_emoji = text_or_empty(reaction, "emoji");
+  }
+  // Errors on the message itself, else on the enclosing value (Meta uses both places).
+  const auto& errors = array_or_empty(m, "errors");
+  const auto& value_errors = array_or_empty(value, "errors");
+  if (!errors.empty())
+    out.error_code = int_or_zero(errors.front(), "code");
+  else if (!value_errors.empty())
+    out.error_code = int_or_zero(value_errors.front(), "code");
+
+  // Profile name of the contact whose wa_id matches the sender.
+  const auto& contacts = array_or_empty(value, "contacts");
+  for (const auto& c : contacts) {
+    auto wa_id = text_field(c, "wa_id");
+    if (wa_id && phone_or_empty(*wa_id) == out.from) {
+      out.profile_name = text_or_empty(object_or_empty(c, "profile"), "name");
+      break;
+    }
+  }
+  if (out.profile_name.empty() && contacts.size() == 1)
+    out.profile_name = text_or_empty(object_or_empty(contacts.front(), "profile"), "name");
+  return out;
+}
+
+expected<whatsapp_status> parse_status(const json& s, const std::string& path) {
+  whatsapp_status out;
+  auto id = text_field(s, "id");
+  if (!id || id->empty())
+    return malformed(path + ": missing 'id'");
+  out.message_id = std::move(*id);
+  auto status = text_field(s, "status");
+  if (!status || status->empty())
+    return malformed(path + ": missing 'status'");
+  out.status = std::move(*status);
+  auto recipient = text_field(s, "recipient_id");
+  if (!recipient)
+    return malformed(path + ": missing 'recipient_id'");
+  out.recipient_id = std::move(*recipient);
+  // Group statuses carry a group id, not a phone number.
+  if (s.value("recipient_type", "individual") != "group")
+    out.recipient = phone_or_empty(out.recipient_id);
+  auto ts = unix_time(s, "timestamp");
+  if (!ts)
+    return malformed(path + ": missing or invalid 'timestamp'");
+  out.timestamp = *ts;
+  const auto& errors = array_or_empty(s, "errors");
+  if (!errors.empty()) {
+    const auto& e = errors.front();
+    out.error_code = int_or_zero(e, "code");
+    out.error_title = text_or_empty(e, "title");
+    if (out.error_title.empty())
+      out.error_title = text_or_empty(e, "message");
+    out.error_details = text_or_empty(object_or_empty(e, "error_data"), "details");
+  }
+  return out;
+}
+
+expected<whatsapp_webhook> parse_document(const json& doc) {
+  if (!doc.is_object())
+    return malformed("webhook body is not a JSON object");
+  if (doc.contains("object") && doc.at("object") != "whatsapp_business_account")
+    return caf::make_error(sb_error::unsupported,
+                           std::string{"webhook object is not whatsapp_business_account"});
+  auto entries = doc.find("entry");
+  if (entries == doc.end() || !entries->is_array())
+    return malformed("missing 'entry' array");
+  whatsapp_webhook out;
+  for (std::size_t i = 0; i < entries->size(); ++i) {
+    const auto& entry = (*entries)[i];
+    auto entry_path = "entry[" + std::to_string(i) + "]";
+    auto changes = entry.is_object() ? entry.find("changes") : entry.end();
+    if (!entry.is_object() || changes == entry.end() || !changes->is_array())
+      return malformed(entry_path + ": missing 'changes' array");
+    for (std::size_t j = 0; j < changes->size(); ++j) {
+      const auto& change = (*changes)[j];
+      auto change_path = entry_path + ".changes[" + std::to_string(j) + "]";
+      if (!change.is_object())
+        return malformed(change_path + ": not an object");
+      if (change.value("field", "") != "messages")
+        continue;
+      auto value = change.find("value");
+      if (value == change.end() || !value->is_object())
+        return malformed(change_path + ": missing 'value' object");
+      auto phone_number_id = text_or_empty(object_or_empty(*value, "metadata"), "phone_number_id");
+      const auto& messages = array_or_empty(*value, "messages");
+      for (std::size_t k = 0; k < messages.size(); ++k) {
+        auto msg = parse_message(messages[k], *value,
+                                 change_path + ".value.messages[" + std::to_string(k) + "]");
+        if (!msg)
+          return std::move(msg.error());
+        msg->phone_number_id = phone_number_id;
+        out.messages.push_back(std::move(*msg));
+      }
+      const auto& statuses = array_or_empty(*value, "statuses");
+      for (std::size_t k = 0; k < statuses.size(); ++k) {
+        auto st
+            = parse_status(statuses[k], change_path + ".value.statuses[" + std::to_string(k) + "]");
+        if (!st)
+          return std::move(st.error());
+        st->phone_number_id = phone_number_id;
+        out.statuses.push_back(std::move(*st));
+      }
+    }
+  }
+  return out;
+}
+
+/// Graph API codes that mean "try again later" even when the HTTP status is 400: throttling
+/// (4, 80007, 130429, 131056) and temporary unavailability (2, 131016).
+bool is_transient_whatsapp_code(int64_t code) {
+  for (int64_t c : {2, 4, 80007, 130429, 131016, 131056})
+    if (code == c)
+      return true;
+  return false;
+}
+
+} // namespace
+
+expected<whatsapp_webhook> parse_whatsapp_webhook(std::string_view raw_body) {
+  auto doc = json::parse(raw_body, nullptr, false);
+  if (doc.is_discarded())
+    return malformed("webhook body is not valid JSON");
+  return parse_whatsapp_webhook_json(doc);
+}
+
+expected<whatsapp_webhook> parse_whatsapp_webhook_json(const nlohmann::json& doc) {
+  try {
+    return parse_document(doc);
+  } catch (const json::exception& e) {
+    return malformed(std::string{"unexpected webhook shape: "} + e.what());
+  }
+}
+
+expected<std::string> whatsapp_verify_challenge(const form_params& query,
+                                                std::string_view verify_token) {
+  auto mode = form_value(query, "hub.mode");
+  auto token = form_value(query, "hub.verify_token");
+  auto challenge = form_value(query, "hub.challenge");
+  if (mode != "subscribe")
+    return caf::make_error(sb_error::invalid_argument, std::string{"hub.mode is not 'subscribe'"});
+  if (!verify_secret_token(verify_token, token))
+    return caf::make_error(sb_error::bad_signature, std::string{"hub.verify_token does not match"});
+  if (challenge.empty())
+    return malformed("missing hub.challenge");
+  return std::string{challenge};
+}
+
+nlohmann::json build_whatsapp_text(std::string_view to, std::string_view body,
+                                   std::string_view reply_to, bool preview_url) {
+  json out = {
+      {"messaging_product", "whatsapp"},
+      {"recipient_type", "individual"},
+      {"to", std::string{to}},
+      {"type", "text"},
+      {"text", {{"preview_url", preview_url}, {"body", std::string{body}}}},
+  };
+  if (!reply_to.empty())
+    out["context"] = {{"message_id", std::string{reply_to}}};
+  return out;
+}
+
+nlohmann::json build_whatsapp_template(std::string_view to, const whatsapp_template& tpl) {
+  json templ = {{"name", tpl.name}, {"language", {{"code", tpl.language_code}}}};
+  if (!tpl.body_parameters.empty()) {
+    json params = json::array();
+    for (const auto& p : tpl.body_parameters)
+      params.push_back({{"type", "text"}, {"text", p}});
+    templ["components"] = json::array({{{"type", "body"}, {"parameters", params}}});
+  }
+  return {
+      {"messaging_product", "whatsapp"},
+      {"recipient_type", "individual"},
+      {"to", std::string{to}},
+      {"type", "template"},
+      {"template", templ},
+  };
+}
+
+std::optional<whatsapp_api_error> parse_whatsapp_error(std::string_view body) {
+  auto doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("error"))
+    return std::nullopt;
+  const auto& e = doc.at("error");
+  if (!e.is_object())
+    return std::nullopt;
+  whatsapp_api_error out;
+  out.code = int_or_zero(e, "code");
+  out.subcode = int_or_zero(e, "error_subcode");
+  out.type = text_or_empty(e, "type");
+  out.title = text_or_empty(e, "title");
+  out.message = text_or_empty(e, "message");
+  out.details = text_or_empty(object_or_empty(e, "error_data"), "details");
+  return out;
+}
+
+expected<std::string> parse_whatsapp_send_response(int http_status, std::string_view body) {
+  if (http_status >= 200 && http_status < 300) {
+    auto doc = json::parse(body, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object())
+      return malformed("WhatsApp send response is not a JSON object");
+    const auto& messages = array_or_empty(doc, "messages");
+    auto id = messages.empty() ? std::nullopt : text_field(messages.front(), "id");
+    if (!id || id->empty())
+      return malformed("WhatsApp send response has no messages[0].id");
+    return std::move(*id);
+  }
+  auto err = parse_whatsapp_error(body);
+  std::string reason = "WhatsApp API HTTP " + std::to_string(http_status);
+  int64_t code = 0;
+  if (err) {
+    code = err->code;
+    reason += ", error " + std::to_string(err->code);
+    if (err->subcode != 0)
+      reason += "/" + std::to_string(err->subcode);
+    reason += ": " + (err->message.empty() ? err->title : err->message);
+    if (!err->details.empty())
+      reason += " (" + err->details + ")";
+  }
+  bool transient = is_transient_http_status(http_status) || is_transient_whatsapp_code(code);
+  auto kind = transient ? sb_error::provider_transient : sb_error::provider_rejected;
+  if (err)
+    return caf::make_error(kind, std::move(reason), code);
+  return caf::make_error(kind, std::move(reason));
+}
+
+bool is_whatsapp_reengagement_error(const caf::error& err) {
+  return provider_error_code(err) == whatsapp_reengagement_error;
+}
+
+} // namespace switchboard::core

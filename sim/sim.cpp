@@ -1,0 +1,731 @@
+#include "sim/sim.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <stdexcept>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <curl/curl.h>
+
+#include "core/form.hpp"
+
+namespace switchboard::sim {
+
+namespace net = boost::asio;
+
+namespace {
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+std::string lower(std::string_view text) {
+  std::string out{text};
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+/// Form or query pairs as a JSON object; a repeated name becomes an array of its values.
+json pairs_to_json(const core::form_params& params) {
+  json out = json::object();
+  for (auto& [k, v] : params) {
+    if (!out.contains(k)) {
+      out[k] = v;
+    } else {
+      if (!out[k].is_array())
+        out[k] = json::array({out[k]});
+      out[k].push_back(v);
+    }
+  }
+  return out;
+}
+
+/// The JSON form of a recorded request: what tests and benchmarks assert on.
+json render(const recorded_request& r) {
+  json e = json::object();
+  e["seq"] = r.seq;
+  e["service"] = r.service;
+  e["method"] = r.method;
+  e["path"] = r.path;
+  e["query"] = r.query;
+  e["query_params"] = pairs_to_json(core::parse_form(r.query));
+  json headers = json::object();
+  std::string content_type;
+  for (auto& [k, v] : r.headers) {
+    auto name = lower(k);
+    if (name == "content-type")
+      content_type = lower(v);
+    if (headers.contains(name))
+      headers[name] = headers[name].get<std::string>() + ", " + v;
+    else
+      headers[name] = v;
+  }
+  e["headers"] = std::move(headers);
+  e["body"] = r.body;
+  e["json"] = nullptr;
+  e["form"] = nullptr;
+  if (!r.body.empty() && r.service != "smtp") {
+    auto parsed = json::parse(r.body, nullptr, false);
+    if (!parsed.is_discarded())
+      e["json"] = std::move(parsed);
+    if (content_type.find("application/x-www-form-urlencoded") != std::string::npos)
+      e["form"] = pairs_to_json(core::parse_form(r.body));
+  }
+  e["remote"] = r.remote;
+  e["received_at"] = r.received_at;
+  e["status"] = r.status;
+  e["fault"] = r.fault.empty() ? json(nullptr) : json(r.fault);
+  auto response = json::parse(r.response, nullptr, false);
+  e["response"] = r.response.empty()        ? json(nullptr)
+                  : response.is_discarded() ? json(r.response)
+                                            : std::move(response);
+  if (r.extra.is_object())
+    for (auto& [k, v] : r.extra.items())
+      e[k] = v;
+  return e;
+}
+
+/// Parses an unsigned integer query parameter; `fallback` when absent or invalid.
+uint64_t query_u64(const core::form_params& q, std::string_view name, uint64_t fallback) {
+  auto v = core::form_value(q, name);
+  if (v.empty())
+    return fallback;
+  try {
+    return std::stoull(std::string{v});
+  } catch (...) {
+    return fallback;
+  }
+}
+
+std::size_t curl_write(char* data, std::size_t size, std::size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+int curl_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<std::atomic<bool>*>(user)->load() ? 1 : 0;
+}
+
+} // namespace
+
+std::string now_iso8601() {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()
+            % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+int64_t now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+http::response json_response(int status, const json& body) {
+  return http::response::make(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+const std::vector<std::string>& known_services() {
+  static const std::vector<std::string> services{"whatsapp", "twilio", "mtn", "telegram",
+                                                 "chatwoot", "openai", "smtp"};
+  return services;
+}
+
+/// Webhook jobs waiting beyond this are dropped (a server that does not keep up must not make the
+/// simulator grow without bound).
+constexpr std::size_t max_queued_deliveries = 100000;
+
+/// One queued delivery job: requests sent in order, then `done` with the results.
+struct delivery_job {
+  std::vector<outbound> reqs;
+  std::function<void(std::vector<outbound_result>)> done;
+};
+
+struct sim_core::impl {
+  std::unique_ptr<http::server> server;
+  net::io_context aux;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> aux_work;
+  std::thread aux_thread;
+  std::unique_ptr<smtp_sink> smtp;
+
+  std::mutex rec_mtx;
+  std::deque<recorded_request> records;
+  uint64_t next_seq = 0;
+  std::deque<json> deliveries;
+
+  std::mutex fault_mtx;
+  std::map<std::string, fault_config> faults;
+
+  std::mutex hold_mtx;
+  std::vector<http::responder> held;
+
+  std::mutex job_mtx;
+  std::condition_variable job_cv;
+  std::deque<delivery_job> jobs;
+  std::vector<std::thread> workers;
+  std::atomic<bool> stopping{false};
+  std::atomic<uint64_t> delivery_ids{0};
+
+  std::atomic<uint64_t> ids{0};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  bool running = false;
+
+  void worker_loop(sim_core& sim);
+  outbound_result perform(CURL* h, const outbound& req);
+  void release_held();
+};
+
+void sim_core::impl::release_held() {
+  std::vector<http::responder> held_now;
+  {
+    std::lock_guard<std::mutex> guard{hold_mtx};
+    held_now.swap(held);
+  }
+  for (auto& r : held_now)
+    r(http::response::error(503, "released", "the simulator released a hung request"));
+}
+
+outbound_result sim_core::impl::perform(CURL* h, const outbound& req) {
+  outbound_result res;
+  res.id = ++delivery_ids;
+  curl_easy_reset(h);
+  curl_slist* headers = nullptr;
+  for (auto& [k, v] : req.headers)
+    headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  headers = curl_slist_append(headers, "Expect:");
+  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "switchboard-sim");
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, curl_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &res.body);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, curl_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &stopping);
+  auto t0 = std::chrono::steady_clock::now();
+  auto rc = curl_easy_perform(h);
+  res.duration_ms
+      = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (rc == CURLE_OK)
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res.status);
+  else
+    res.error = curl_easy_strerror(rc);
+  curl_slist_free_all(headers);
+  return res;
+}
+
+void sim_core::impl::worker_loop(sim_core& sim) {
+  CURL* h = curl_easy_init();
+  for (;;) {
+    delivery_job job;
+    {
+      std::unique_lock<std::mutex> lock{job_mtx};
+      job_cv.wait(lock, [this] { return stopping || !jobs.empty(); });
+      if (stopping)
+        break;
+      job = std::move(jobs.front());
+      jobs.pop_front();
+    }
+    std::vector<outbound_result> results;
+    for (auto& req : job.reqs) {
+      auto res = perform(h, req);
+      json headers = json::object();
+      for (auto& [k, v] : req.headers)
+        headers[k] = v;
+      json entry = {{"id", res.id},         {"service", req.service},        {"kind", req.kind},
+                    {"url", req.url},       {"headers", std::move(headers)}, {"body", req.body},
+                    {"status", res.status}, {"response_body", res.body},     {"error", res.error},
+                    {"at", now_iso8601()},  {"duration_ms", res.duration_ms}};
+      if (sim.opts().verbose || !res.error.empty())
+        std::fprintf(stderr, "switchboard-sim: delivery %s %s -> %ld %s\n", req.kind.c_str(),
+                     req.url.c_str(), res.status, res.error.c_str());
+      {
+        std::lock_guard<std::mutex> guard{rec_mtx};
+        deliveries.push_back(std::move(entry));
+        while (deliveries.size() > sim.opts().max_records)
+          deliveries.pop_front();
+      }
+      results.push_back(std::move(res));
+    }
+    if (job.done) {
+      try {
+        job.done(std::move(results));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "switchboard-sim: delivery callback failed: %s\n", e.what());
+      }
+    }
+  }
+  curl_easy_cleanup(h);
+}
+
+sim_core::sim_core(options opts)
+    : opts_(std::move(opts)), server_url_(opts_.server_url), public_url_(opts_.public_url),
+      impl_(std::make_unique<impl>()) {
+  reset_provider_state(state, opts_);
+}
+
+std::string sim_core::server_url() const {
+  std::lock_guard<std::mutex> guard{url_mtx_};
+  return server_url_;
+}
+
+std::string sim_core::public_url() const {
+  std::lock_guard<std::mutex> guard{url_mtx_};
+  return public_url_;
+}
+
+sim_core::~sim_core() {
+  stop();
+}
+
+void sim_core::start() {
+  http::server_options so;
+  so.address = opts_.http_address;
+  so.port = opts_.http_port;
+  so.threads = opts_.http_threads;
+  so.default_body_limit = 8 * 1024 * 1024;
+  // "hang" faults must outlive any client timeout; the server's own 503 would end them early.
+  so.handler_timeout = std::chrono::hours{24};
+  so.idle_timeout = std::chrono::milliseconds{120000};
+  impl_->server
+      = std::make_unique<http::server>(so, [this](http::request&& req, http::responder respond) {
+          handle(std::move(req), std::move(respond));
+        });
+  impl_->server->start();
+  impl_->smtp = std::make_unique<smtp_sink>(*this, impl_->aux, opts_.smtp_address, opts_.smtp_port);
+  impl_->smtp->start();
+  impl_->aux_work.emplace(impl_->aux.get_executor());
+  impl_->aux_thread = std::thread{[this] { impl_->aux.run(); }};
+  for (int i = 0; i < 2; ++i)
+    impl_->workers.emplace_back([this] { impl_->worker_loop(*this); });
+  impl_->running = true;
+}
+
+void sim_core::stop() {
+  if (!impl_ || !impl_->running)
+    return;
+  impl_->running = false;
+  impl_->release_held();
+  if (impl_->server)
+    impl_->server->stop(std::chrono::milliseconds{2000});
+  if (impl_->smtp)
+    impl_->smtp->stop();
+  impl_->stopping = true;
+  impl_->job_cv.notify_all();
+  for (auto& t : impl_->workers)
+    t.join();
+  impl_->workers.clear();
+  impl_->aux_work.reset();
+  impl_->aux.stop();
+  if (impl_->aux_thread.joinable())
+    impl_->aux_thread.join();
+  impl_->smtp.reset();
+  impl_->server.reset();
+}
+
+uint16_t sim_core::http_port() const {
+  return impl_->server ? impl_->server->port() : 0;
+}
+
+uint16_t sim_core::smtp_port() const {
+  return impl_->smtp ? impl_->smtp->port() : 0;
+}
+
+uint64_t sim_core::next_id() {
+  return ++impl_->ids;
+}
+
+uint64_t sim_core::record(recorded_request entry) {
+  entry.received_at = now_iso8601();
+  std::lock_guard<std::mutex> guard{impl_->rec_mtx};
+  auto seq = ++impl_->next_seq;
+  entry.seq = seq;
+  impl_->records.push_back(std::move(entry));
+  while (impl_->records.size() > opts_.max_records)
+    impl_->records.pop_front();
+  return seq;
+}
+
+void sim_core::set_record_result(uint64_t seq, int status, std::string_view fault,
+                                 std::string_view response) {
+  std::lock_guard<std::mutex> guard{impl_->rec_mtx};
+  auto& recs = impl_->records;
+  if (recs.empty())
+    return;
+  auto first = recs.front().seq;
+  if (seq < first || seq - first >= recs.size())
+    return;
+  auto& e = recs[seq - first];
+  e.status = status;
+  e.fault = std::string{fault};
+  e.response = std::string{response};
+}
+
+fault_decision sim_core::decide_fault(const std::string& service, std::string_view path) {
+  fault_decision d;
+  std::lock_guard<std::mutex> guard{impl_->fault_mtx};
+  auto it = impl_->faults.find(service);
+  if (it == impl_->faults.end())
+    return d;
+  auto& f = it->second;
+  if (!f.path_contains.empty() && path.find(f.path_contains) == std::string_view::npos)
+    return d;
+  d.latency = milliseconds{f.latency_ms};
+  ++f.seen;
+  bool fail = false;
+  if (f.hang) {
+    d.what = fault_decision::action::hang;
+  } else if (f.hang_next > 0) {
+    --f.hang_next;
+    d.what = fault_decision::action::hang;
+  } else if (f.fail_next > 0) {
+    --f.fail_next;
+    fail = true;
+  } else if (f.error_rate > 0) {
+    if (f.seed) {
+      fail = std::uniform_real_distribution<double>{0.0, 1.0}(f.rng) < f.error_rate;
+    } else {
+      // Deterministic: request n fails when floor(n * rate) steps up, so a rate of 0.25 fails
+      // exactly every 4th request.
+      auto now = std::floor(static_cast<double>(f.seen) * f.error_rate + 1e-9);
+      auto before = std::floor(static_cast<double>(f.seen - 1) * f.error_rate + 1e-9);
+      fail = now > before;
+    }
+  }
+  if (fail) {
+    d.what = fault_decision::action::error;
+    d.status = f.error_status;
+    d.retry_after = f.retry_after;
+  }
+  return d;
+}
+
+void sim_core::run_after(milliseconds delay, std::function<void()> fn) {
+  if (delay.count() <= 0) {
+    net::post(impl_->aux, std::move(fn));
+    return;
+  }
+  auto timer = std::make_shared<net::steady_timer>(impl_->aux, delay);
+  timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
+    if (!ec)
+      fn();
+  });
+}
+
+void sim_core::deliver(std::vector<outbound> reqs,
+                       std::function<void(std::vector<outbound_result>)> done) {
+  bool queued = false;
+  {
+    std::lock_guard<std::mutex> guard{impl_->job_mtx};
+    if (impl_->jobs.size() < max_queued_deliveries) {
+      impl_->jobs.push_back(delivery_job{std::move(reqs), done});
+      queued = true;
+    }
+  }
+  if (queued) {
+    impl_->job_cv.notify_one();
+    return;
+  }
+  std::fprintf(stderr, "switchboard-sim: delivery queue full, dropping %zu webhook(s)\n",
+               reqs.size());
+  if (done) {
+    std::vector<outbound_result> results(reqs.size());
+    for (auto& r : results)
+      r.error = "delivery queue full";
+    done(std::move(results));
+  }
+}
+
+void sim_core::hold(http::responder r) {
+  std::lock_guard<std::mutex> guard{impl_->hold_mtx};
+  impl_->held.push_back(std::move(r));
+}
+
+void sim_core::handle(http::request&& req, http::responder respond) {
+  if (req.path == "/_sim" || starts_with(req.path, "/_sim/")) {
+    try {
+      handle_control(std::move(req), respond);
+    } catch (const std::exception& e) {
+      respond(http::response::error(500, "internal", e.what()));
+    }
+    return;
+  }
+  auto service = service_for_path(req.path);
+  recorded_request rec;
+  rec.service = service.empty() ? "unknown" : service;
+  rec.method = req.method;
+  rec.path = req.path;
+  rec.query = req.query;
+  rec.headers = req.headers.items;
+  rec.body = req.body;
+  rec.remote = req.remote;
+  auto seq = record(std::move(rec));
+  if (service.empty()) {
+    auto res = http::response::error(404, "not_found", "no simulated provider at this path");
+    set_record_result(seq, res.status, "", res.body);
+    respond(std::move(res));
+    return;
+  }
+  auto decision = decide_fault(service, req.path);
+  if (opts_.verbose)
+    std::fprintf(stderr, "switchboard-sim: %s %s %s\n", service.c_str(), req.method.c_str(),
+                 req.path.c_str());
+  if (decision.what == fault_decision::action::hang) {
+    set_record_result(seq, 0, "hang");
+    hold(std::move(respond));
+    return;
+  }
+  handled h;
+  std::string fault;
+  if (decision.what == fault_decision::action::error) {
+    h.res = provider_error(service, decision.status, decision.retry_after, req);
+    fault = "error";
+  } else {
+    try {
+      h = handle_provider(*this, service, req);
+    } catch (const std::exception& e) {
+      h = handled{};
+      h.res = http::response::error(500, "internal", e.what());
+    }
+  }
+  if (fault.empty() && decision.latency.count() > 0)
+    fault = "latency";
+  h.res.route = service;
+  set_record_result(seq, h.res.status, fault, h.res.body);
+  auto finish = [this, respond, h]() mutable {
+    respond(std::move(h.res));
+    if (!h.after.empty()) {
+      auto after = std::move(h.after);
+      run_after(h.after_delay, [this, after]() mutable { deliver(std::move(after)); });
+    }
+  };
+  if (decision.latency.count() > 0)
+    run_after(decision.latency, std::move(finish));
+  else
+    finish();
+}
+
+void sim_core::handle_control(http::request&& req, http::responder respond) {
+  auto q = core::parse_form(req.query);
+  const auto& path = req.path;
+  const auto& m = req.method;
+  if (path == "/_sim/health" && m == "GET") {
+    std::size_t n = 0;
+    {
+      std::lock_guard<std::mutex> guard{impl_->rec_mtx};
+      n = impl_->records.size();
+    }
+    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now()
+                                                                   - impl_->started)
+                      .count();
+    respond(json_response(200, {{"status", "ok"},
+                                {"http_port", http_port()},
+                                {"smtp_port", smtp_port()},
+                                {"recorded", n},
+                                {"uptime_s", uptime}}));
+    return;
+  }
+  if (path == "/_sim/requests" && m == "GET") {
+    auto service = std::string{core::form_value(q, "service")};
+    auto since = query_u64(q, "since", 0);
+    auto limit = query_u64(q, "limit", UINT64_MAX);
+    auto path_filter = std::string{core::form_value(q, "path")};
+    std::vector<recorded_request> picked;
+    uint64_t last = 0;
+    {
+      std::lock_guard<std::mutex> guard{impl_->rec_mtx};
+      last = impl_->next_seq;
+      for (auto& e : impl_->records) {
+        if (e.seq <= since)
+          continue;
+        if (!service.empty() && e.service != service)
+          continue;
+        if (!path_filter.empty() && e.path.find(path_filter) == std::string::npos)
+          continue;
+        if (picked.size() >= limit)
+          break;
+        picked.push_back(e);
+      }
+    }
+    json out = json::array();
+    for (auto& e : picked)
+      out.push_back(render(e));
+    respond(json_response(200, {{"requests", std::move(out)}, {"last_seq", last}}));
+    return;
+  }
+  if (path == "/_sim/requests" && m == "DELETE") {
+    std::lock_guard<std::mutex> guard{impl_->rec_mtx};
+    impl_->records.clear();
+    impl_->deliveries.clear();
+    respond(json_response(200, {{"cleared", true}, {"last_seq", impl_->next_seq}}));
+    return;
+  }
+  if (path == "/_sim/deliveries" && m == "GET") {
+    auto since = query_u64(q, "since", 0);
+    auto service = std::string{core::form_value(q, "service")};
+    json out = json::array();
+    {
+      std::lock_guard<std::mutex> guard{impl_->rec_mtx};
+      for (auto& e : impl_->deliveries) {
+        if (e["id"].get<uint64_t>() <= since)
+          continue;
+        if (!service.empty() && e["service"].get<std::string>() != service)
+          continue;
+        out.push_back(e);
+      }
+    }
+    respond(json_response(200, {{"deliveries", std::move(out)}}));
+    return;
+  }
+  if (path == "/_sim/faults" && m == "GET") {
+    json out = json::object();
+    std::lock_guard<std::mutex> guard{impl_->fault_mtx};
+    for (auto& [svc, f] : impl_->faults)
+      out[svc] = {{"path_contains", f.path_contains},
+                  {"latency_ms", f.latency_ms},
+                  {"error_rate", f.error_rate},
+                  {"error_status", f.error_status},
+                  {"fail_next", f.fail_next},
+                  {"retry_after", f.retry_after},
+                  {"hang", f.hang},
+                  {"hang_next", f.hang_next},
+                  {"seen", f.seen}};
+    respond(json_response(200, {{"faults", std::move(out)}}));
+    return;
+  }
+  if (path == "/_sim/faults" && m == "POST") {
+    auto body = json::parse(req.body.empty() ? std::string{"{}"} : req.body, nullptr, false);
+    if (!body.is_object()) {
+      respond(http::response::error(400, "bad_request", "body must be a JSON object"));
+      return;
+    }
+    std::vector<std::string> services;
+    auto svc = body.value("service", json{});
+    if (svc.is_string() && (svc == "*" || svc == "all"))
+      services = known_services();
+    else if (svc.is_string())
+      services.push_back(svc.get<std::string>());
+    else if (svc.is_array())
+      for (auto& s : svc)
+        if (s.is_string())
+          services.push_back(s.get<std::string>());
+    if (services.empty()) {
+      respond(http::response::error(400, "bad_request", "\"service\" is required"));
+      return;
+    }
+    for (auto& s : services)
+      if (std::find(known_services().begin(), known_services().end(), s)
+          == known_services().end()) {
+        respond(http::response::error(400, "bad_request", "unknown service '" + s + "'"));
+        return;
+      }
+    fault_config f;
+    try {
+      f.path_contains = body.value("path_contains", std::string{});
+      f.latency_ms = body.value("latency_ms", int64_t{0});
+      f.error_rate = std::clamp(body.value("error_rate", 0.0), 0.0, 1.0);
+      f.fail_next = body.value("fail_next", int64_t{0});
+      f.hang = body.value("hang", false);
+      f.hang_next = body.value("hang_next", int64_t{0});
+      f.retry_after = body.value("retry_after", 1);
+      // A Retry-After without a status means a rate limit.
+      f.error_status = body.value("error_status", body.contains("retry_after") ? 429 : 500);
+      if (body.contains("seed") && body["seed"].is_number_integer()) {
+        f.seed = body["seed"].get<uint64_t>();
+        f.rng.seed(*f.seed);
+      }
+    } catch (const json::exception& e) {
+      respond(http::response::error(400, "bad_request", e.what()));
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> guard{impl_->fault_mtx};
+      for (auto& s : services)
+        impl_->faults[s] = f;
+    }
+    respond(json_response(200, {{"services", services}, {"applied", true}}));
+    return;
+  }
+  if (path == "/_sim/faults" && m == "DELETE") {
+    auto service = std::string{core::form_value(q, "service")};
+    {
+      std::lock_guard<std::mutex> guard{impl_->fault_mtx};
+      if (service.empty())
+        impl_->faults.clear();
+      else
+        impl_->faults.erase(service);
+    }
+    impl_->release_held();
+    respond(json_response(200, {{"cleared", service.empty() ? json("all") : json(service)}}));
+    return;
+  }
+  if (path == "/_sim/reset" && m == "POST") {
+    {
+      std::lock_guard<std::mutex> guard{impl_->fault_mtx};
+      impl_->faults.clear();
+    }
+    impl_->release_held();
+    {
+      std::lock_guard<std::mutex> guard{impl_->rec_mtx};
+      impl_->records.clear();
+      impl_->deliveries.clear();
+    }
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      reset_provider_state(state, opts_);
+    }
+    respond(json_response(200, {{"reset", true}}));
+    return;
+  }
+  if (path == "/_sim/config" && (m == "GET" || m == "POST")) {
+    if (m == "POST") {
+      auto body = json::parse(req.body.empty() ? std::string{"{}"} : req.body, nullptr, false);
+      if (!body.is_object()) {
+        respond(http::response::error(400, "bad_request", "body must be a JSON object"));
+        return;
+      }
+      auto trimmed = [](std::string url) {
+        while (!url.empty() && url.back() == '/')
+          url.pop_back();
+        return url;
+      };
+      std::lock_guard<std::mutex> guard{url_mtx_};
+      if (body.contains("server_url") && body["server_url"].is_string())
+        server_url_ = trimmed(body["server_url"].get<std::string>());
+      if (body.contains("public_url") && body["public_url"].is_string())
+        public_url_ = trimmed(body["public_url"].get<std::string>());
+    }
+    respond(json_response(200, {{"server_url", server_url()}, {"public_url", public_url()}}));
+    return;
+  }
+  if (path == "/_sim/help" && m == "GET") {
+    respond(http::response::make(200, help_text(), "text/plain; charset=utf-8"));
+    return;
+  }
+  if (handle_provider_control(*this, req, respond))
+    return;
+  respond(http::response::error(404, "not_found", "unknown control route " + m + " " + path));
+}
+
+} // namespace switchboard::sim

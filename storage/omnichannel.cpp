@@ -1,0 +1,540 @@
+#include "storage/omnichannel.hpp"
+
+#include <ctime>
+
+#include <soci/soci.h>
+
+#include "core/crypto.hpp"
+#include "core/delivery.hpp"
+#include "storage/db.hpp"
+
+namespace switchboard::storage {
+
+using core::sb_error;
+using std::chrono::milliseconds;
+
+namespace {
+
+// -- SQL -----------------------------------------------------------------------------------------
+
+constexpr const char* profile_columns
+    = "id, phone_number, coalesce(whatsapp_jid, ''), has_whatsapp::int, allows_sms::int, "
+      "coalesce(last_active_channel, ''), "
+      "coalesce((extract(epoch FROM last_whatsapp_inbound_at) * 1000)::bigint, -1), "
+      "coalesce(name, ''), coalesce(locale, '')";
+
+constexpr const char* insert_profile_sql
+    = "INSERT INTO profiles (phone_number, has_whatsapp, allows_sms) VALUES (:p, :w, :s) "
+      "ON CONFLICT (phone_number) DO NOTHING";
+
+constexpr const char* update_profile_sql
+    = "UPDATE profiles SET has_whatsapp = :w::boolean, allows_sms = :s::boolean, "
+      "whatsapp_jid = nullif(:jid, ''), last_active_channel = nullif(:ch, ''), "
+      "last_whatsapp_inbound_at = CASE WHEN :wi::bigint < 0 THEN last_whatsapp_inbound_at "
+      "  ELSE greatest(coalesce(last_whatsapp_inbound_at, to_timestamp(0)), to_timestamp(:wi2 / "
+      "1000.0)) END, "
+      "name = nullif(:n, ''), locale = nullif(:l, ''), updated_at = now() WHERE id = :id";
+
+constexpr const char* session_columns
+    = "id, profile_id, status, context::text, (extract(epoch FROM created_at) * 1000)::bigint, "
+      "(extract(epoch FROM last_activity_at) * 1000)::bigint, "
+      "(extract(epoch FROM expires_at) * 1000)::bigint, coalesce(call_id, ''), "
+      "whatsapp_summary_sent::int, sms_summary_sent::int, version";
+
+constexpr const char* insert_session_sql
+    = "INSERT INTO omnichannel_sessions (profile_id, status, context, expires_at, "
+      "last_activity_at, "
+      "call_id, whatsapp_summary_sent, sms_summary_sent, created_at, closed_at) VALUES (:pid, :st, "
+      ":ctx::jsonb, to_timestamp(:exp / 1000.0), to_timestamp(:act / 1000.0), nullif(:call, ''), "
+      ":wa::boolean, :sms::boolean, to_timestamp(:cr / 1000.0), "
+      "CASE WHEN :st2 = 'closed' THEN now() END) RETURNING id";
+
+constexpr const char* save_session_sql
+    = "UPDATE omnichannel_sessions SET status = :st, context = :ctx::jsonb, "
+      "expires_at = to_timestamp(:exp / 1000.0), last_activity_at = to_timestamp(:act / 1000.0), "
+      "call_id = nullif(:call, ''), whatsapp_summary_sent = :wa::boolean, "
+      "sms_summary_sent = :sms::boolean, version = version + 1, updated_at = now(), "
+      "closed_at = CASE WHEN :st2 = 'closed' THEN coalesce(closed_at, now()) END, "
+      "closed_reason = CASE WHEN :st3 = 'closed' THEN coalesce(nullif(:reason, ''), closed_reason) "
+      "END "
+      "WHERE id = :id RETURNING version";
+
+constexpr const char* close_expired_sql
+    = "UPDATE omnichannel_sessions SET status = 'closed', closed_reason = 'expired', "
+      "closed_at = now(), updated_at = now(), version = version + 1 WHERE id IN ("
+      "  SELECT id FROM omnichannel_sessions WHERE status <> 'closed' AND "
+      "  expires_at <= to_timestamp(:now / 1000.0) ORDER BY expires_at LIMIT :lim "
+      "  FOR UPDATE SKIP LOCKED)";
+
+constexpr const char* delivery_columns
+    = "id, coalesce(session_id, 0), profile_id, channel, provider, direction, message_type, "
+      "status, "
+      "recipient, body, coalesce(payload::text, 'null'), coalesce(external_id, ''), attempts, "
+      "coalesce(last_error, ''), correlation_id, coalesce(claim_token, ''), coalesce(reply_id, 0)";
+
+constexpr const char* insert_delivery_sql
+    = "INSERT INTO message_delivery_log (session_id, profile_id, channel, provider, direction, "
+      "message_type, status, recipient, body, payload, external_id, last_error, correlation_id, "
+      "next_attempt_at, claim_token) VALUES (nullif(:sid::bigint, 0), :pid, :ch, :pr, :dir, :mt, "
+      ":st, :rc, "
+      ":body, CASE WHEN :pl = 'null' THEN NULL ELSE :pl2::jsonb END, nullif(:ext, ''), "
+      "nullif(:err, ''), :cid, CASE WHEN :na::bigint < 0 THEN NULL ELSE to_timestamp(:na2 / "
+      "1000.0) END, "
+      "nullif(:tok, '')) ON CONFLICT DO NOTHING RETURNING id";
+
+constexpr const char* begin_attempt_sql
+    = "UPDATE message_delivery_log SET attempts = attempts + 1, claim_token = :tok, "
+      "next_attempt_at = now() + make_interval(secs => :lease / 1000.0), updated_at = now() "
+      "WHERE id = :id AND status = 'queued' AND (claim_token IS NULL OR claim_token = :tok2) "
+      "RETURNING id";
+
+constexpr const char* record_sent_sql
+    = "UPDATE message_delivery_log SET status = 'sent', external_id = nullif(:ext, ''), "
+      "last_error = NULL, next_attempt_at = NULL, claim_token = NULL, updated_at = now() "
+      "WHERE id = :id AND status IN ('queued', 'failed')";
+
+constexpr const char* summary_flag_sql
+    = "UPDATE omnichannel_sessions SET whatsapp_summary_sent = whatsapp_summary_sent OR "
+      ":wa::boolean, "
+      "sms_summary_sent = sms_summary_sent OR :sms::boolean, updated_at = now(), "
+      "version = version + 1 WHERE id = :id";
+
+constexpr const char* record_retry_sql = "UPDATE message_delivery_log SET last_error = :err, "
+                                         "next_attempt_at = to_timestamp(:at / 1000.0), "
+                                         "updated_at = now() WHERE id = :id AND status = 'queued'";
+
+constexpr const char* record_failed_sql
+    = "UPDATE message_delivery_log SET status = 'failed', last_error = :err, next_attempt_at = "
+      "NULL, "
+      "claim_token = NULL, updated_at = now() WHERE id = :id AND status = 'queued'";
+
+constexpr const char* find_by_external_sql
+    = "SELECT id, status FROM message_delivery_log WHERE provider = :pr AND direction = 'outbound' "
+      "AND external_id = :ext FOR UPDATE";
+
+constexpr const char* set_status_sql
+    = "UPDATE message_delivery_log SET status = :st, "
+      "last_error = CASE WHEN :err = '' THEN last_error ELSE :err2 END, updated_at = now() "
+      "WHERE id = :id";
+
+constexpr const char* park_status_sql
+    = "INSERT INTO delivery_status_early (provider, external_id, status, error) "
+      "VALUES (:pr, :ext, :st, nullif(:err, '')) ON CONFLICT DO NOTHING";
+
+constexpr const char* early_statuses_sql
+    = "DELETE FROM delivery_status_early WHERE provider = :pr AND external_id = :ext "
+      "RETURNING status, coalesce(error, '')";
+
+constexpr const char* claim_due_sql
+    = "SELECT id FROM message_delivery_log WHERE status = 'queued' AND "
+      "next_attempt_at <= to_timestamp(:now / 1000.0) ORDER BY next_attempt_at LIMIT :lim "
+      "FOR UPDATE SKIP LOCKED";
+
+constexpr const char* reclaim_sql
+    = "UPDATE message_delivery_log SET claim_token = :tok, "
+      "next_attempt_at = now() + make_interval(secs => :lease / 1000.0), updated_at = now() "
+      "WHERE id = :id";
+
+constexpr const char* unanswered_sql
+    = "SELECT id FROM message_delivery_log WHERE direction = 'inbound' AND reply_id IS NULL "
+      "AND next_attempt_at <= to_timestamp(:t / 1000.0) ORDER BY next_attempt_at LIMIT :lim "
+      "FOR UPDATE SKIP LOCKED";
+
+constexpr const char* link_reply_sql
+    = "UPDATE message_delivery_log SET reply_id = :r, next_attempt_at = NULL, claim_token = NULL, "
+      "updated_at = now() WHERE id = :id";
+
+constexpr const char* claim_webhook_sql
+    = "INSERT INTO processed_webhooks (source, external_id) VALUES (:s, :i) "
+      "ON CONFLICT DO NOTHING RETURNING 1";
+
+constexpr const char* set_webhook_result_sql
+    = "UPDATE processed_webhooks SET result = :r::jsonb WHERE source = :s AND external_id = :i";
+
+constexpr const char* webhook_result_sql
+    = "SELECT coalesce(result::text, 'null') FROM processed_webhooks WHERE source = :s AND "
+      "external_id = :i";
+
+// -- helpers -------------------------------------------------------------------------------------
+
+profile_row read_profile(const soci::row& r) {
+  profile_row p;
+  p.id = r.get<long long>(0);
+  p.phone_number = r.get<std::string>(1);
+  p.whatsapp_jid = r.get<std::string>(2);
+  p.has_whatsapp = r.get<int>(3) != 0;
+  p.allows_sms = r.get<int>(4) != 0;
+  p.last_active_channel = r.get<std::string>(5);
+  auto wi = r.get<long long>(6);
+  if (wi >= 0)
+    p.last_whatsapp_inbound_at = from_ms(wi);
+  p.name = r.get<std::string>(7);
+  p.locale = r.get<std::string>(8);
+  return p;
+}
+
+core::session_record read_session(const soci::row& r) {
+  core::session_record s;
+  s.id = r.get<long long>(0);
+  s.profile_id = r.get<long long>(1);
+  auto st = core::parse_session_status(r.get<std::string>(2));
+  if (!st)
+    throw domain_error(sb_error::internal, "invalid session status in the database");
+  s.status = *st;
+  s.context = nlohmann::json::parse(r.get<std::string>(3));
+  s.created_at = from_ms(r.get<long long>(4));
+  s.last_activity_at = from_ms(r.get<long long>(5));
+  s.expires_at = from_ms(r.get<long long>(6));
+  s.call_id = r.get<std::string>(7);
+  s.whatsapp_summary_sent = r.get<int>(8) != 0;
+  s.sms_summary_sent = r.get<int>(9) != 0;
+  s.version = r.get<long long>(10);
+  return s;
+}
+
+delivery_row read_delivery(const soci::row& r) {
+  delivery_row d;
+  d.id = r.get<long long>(0);
+  d.session_id = r.get<long long>(1);
+  d.profile_id = r.get<long long>(2);
+  d.channel = r.get<std::string>(3);
+  d.provider = r.get<std::string>(4);
+  d.direction = r.get<std::string>(5);
+  d.message_type = r.get<std::string>(6);
+  d.status = r.get<std::string>(7);
+  d.recipient = r.get<std::string>(8);
+  d.body = r.get<std::string>(9);
+  d.payload = nlohmann::json::parse(r.get<std::string>(10));
+  d.external_id = r.get<std::string>(11);
+  d.attempts = r.get<int>(12);
+  d.last_error = r.get<std::string>(13);
+  d.correlation_id = r.get<std::string>(14);
+  d.claim_token = r.get<std::string>(15);
+  d.reply_id = r.get<long long>(16);
+  return d;
+}
+
+template <class Row, class Read>
+std::optional<Row> select_one(soci::session& sql, const std::string& query, long long key,
+                              Read read) {
+  soci::rowset<soci::row> rows = (sql.prepare << query, soci::use(key));
+  for (auto& r : rows)
+    return read(r);
+  return std::nullopt;
+}
+
+} // namespace
+
+int64_t to_ms(time_point t) {
+  return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+time_point from_ms(int64_t ms) {
+  return time_point{milliseconds{ms}};
+}
+
+std::optional<profile_row> find_profile(soci::session& sql, const std::string& phone) {
+  std::string p = phone;
+  soci::rowset<soci::row> rows
+      = (sql.prepare << std::string{"SELECT "} + profile_columns
+                            + " FROM profiles WHERE phone_number = :p FOR UPDATE",
+         soci::use(p));
+  for (auto& r : rows)
+    return read_profile(r);
+  return std::nullopt;
+}
+
+profile_row upsert_profile(soci::session& sql, const std::string& phone, const profile_facts& f) {
+  std::string p = phone;
+  int w = f.has_whatsapp.value_or(false) ? 1 : 0;
+  int s = f.allows_sms.value_or(true) ? 1 : 0;
+  sql << insert_profile_sql, soci::use(p), soci::use(w), soci::use(s);
+  auto row = find_profile(sql, phone);
+  if (!row)
+    throw domain_error(sb_error::internal, "profile vanished after upsert");
+  if (f.has_whatsapp)
+    row->has_whatsapp = *f.has_whatsapp;
+  if (f.allows_sms)
+    row->allows_sms = *f.allows_sms;
+  if (f.whatsapp_jid)
+    row->whatsapp_jid = *f.whatsapp_jid;
+  if (f.last_active_channel)
+    row->last_active_channel = *f.last_active_channel;
+  if (f.name && !f.name->empty())
+    row->name = *f.name;
+  if (f.locale && !f.locale->empty())
+    row->locale = *f.locale;
+  long long wi = f.whatsapp_inbound_at ? to_ms(*f.whatsapp_inbound_at) : -1;
+  if (f.whatsapp_inbound_at
+      && (!row->last_whatsapp_inbound_at
+          || *row->last_whatsapp_inbound_at < *f.whatsapp_inbound_at))
+    row->last_whatsapp_inbound_at = f.whatsapp_inbound_at;
+  std::string w_s = row->has_whatsapp ? "true" : "false";
+  std::string s_s = row->allows_sms ? "true" : "false";
+  long long id = row->id;
+  sql << update_profile_sql, soci::use(w_s), soci::use(s_s), soci::use(row->whatsapp_jid),
+      soci::use(row->last_active_channel), soci::use(wi), soci::use(wi), soci::use(row->name),
+      soci::use(row->locale), soci::use(id);
+  return *row;
+}
+
+std::optional<core::session_record> lock_open_session(soci::session& sql, int64_t profile_id) {
+  return select_one<core::session_record>(
+      sql,
+      std::string{"SELECT "} + session_columns
+          + " FROM omnichannel_sessions WHERE profile_id = :p AND status <> 'closed' FOR UPDATE",
+      profile_id, read_session);
+}
+
+std::optional<core::session_record> find_session(soci::session& sql, int64_t id) {
+  return select_one<core::session_record>(
+      sql, std::string{"SELECT "} + session_columns + " FROM omnichannel_sessions WHERE id = :id",
+      id, read_session);
+}
+
+core::session_record insert_session(soci::session& sql, core::session_record s) {
+  long long pid = s.profile_id;
+  std::string st = core::to_string(s.status);
+  std::string ctx = s.context.dump();
+  long long exp = to_ms(s.expires_at), act = to_ms(s.last_activity_at), cr = to_ms(s.created_at);
+  std::string wa = s.whatsapp_summary_sent ? "true" : "false";
+  std::string sms = s.sms_summary_sent ? "true" : "false";
+  long long id = 0;
+  sql << insert_session_sql, soci::use(pid), soci::use(st), soci::use(ctx), soci::use(exp),
+      soci::use(act), soci::use(s.call_id), soci::use(wa), soci::use(sms), soci::use(cr),
+      soci::use(st), soci::into(id);
+  s.id = id;
+  return s;
+}
+
+void save_session(soci::session& sql, core::session_record& s, const std::string& closed_reason) {
+  std::string st = core::to_string(s.status);
+  std::string ctx = s.context.dump();
+  long long exp = to_ms(s.expires_at), act = to_ms(s.last_activity_at);
+  std::string wa = s.whatsapp_summary_sent ? "true" : "false";
+  std::string sms = s.sms_summary_sent ? "true" : "false";
+  std::string reason = closed_reason;
+  long long id = s.id;
+  long long version = 0;
+  sql << save_session_sql, soci::use(st), soci::use(ctx), soci::use(exp), soci::use(act),
+      soci::use(s.call_id), soci::use(wa), soci::use(sms), soci::use(st), soci::use(st),
+      soci::use(reason), soci::use(id), soci::into(version);
+  if (!sql.got_data())
+    throw domain_error(sb_error::not_found, "session " + std::to_string(s.id) + " not found");
+  s.version = version;
+}
+
+opened_session open_session_for(soci::session& sql, const core::session_machine& machine,
+                                int64_t profile_id, time_point now) {
+  auto current = lock_open_session(sql, profile_id);
+  auto res = machine.get_or_create(current, profile_id, now);
+  if (!res)
+    throw domain_error(core::code_of(res.error()), core::reason_of(res.error()));
+  opened_session out;
+  if (res->expired) {
+    save_session(sql, *res->expired, "expired");
+    out.expired_id = res->expired->id;
+  }
+  if (res->created) {
+    out.session = insert_session(sql, res->session);
+    out.created = true;
+  } else {
+    out.session = res->session;
+  }
+  return out;
+}
+
+int close_expired_sessions(soci::session& sql, time_point now, int limit) {
+  long long n = to_ms(now);
+  int lim = limit;
+  soci::statement st = (sql.prepare << close_expired_sql, soci::use(n), soci::use(lim));
+  st.execute(true);
+  return static_cast<int>(st.get_affected_rows());
+}
+
+std::optional<delivery_row> insert_delivery(soci::session& sql, delivery_row d,
+                                            std::optional<time_point> next_attempt_at) {
+  long long sid = d.session_id, pid = d.profile_id;
+  std::string payload = d.payload.is_null() ? "null" : d.payload.dump();
+  long long na = next_attempt_at ? to_ms(*next_attempt_at) : -1;
+  long long id = 0;
+  sql << insert_delivery_sql, soci::use(sid), soci::use(pid), soci::use(d.channel),
+      soci::use(d.provider), soci::use(d.direction), soci::use(d.message_type), soci::use(d.status),
+      soci::use(d.recipient), soci::use(d.body), soci::use(payload), soci::use(payload),
+      soci::use(d.external_id), soci::use(d.last_error), soci::use(d.correlation_id), soci::use(na),
+      soci::use(na), soci::use(d.claim_token), soci::into(id);
+  if (!sql.got_data())
+    return std::nullopt;
+  d.id = id;
+  return d;
+}
+
+std::optional<delivery_row> find_delivery(soci::session& sql, int64_t id) {
+  return select_one<delivery_row>(
+      sql, std::string{"SELECT "} + delivery_columns + " FROM message_delivery_log WHERE id = :id",
+      id, read_delivery);
+}
+
+std::vector<delivery_row> deliveries_of_session(soci::session& sql, int64_t session_id) {
+  long long sid = session_id;
+  std::vector<delivery_row> out;
+  soci::rowset<soci::row> rows
+      = (sql.prepare << std::string{"SELECT "} + delivery_columns
+                            + " FROM message_delivery_log WHERE session_id = :s ORDER BY id",
+         soci::use(sid));
+  for (auto& r : rows)
+    out.push_back(read_delivery(r));
+  return out;
+}
+
+bool begin_attempt(soci::session& sql, int64_t id, const std::string& token, milliseconds lease) {
+  std::string tok = token;
+  long long l = lease.count(), i = id;
+  long long got = 0;
+  sql << begin_attempt_sql, soci::use(tok), soci::use(l), soci::use(i), soci::use(tok),
+      soci::into(got);
+  return sql.got_data();
+}
+
+delivery_row record_sent(soci::session& sql, int64_t id, const std::string& external_id) {
+  std::string ext = external_id;
+  long long i = id;
+  sql << record_sent_sql, soci::use(ext), soci::use(i);
+  auto row = find_delivery(sql, id);
+  if (!row)
+    throw domain_error(sb_error::not_found, "delivery " + std::to_string(id) + " not found");
+  if (row->message_type == "summary" && row->session_id != 0 && row->status == "sent") {
+    std::string wa = row->channel == "whatsapp" ? "true" : "false";
+    std::string sms = row->channel == "sms" ? "true" : "false";
+    long long sid = row->session_id;
+    sql << summary_flag_sql, soci::use(wa), soci::use(sms), soci::use(sid);
+  }
+  if (!external_id.empty()) {
+    // Status callbacks that raced ahead of this send.
+    std::string pr = row->provider;
+    std::vector<std::pair<std::string, std::string>> early;
+    soci::rowset<soci::row> rows
+        = (sql.prepare << early_statuses_sql, soci::use(pr), soci::use(ext));
+    for (auto& r : rows)
+      early.emplace_back(r.get<std::string>(0), r.get<std::string>(1));
+    for (auto& [status, error] : early)
+      apply_status(sql, row->provider, external_id, status, error);
+    if (!early.empty())
+      row = find_delivery(sql, id);
+  }
+  return *row;
+}
+
+void record_retry(soci::session& sql, int64_t id, const std::string& error, time_point retry_at) {
+  std::string err = error;
+  long long at = to_ms(retry_at), i = id;
+  sql << record_retry_sql, soci::use(err), soci::use(at), soci::use(i);
+}
+
+void record_failed(soci::session& sql, int64_t id, const std::string& error) {
+  std::string err = error;
+  long long i = id;
+  sql << record_failed_sql, soci::use(err), soci::use(i);
+}
+
+std::string apply_status(soci::session& sql, const std::string& provider,
+                         const std::string& external_id, const std::string& status,
+                         const std::string& error) {
+  auto incoming = core::parse_delivery_status(status);
+  if (!incoming)
+    throw domain_error(sb_error::invalid_argument, "unknown delivery status '" + status + "'");
+  std::string pr = provider, ext = external_id;
+  long long id = 0;
+  std::string current;
+  sql << find_by_external_sql, soci::use(pr), soci::use(ext), soci::into(id), soci::into(current);
+  if (!sql.got_data()) {
+    std::string st = status, err = error;
+    sql << park_status_sql, soci::use(pr), soci::use(ext), soci::use(st), soci::use(err);
+    return {};
+  }
+  auto cur = core::parse_delivery_status(current);
+  if (!cur || !core::status_may_advance(*cur, *incoming))
+    return current;
+  std::string st = core::to_string(*incoming), err = error;
+  sql << set_status_sql, soci::use(st), soci::use(err), soci::use(err), soci::use(id);
+  return st;
+}
+
+void link_reply(soci::session& sql, int64_t inbound_id, int64_t reply_id) {
+  long long r = reply_id, i = inbound_id;
+  sql << link_reply_sql, soci::use(r), soci::use(i);
+}
+
+std::vector<delivery_row> claim_due_deliveries(soci::session& sql, time_point now,
+                                               milliseconds lease, int limit) {
+  long long n = to_ms(now);
+  int lim = limit;
+  std::vector<long long> ids;
+  soci::rowset<long long> rows = (sql.prepare << claim_due_sql, soci::use(n), soci::use(lim));
+  for (auto id : rows)
+    ids.push_back(id);
+  std::vector<delivery_row> out;
+  for (auto id : ids) {
+    std::string tok = core::random_hex(8);
+    long long l = lease.count(), i = id;
+    sql << reclaim_sql, soci::use(tok), soci::use(l), soci::use(i);
+    if (auto row = find_delivery(sql, id))
+      out.push_back(std::move(*row));
+  }
+  return out;
+}
+
+std::vector<delivery_row> claim_unanswered_inbound(soci::session& sql, time_point now,
+                                                   milliseconds lease, int limit) {
+  long long t = to_ms(now);
+  int lim = limit;
+  std::vector<long long> ids;
+  soci::rowset<long long> rows = (sql.prepare << unanswered_sql, soci::use(t), soci::use(lim));
+  for (auto id : rows)
+    ids.push_back(id);
+  std::vector<delivery_row> out;
+  for (auto id : ids) {
+    std::string tok = core::random_hex(8);
+    long long l = lease.count(), i = id;
+    sql << reclaim_sql, soci::use(tok), soci::use(l), soci::use(i);
+    if (auto row = find_delivery(sql, id))
+      out.push_back(std::move(*row));
+  }
+  return out;
+}
+
+bool claim_webhook(soci::session& sql, const std::string& source, const std::string& id) {
+  std::string s = source, i = id;
+  int one = 0;
+  sql << claim_webhook_sql, soci::use(s), soci::use(i), soci::into(one);
+  return sql.got_data();
+}
+
+void set_webhook_result(soci::session& sql, const std::string& source, const std::string& id,
+                        const nlohmann::json& result) {
+  std::string s = source, i = id, r = result.dump();
+  sql << set_webhook_result_sql, soci::use(r), soci::use(s), soci::use(i);
+}
+
+nlohmann::json webhook_result(soci::session& sql, const std::string& source,
+                              const std::string& id) {
+  std::string s = source, i = id, stored;
+  sql << webhook_result_sql, soci::use(s), soci::use(i), soci::into(stored);
+  if (!sql.got_data())
+    return nullptr;
+  return nlohmann::json::parse(stored);
+}
+
+std::string iso8601(time_point t) {
+  auto ms = to_ms(t);
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+} // namespace switchboard::storage

@@ -1,0 +1,452 @@
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include <soci/soci.h>
+
+#include "core/signatures.hpp"
+#include "tests/support/stack.hpp"
+
+using namespace switchboard;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* customer = "+250788123456";
+
+test::stack_options with_env(std::vector<std::pair<std::string, std::string>> env,
+                             std::string sms_provider = "mtn") {
+  test::stack_options o;
+  o.env = std::move(env);
+  o.sms_provider = std::move(sms_provider);
+  return o;
+}
+
+test::http_result call_ended(test::stack& s, const std::string& call_id, json extra = {}) {
+  json body{{"call_id", call_id},
+            {"phone_number", customer},
+            {"summary", "Quoted 200k for the roof repair. Customer will confirm by Friday."},
+            {"outcome", "quote sent"},
+            {"action_items", {"Confirm the 200k quote"}}};
+  for (auto& [k, v] : extra.items())
+    body[k] = v;
+  return test::http_post_json(s.url("/webhooks/voice/call-ended"), body,
+                              {test::bearer_auth(s.env("SWITCHBOARD_VOICE_TOKEN"))});
+}
+
+/// Sends a simulator control request and returns the server's answer it relays.
+json sim(test::stack& s, const std::string& path, const json& body) {
+  auto r = test::http_post_json(s.sim_url(path), body);
+  INFO(path << " -> " << r.status << " " << r.body);
+  REQUIRE(r.status < 300);
+  return r.json();
+}
+
+/// Requests of a simulator service on one path fragment.
+json sent(test::stack& s, const std::string& service, const std::string& path_part) {
+  json out = json::array();
+  auto all = s.sim_requests(service); // keep it alive: the loop walks into it
+  for (auto& r : all["requests"])
+    if (r["path"].get<std::string>().find(path_part) != std::string::npos)
+      out.push_back(r);
+  return out;
+}
+
+std::unique_ptr<soci::session> db(test::stack& s) {
+  return s.db().connect();
+}
+
+int count(test::stack& s, const std::string& query) {
+  auto sql = db(s);
+  int n = -1;
+  *sql << query, soci::into(n);
+  return n;
+}
+
+std::string text_of(test::stack& s, const std::string& query) {
+  auto sql = db(s);
+  std::string v;
+  *sql << query, soci::into(v);
+  return v;
+}
+
+bool sms_to_customer_contains(test::stack& s, const std::string& needle) {
+  for (auto& r : sent(s, "mtn", "/v3/sms"))
+    if (r["json"]["message"].get<std::string>().find(needle) != std::string::npos)
+      return true;
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("call ended: WhatsApp (template outside the window) and SMS both receive the summary",
+          "[omnichannel]") {
+  test::stack s{with_env({{"SWITCHBOARD_WHATSAPP_TEMPLATE_NAME", "call_summary"}})};
+  auto r = call_ended(s, "call-1");
+  REQUIRE(r.status == 202);
+  auto session_id = r.json().at("session_id").get<int64_t>();
+  CHECK(r.json().at("correlation_id").get<std::string>().size() > 0);
+
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 1; }));
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  auto wa = sent(s, "whatsapp", "/messages")[0]["json"];
+  CHECK(wa["type"] == "template");
+  CHECK(wa["to"] == "250788123456");
+  CHECK(wa["template"]["name"] == "call_summary");
+  auto param = wa["template"]["components"][0]["parameters"][0]["text"].get<std::string>();
+  CHECK(param.find("200k") != std::string::npos);
+
+  auto sms = sent(s, "mtn", "/v3/sms")[0]["json"];
+  CHECK(sms["receiverAddress"][0].get<std::string>().find("250788123456") != std::string::npos);
+  auto text = sms["message"].get<std::string>();
+  CHECK(text.find("200k") != std::string::npos);
+  CHECK(text.find('*') == std::string::npos); // plain, no WhatsApp markup
+
+  REQUIRE(test::eventually([&] {
+    return count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'sent'") == 2;
+  }));
+  CHECK(
+      count(s, "SELECT count(*) FROM omnichannel_sessions WHERE id = " + std::to_string(session_id)
+                   + " AND status = 'follow_up' AND whatsapp_summary_sent AND sms_summary_sent")
+      == 1);
+
+  // The voice platform retries: same answer, nothing sent again.
+  auto again = call_ended(s, "call-1");
+  CHECK(again.status == 202);
+  CHECK(again.json() == r.json());
+  std::this_thread::sleep_for(300ms);
+  CHECK(sent(s, "whatsapp", "/messages").size() == 1);
+  CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
+}
+
+TEST_CASE("inside the 24 h window the WhatsApp summary is rich free-form text", "[omnichannel]") {
+  test::stack s;
+  sim(s, "/_sim/whatsapp/inbound",
+      {{"from", "250788123456"}, {"text", "Hello"}, {"name", "Aline"}});
+  REQUIRE(
+      test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 1; })); // the reply
+  REQUIRE(call_ended(s, "call-2").status == 202);
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 2; }));
+  auto wa = sent(s, "whatsapp", "/messages")[1]["json"];
+  CHECK(wa["type"] == "text");
+  auto body = wa["text"]["body"].get<std::string>();
+  CHECK(body.find('*') != std::string::npos); // bold title
+  CHECK(body.find("200k") != std::string::npos);
+  CHECK(body.size() <= 4096 * 4);
+}
+
+TEST_CASE("WhatsApp window closed without a template: SMS only, WhatsApp logged as skipped",
+          "[omnichannel]") {
+  test::stack s;
+  REQUIRE(call_ended(s, "call-3").status == 202);
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  CHECK(sent(s, "whatsapp", "/messages").empty());
+  CHECK(text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = 'whatsapp'")
+            .find("24 h")
+        != std::string::npos);
+  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
+                 "status = 'skipped'")
+        == 1);
+}
+
+TEST_CASE("SMS-only user: no WhatsApp attempt at all", "[omnichannel]") {
+  test::stack s{with_env({{"SWITCHBOARD_WHATSAPP_TEMPLATE_NAME", "call_summary"}})};
+  REQUIRE(call_ended(s, "call-4", {{"has_whatsapp", false}}).status == 202);
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  CHECK(sent(s, "whatsapp", "/messages").empty());
+  CHECK(text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = 'whatsapp'")
+        == "the profile has no WhatsApp");
+}
+
+TEST_CASE("WhatsApp failing with 5xx: SMS still delivered, WhatsApp retried then logged failed",
+          "[omnichannel]") {
+  test::stack s{with_env({{"SWITCHBOARD_WHATSAPP_TEMPLATE_NAME", "call_summary"},
+                          {"SWITCHBOARD_RETRY_MAX_ATTEMPTS", "3"}})};
+  sim(s, "/_sim/faults", {{"service", "whatsapp"}, {"error_rate", 1.0}, {"error_status", 503}});
+  REQUIRE(call_ended(s, "call-5").status == 202);
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  REQUIRE(test::eventually(
+      [&] {
+        return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
+                        "AND status = 'failed'")
+               == 1;
+      },
+      20s));
+  CHECK(sent(s, "whatsapp", "/messages").size() == 3);
+  CHECK(count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp'") == 3);
+  CHECK(text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = 'whatsapp'")
+            .find("gave up")
+        != std::string::npos);
+  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND status = "
+                 "'sent'")
+        == 1);
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE sms_summary_sent AND NOT "
+                 "whatsapp_summary_sent")
+        == 1);
+  auto metrics = test::http_get(s.url("/metrics")).body;
+  CHECK(metrics.find(R"(switchboard_provider_retries_total{service="whatsapp"} 2)")
+        != std::string::npos);
+}
+
+TEST_CASE("a 429 with Retry-After is honoured and the send then succeeds", "[omnichannel]") {
+  test::stack s;
+  sim(s, "/_sim/faults",
+      {{"service", "mtn"}, {"path_contains", "/v3/sms"}, {"fail_next", 1}, {"retry_after", 1}});
+  REQUIRE(call_ended(s, "call-6").status == 202);
+  REQUIRE(test::eventually([&] {
+    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND status "
+                    "= 'sent'")
+           == 1;
+  }));
+  auto sends = sent(s, "mtn", "/v3/sms");
+  REQUIRE(sends.size() == 2);
+  CHECK(sends[0]["status"] == 429);
+  auto gap
+      = sends[1]["received_at"].get<std::string>() > sends[0]["received_at"].get<std::string>();
+  CHECK(gap);
+}
+
+TEST_CASE("a reply by SMS is answered by the LLM by SMS, and its tool call updates the context",
+          "[omnichannel]") {
+  test::stack s;
+  REQUIRE(call_ended(s, "call-7", {{"has_whatsapp", false}}).status == 202);
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  auto answer = sim(
+      s, "/_sim/mtn/inbound",
+      {{"from", customer}, {"to", "SWITCHBRD"}, {"message", "Please change the price to 250k"}});
+  CHECK(answer["status"] == 200);
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 2; }));
+  // The LLM saw the session context and the tools, called session_add_context, then answered.
+  auto llm = sent(s, "openai", "/chat/completions");
+  REQUIRE(llm.size() == 2);
+  auto first = llm[0]["json"];
+  CHECK(first["tools"].size() == 7);
+  CHECK(first["messages"][0]["content"].get<std::string>().find("200k") != std::string::npos);
+  CHECK(text_of(s, "SELECT context->>'price' FROM omnichannel_sessions WHERE status <> 'closed'")
+        == "250k");
+  auto reply = sent(s, "mtn", "/v3/sms")[1]["json"];
+  CHECK(reply["receiverAddress"][0].get<std::string>().find("250788123456") != std::string::npos);
+  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                 "reply_id IS NOT NULL")
+        == 1);
+  // One session throughout.
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+}
+
+TEST_CASE("a reply by WhatsApp continues the same session and is answered on WhatsApp",
+          "[omnichannel]") {
+  test::stack s;
+  auto r = call_ended(s, "call-8");
+  REQUIRE(r.status == 202);
+  auto session_id = r.json().at("session_id").get<int64_t>();
+  sim(s, "/_sim/whatsapp/inbound", {{"from", "250788123456"}, {"text", "Is Friday still fine?"}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 1; }));
+  auto reply = sent(s, "whatsapp", "/messages")[0]["json"];
+  CHECK(reply["type"] == "text");
+  CHECK(reply["text"]["body"].get<std::string>().find("Is Friday still fine?")
+        != std::string::npos);
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                 "session_id = "
+                     + std::to_string(session_id))
+        == 1);
+  CHECK(text_of(s, "SELECT last_active_channel FROM profiles") == "whatsapp");
+  // Non-text messages get the text-only notice.
+  sim(s, "/_sim/whatsapp/inbound", {{"from", "250788123456"}, {"type", "image"}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 2; }));
+  CHECK(sent(s, "whatsapp", "/messages")[1]["json"]["text"]["body"].get<std::string>().find(
+            "only read text")
+        != std::string::npos);
+}
+
+TEST_CASE("the same webhook ten times has one effect and ten 200s", "[omnichannel]") {
+  test::stack s;
+  for (int i = 0; i < 10; ++i) {
+    auto answer
+        = sim(s, "/_sim/mtn/inbound",
+              {{"from", customer}, {"to", "SWITCHBRD"}, {"message", "hi"}, {"id", "mtn-in-1"}});
+    CHECK(answer["status"] == 200);
+  }
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  std::this_thread::sleep_for(300ms);
+  CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
+  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'") == 1);
+  auto metrics = test::http_get(s.url("/metrics")).body;
+  CHECK(metrics.find(R"(switchboard_dedupe_hits_total{source="mtn"} 9)") != std::string::npos);
+}
+
+TEST_CASE("bad or missing signatures get 401 and leave no rows", "[omnichannel]") {
+  test::stack s;
+  json body{{"from", customer}, {"to", "SWITCHBRD"}, {"message", "hi"}, {"id", "x1"}};
+  CHECK(test::http_post_json(s.url("/webhooks/sms/mtn"), body).status == 401);
+  CHECK(test::http_post_json(s.url("/webhooks/sms/mtn"), body, {{"X-MTN-Signature", "sha256=00"}})
+            .status
+        == 401);
+  auto wa = sim(s, "/_sim/whatsapp/inbound",
+                {{"from", "250788123456"}, {"text", "hi"}, {"secret", "wrong"}});
+  CHECK(wa["status"] == 401);
+  auto mtn
+      = sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"message", "hi"}, {"secret", "wrong"}});
+  CHECK(mtn["status"] == 401);
+  CHECK(test::http_post(s.url("/webhooks/sms/twilio"), "From=%2B250788123456&Body=hi",
+                        "application/x-www-form-urlencoded")
+            .status
+        == 401);
+  CHECK(test::http_post_json(s.url("/webhooks/voice/call-ended"), json{{"call_id", "c"}},
+                             {test::bearer_auth("nope")})
+            .status
+        == 401);
+  // A body that is not even JSON still gets 401 first: nothing is parsed before the check.
+  CHECK(test::http_post(s.url("/webhooks/whatsapp"), "{not json", "application/json").status
+        == 401);
+  CHECK(count(s, "SELECT count(*) FROM message_delivery_log") == 0);
+  CHECK(count(s, "SELECT count(*) FROM profiles") == 0);
+  auto metrics = test::http_get(s.url("/metrics")).body;
+  CHECK(metrics.find(R"(switchboard_auth_failures_total{route="sms_mtn"} 3)") != std::string::npos);
+}
+
+TEST_CASE("malformed payloads get 400 with a reason", "[omnichannel]") {
+  test::stack s;
+  auto auth = test::bearer_auth(s.env("SWITCHBOARD_VOICE_TOKEN"));
+  auto bad_json
+      = test::http_post(s.url("/webhooks/voice/call-ended"), "{oops", "application/json", {auth});
+  CHECK(bad_json.status == 400);
+  auto missing = test::http_post_json(s.url("/webhooks/voice/call-ended"),
+                                      {{"call_id", "c1"}, {"summary", "x"}}, {auth});
+  CHECK(missing.status == 400);
+  CHECK(missing.json()["reason"] == "phone_number: required");
+  auto bad_phone
+      = test::http_post_json(s.url("/webhooks/voice/call-ended"),
+                             {{"call_id", "c1"}, {"summary", "x"}, {"phone_number", "12"}}, {auth});
+  CHECK(bad_phone.status == 400);
+  CHECK(bad_phone.json()["reason"].get<std::string>().rfind("phone_number: ", 0) == 0);
+  // A correctly signed MTN body that is not the expected JSON.
+  std::string raw = R"({"from": 12})";
+  auto sig = core::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw);
+  auto mtn = test::http_post(s.url("/webhooks/sms/mtn"), raw, "application/json",
+                             {{"X-MTN-Signature", sig}});
+  CHECK(mtn.status == 400);
+  CHECK_FALSE(mtn.json()["reason"].get<std::string>().empty());
+  CHECK(count(s, "SELECT count(*) FROM profiles") == 0);
+}
+
+TEST_CASE("an expired session is closed and the next message opens a new one", "[omnichannel]") {
+  test::stack s;
+  auto first = call_ended(s, "call-9");
+  REQUIRE(first.status == 202);
+  // Time passes (the clock is the database's): the session's expiry is now behind us.
+  {
+    auto sql = db(s);
+    *sql << "UPDATE omnichannel_sessions SET expires_at = now() - interval '1 minute'";
+  }
+  sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"message", "hello again"}});
+  REQUIRE(
+      test::eventually([&] { return count(s, "SELECT count(*) FROM omnichannel_sessions") == 2; }));
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'closed' AND "
+                 "closed_reason = 'expired' AND id = "
+                     + first.json()["session_id"].dump())
+        == 1);
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'active'") == 1);
+}
+
+TEST_CASE("LLM down: the built-in responder answers", "[omnichannel]") {
+  test::stack s;
+  sim(s, "/_sim/faults", {{"service", "openai"}, {"error_rate", 1.0}, {"error_status", 500}});
+  REQUIRE(call_ended(s, "call-10", {{"has_whatsapp", false}}).status == 202);
+  sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"message", "any news?"}});
+  REQUIRE(
+      test::eventually([&] { return sms_to_customer_contains(s, "Thank you for your message"); }));
+  CHECK(sms_to_customer_contains(s, "Confirm the 200k quote"));
+}
+
+TEST_CASE("Twilio: signed inbound gets empty TwiML, the reply goes out by REST, callbacks update "
+          "the log",
+          "[omnichannel]") {
+  test::stack s{with_env({}, "twilio")};
+  auto answer = sim(s, "/_sim/twilio/inbound",
+                    {{"from", customer}, {"to", "+15005550006"}, {"body", "hello"}});
+  CHECK(answer["status"] == 200);
+  CHECK(answer["response_body"].get<std::string>().find("<Response/>") != std::string::npos);
+  REQUIRE(test::eventually([&] { return sent(s, "twilio", "Messages.json").size() == 1; }));
+  auto form = sent(s, "twilio", "Messages.json")[0]["form"];
+  CHECK(form["To"] == customer);
+  CHECK(form["StatusCallback"].get<std::string>().find("/webhooks/sms/twilio/status")
+        != std::string::npos);
+  // The simulator's automatic, signed status callbacks move the row to delivered.
+  REQUIRE(test::eventually([&] {
+    return count(s, "SELECT count(*) FROM message_delivery_log WHERE provider = 'twilio' AND "
+                    "direction = 'outbound' AND status = 'delivered'")
+           == 1;
+  }));
+}
+
+TEST_CASE("WhatsApp verification handshake", "[omnichannel]") {
+  test::stack s{[] {
+    test::stack_options o;
+    o.with_sim = false;
+    return o;
+  }()};
+  auto token = s.env("SWITCHBOARD_WHATSAPP_VERIFY_TOKEN");
+  auto ok = test::http_get(s.url("/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=" + token
+                                 + "&hub.challenge=1158201444"));
+  CHECK(ok.status == 200);
+  CHECK(ok.body == "1158201444");
+  auto bad = test::http_get(
+      s.url("/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1"));
+  CHECK(bad.status == 403);
+}
+
+TEST_CASE("the tools API lists and runs the same tools the LLM uses", "[omnichannel]") {
+  test::stack s;
+  auto list = test::http_get(s.url("/api/v1/tools"));
+  REQUIRE(list.status == 200);
+  CHECK(list.json().size() == 7);
+  CHECK(list.json()[0]["type"] == "function");
+  auto auth = test::bearer_auth(s.env("SWITCHBOARD_API_TOKEN"));
+  auto url = s.url("/api/v1/tools/session_add_context");
+  CHECK(test::http_post_json(url, {{"phone_number", customer}, {"context", {{"a", 1}}}}).status
+        == 401);
+  auto bad = test::http_post_json(url, {{"phone_number", "12"}, {"context", {{"a", 1}}}}, {auth});
+  CHECK(bad.status == 422);
+  CHECK(bad.json()["reason"].get<std::string>().find("phone_number") != std::string::npos);
+  CHECK(test::http_post_json(s.url("/api/v1/tools/no_such_tool"), json::object(), {auth}).status
+        == 404);
+  auto ok = test::http_post_json(
+      url, {{"phone_number", customer}, {"context", {{"price", "250k"}}}}, {auth});
+  REQUIRE(ok.status == 200);
+  CHECK(ok.json()["result"]["context"]["price"] == "250k");
+  auto get = test::http_post_json(s.url("/api/v1/tools/session_get_context"),
+                                  {{"phone_number", customer}}, {auth});
+  CHECK(get.json()["result"]["context"]["price"] == "250k");
+  auto status = test::http_post_json(s.url("/api/v1/tools/session_update_status"),
+                                     {{"phone_number", customer}, {"status", "closed"}}, {auth});
+  CHECK(status.json()["result"]["status"] == "closed");
+  auto gone = test::http_post_json(s.url("/api/v1/tools/session_get_context"),
+                                   {{"phone_number", customer}}, {auth});
+  CHECK(gone.status == 404);
+  auto send = test::http_post_json(s.url("/api/v1/tools/messaging_send_sms"),
+                                   {{"phone_number", customer}, {"message", "Your order shipped"}},
+                                   {auth});
+  REQUIRE(send.status == 200);
+  REQUIRE(test::eventually([&] { return sms_to_customer_contains(s, "Your order shipped"); }));
+}
+
+TEST_CASE("database down: webhooks get 503 and nothing is acknowledged", "[omnichannel]") {
+  test::stack s;
+  s.db().set_available(false);
+  REQUIRE(test::eventually([&] { return test::http_get(s.url("/readyz")).status == 503; }));
+  auto r = call_ended(s, "call-11");
+  CHECK(r.status == 503);
+  auto answer
+      = sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"message", "hi"}, {"id", "down-1"}});
+  CHECK(answer["status"] == 503);
+  s.db().set_available(true);
+  REQUIRE(test::eventually([&] { return test::http_get(s.url("/readyz")).status == 200; }, 15s));
+  // The provider retries: now it is stored and answered, once.
+  auto retry
+      = sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"message", "hi"}, {"id", "down-1"}});
+  CHECK(retry["status"] == 200);
+  CHECK(call_ended(s, "call-11").status == 202);
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 2; }));
+}

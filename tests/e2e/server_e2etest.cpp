@@ -1,0 +1,135 @@
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <fstream>
+
+#include "tests/support/stack.hpp"
+
+using namespace switchboard;
+using namespace std::chrono_literals;
+
+namespace {
+
+test::stack_options no_sim() {
+  test::stack_options o;
+  o.with_sim = false;
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("health, readiness and metrics over real HTTP", "[server]") {
+  test::stack s{no_sim()};
+  auto health = test::http_get(s.url("/healthz"));
+  CHECK(health.status == 200);
+  CHECK(health.json().at("status") == "ok");
+  CHECK(health.header("X-Request-Id").size() == 16);
+
+  auto ready = test::http_get(s.url("/readyz"));
+  CHECK(ready.status == 200);
+  CHECK(ready.json().at("database") == true);
+  CHECK(ready.json().at("migrations") == true);
+
+  auto metrics = test::http_get(s.url("/metrics"));
+  CHECK(metrics.status == 200);
+  CHECK(metrics.header("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
+  CHECK(metrics.body.find("# TYPE switchboard_http_requests_total counter") != std::string::npos);
+  CHECK(metrics.body.find(
+            R"(switchboard_http_requests_total{method="GET",route="healthz",status="200"} 1)")
+        != std::string::npos);
+  CHECK(metrics.body.find("switchboard_http_request_duration_seconds_bucket{route=\"readyz\"")
+        != std::string::npos);
+  CHECK(metrics.body.find("switchboard_storage_workers_up 2") != std::string::npos);
+
+  auto unknown = test::http_get(s.url("/nope"));
+  CHECK(unknown.status == 404);
+  CHECK(unknown.json().at("error") == "not_found");
+  auto wrong_method = test::http_post(s.url("/healthz"), "{}");
+  CHECK(wrong_method.status == 405);
+  CHECK(wrong_method.header("Allow") == "GET");
+}
+
+TEST_CASE("readiness is 503 while the database is down and recovers", "[server]") {
+  test::stack s{no_sim()};
+  REQUIRE(test::http_get(s.url("/readyz")).status == 200);
+  s.db().set_available(false);
+  CHECK(test::eventually([&] { return test::http_get(s.url("/readyz")).status == 503; }));
+  auto down = test::http_get(s.url("/readyz"));
+  CHECK(down.json().at("database") == false);
+  // The process stays alive and healthy.
+  CHECK(test::http_get(s.url("/healthz")).status == 200);
+  s.db().set_available(true);
+  CHECK(test::eventually([&] { return test::http_get(s.url("/readyz")).status == 200; }, 15s));
+}
+
+TEST_CASE("SIGTERM stops the server cleanly with exit status 0", "[server]") {
+  test::stack s{no_sim()};
+  REQUIRE(test::http_get(s.url("/healthz")).status == 200);
+  CHECK(s.stop_server() == 0);
+  auto log = s.server().stderr_output();
+  CHECK(log.find("\"msg\":\"shutting down\"") != std::string::npos);
+  CHECK(log.find("\"msg\":\"stopped\"") != std::string::npos);
+}
+
+TEST_CASE("the binary's commands: check-config, migrate, bad configs", "[server]") {
+  test::scratch_db db;
+  auto run
+      = [&](std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env,
+            std::string& out, std::string& err) {
+          test::process_options po;
+          po.program = test::binary_path("app/switchboard");
+          po.args = std::move(args);
+          po.env = std::move(env);
+          po.ready_event = ""; // run to completion
+          po.capture_stderr = true;
+          test::child_process p{po};
+          auto rc = p.wait(30s);
+          out = p.stdout_output();
+          err = p.stderr_output();
+          return rc.value_or(-1);
+        };
+  std::vector<std::pair<std::string, std::string>> secrets{
+      {"SWITCHBOARD_DATABASE_DSN", db.dsn()},
+      {"SWITCHBOARD_VOICE_TOKEN", "v"},
+      {"SWITCHBOARD_API_TOKEN", "a"},
+      {"SWITCHBOARD_WHATSAPP_ACCESS_TOKEN", "w"},
+      {"SWITCHBOARD_WHATSAPP_APP_SECRET", "w"},
+      {"SWITCHBOARD_WHATSAPP_VERIFY_TOKEN", "w"},
+      {"SWITCHBOARD_SMS_MTN_CLIENT_SECRET", "m"},
+      {"SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET", "m"},
+      {"SWITCHBOARD_LLM_API_KEY", "l"},
+      {"SWITCHBOARD_TELEGRAM_BOT_TOKEN", "1:t"},
+      {"SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET", "t"},
+      {"SWITCHBOARD_CHATWOOT_API_TOKEN", "c"},
+  };
+  std::string out, err;
+
+  CHECK(run({"check-config"}, secrets, out, err) == 0);
+  CHECK(out.find("# configuration OK") != std::string::npos);
+  CHECK(out.find("whatsapp.app_secret = \"<redacted>\"") != std::string::npos);
+
+  auto missing = secrets;
+  missing.erase(
+      std::remove_if(missing.begin(), missing.end(),
+                     [](auto& kv) { return kv.first == "SWITCHBOARD_SMS_MTN_CLIENT_SECRET"; }),
+      missing.end());
+  CHECK(run({"check-config"}, missing, out, err) == 2);
+  CHECK(err
+        == "switchboard: config: sms.mtn.client_secret: required when sms.provider = \"mtn\" "
+           "(set SWITCHBOARD_SMS_MTN_CLIENT_SECRET)\n");
+
+  auto path = std::string{SB_BINARY_DIR} + "/unknown-key-" + db.name() + ".toml";
+  std::ofstream{path} << "[server]\nport = 1\ncolour = \"blue\"\n";
+  CHECK(run({"check-config", "--config", path}, secrets, out, err) == 2);
+  CHECK(err == "switchboard: " + path + ": server.colour: unknown key\n");
+  std::remove(path.c_str());
+
+  CHECK(run({"migrate"}, secrets, out, err) == 0);
+  CHECK(out.find("already applied") != std::string::npos);
+  CHECK(run({"migrate"}, secrets, out, err) == 0);
+  CHECK(out.find("migrations: 0 applied") != std::string::npos);
+
+  CHECK(run({"--version"}, {}, out, err) == 0);
+  CHECK(out.rfind("switchboard ", 0) == 0);
+  CHECK(run({"frobnicate"}, secrets, out, err) == 2);
+}

@@ -1,0 +1,304 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include <soci/soci.h>
+
+#include "storage/db.hpp"
+#include "storage/flows.hpp"
+#include "storage/migrator.hpp"
+#include "storage/omnichannel.hpp"
+#include "tests/support/pg.hpp"
+
+using namespace switchboard;
+using namespace switchboard::storage;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct migrated_db {
+  test::scratch_db db;
+  std::unique_ptr<soci::session> sql;
+  core::session_machine machine{std::chrono::hours{24}};
+  channel_policy policy;
+  time_point now = std::chrono::system_clock::now();
+
+  migrated_db() {
+    sql = db.connect();
+    REQUIRE(migrate(*sql, embedded_migrations()));
+  }
+
+  template <class F> auto tx(F f) {
+    exec_script(*sql, "BEGIN");
+    try {
+      auto r = f(*sql);
+      exec_script(*sql, "COMMIT");
+      return r;
+    } catch (...) {
+      exec_script(*sql, "ROLLBACK");
+      throw;
+    }
+  }
+
+  int count(const std::string& q) {
+    int n = 0;
+    *sql << q, soci::into(n);
+    return n;
+  }
+};
+
+call_ended_input call(const std::string& call_id, const std::string& phone, time_point now) {
+  call_ended_input in;
+  in.summary.call_id = call_id;
+  in.summary.summary = "Quoted 200k for the repair. Customer will confirm by Friday.";
+  in.summary.outcome = "quote sent";
+  in.phone = phone;
+  in.correlation_id = "corr-" + call_id;
+  in.token = "tok-" + call_id;
+  in.now = now;
+  return in;
+}
+
+inbound_input sms_in(const std::string& id, const std::string& from, const std::string& text,
+                     time_point now) {
+  inbound_input in;
+  in.channel = "sms";
+  in.provider = "mtn";
+  in.external_id = id;
+  in.from = from;
+  in.type = "text";
+  in.text = text;
+  in.correlation_id = "corr-" + id;
+  in.token = "tok-" + id;
+  in.now = now;
+  return in;
+}
+
+} // namespace
+
+TEST_CASE("call ended: profile, follow-up session, two queued summaries; retries change nothing",
+          "[omnichannel]") {
+  migrated_db m;
+  m.policy.template_name = "call_summary";
+  auto first = m.tx([&](soci::session& sql) {
+    return accept_call_ended(sql, m.machine, m.policy, call("c1", "+250788123456", m.now));
+  });
+  CHECK_FALSE(first.duplicate);
+  REQUIRE(first.sends.size() == 2);
+  CHECK(first.sends[0].channel == "whatsapp");
+  CHECK(first.sends[0].payload.at("template") == "call_summary"); // no inbound yet: window closed
+  CHECK(first.sends[1].channel == "sms");
+  CHECK(first.sends[1].provider == "mtn");
+  CHECK(first.sends[1].body.find("200k") != std::string::npos);
+  auto session_id = first.result.at("session_id").get<int64_t>();
+  auto s = find_session(*m.sql, session_id);
+  REQUIRE(s);
+  CHECK(s->status == core::session_status::follow_up);
+  CHECK(s->context.at("last_call").at("summary").get<std::string>().find("200k")
+        != std::string::npos);
+  CHECK(s->expires_at > m.now + 23h);
+
+  auto again = m.tx([&](soci::session& sql) {
+    return accept_call_ended(sql, m.machine, m.policy, call("c1", "+250788123456", m.now));
+  });
+  CHECK(again.duplicate);
+  CHECK(again.result == first.result);
+  CHECK(again.sends.empty());
+  CHECK(m.count("SELECT count(*) FROM message_delivery_log") == 2);
+}
+
+TEST_CASE("WhatsApp outside the window without a template is skipped with the reason",
+          "[omnichannel]") {
+  migrated_db m;
+  auto r = m.tx([&](soci::session& sql) {
+    return accept_call_ended(sql, m.machine, m.policy, call("c2", "+250788000111", m.now));
+  });
+  REQUIRE(r.sends.size() == 1);
+  CHECK(r.sends[0].channel == "sms");
+  REQUIRE(r.skipped.size() == 1);
+  CHECK(r.skipped[0].status == "skipped");
+  CHECK(r.skipped[0].last_error.find("24 h") != std::string::npos);
+
+  // After the user writes on WhatsApp, free-form text goes out there.
+  inbound_input wa = sms_in("wamid.1", "+250788000111", "hello", m.now + 1min);
+  wa.channel = "whatsapp";
+  wa.provider = "whatsapp_cloud";
+  m.tx([&](soci::session& sql) { return accept_inbound(sql, m.machine, m.policy, wa); });
+  auto r2 = m.tx([&](soci::session& sql) {
+    return accept_call_ended(sql, m.machine, m.policy, call("c3", "+250788000111", m.now + 2min));
+  });
+  REQUIRE(r2.sends.size() == 2);
+  CHECK(r2.sends[0].payload.is_null());
+}
+
+TEST_CASE("inbound SMS from an unknown number creates an SMS-only profile; duplicates are one row",
+          "[omnichannel]") {
+  migrated_db m;
+  auto a = m.tx([&](soci::session& sql) {
+    return accept_inbound(sql, m.machine, m.policy, sms_in("m1", "+250788999000", "hi", m.now));
+  });
+  CHECK_FALSE(a.duplicate);
+  CHECK(a.profile.allows_sms);
+  CHECK_FALSE(a.profile.has_whatsapp);
+  CHECK(a.profile.last_active_channel == "sms");
+  CHECK(a.session.status == core::session_status::active);
+  for (int i = 0; i < 5; ++i) {
+    auto dup = m.tx([&](soci::session& sql) {
+      return accept_inbound(sql, m.machine, m.policy, sms_in("m1", "+250788999000", "hi", m.now));
+    });
+    CHECK(dup.duplicate);
+  }
+  CHECK(m.count("SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'") == 1);
+
+  auto reply = m.tx([&](soci::session& sql) {
+    return queue_reply(sql, m.policy, a.inbound.id, "tok-m1", "Thanks!", "reply", m.now);
+  });
+  REQUIRE(reply);
+  CHECK(reply->channel == "sms");
+  CHECK(reply->status == "queued");
+  // A second reply with a stale claim is refused.
+  auto stale = m.tx([&](soci::session& sql) {
+    return queue_reply(sql, m.policy, a.inbound.id, "tok-m1", "Again", "reply", m.now);
+  });
+  CHECK_FALSE(stale);
+}
+
+TEST_CASE("an expired session is closed and the next event opens a new one", "[omnichannel]") {
+  migrated_db m;
+  auto a = m.tx([&](soci::session& sql) {
+    return accept_inbound(sql, m.machine, m.policy, sms_in("e1", "+250788555000", "hi", m.now));
+  });
+  auto later = m.now + 25h;
+  auto b = m.tx([&](soci::session& sql) {
+    return accept_inbound(sql, m.machine, m.policy, sms_in("e2", "+250788555000", "back", later));
+  });
+  CHECK(b.session.id != a.session.id);
+  auto old = find_session(*m.sql, a.session.id);
+  REQUIRE(old);
+  CHECK(old->status == core::session_status::closed);
+  CHECK(m.count("SELECT count(*) FROM omnichannel_sessions WHERE closed_reason = 'expired'") == 1);
+}
+
+TEST_CASE("the sweeper closes expired sessions in the database", "[omnichannel]") {
+  migrated_db m;
+  for (int i = 0; i < 3; ++i)
+    m.tx([&](soci::session& sql) {
+      return accept_inbound(
+          sql, m.machine, m.policy,
+          sms_in("s" + std::to_string(i), "+25078866600" + std::to_string(i), "hi", m.now));
+    });
+  CHECK(m.tx([&](soci::session& sql) { return close_expired_sessions(sql, m.now + 1h); }) == 0);
+  CHECK(m.tx([&](soci::session& sql) { return close_expired_sessions(sql, m.now + 25h); }) == 3);
+  CHECK(m.count("SELECT count(*) FROM omnichannel_sessions WHERE status <> 'closed'") == 0);
+}
+
+TEST_CASE("concurrent creators end with exactly one open session per profile", "[omnichannel]") {
+  migrated_db m;
+  constexpr int threads = 8;
+  std::atomic<int> ok{0};
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      auto sql = m.db.connect();
+      // Every creator races on the same new profile; the loser of the unique index retries,
+      // as the storage actor's caller would.
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        try {
+          exec_script(*sql, "BEGIN");
+          accept_inbound(*sql, m.machine, m.policy,
+                         sms_in("race" + std::to_string(t), "+250788777000", "hi", m.now));
+          exec_script(*sql, "COMMIT");
+          ++ok;
+          return;
+        } catch (const std::exception& e) {
+          exec_script(*sql, "ROLLBACK");
+          ++conflicts;
+        }
+      }
+    });
+  for (auto& th : pool)
+    th.join();
+  CHECK(ok == threads);
+  CHECK(m.count("SELECT count(*) FROM omnichannel_sessions WHERE status <> 'closed'") == 1);
+  CHECK(m.count("SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'")
+        == threads);
+  // The database refuses a second open session outright.
+  auto pid = find_profile(*m.sql, "+250788777000")->id;
+  core::session_record extra = m.machine.open(pid, m.now);
+  CHECK_THROWS(insert_session(*m.sql, extra));
+}
+
+TEST_CASE("sends: claims, retries, sent with summary flag, forward-only statuses, early callbacks",
+          "[omnichannel]") {
+  migrated_db m;
+  m.policy.claim_lease = 60s;
+  auto r = m.tx([&](soci::session& sql) {
+    return accept_call_ended(sql, m.machine, m.policy, call("c9", "+250788123000", m.now));
+  });
+  REQUIRE(r.sends.size() == 1);
+  auto sms = r.sends[0];
+  CHECK(m.tx([&](soci::session& sql) { return begin_attempt(sql, sms.id, "tok-c9", 60s); }));
+  CHECK_FALSE(m.tx([&](soci::session& sql) { return begin_attempt(sql, sms.id, "thief", 60s); }));
+  m.tx([&](soci::session& sql) {
+    record_retry(sql, sms.id, "HTTP 503", m.now + 1s);
+    return 0;
+  });
+  // A status callback racing ahead of the send's own answer is parked, then applied.
+  CHECK(m.tx([&](soci::session& sql) {
+           return apply_status(sql, "mtn", "MTN-1", "delivered", "");
+         }).empty());
+  auto sent = m.tx([&](soci::session& sql) { return record_sent(sql, sms.id, "MTN-1"); });
+  CHECK(sent.status == "delivered");
+  CHECK(sent.attempts == 1);
+  auto session = find_session(*m.sql, r.result.at("session_id").get<int64_t>());
+  CHECK(session->sms_summary_sent);
+  CHECK_FALSE(session->whatsapp_summary_sent);
+  // delivered after read is ignored; read after delivered advances.
+  CHECK(m.tx([&](soci::session& sql) { return apply_status(sql, "mtn", "MTN-1", "read", ""); })
+        == "read");
+  CHECK(m.tx([&](soci::session& sql) { return apply_status(sql, "mtn", "MTN-1", "delivered", ""); })
+        == "read");
+  CHECK(m.count("SELECT count(*) FROM delivery_status_early") == 0);
+}
+
+TEST_CASE("stalled sends and unanswered messages are reclaimed after their lease",
+          "[omnichannel]") {
+  migrated_db m;
+  m.policy.claim_lease = 30s;
+  m.tx([&](soci::session& sql) {
+    return accept_call_ended(sql, m.machine, m.policy, call("c10", "+250788123999", m.now));
+  });
+  auto in = m.tx([&](soci::session& sql) {
+    return accept_inbound(sql, m.machine, m.policy, sms_in("u1", "+250788123999", "?", m.now));
+  });
+  CHECK(m.tx([&](soci::session& sql) {
+           return claim_due_deliveries(sql, m.now + 10s, 30s, 10);
+         }).empty());
+  auto due
+      = m.tx([&](soci::session& sql) { return claim_due_deliveries(sql, m.now + 31s, 30s, 10); });
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].claim_token != "tok-c10");
+  // The old claimant's attempt is now refused.
+  CHECK_FALSE(
+      m.tx([&](soci::session& sql) { return begin_attempt(sql, due[0].id, "tok-c10", 30s); }));
+  CHECK(m.tx(
+      [&](soci::session& sql) { return begin_attempt(sql, due[0].id, due[0].claim_token, 30s); }));
+
+  auto lost = m.tx(
+      [&](soci::session& sql) { return claim_unanswered_inbound(sql, m.now + 31s, 30s, 10); });
+  REQUIRE(lost.size() == 1);
+  CHECK(lost[0].id == in.inbound.id);
+  auto replay = m.tx([&](soci::session& sql) {
+    return load_for_replay(sql, in.inbound.id, lost[0].claim_token, 10);
+  });
+  REQUIRE(replay);
+  CHECK(replay->history.size() >= 1);
+  CHECK_FALSE(m.tx([&](soci::session& sql) {
+    return queue_reply(sql, m.policy, in.inbound.id, "tok-u1", "late", "reply", m.now);
+  }));
+  CHECK(m.tx([&](soci::session& sql) {
+    return queue_reply(sql, m.policy, in.inbound.id, lost[0].claim_token, "ok", "reply", m.now);
+  }));
+}

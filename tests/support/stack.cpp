@@ -1,0 +1,155 @@
+#include "tests/support/stack.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <stdexcept>
+#include <thread>
+
+#include "core/crypto.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+namespace switchboard::test {
+
+namespace {
+
+const char* secret_names[] = {
+    "SWITCHBOARD_VOICE_TOKEN",
+    "SWITCHBOARD_API_TOKEN",
+    "SWITCHBOARD_WHATSAPP_ACCESS_TOKEN",
+    "SWITCHBOARD_WHATSAPP_APP_SECRET",
+    "SWITCHBOARD_WHATSAPP_VERIFY_TOKEN",
+    "SWITCHBOARD_SMS_MTN_CLIENT_SECRET",
+    "SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET",
+    "SWITCHBOARD_SMS_TWILIO_AUTH_TOKEN",
+    "SWITCHBOARD_LLM_API_KEY",
+    "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET",
+    "SWITCHBOARD_CHATWOOT_API_TOKEN",
+    "SWITCHBOARD_CHATWOOT_WEBHOOK_SECRET",
+};
+
+/// A free loopback port (bound and released; the server binds it right after).
+uint16_t free_port() {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a{ioc, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  return a.local_endpoint().port();
+}
+
+} // namespace
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return pred();
+}
+
+stack::stack(stack_options opts) : opts_(std::move(opts)) {
+  for (auto name : secret_names)
+    env_[name] = "test-" + core::random_hex(12);
+  env_["SWITCHBOARD_TELEGRAM_BOT_TOKEN"] = "123456:" + core::random_hex(12);
+  env_["SWITCHBOARD_DATABASE_DSN"] = db_.dsn();
+  // The port is chosen up front so that the public URL (which Twilio signatures cover) is known.
+  auto port = free_port();
+  env_["SWITCHBOARD_SERVER_PORT"] = std::to_string(port);
+  env_["SWITCHBOARD_SERVER_PUBLIC_URL"] = "http://127.0.0.1:" + std::to_string(port);
+  env_["SWITCHBOARD_SMS_PROVIDER"] = opts_.sms_provider;
+  env_["SWITCHBOARD_DATABASE_POOL_SIZE"] = "2";
+  env_["SWITCHBOARD_DATABASE_RECONNECT_BACKOFF_MS"] = "100";
+  env_["SWITCHBOARD_RETRY_BASE_MS"] = "50";
+  env_["SWITCHBOARD_RETRY_MAX_DELAY_MS"] = "200";
+  env_["SWITCHBOARD_RETRY_HORIZON_S"] = "3";
+  env_["SWITCHBOARD_LOG_LEVEL"] = "debug";
+  if (opts_.with_sim) {
+    process_options so;
+    so.program = binary_path("sim/switchboard-sim");
+    so.args = {"--listen", "127.0.0.1:0", "--smtp-listen", "127.0.0.1:0"};
+    for (auto& [k, v] : env_)
+      so.env.emplace_back(k, v);
+    so.env.emplace_back("SWITCHBOARD_SMS_MTN_CLIENT_ID", "switchboard-demo");
+    so.env.emplace_back("SWITCHBOARD_SMS_TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000001");
+    so.capture_stderr = true;
+    sim_ = std::make_unique<child_process>(so);
+    sim_port_ = sim_->ready().at("http_port").get<uint16_t>();
+    smtp_port_ = sim_->ready().at("smtp_port").get<uint16_t>();
+    auto base = "http://127.0.0.1:" + std::to_string(sim_port_);
+    for (auto key : {"WHATSAPP", "SMS_MTN", "SMS_TWILIO", "LLM", "TELEGRAM", "CHATWOOT"})
+      env_[std::string{"SWITCHBOARD_"} + key + "_BASE_URL"] = base;
+    env_["SWITCHBOARD_SMTP_URL"] = "smtp://127.0.0.1:" + std::to_string(smtp_port_);
+  } else {
+    // Nothing to talk to: the providers point at a closed port.
+    for (auto key : {"WHATSAPP", "SMS_MTN", "SMS_TWILIO", "LLM", "TELEGRAM", "CHATWOOT"})
+      env_[std::string{"SWITCHBOARD_"} + key + "_BASE_URL"] = "http://127.0.0.1:9";
+  }
+  for (auto& [k, v] : opts_.env)
+    env_[k] = v;
+  start_server();
+}
+
+stack::~stack() {
+  // SB_E2E_LOGS=1 prints what the server and the simulator logged (for debugging a failure).
+  if (auto v = std::getenv("SB_E2E_LOGS"); v && std::string{v} == "1") {
+    if (server_)
+      std::cerr << "---- server log\n" << server_->stderr_output();
+    if (sim_)
+      std::cerr << "---- simulator log\n" << sim_->stderr_output();
+  }
+  server_.reset();
+  sim_.reset();
+}
+
+void stack::start_server() {
+  process_options po;
+  po.program = binary_path("app/switchboard");
+  po.args = {"serve"};
+  po.working_dir = SB_SOURCE_DIR;
+  for (auto& [k, v] : env_)
+    po.env.emplace_back(k, v);
+  po.capture_stderr = opts_.capture_server_stderr;
+  po.ready_timeout = std::chrono::milliseconds{30000};
+  server_ = std::make_unique<child_process>(po);
+  port_ = server_->ready().at("port").get<uint16_t>();
+  if (sim_) {
+    auto base = "http://127.0.0.1:" + std::to_string(port_);
+    auto res
+        = http_post_json(sim_url("/_sim/config"), {{"server_url", base}, {"public_url", base}});
+    if (res.status != 200)
+      throw std::runtime_error("simulator refused its config: " + res.body);
+  }
+}
+
+int stack::stop_server() {
+  return server_->stop();
+}
+
+void stack::restart_server() {
+  server_.reset();
+  start_server();
+}
+
+std::string stack::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::string stack::sim_url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(sim_port_) + path;
+}
+
+std::string stack::env(const std::string& name) const {
+  auto it = env_.find(name);
+  return it == env_.end() ? std::string{} : it->second;
+}
+
+nlohmann::json stack::sim_requests(const std::string& service, long since) const {
+  auto res
+      = http_get(sim_url("/_sim/requests?service=" + service + "&since=" + std::to_string(since)));
+  if (res.status != 200)
+    throw std::runtime_error("simulator did not list requests: " + std::to_string(res.status));
+  return res.json();
+}
+
+} // namespace switchboard::test

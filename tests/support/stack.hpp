@@ -1,0 +1,72 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/pg.hpp"
+#include "tests/support/process.hpp"
+
+namespace switchboard::test {
+
+/// What to start for an end-to-end test.
+struct stack_options {
+  bool with_sim = true; ///< start switchboard-sim and point every provider at it
+  std::string sms_provider = "mtn";
+  /// Extra SWITCHBOARD_* variables for the server (override the defaults below).
+  std::vector<std::pair<std::string, std::string>> env;
+  bool capture_server_stderr = true;
+};
+
+/// A private stack: a scratch database, the provider simulator and the switchboard server as
+/// processes on ephemeral ports, configured through the embedded default config plus
+/// SWITCHBOARD_* environment variables holding freshly generated secrets.
+class stack {
+public:
+  explicit stack(stack_options opts = {});
+  ~stack();
+
+  /// URL of a path on the server.
+  std::string url(const std::string& path) const;
+  /// URL of a path on the simulator.
+  std::string sim_url(const std::string& path) const;
+  /// The server's port.
+  uint16_t port() const { return port_; }
+  /// The simulator's HTTP and SMTP ports.
+  uint16_t sim_port() const { return sim_port_; }
+  uint16_t smtp_port() const { return smtp_port_; }
+  /// The value of a SWITCHBOARD_* variable given to the server (secrets included).
+  std::string env(const std::string& name) const;
+  /// The scratch database.
+  const scratch_db& db() const { return db_; }
+  /// The server process.
+  child_process& server() { return *server_; }
+  /// Stops the server (SIGTERM) and returns its exit status.
+  int stop_server();
+  /// Starts the server again with the same settings.
+  void restart_server();
+  /// Recorded simulator requests of a service (since `since`).
+  nlohmann::json sim_requests(const std::string& service, long since = 0) const;
+
+private:
+  void start_server();
+
+  stack_options opts_;
+  scratch_db db_;
+  std::map<std::string, std::string> env_;
+  std::unique_ptr<child_process> sim_;
+  std::unique_ptr<child_process> server_;
+  uint16_t port_ = 0;
+  uint16_t sim_port_ = 0;
+  uint16_t smtp_port_ = 0;
+};
+
+/// Polls `pred` every 20 ms until it holds or `limit` passes; returns whether it held.
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds limit = std::chrono::milliseconds{10000});
+
+} // namespace switchboard::test

@@ -1,0 +1,187 @@
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "core/chatwoot.hpp"
+#include "core/search.hpp"
+#include "tests/support/fixtures.hpp"
+
+using namespace switchboard::core;
+
+namespace {
+
+std::vector<help_article> fixture_articles() {
+  auto body = switchboard::test::read_file(std::string{SB_SOURCE_DIR}
+                                           + "/tests/fixtures/articles/help_center_articles.json");
+  auto articles = parse_chatwoot_articles(body);
+  REQUIRE(articles);
+  return *articles;
+}
+
+struct corpus {
+  std::vector<help_article> articles = fixture_articles();
+  search_index index;
+
+  corpus() {
+    for (const auto& a : articles)
+      index.add(a.title, a.content);
+  }
+
+  /// Title of the best hit, or "" when nothing matched.
+  std::string top(std::string_view query) const {
+    auto hits = index.query(query, 3);
+    return hits.empty() ? std::string{} : articles[hits.front().doc].title;
+  }
+};
+
+} // namespace
+
+TEST_CASE("the obviously right article ranks first", "[search]") {
+  corpus c;
+  REQUIRE(c.index.size() == 10);
+  struct {
+    const char* query;
+    const char* title;
+  } cases[] = {
+      {"how do I get my money back? refunds", "Refund policy"},
+      {"refunds", "Refund policy"},                            // plural query, singular document
+      {"REFUNDED", "Refund policy"},                           // case and -ed
+      {"réservation", "Changing or cancelling a reservation"}, // accent folding
+      {"cancel my booking", "Changing or cancelling a reservation"},
+      {"where is my parcel? tracking number", "Shipping times and tracking"},
+      {"I forgot my password", "Resetting your password"},
+      {"do you take paypal", "Payment methods"},
+      {"when are you open", "Opening hours and contact"},
+      {"delivery to other countries customs", "International delivery"},
+      {"delete account and personal data", "Deleting your account"},
+      {"loyalty points", "Loyalty points"},
+  };
+  for (auto& x : cases) {
+    INFO(x.query);
+    CHECK(c.top(x.query) == x.title);
+  }
+}
+
+TEST_CASE("draft and archived articles are not indexed", "[search]") {
+  corpus c;
+  for (const auto& a : c.articles) {
+    CHECK(a.title != "New returns portal (draft)");
+    CHECK(a.title != "Old refund rules");
+    CHECK(a.title != "Holiday schedule");
+  }
+  CHECK(c.top("holiday schedule").empty());
+}
+
+TEST_CASE("queries without indexed terms return nothing", "[search]") {
+  corpus c;
+  CHECK(c.index.query("", 3).empty());
+  CHECK(c.index.query("   ?!  ", 3).empty());
+  CHECK(c.index.query("the and of to", 3).empty()); // stopwords only
+  CHECK(c.index.query("xylophone quasar", 3).empty());
+  CHECK(c.index.query("refund", 0).empty());
+  search_index empty;
+  CHECK(empty.query("refund", 3).empty());
+}
+
+TEST_CASE("hits are sorted, positive and capped at k", "[search]") {
+  corpus c;
+  auto hits = c.index.query("order shipping refund days", 4);
+  REQUIRE(hits.size() == 4);
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    CHECK(hits[i].score > 0);
+    CHECK(hits[i].relevance > 0);
+    CHECK(hits[i].relevance < 1);
+    if (i > 0)
+      CHECK(hits[i - 1].score >= hits[i].score);
+  }
+  std::set<std::size_t> docs;
+  for (auto& h : hits)
+    docs.insert(h.doc);
+  CHECK(docs.size() == hits.size());
+  CHECK(c.index.query("order shipping refund days", 100).size() <= c.index.size());
+}
+
+TEST_CASE("a title match outweighs the same match in the content", "[search]") {
+  search_index idx;
+  idx.add("Gift cards", "Buy one online.");            // term in the title
+  idx.add("Vouchers", "Our gift cards never expire."); // same term in the content
+  auto hits = idx.query("gift cards", 2);
+  REQUIRE(hits.size() == 2);
+  CHECK(hits[0].doc == 0);
+  CHECK(hits[0].score > hits[1].score);
+
+  search_index no_boost{search_options{1.2, 0.75, 1.0}};
+  no_boost.add("Gift cards", "x");
+  no_boost.add("x", "Gift cards");
+  auto flat = no_boost.query("gift cards", 2);
+  REQUIRE(flat.size() == 2);
+  CHECK(flat[0].score == Approx(flat[1].score));
+}
+
+TEST_CASE("BM25 matches a hand computation", "[search]") {
+  // Two documents, content only (empty titles), title weight irrelevant.
+  search_index idx;
+  idx.add("", "apple banana");           // doc 0: 2 terms
+  idx.add("", "apple apple cherry fig"); // doc 1: 4 terms
+  // avg content length 3; N = 2; "cherry": df = 1 -> idf = ln(1 + 1.5 / 1.5) = ln 2.
+  // doc 1: tf = 1 / (1 - 0.75 + 0.75 * 4/3) = 0.8; score = ln2 * 0.8 / (1.2 + 0.8).
+  auto hits = idx.query("cherry", 5);
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].doc == 1);
+  CHECK(hits[0].score == Approx(std::log(2.0) * 0.8 / 2.0));
+  CHECK(hits[0].relevance == Approx(0.8 / 2.0)); // score over the ideal ln 2
+  // An unindexed term adds the idf of df = 0, ln(1 + 2.5 / 0.5) = ln 6, to the ideal only.
+  auto partial = idx.query("cherry xylophone", 5);
+  REQUIRE(partial.size() == 1);
+  CHECK(partial[0].score == Approx(hits[0].score));
+  CHECK(partial[0].relevance == Approx(hits[0].score / (std::log(2.0) + std::log(6.0))));
+  // "apple": df = 2 -> idf = ln(1 + 0.5 / 2.5) = ln 1.2; doc 0: tf = 1 / (0.25 + 0.5) = 4/3;
+  // doc 1: tf = 2 / 1.25 = 1.6. Doc 1 wins on term frequency despite its length.
+  auto apple = idx.query("apple", 5);
+  REQUIRE(apple.size() == 2);
+  CHECK(apple[0].doc == 1);
+  CHECK(apple[0].score == Approx(std::log(1.2) * 1.6 / 2.8));
+  CHECK(apple[1].score == Approx(std::log(1.2) * (4.0 / 3.0) / (1.2 + 4.0 / 3.0)));
+}
+
+TEST_CASE("ties are broken by document order", "[search]") {
+  search_index idx;
+  idx.add("same", "words here");
+  idx.add("same", "words here");
+  auto hits = idx.query("same words", 2);
+  REQUIRE(hits.size() == 2);
+  CHECK(hits[0].doc == 0);
+  CHECK(hits[1].doc == 1);
+}
+
+TEST_CASE("10k articles: postings are per term, rare terms find their document", "[search]") {
+  // A deterministic synthetic corpus: 60 common words spread over every article plus one unique
+  // code word per article.
+  std::vector<std::string> common;
+  for (int i = 0; i < 60; ++i)
+    common.push_back("word" + std::string(1, static_cast<char>('a' + i % 26))
+                     + std::string(1, static_cast<char>('a' + i / 26)));
+  search_index idx;
+  uint32_t seed = 12345;
+  auto next = [&] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  const std::size_t n = 10000;
+  for (std::size_t d = 0; d < n; ++d) {
+    std::string content;
+    for (int w = 0; w < 40; ++w)
+      content += common[next() % common.size()] + " ";
+    content += "code" + std::to_string(d) + "x";
+    idx.add("Article " + std::to_string(d), content);
+  }
+  REQUIRE(idx.size() == n);
+  CHECK(idx.term_count() == 60 + n + n + 1); // common, code words, numbers, "articl"
+  for (std::size_t d : {0u, 1u, 4999u, 9999u}) {
+    auto hits = idx.query("code" + std::to_string(d) + "x wordaa", 3);
+    REQUIRE_FALSE(hits.empty());
+    CHECK(hits.front().doc == d);
+  }
+  for (int q = 0; q < 200; ++q) // many queries over the whole corpus stay bounded by k
+    CHECK(idx.query(common[q % 60] + " " + common[(q * 7) % 60], 5).size() == 5);
+}

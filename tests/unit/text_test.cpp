@@ -1,0 +1,132 @@
+#include <catch2/catch.hpp>
+
+#include "core/text.hpp"
+
+using namespace switchboard::core;
+using strings = std::vector<std::string>;
+
+TEST_CASE("fold_text lower-cases and folds Latin accents", "[text]") {
+  CHECK(fold_text("HELLO World") == "hello world");
+  CHECK(fold_text("Réservation") == "reservation");
+  CHECK(fold_text("ÉCOLE Ça Über") == "ecole ca uber");
+  CHECK(fold_text("Straße") == "strasse");
+  CHECK(fold_text("Œuvre Æsir Øre Þorn") == "oeuvre aesir ore thorn");
+  CHECK(fold_text("Łódź Žluťoučký kůň") == "lodz zlutoucky kun");
+  CHECK(fold_text("İstanbul ığdır Ĳssel") == "istanbul igdir ijssel");
+  // Decomposed accents (e + U+0301) fold like precomposed ones.
+  CHECK(fold_text("re\xCC\x81servation") == "reservation");
+  // Multiplication and division signs are symbols, kept as they are.
+  CHECK(fold_text("2×3÷1") == "2×3÷1");
+}
+
+TEST_CASE("fold_text lower-cases basic Greek and Cyrillic, keeps other scripts", "[text]") {
+  CHECK(fold_text("ΑΘΗΝΑ") == "αθηνα");
+  CHECK(fold_text("ПРИВЕТ Ёж") == "привет ёж");
+  CHECK(fold_text("東京 😂") == "東京 😂");
+}
+
+TEST_CASE("fold_text turns each invalid UTF-8 byte into a space", "[text]") {
+  CHECK(fold_text("ab\xFF"
+                  "cd")
+        == "ab cd");
+  CHECK(fold_text("\xC3") == " ");                // truncated sequence
+  CHECK(fold_text("\xC0\xAF") == "  ");           // overlong "/"
+  CHECK(fold_text("\xED\xA0\x80") == "   ");      // UTF-16 surrogate
+  CHECK(fold_text("\xF4\x90\x80\x80") == "    "); // past U+10FFFF
+}
+
+TEST_CASE("is_well_formed_utf8 and utf8_length", "[text]") {
+  CHECK(is_well_formed_utf8(""));
+  CHECK(is_well_formed_utf8("Лол кек 😂"));
+  CHECK_FALSE(is_well_formed_utf8("\xC3\x28"));
+  CHECK_FALSE(is_well_formed_utf8("\xE0\x80\x80"));
+  CHECK_FALSE(is_well_formed_utf8("abc\xF0\x9F\x98"));
+  CHECK(utf8_length("héllo") == 5);
+  CHECK(utf8_length("😂") == 1);
+  CHECK(utf8_length("a\xFF"
+                    "b")
+        == 3);
+}
+
+TEST_CASE("tokenize_text splits on punctuation, symbols and emoji", "[text]") {
+  CHECK(tokenize_text("Hello, world! How's it going?")
+        == strings{"hello", "world", "hows", "it", "going"});
+  CHECK(tokenize_text("don’t stop") == strings{"dont", "stop"});
+  CHECK(tokenize_text("order #A-17/2024") == strings{"order", "a", "17", "2024"});
+  CHECK(tokenize_text("e-mail: x@y.com") == strings{"e", "mail", "x", "y", "com"});
+  CHECK(tokenize_text("Лол кек 😂") == strings{"лол", "кек"});
+  CHECK(tokenize_text("thumbs👍up") == strings{"thumbs", "up"});
+  CHECK(tokenize_text("“quoted” — text…") == strings{"quoted", "text"});
+  CHECK(tokenize_text("'leading' apostrophes'") == strings{"leading", "apostrophes"});
+  CHECK(tokenize_text("").empty());
+  CHECK(tokenize_text(" \t\n!?").empty());
+}
+
+TEST_CASE("is_stopword knows common English function words only", "[text]") {
+  for (auto w : {"the", "a", "how", "to", "i", "please", "dont", "yourselves", "youre", "get"})
+    CHECK(is_stopword(w));
+  for (auto w : {"refund", "human", "agent", "password", "ship", "zzz", ""})
+    CHECK_FALSE(is_stopword(w));
+}
+
+TEST_CASE("stem_word follows Porter step 1 and friends", "[text]") {
+  struct {
+    const char* in;
+    const char* out;
+  } cases[] = {
+      {"refunds", "refund"},
+      {"refunded", "refund"},
+      {"refunding", "refund"},
+      {"caresses", "caress"},
+      {"ponies", "poni"},
+      {"pony", "poni"},
+      {"policies", "polici"},
+      {"policy", "polici"},
+      {"cats", "cat"},
+      {"shipping", "ship"},
+      {"shipped", "ship"},
+      {"ships", "ship"},
+      {"hopping", "hop"},
+      {"hoping", "hope"},
+      {"hoped", "hope"},
+      {"rated", "rate"},
+      {"rate", "rate"},
+      {"agreed", "agre"},
+      {"agree", "agre"},
+      {"charged", "charg"},
+      {"charge", "charg"},
+      {"cancelled", "cancel"},
+      {"cancel", "cancel"},
+      {"falling", "fall"},
+      {"quickly", "quick"},
+      {"monthly", "month"},
+      {"reply", "repli"},
+      {"replies", "repli"},
+      {"family", "famili"},
+      {"sing", "sing"},
+      {"feed", "feed"},
+      {"bus", "bus"},
+      {"gas", "gas"},
+      {"is", "is"},
+      {"reservation", "reservation"},
+      {"humanity", "humaniti"},
+      {"agents", "agent"},
+      {"2024s", "2024s"},
+      {"кеки", "кеки"},
+  };
+  for (auto& c : cases) {
+    INFO(c.in);
+    CHECK(stem_word(c.in) == c.out);
+  }
+}
+
+TEST_CASE("analyze_text drops stopwords and stems", "[text]") {
+  CHECK(analyze_text("How do I get my REFUNDS?") == strings{"refund"});
+  CHECK(analyze_text("Réservations annulées") == strings{"reservation", "annule"});
+  CHECK(analyze_text("the and of").empty());
+}
+
+TEST_CASE("phrase_terms keeps stopwords so phrases stay contiguous", "[text]") {
+  CHECK(phrase_terms("Speak to SOMEONE") == strings{"speak", "to", "someon"});
+  CHECK(phrase_terms("real persons") == strings{"real", "person"});
+}
