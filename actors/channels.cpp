@@ -2,11 +2,14 @@
 
 #include "actors/common.hpp"
 #include "core/crypto.hpp"
+#include "core/email.hpp"
 #include "core/form.hpp"
 #include "core/phone.hpp"
 #include "core/retry.hpp"
 #include "core/sms_codecs.hpp"
+#include "core/telegram.hpp"
 #include "core/whatsapp.hpp"
+#include "storage/chatwoot.hpp"
 
 namespace switchboard::actors {
 
@@ -18,7 +21,7 @@ using std::chrono::system_clock;
 namespace {
 
 /// The provider a channel adapter speaks.
-enum class provider_kind { whatsapp_cloud, mtn, twilio };
+enum class provider_kind { whatsapp_cloud, mtn, twilio, telegram, email };
 
 struct channel_state {
   static inline const char* name = "channel";
@@ -107,8 +110,26 @@ core::expected<http_call> build_call(const channel_state& st, const outbound_sen
     call.body = core::encode_form(*form);
     return call;
   }
+  case provider_kind::telegram: {
+    auto& t = cfg.telegram;
+    call.url = t.base_url + "/bot" + t.bot_token + "/sendMessage";
+    call.headers = {{"Content-Type", "application/json"}};
+    int64_t chat = 0;
+    try {
+      chat = std::stoll(s.recipient);
+    } catch (...) {
+      return caf::make_error(sb_error::invalid_argument, std::string{"bad Telegram chat id"});
+    }
+    auto body = core::telegram_send_message_body(chat, s.body);
+    if (!body)
+      return body.error();
+    call.body = std::move(*body);
+    return call;
   }
-  return caf::make_error(sb_error::internal, std::string{"unknown provider"});
+  case provider_kind::email:
+    break; // email goes through mail_call (build_mail)
+  }
+  return caf::make_error(sb_error::internal, std::string{"no HTTP call for this provider"});
 }
 
 /// The provider's message id from a send answer, or the error it describes.
@@ -128,6 +149,20 @@ core::expected<std::string> parse_answer(const channel_state& st, const http_rep
       return res.error();
     return res->message_id;
   }
+  case provider_kind::telegram: {
+    auto res = core::parse_telegram_send_response(static_cast<int>(r.status), r.body);
+    if (!res)
+      return res.error();
+    return std::to_string(*res);
+  }
+  case provider_kind::email: {
+    // SMTP: 2xx accepted, 4xx try again later, 5xx refused for good.
+    if (r.status >= 200 && r.status < 300)
+      return std::string{};
+    auto code = r.status >= 400 && r.status < 500 ? sb_error::provider_transient
+                                                  : sb_error::provider_rejected;
+    return caf::make_error(code, "SMTP answered " + std::to_string(r.status));
+  }
   }
   return caf::make_error(sb_error::internal, std::string{"unknown provider"});
 }
@@ -143,8 +178,8 @@ void give_up(channel_ptr self, const outbound_send& s, const std::string& reason
   auto id = s.delivery_id;
   db_write<int>(
       self, svc, "record_failed",
-      [id, reason](soci::session& sql) {
-        storage::record_failed(sql, id, reason);
+      [id, reason, box = static_cast<storage::outbox>(s.box)](soci::session& sql) {
+        storage::record_failed(sql, id, reason, box);
         return 0;
       },
       [](int) {},
@@ -158,11 +193,7 @@ void give_up(channel_ptr self, const outbound_send& s, const std::string& reason
 void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
                  std::optional<milliseconds> retry_after) {
   auto& svc = *self->state.svc;
-  core::backoff_policy policy;
-  policy.base = svc.cfg.retry.base;
-  policy.max_delay = svc.cfg.retry.max_delay;
-  policy.horizon = std::chrono::duration_cast<milliseconds>(svc.cfg.retry.horizon);
-  policy.max_attempts = svc.cfg.retry.max_attempts;
+  auto policy = retry_policy(svc.cfg);
   auto elapsed = milliseconds{now_ms() - s.first_attempt_ms};
   auto delay
       = core::next_retry_delay(policy, s.attempt, elapsed, retry_after, core::default_jitter());
@@ -178,8 +209,8 @@ void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
   auto takeover = system_clock::now() + *delay + svc.policy.claim_lease;
   db_write<int>(
       self, svc, "record_retry",
-      [id, reason, takeover](soci::session& sql) {
-        storage::record_retry(sql, id, reason, takeover);
+      [id, reason, takeover, box = static_cast<storage::outbox>(s.box)](soci::session& sql) {
+        storage::record_retry(sql, id, reason, takeover, box);
         return 0;
       },
       [](int) {}, [](caf::error&) {});
@@ -232,6 +263,77 @@ void fetch_token(channel_ptr self) {
 }
 
 /// Sends `s` (the claim is already held for this attempt).
+/// Handles a provider's answer to a send: recorded as sent, retried, or failed for good.
+void on_answer(channel_ptr self, outbound_send s, http_reply& r) {
+  auto& st = self->state;
+  if (st.kind == provider_kind::mtn && r.status == 401) {
+    // Revoked or expired early: get a new token and try again (counts as an attempt).
+    st.token.clear();
+    retry_later(self, s, "MTN rejected the access token", milliseconds{0});
+    return;
+  }
+  auto id = parse_answer(st, r);
+  if (!id) {
+    auto reason = core::reason_of(id.error());
+    if (core::code_of(id.error()) == sb_error::provider_transient) {
+      std::optional<milliseconds> retry_after;
+      if (auto ra = core::parse_retry_after(r.header("retry-after"), system_clock::now()))
+        retry_after = std::chrono::duration_cast<milliseconds>(*ra);
+      retry_later(self, s, reason, retry_after);
+    } else {
+      give_up(self, s, reason);
+    }
+    return;
+  }
+  auto& svc = *st.svc;
+  svc.stats->message_sent(s.channel, s.provider, true);
+  log_send(s, "sent", core::log_level::info,
+           {{"attempt", std::to_string(s.attempt)},
+            {"latency_ms", std::to_string(r.elapsed_us / 1000)}});
+  auto row = s.delivery_id;
+  auto external = *id;
+  auto box = s.box;
+  db_write<int>(
+      self, svc, "record_sent",
+      [row, external, box](soci::session& sql) {
+        if (box == 0)
+          storage::record_sent(sql, row, external);
+        else
+          storage::record_notification_sent(sql, row, external);
+        return 0;
+      },
+      [](int) {},
+      [s](caf::error& e) {
+        log_send(s, "sent, but recording it failed", core::log_level::error,
+                 {{"error", core::reason_of(e)}});
+      });
+}
+
+/// The SMTP transfer for an email notification.
+core::expected<mail_call> build_mail(const channel_state& st, const outbound_send& s) {
+  const auto& smtp = st.svc->cfg.smtp;
+  core::email_message msg;
+  msg.from.address = smtp.from;
+  msg.from.name = "Switchboard";
+  msg.to.push_back({"", s.recipient});
+  msg.subject = s.subject;
+  msg.body = s.body;
+  msg.date_unix = now_ms() / 1000;
+  auto payload = core::build_email(msg);
+  if (!payload)
+    return payload.error();
+  mail_call call;
+  call.url = smtp.url;
+  call.from = smtp.from;
+  call.to = {s.recipient};
+  call.payload = std::move(*payload);
+  call.username = smtp.username;
+  call.password = smtp.password;
+  call.correlation_id = s.correlation_id;
+  return call;
+}
+
+/// Sends `s` (the claim is already held for this attempt).
 void send_now(channel_ptr self, outbound_send s) {
   auto& st = self->state;
   if (st.kind == provider_kind::mtn
@@ -240,53 +342,24 @@ void send_now(channel_ptr self, outbound_send s) {
     fetch_token(self);
     return;
   }
+  auto answered = [self, s](http_reply& r) { on_answer(self, s, r); };
+  auto failed
+      = [self, s](caf::error& e) { retry_later(self, s, core::reason_of(e), std::nullopt); };
+  if (st.kind == provider_kind::email) {
+    auto mail = build_mail(st, s);
+    if (!mail) {
+      give_up(self, s, core::reason_of(mail.error()));
+      return;
+    }
+    self->request(st.svc->http, std::chrono::minutes{5}, std::move(*mail)).then(answered, failed);
+    return;
+  }
   auto call = build_call(st, s);
   if (!call) {
     give_up(self, s, core::reason_of(call.error()));
     return;
   }
-  self->request(st.svc->http, std::chrono::minutes{5}, std::move(*call))
-      .then(
-          [self, s](http_reply& r) mutable {
-            auto& st = self->state;
-            if (st.kind == provider_kind::mtn && r.status == 401) {
-              // Revoked or expired early: get a new token and try again (counts as an attempt).
-              st.token.clear();
-              retry_later(self, s, "MTN rejected the access token", milliseconds{0});
-              return;
-            }
-            auto id = parse_answer(st, r);
-            if (!id) {
-              auto reason = core::reason_of(id.error());
-              if (core::code_of(id.error()) == sb_error::provider_transient) {
-                std::optional<milliseconds> retry_after;
-                if (auto ra = core::parse_retry_after(r.header("retry-after"), system_clock::now()))
-                  retry_after = std::chrono::duration_cast<milliseconds>(*ra);
-                retry_later(self, s, reason, retry_after);
-              } else {
-                give_up(self, s, reason);
-              }
-              return;
-            }
-            auto& svc = *st.svc;
-            svc.stats->message_sent(s.channel, s.provider, true);
-            log_send(s, "sent", core::log_level::info,
-                     {{"attempt", std::to_string(s.attempt)},
-                      {"latency_ms", std::to_string(r.elapsed_us / 1000)}});
-            auto delivery = s.delivery_id;
-            auto external = *id;
-            db_write<storage::delivery_row>(
-                self, svc, "record_sent",
-                [delivery, external](soci::session& sql) {
-                  return storage::record_sent(sql, delivery, external);
-                },
-                [](storage::delivery_row&) {},
-                [s](caf::error& e) {
-                  log_send(s, "sent, but recording it failed", core::log_level::error,
-                           {{"error", core::reason_of(e)}});
-                });
-          },
-          [self, s](caf::error& e) { retry_later(self, s, core::reason_of(e), std::nullopt); });
+  self->request(st.svc->http, std::chrono::minutes{5}, std::move(*call)).then(answered, failed);
 }
 
 /// One attempt: take the row's claim (and count the attempt), then send.
@@ -300,8 +373,8 @@ void attempt(channel_ptr self, outbound_send s) {
   auto lease = svc.policy.claim_lease;
   db_write<bool>(
       self, svc, "begin_attempt",
-      [id, token, lease](soci::session& sql) {
-        return storage::begin_attempt(sql, id, token, lease);
+      [id, token, lease, box = static_cast<storage::outbox>(s.box)](soci::session& sql) {
+        return storage::begin_attempt(sql, id, token, lease, box);
       },
       [self, s](bool& claimed) {
         if (!claimed) {
@@ -321,9 +394,23 @@ channel_actor::behavior_type channel_fn(channel_ptr self, std::shared_ptr<servic
                                         provider_kind kind) {
   self->state.svc = std::move(svc);
   self->state.kind = kind;
-  self->state.service = kind == provider_kind::whatsapp_cloud ? "whatsapp"
-                        : kind == provider_kind::mtn          ? "mtn"
-                                                              : "twilio";
+  switch (kind) {
+  case provider_kind::whatsapp_cloud:
+    self->state.service = "whatsapp";
+    break;
+  case provider_kind::mtn:
+    self->state.service = "mtn";
+    break;
+  case provider_kind::twilio:
+    self->state.service = "twilio";
+    break;
+  case provider_kind::telegram:
+    self->state.service = "telegram";
+    break;
+  case provider_kind::email:
+    self->state.service = "smtp";
+    break;
+  }
   return {
       [=](outbound_send& s) { attempt(self, std::move(s)); },
       [=](retry_atom, outbound_send& s) { attempt(self, std::move(s)); },
@@ -335,6 +422,24 @@ channel_actor::behavior_type channel_fn(channel_ptr self, std::shared_ptr<servic
 
 channel_actor spawn_whatsapp(caf::actor_system& sys, std::shared_ptr<services> svc) {
   return sys.spawn(channel_fn, std::move(svc), provider_kind::whatsapp_cloud);
+}
+
+channel_actor spawn_telegram(caf::actor_system& sys, std::shared_ptr<services> svc) {
+  return sys.spawn(channel_fn, std::move(svc), provider_kind::telegram);
+}
+
+channel_actor spawn_email(caf::actor_system& sys, std::shared_ptr<services> svc) {
+  return sys.spawn(channel_fn, std::move(svc), provider_kind::email);
+}
+
+const channel_actor& adapter_for(const services& svc, const std::string& channel) {
+  if (channel == "whatsapp")
+    return svc.whatsapp;
+  if (channel == "telegram")
+    return svc.telegram;
+  if (channel == "email")
+    return svc.email;
+  return svc.sms;
 }
 
 channel_actor spawn_sms(caf::actor_system& sys, std::shared_ptr<services> svc) {

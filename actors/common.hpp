@@ -12,12 +12,22 @@
 #include "actors/metrics.hpp"
 #include "actors/storage.hpp"
 #include "config/settings.hpp"
+#include "core/chatwoot.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/retry.hpp"
+#include "core/search.hpp"
 #include "core/session.hpp"
+#include "storage/chatwoot.hpp"
 #include "storage/flows.hpp"
 
 namespace switchboard::actors {
+
+/// A portal's published articles and their BM25 index (shared, read-only once built).
+struct article_set {
+  std::vector<core::help_article> articles;
+  core::search_index index;
+};
 
 /// What every actor of the graph may use: settings, metrics and the shared actors.
 struct services {
@@ -25,9 +35,13 @@ struct services {
   std::shared_ptr<metrics> stats;
   storage_actor storage;
   http_client_actor http;
-  llm_actor llm;          ///< invalid when llm.enabled = false
-  channel_actor whatsapp; ///< invalid when whatsapp.enabled = false
-  channel_actor sms;      ///< invalid when sms.enabled = false
+  llm_actor llm;              ///< invalid when llm.enabled = false
+  channel_actor whatsapp;     ///< invalid when whatsapp.enabled = false
+  channel_actor sms;          ///< invalid when sms.enabled = false
+  channel_actor telegram;     ///< invalid when telegram.enabled = false
+  channel_actor email;        ///< invalid when smtp.enabled = false
+  patient_http_actor patient; ///< HTTP with retries (Chatwoot and Telegram API calls)
+  articles_actor articles;    ///< Help Center cache
   core::session_machine machine{std::chrono::hours{24}};
   storage::channel_policy policy;
   std::string followup_prompt;
@@ -80,17 +94,37 @@ outbound_send make_send(const storage::delivery_row& row);
 /// Hands a queued row to its channel adapter (or logs why it cannot).
 void dispatch_send(const services& svc, const storage::delivery_row& row);
 
+/// Hands a queued provider notification to its channel adapter.
+void dispatch_notification(const services& svc, const storage::notification_row& n);
+
 /// Spawns the channel adapters, the LLM actor, the session router, the sweeper and the edge.
 struct graph {
   services_ptr svc;
   session_router_actor sessions;
+  conversation_router_actor conversations;
+  telegram_bridge_actor telegram;
   sweeper_actor sweeper;
   edge_actor edge;
 };
 
-/// Channel adapters: WhatsApp Cloud API, MTN SMS v3, Twilio.
+/// Channel adapters: WhatsApp Cloud API, MTN SMS v3, Twilio, Telegram, email (SMTP).
 channel_actor spawn_whatsapp(caf::actor_system& sys, std::shared_ptr<services> svc);
 channel_actor spawn_sms(caf::actor_system& sys, std::shared_ptr<services> svc);
+channel_actor spawn_telegram(caf::actor_system& sys, std::shared_ptr<services> svc);
+channel_actor spawn_email(caf::actor_system& sys, std::shared_ptr<services> svc);
+/// HTTP with retries.
+patient_http_actor spawn_patient_http(caf::actor_system& sys, std::shared_ptr<services> svc);
+/// The Help Center article cache.
+articles_actor spawn_articles(caf::actor_system& sys, std::shared_ptr<services> svc);
+/// The conversation router.
+conversation_router_actor spawn_conversation_router(caf::actor_system& sys, services_ptr svc);
+/// The Telegram bridge.
+telegram_bridge_actor spawn_telegram_bridge(caf::actor_system& sys, services_ptr svc,
+                                            conversation_router_actor conversations);
+/// The adapter for a channel name (whatsapp, sms, telegram, email); may be invalid.
+const channel_actor& adapter_for(const services& svc, const std::string& channel);
+/// The retry policy from the configuration.
+core::backoff_policy retry_policy(const config::settings& cfg);
 /// The LLM actor.
 llm_actor spawn_llm(caf::actor_system& sys, std::shared_ptr<services> svc);
 /// The session router.

@@ -90,4 +90,43 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("tool_request"), x.name, x.arguments, x.phone, x.correlation_id);
 }
 
+/// A Chatwoot webhook, authenticated and parsed at the edge.
+struct chatwoot_webhook {
+  int64_t account_id = 0;
+  int64_t conversation_id = 0; ///< display id
+  std::string event;
+  std::string status;             ///< conversation.status as sent (may be empty)
+  std::string delivery_id;        ///< X-Chatwoot-Delivery (empty when absent)
+  bool customer_message = false;  ///< incoming, public, from a contact
+  bool bot_should_answer = false; ///< core::should_bot_answer (also requires status pending)
+  std::string content;
+  std::string contact_name;
+  std::string correlation_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chatwoot_webhook& x) {
+  return f(caf::meta::type_name("chatwoot_webhook"), x.account_id, x.conversation_id, x.event,
+           x.status, x.delivery_id, x.customer_message, x.bot_should_answer, x.content,
+           x.contact_name, x.correlation_id);
+}
+
+/// A Telegram update (a message in a chat with our bot), authenticated and parsed at the edge.
+struct telegram_event {
+  int64_t update_id = 0;
+  int64_t chat_id = 0;
+  int64_t message_id = 0;
+  std::string from_name;
+  std::string text;
+  int64_t reply_to_message_id = 0; ///< 0 when it replies to nothing
+  bool is_start = false;
+  std::string correlation_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, telegram_event& x) {
+  return f(caf::meta::type_name("telegram_event"), x.update_id, x.chat_id, x.message_id,
+           x.from_name, x.text, x.reply_to_message_id, x.is_start, x.correlation_id);
+}
+
 } // namespace switchboard::actors

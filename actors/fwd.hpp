@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,7 @@ CAF_ADD_ATOM(switchboard, switchboard::actors, retry_atom, "retry")
 CAF_ADD_ATOM(switchboard, switchboard::actors, sweep_atom, "sweep")
 CAF_ADD_ATOM(switchboard, switchboard::actors, outbox_atom, "outbox")
 CAF_ADD_ATOM(switchboard, switchboard::actors, token_atom, "token")
+CAF_ADD_ATOM(switchboard, switchboard::actors, get_atom, "get")
 CAF_END_TYPE_ID_BLOCK(switchboard)
 
 namespace switchboard::actors {
@@ -172,6 +174,8 @@ struct outbound_send {
   std::string correlation_id;
   int64_t first_attempt_ms = 0; ///< when the first attempt started (retry horizon)
   int32_t attempt = 0;          ///< attempts made by this node so far
+  int8_t box = 0;               ///< 0: message_delivery_log, 1: provider_notifications
+  std::string subject;          ///< email subject (notifications by email)
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, outbound_send& x) {
@@ -222,7 +226,60 @@ using llm_actor = caf::typed_actor<caf::replies_to<llm_call>::with<std::string>>
 /// Stateless edge requests that belong to no entity: status callbacks, readiness.
 using edge_actor
     = caf::typed_actor<caf::reacts_to<status_event, edge_callback>,
+                       caf::reacts_to<db_job, bool, edge_callback>,
                        caf::reacts_to<ready_atom, std::function<void(storage_status)>>>;
+
+// -- Chatwoot support bot ------------------------------------------------------------------------
+
+/// A provider's answer (from Telegram) to post into a Chatwoot conversation.
+struct provider_reply {
+  int64_t account_id = 0;
+  int64_t conversation_id = 0;
+  std::string text;
+  std::string from_name;
+  int64_t chat_id = 0;
+  int64_t message_id = 0;
+  std::string correlation_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, provider_reply& x) {
+  return f(caf::meta::type_name("provider_reply"), x.account_id, x.conversation_id, x.text,
+           x.from_name, x.chat_id, x.message_id, x.correlation_id);
+}
+
+/// A deferred step of an actor (a retry after a delay), run when its message comes back.
+using deferred_step = std::function<void()>;
+
+/// A conversation actor: one per (Chatwoot account, conversation). Answers from the Help
+/// Center, escalates to a human, notifies the provider, posts the provider's replies.
+using conversation_actor
+    = caf::typed_actor<caf::reacts_to<chatwoot_webhook, edge_callback>,
+                       caf::reacts_to<provider_reply, edge_callback>, caf::reacts_to<stop_atom>,
+                       caf::reacts_to<tick_atom>, caf::reacts_to<retry_atom, deferred_step>>;
+
+/// Routes Chatwoot events to conversation actors ("account:conversation").
+using conversation_router_actor = caf::typed_actor<
+    caf::reacts_to<chatwoot_webhook, edge_callback>, caf::reacts_to<provider_reply, edge_callback>,
+    caf::reacts_to<idle_atom, std::string>, caf::replies_to<count_atom>::with<uint64_t>>;
+
+/// A portal's published articles and their search index, shared read-only.
+struct article_set;
+using article_set_ptr = std::shared_ptr<const article_set>;
+
+/// Help Center articles per portal, cached with a TTL and served stale while refreshing.
+using articles_actor
+    = caf::typed_actor<caf::replies_to<get_atom, int64_t, std::string>::with<article_set_ptr>,
+                       caf::reacts_to<done_atom, std::string, article_set_ptr, caf::error>>;
+
+/// HTTP calls that are retried on transient failures (network, 5xx, 429 with Retry-After) with
+/// backoff up to the retry horizon; answers the final reply or error.
+using patient_http_actor = caf::typed_actor<caf::replies_to<http_call>::with<http_reply>,
+                                            caf::reacts_to<retry_atom, deferred_step>>;
+
+/// The Telegram side of the provider bridge: /start, replies to notifications, explanations.
+using telegram_bridge_actor = caf::typed_actor<caf::reacts_to<telegram_event, edge_callback>,
+                                               caf::reacts_to<retry_atom, deferred_step>>;
 
 } // namespace switchboard::actors
 
@@ -230,5 +287,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::db_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_result>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::any)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::deferred_step)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::article_set_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::edge_callback)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::function<void(switchboard::actors::storage_status)>)

@@ -84,10 +84,18 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
     svc->whatsapp = spawn_whatsapp(*d.sys, svc);
   if (s.sms.enabled)
     svc->sms = spawn_sms(*d.sys, svc);
+  if (s.telegram.enabled)
+    svc->telegram = spawn_telegram(*d.sys, svc);
+  if (s.smtp.enabled)
+    svc->email = spawn_email(*d.sys, svc);
+  svc->patient = spawn_patient_http(*d.sys, svc);
+  svc->articles = spawn_articles(*d.sys, svc);
   d.svc = svc;
   d.g.svc = svc;
   d.g.sessions = spawn_session_router(*d.sys, svc);
   d.g.sweeper = spawn_sweeper(*d.sys, svc, d.g.sessions);
+  d.g.conversations = spawn_conversation_router(*d.sys, svc);
+  d.g.telegram = spawn_telegram_bridge(*d.sys, svc, d.g.conversations);
   d.g.edge = spawn_edge(*d.sys, svc);
 }
 
@@ -116,6 +124,20 @@ void runtime::submit(status_event ev, edge_callback done) {
 
 void runtime::submit(tool_request req, edge_callback done) {
   caf::anon_send(impl_->g.sessions, std::move(req), std::move(done));
+}
+
+void runtime::run_job(std::string name, bool write,
+                      std::function<nlohmann::json(soci::session&)> fn, edge_callback done) {
+  caf::anon_send(impl_->g.edge, make_job<nlohmann::json>(std::move(name), std::move(fn)), write,
+                 std::move(done));
+}
+
+void runtime::submit(chatwoot_webhook ev, edge_callback done) {
+  caf::anon_send(impl_->g.conversations, std::move(ev), std::move(done));
+}
+
+void runtime::submit(telegram_event ev, edge_callback done) {
+  caf::anon_send(impl_->g.telegram, std::move(ev), std::move(done));
 }
 
 const config::settings& runtime::settings() const {
@@ -153,9 +175,13 @@ void runtime::shutdown() {
   d.stopped = true;
   for (auto a : std::vector<caf::actor>{
            caf::actor_cast<caf::actor>(d.g.sweeper), caf::actor_cast<caf::actor>(d.g.sessions),
-           caf::actor_cast<caf::actor>(d.g.edge), caf::actor_cast<caf::actor>(d.svc->whatsapp),
-           caf::actor_cast<caf::actor>(d.svc->sms), caf::actor_cast<caf::actor>(d.svc->llm),
-           caf::actor_cast<caf::actor>(d.svc->http), caf::actor_cast<caf::actor>(d.svc->storage)})
+           caf::actor_cast<caf::actor>(d.g.edge), caf::actor_cast<caf::actor>(d.g.conversations),
+           caf::actor_cast<caf::actor>(d.g.telegram), caf::actor_cast<caf::actor>(d.svc->telegram),
+           caf::actor_cast<caf::actor>(d.svc->email), caf::actor_cast<caf::actor>(d.svc->patient),
+           caf::actor_cast<caf::actor>(d.svc->articles),
+           caf::actor_cast<caf::actor>(d.svc->whatsapp), caf::actor_cast<caf::actor>(d.svc->sms),
+           caf::actor_cast<caf::actor>(d.svc->llm), caf::actor_cast<caf::actor>(d.svc->http),
+           caf::actor_cast<caf::actor>(d.svc->storage)})
     if (a)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   d.g = graph{};

@@ -4,8 +4,14 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "actors/events.hpp"
 #include "config/settings.hpp"
+
+namespace soci {
+class session;
+}
 
 namespace switchboard::actors {
 
@@ -38,6 +44,15 @@ public:
   void submit(inbound_event ev, edge_callback done);
   void submit(status_event ev, edge_callback done);
   void submit(tool_request req, edge_callback done);
+  void submit(chatwoot_webhook ev, edge_callback done);
+  void submit(telegram_event ev, edge_callback done);
+
+  /// Runs a storage job for an API route that only reads or writes rows: `fn` runs on a storage
+  /// worker (inside a group-commit transaction when `write`) and may throw
+  /// storage::domain_error; `done` gets 200 and its JSON, or the error's status and
+  /// {"error", "reason"}.
+  void run_job(std::string name, bool write, std::function<nlohmann::json(soci::session&)> fn,
+               edge_callback done);
 
   /// The settings the runtime was started with.
   const config::settings& settings() const;

@@ -2,6 +2,8 @@
 #include <unordered_map>
 
 #include "actors/common.hpp"
+#include "actors/entity.hpp"
+#include "actors/router.hpp"
 #include "core/crypto.hpp"
 #include "core/openai.hpp"
 #include "core/phone.hpp"
@@ -34,7 +36,7 @@ outbound_send make_send(const storage::delivery_row& row) {
 void dispatch_send(const services& svc, const storage::delivery_row& row) {
   if (row.status != "queued")
     return;
-  auto& adapter = row.channel == "whatsapp" ? svc.whatsapp : svc.sms;
+  auto& adapter = adapter_for(svc, row.channel);
   if (!adapter) {
     core::log(core::log_level::warn, "no adapter for channel; the send stays queued",
               {{"channel", row.channel}, {"correlation_id", row.correlation_id}});
@@ -58,47 +60,14 @@ struct conversation {
 struct session_state {
   static inline const char* name = "session";
   std::string phone;
+  std::string key; ///< router key: the phone number
   std::string masked;
   services_ptr svc;
   session_router_actor router;
-  std::deque<std::function<void()>> queue;
-  bool busy = false;
-  bool stopping = false;
-  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
+  entity_work work;
 };
 
 using session_ptr = session_actor::stateful_pointer<session_state>;
-
-void pump(session_ptr self);
-
-/// Ends the current work item and starts the next one.
-void finish(session_ptr self) {
-  self->state.busy = false;
-  self->state.last_activity = std::chrono::steady_clock::now();
-  pump(self);
-}
-
-void pump(session_ptr self) {
-  auto& st = self->state;
-  if (st.busy)
-    return;
-  if (st.queue.empty()) {
-    if (st.stopping)
-      self->quit();
-    return;
-  }
-  st.busy = true;
-  auto work = std::move(st.queue.front());
-  st.queue.pop_front();
-  work();
-}
-
-/// Queues a work item: the session handles one event at a time, in arrival order.
-void enqueue(session_ptr self, std::function<void()> work) {
-  self->state.last_activity = std::chrono::steady_clock::now();
-  self->state.queue.push_back(std::move(work));
-  pump(self);
-}
 
 void log_flow(session_ptr self, const char* msg, const std::string& correlation_id,
               std::initializer_list<core::log_field> extra = {}) {
@@ -481,12 +450,12 @@ session_actor::behavior_type session_fn(session_ptr self, std::string phone, ser
                                         session_router_actor router) {
   auto& st = self->state;
   st.phone = std::move(phone);
+  st.key = st.phone;
   st.masked = core::mask_phone(st.phone);
   st.svc = std::move(svc);
   st.router = std::move(router);
-  auto idle = st.svc->cfg.actors.idle_passivate;
-  auto tick_every = std::max<std::chrono::milliseconds>(idle / 2, std::chrono::milliseconds{100});
-  self->delayed_send(self, tick_every, tick_atom::value);
+  self->delayed_send(self, idle_check_interval(st.svc->cfg.actors.idle_passivate),
+                     tick_atom::value);
   return {
       [=](call_ended_event& ev, edge_callback& cb) {
         enqueue(self, [=] { on_call_ended(self, ev, cb); });
@@ -498,64 +467,26 @@ session_actor::behavior_type session_fn(session_ptr self, std::string phone, ser
       [=](replay_atom, const std::string&, int64_t id, std::string& token) {
         enqueue(self, [=] { on_replay(self, id, token); });
       },
-      [=](stop_atom) {
-        self->state.stopping = true;
-        pump(self);
-      },
-      [=](tick_atom) {
-        auto& st = self->state;
-        auto quiet = std::chrono::steady_clock::now() - st.last_activity;
-        if (!st.busy && st.queue.empty() && quiet >= idle)
-          self->send(st.router, idle_atom::value, st.phone);
-        else
-          self->delayed_send(self, tick_every, tick_atom::value);
-      },
+      [=](stop_atom) { stop_when_idle(self); },
+      [=](tick_atom) { idle_tick(self); },
   };
 }
 
 // -- the router ----------------------------------------------------------------------------------
 
-struct router_state {
-  static inline const char* name = "session_router";
-  services_ptr svc;
-  std::unordered_map<std::string, session_actor> entities;
-  std::unordered_map<caf::actor_addr, std::string> keys;
-
-  ~router_state() {
-    for (auto& [k, a] : entities)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  }
-};
-
-using router_ptr = session_router_actor::stateful_pointer<router_state>;
+using router_ptr = session_router_actor::stateful_pointer<keyed_router_state<session_actor>>;
 
 session_actor& entity(router_ptr self, const std::string& phone) {
-  auto& st = self->state;
-  auto it = st.entities.find(phone);
-  if (it != st.entities.end())
-    return it->second;
-  auto a = self->spawn<caf::monitored>(session_fn, phone, st.svc, session_router_actor{self});
-  st.keys.emplace(a.address(), phone);
-  st.svc->stats->live_actors("session", 1);
-  return st.entities.emplace(phone, a).first->second;
+  return route_to(self, phone, [self](const std::string& key) {
+    return self->spawn<caf::monitored>(session_fn, key, self->state.svc,
+                                       session_router_actor{self});
+  });
 }
 
 session_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc) {
   self->state.svc = std::move(svc);
-  self->set_down_handler([=](caf::down_msg& dm) {
-    auto& st = self->state;
-    auto it = st.keys.find(dm.source);
-    if (it == st.keys.end())
-      return;
-    auto e = st.entities.find(it->second);
-    if (e != st.entities.end() && e->second.address() == dm.source)
-      st.entities.erase(e);
-    st.keys.erase(it);
-    st.svc->stats->live_actors("session", -1);
-    if (dm.reason && dm.reason != caf::exit_reason::user_shutdown)
-      core::log(core::log_level::error, "session actor died",
-                {{"reason", caf::to_string(dm.reason)}});
-  });
+  self->state.kind = "session";
+  watch_entities(self);
   return {
       [=](call_ended_event& ev, edge_callback& cb) {
         self->send(entity(self, ev.phone), std::move(ev), std::move(cb));
@@ -569,17 +500,7 @@ session_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc)
       [=](replay_atom, std::string& phone, int64_t id, std::string& token) {
         self->send(entity(self, phone), replay_atom::value, phone, id, std::move(token));
       },
-      [=](idle_atom, const std::string& phone) {
-        // Passivation: forget the entity first so new events spawn a fresh one, then let it finish
-        // what is already in its mailbox and stop.
-        auto& st = self->state;
-        auto it = st.entities.find(phone);
-        if (it == st.entities.end()
-            || it->second.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
-          return;
-        self->send(it->second, stop_atom::value);
-        st.entities.erase(it);
-      },
+      [=](idle_atom, const std::string& phone) { passivate(self, phone); },
       [=](count_atom) { return static_cast<uint64_t>(self->state.entities.size()); },
   };
 }

@@ -60,6 +60,16 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc,
               }
             },
             [](caf::error&) {});
+        db_write<std::vector<storage::notification_row>>(
+            self, svc, "claim_due_notifications",
+            [lease](soci::session& sql) {
+              return storage::claim_due_notifications(sql, system_clock::now(), lease, 200);
+            },
+            [self](std::vector<storage::notification_row>& rows) {
+              for (auto& n : rows)
+                dispatch_notification(*self->state.svc, n);
+            },
+            [](caf::error&) {});
         db_write<std::vector<storage::delivery_row>>(
             self, svc, "claim_unanswered",
             [lease](soci::session& sql) {
@@ -103,6 +113,15 @@ edge_actor::behavior_type edge_fn(edge_ptr self, services_ptr svc) {
               cb(json_reply(200, {{"status", "ok"}}));
             },
             [cb](caf::error& e) { cb(error_reply(e)); });
+      },
+      [=](db_job& job, bool write, edge_callback& done) {
+        auto& svc = *self->state.svc;
+        auto req = write ? self->request(svc.storage, svc.storage_timeout(), write_atom::value,
+                                         std::move(job))
+                         : self->request(svc.storage, svc.storage_timeout(), read_atom::value,
+                                         std::move(job));
+        req.then([done](std::any& v) { done(json_reply(200, *std::any_cast<nlohmann::json>(&v))); },
+                 [done](caf::error& e) { done(error_reply(e)); });
       },
       [=](ready_atom, std::function<void(storage_status)>& done) {
         auto& svc = *self->state.svc;

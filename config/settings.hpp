@@ -29,6 +29,7 @@ struct server_settings {
   milliseconds handler_timeout{30000};
   milliseconds shutdown_drain{10000};
   std::string public_url = "http://127.0.0.1:8080"; ///< as providers see us (Twilio signatures)
+  bool bench_routes = false; ///< expose /bench/static and /bench/signed-noop (benchmarks only)
 };
 
 /// PostgreSQL connection and pool.

@@ -5,6 +5,7 @@
 #include "actors/metrics.hpp"
 #include "actors/runtime.hpp"
 #include "core/log.hpp"
+#include "http/bot_routes.hpp"
 #include "http/webhooks.hpp"
 
 namespace switchboard::http {
@@ -86,6 +87,7 @@ void app::add_routes() {
              response::make(200, rt_.stats().render(), "text/plain; version=0.0.4; charset=utf-8"));
        }});
   add_omnichannel_routes(routes_, rt_, settings_);
+  add_bot_routes(routes_, rt_, settings_);
 }
 
 } // namespace switchboard::http

@@ -1488,7 +1488,8 @@ void collect_json_articles(const json& j, std::vector<article_text>& out) {
 }
 
 /// Articles given in the prompt, as JSON or as text blocks with headers such as
-/// "[12] Title", "Article 12: Title", "### Title" and "id: 12" / "title: ..." lines.
+/// "[12] Title", "[article id=12]", "Article 12: Title", "### Title" and "id: 12" / "title: ..."
+/// lines.
 std::vector<article_text> prompt_articles(const std::vector<std::string>& texts) {
   std::vector<article_text> out;
   for (auto& t : texts) {
@@ -1506,7 +1507,7 @@ std::vector<article_text> prompt_articles(const std::vector<std::string>& texts)
       R"(^\s*(?:#{1,6}\s*)?(?:\*\*)?(?:article|source|doc|document)\s*(?:id\s*)?#?\s*([A-Za-z0-9_-]+)\s*(?:\*\*)?\s*[:.)\]-]\s*(.*)$)",
       regex::icase};
   static const regex bracket{
-      R"(^\s*[-*]?\s*\[\s*(?:(?:article|id|source)\s*[:=#]?\s*)?([A-Za-z0-9_-]+)\s*\]\s*(.*)$)",
+      R"(^\s*[-*]?\s*\[\s*(?:(?:article\s+id|article|id|source)\s*[:=#]?\s*)?([A-Za-z0-9_-]+)\s*\]\s*(.*)$)",
       regex::icase};
   static const regex id_line{
       R"(^\s*[-*]?\s*(?:article[_ ]?)?id\s*[:=]\s*([A-Za-z0-9_-]+)\s*[,;]?\s*(.*)$)", regex::icase};
@@ -1540,7 +1541,8 @@ std::vector<article_text> prompt_articles(const std::vector<std::string>& texts)
           cur->title = trim(tm[1].str());
       } else if (std::regex_match(line, m, title_line) && cur && cur->title.empty()) {
         cur->title = trim(m[1].str());
-      } else if (std::regex_match(line, m, heading)) {
+      } else if (!cur && std::regex_match(line, m, heading)) {
+        // A heading starts an article only outside one (Markdown content has headings too).
         out.push_back({nullptr, trim(m[1].str()), {}});
         cur = &out.back();
       } else if (std::regex_match(line, end_marker)) {

@@ -82,11 +82,17 @@ constexpr const char* insert_delivery_sql
       "1000.0) END, "
       "nullif(:tok, '')) ON CONFLICT DO NOTHING RETURNING id";
 
-constexpr const char* begin_attempt_sql
-    = "UPDATE message_delivery_log SET attempts = attempts + 1, claim_token = :tok, "
-      "next_attempt_at = now() + make_interval(secs => :lease / 1000.0), updated_at = now() "
-      "WHERE id = :id AND status = 'queued' AND (claim_token IS NULL OR claim_token = :tok2) "
-      "RETURNING id";
+// The outbox statements, per table (index: outbox::deliveries, outbox::notifications).
+constexpr const char* begin_attempt_sql[] = {
+    "UPDATE message_delivery_log SET attempts = attempts + 1, claim_token = :tok, "
+    "next_attempt_at = now() + make_interval(secs => :lease / 1000.0), updated_at = now() "
+    "WHERE id = :id AND status = 'queued' AND (claim_token IS NULL OR claim_token = :tok2) "
+    "RETURNING id",
+    "UPDATE provider_notifications SET attempts = attempts + 1, claim_token = :tok, "
+    "next_attempt_at = now() + make_interval(secs => :lease / 1000.0), updated_at = now() "
+    "WHERE id = :id AND status = 'queued' AND (claim_token IS NULL OR claim_token = :tok2) "
+    "RETURNING id",
+};
 
 constexpr const char* record_sent_sql
     = "UPDATE message_delivery_log SET status = 'sent', external_id = nullif(:ext, ''), "
@@ -99,14 +105,19 @@ constexpr const char* summary_flag_sql
       "sms_summary_sent = sms_summary_sent OR :sms::boolean, updated_at = now(), "
       "version = version + 1 WHERE id = :id";
 
-constexpr const char* record_retry_sql = "UPDATE message_delivery_log SET last_error = :err, "
-                                         "next_attempt_at = to_timestamp(:at / 1000.0), "
-                                         "updated_at = now() WHERE id = :id AND status = 'queued'";
+constexpr const char* record_retry_sql[] = {
+    "UPDATE message_delivery_log SET last_error = :err, next_attempt_at = to_timestamp(:at / "
+    "1000.0), updated_at = now() WHERE id = :id AND status = 'queued'",
+    "UPDATE provider_notifications SET last_error = :err, next_attempt_at = to_timestamp(:at / "
+    "1000.0), updated_at = now() WHERE id = :id AND status = 'queued'",
+};
 
-constexpr const char* record_failed_sql
-    = "UPDATE message_delivery_log SET status = 'failed', last_error = :err, next_attempt_at = "
-      "NULL, "
-      "claim_token = NULL, updated_at = now() WHERE id = :id AND status = 'queued'";
+constexpr const char* record_failed_sql[] = {
+    "UPDATE message_delivery_log SET status = 'failed', last_error = :err, next_attempt_at = NULL, "
+    "claim_token = NULL, updated_at = now() WHERE id = :id AND status = 'queued'",
+    "UPDATE provider_notifications SET status = 'failed', last_error = :err, next_attempt_at = "
+    "NULL, claim_token = NULL, updated_at = now() WHERE id = :id AND status = 'queued'",
+};
 
 constexpr const char* find_by_external_sql
     = "SELECT id, status FROM message_delivery_log WHERE provider = :pr AND direction = 'outbound' "
@@ -387,12 +398,13 @@ std::vector<delivery_row> deliveries_of_session(soci::session& sql, int64_t sess
   return out;
 }
 
-bool begin_attempt(soci::session& sql, int64_t id, const std::string& token, milliseconds lease) {
+bool begin_attempt(soci::session& sql, int64_t id, const std::string& token, milliseconds lease,
+                   outbox box) {
   std::string tok = token;
   long long l = lease.count(), i = id;
   long long got = 0;
-  sql << begin_attempt_sql, soci::use(tok), soci::use(l), soci::use(i), soci::use(tok),
-      soci::into(got);
+  sql << begin_attempt_sql[static_cast<int>(box)], soci::use(tok), soci::use(l), soci::use(i),
+      soci::use(tok), soci::into(got);
   return sql.got_data();
 }
 
@@ -425,16 +437,17 @@ delivery_row record_sent(soci::session& sql, int64_t id, const std::string& exte
   return *row;
 }
 
-void record_retry(soci::session& sql, int64_t id, const std::string& error, time_point retry_at) {
+void record_retry(soci::session& sql, int64_t id, const std::string& error, time_point retry_at,
+                  outbox box) {
   std::string err = error;
   long long at = to_ms(retry_at), i = id;
-  sql << record_retry_sql, soci::use(err), soci::use(at), soci::use(i);
+  sql << record_retry_sql[static_cast<int>(box)], soci::use(err), soci::use(at), soci::use(i);
 }
 
-void record_failed(soci::session& sql, int64_t id, const std::string& error) {
+void record_failed(soci::session& sql, int64_t id, const std::string& error, outbox box) {
   std::string err = error;
   long long i = id;
-  sql << record_failed_sql, soci::use(err), soci::use(i);
+  sql << record_failed_sql[static_cast<int>(box)], soci::use(err), soci::use(i);
 }
 
 std::string apply_status(soci::session& sql, const std::string& provider,

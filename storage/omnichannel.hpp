@@ -114,20 +114,26 @@ std::optional<delivery_row> find_delivery(soci::session& sql, int64_t id);
 /// Rows of a session (oldest first).
 std::vector<delivery_row> deliveries_of_session(soci::session& sql, int64_t session_id);
 
+/// The two outboxes: end-user messages (message_delivery_log) and provider notifications
+/// (provider_notifications). Both follow the same claim/attempt protocol.
+enum class outbox { deliveries, notifications };
+
 /// Takes the claim of a queued row for one attempt when `token` still holds it (or when it is
 /// unclaimed); counts the attempt. False when another claimant or a final status won.
 bool begin_attempt(soci::session& sql, int64_t id, const std::string& token,
-                   std::chrono::milliseconds lease);
+                   std::chrono::milliseconds lease, outbox box = outbox::deliveries);
 
 /// Records a successful send: status sent, the provider's id, any early status callbacks for
 /// that id, and the session's summary flag when it is a summary.
 delivery_row record_sent(soci::session& sql, int64_t id, const std::string& external_id);
 
 /// Records a failed attempt that will be retried at `retry_at` (the row stays queued).
-void record_retry(soci::session& sql, int64_t id, const std::string& error, time_point retry_at);
+void record_retry(soci::session& sql, int64_t id, const std::string& error, time_point retry_at,
+                  outbox box = outbox::deliveries);
 
 /// Records the final failure of a send.
-void record_failed(soci::session& sql, int64_t id, const std::string& error);
+void record_failed(soci::session& sql, int64_t id, const std::string& error,
+                   outbox box = outbox::deliveries);
 
 /// Applies a provider status callback (forward-only); stores it for later when the id is not
 /// known yet. Returns the row's status after the update, or empty when parked.

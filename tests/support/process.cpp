@@ -301,6 +301,10 @@ std::optional<int> child_process::wait(std::chrono::milliseconds timeout) {
       return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   }
+  // The child has exited: let the reader drain what it wrote before its exit, so that
+  // stdout_output()/stderr_output() are complete (a grandchild may hold the pipes: bounded).
+  std::unique_lock<std::mutex> lock{impl_->mtx};
+  impl_->cv.wait_for(lock, std::chrono::milliseconds{500}, [&] { return impl_->reader_done; });
   return impl_->status;
 }
 

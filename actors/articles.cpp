@@ -1,0 +1,136 @@
+#include <unordered_map>
+
+#include "actors/common.hpp"
+
+namespace switchboard::actors {
+
+using core::sb_error;
+
+namespace {
+
+/// Chatwoot's article list is paginated by 25.
+constexpr std::size_t page_size = 25;
+/// A bound on pages per refresh (10 000 articles).
+constexpr int64_t max_pages = 400;
+
+struct cache_entry {
+  article_set_ptr set;
+  std::chrono::steady_clock::time_point fetched_at;
+  bool refreshing = false;
+  std::vector<caf::typed_response_promise<article_set_ptr>> waiters;
+};
+
+struct articles_state {
+  static inline const char* name = "articles";
+  std::shared_ptr<services> svc;
+  std::unordered_map<std::string, cache_entry> cache;
+};
+
+using articles_ptr = articles_actor::stateful_pointer<articles_state>;
+
+/// Fetches one page, then the next, accumulating; reports the whole set to the cache.
+void fetch_page(articles_ptr self, std::string key, int64_t account, std::string slug, int64_t page,
+                std::shared_ptr<std::vector<core::help_article>> acc) {
+  auto& cfg = self->state.svc->cfg.chatwoot;
+  http_call call;
+  call.service = "chatwoot";
+  call.method = "GET";
+  call.url = cfg.base_url + "/api/v1/accounts/" + std::to_string(account) + "/portals/" + slug
+             + "/articles?status=published&page=" + std::to_string(page);
+  call.headers = {{"api_access_token", cfg.api_token}};
+  auto fail = [self, key](caf::error e) {
+    self->send(self, done_atom::value, key, article_set_ptr{}, std::move(e));
+  };
+  self->request(self->state.svc->patient, std::chrono::minutes{10}, std::move(call))
+      .then(
+          [=](http_reply& r) {
+            if (r.status != 200) {
+              fail(caf::make_error(sb_error::provider_rejected,
+                                   "Help Center articles: HTTP " + std::to_string(r.status)));
+              return;
+            }
+            auto items = core::parse_chatwoot_articles(r.body);
+            if (!items) {
+              fail(items.error());
+              return;
+            }
+            auto raw = nlohmann::json::parse(r.body, nullptr, false);
+            std::size_t on_page = 0;
+            if (raw.is_object() && raw.contains("payload") && raw["payload"].is_array())
+              on_page = raw["payload"].size();
+            for (auto& a : *items) {
+              a.url = core::chatwoot_article_url(self->state.svc->cfg.chatwoot.base_url, slug,
+                                                 a.slug);
+              acc->push_back(std::move(a));
+            }
+            if (on_page >= page_size && page < max_pages) {
+              fetch_page(self, key, account, slug, page + 1, acc);
+              return;
+            }
+            auto set = std::make_shared<article_set>();
+            set->articles = std::move(*acc);
+            for (auto& a : set->articles)
+              set->index.add(a.title,
+                             a.description.empty() ? a.content : a.description + "\n" + a.content);
+            self->send(self, done_atom::value, key, article_set_ptr{set}, caf::error{});
+          },
+          [fail](caf::error& e) { fail(e); });
+}
+
+void refresh(articles_ptr self, const std::string& key, int64_t account, const std::string& slug) {
+  auto& entry = self->state.cache[key];
+  if (entry.refreshing)
+    return;
+  entry.refreshing = true;
+  fetch_page(self, key, account, slug, 1, std::make_shared<std::vector<core::help_article>>());
+}
+
+articles_actor::behavior_type articles_fn(articles_ptr self, std::shared_ptr<services> svc) {
+  self->state.svc = std::move(svc);
+  return {
+      [=](get_atom, int64_t account, std::string& slug) -> caf::result<article_set_ptr> {
+        auto key = std::to_string(account) + "/" + slug;
+        auto& entry = self->state.cache[key];
+        auto ttl = self->state.svc->cfg.chatwoot.article_cache_ttl;
+        if (entry.set) {
+          // Served stale while a refresh runs.
+          if (std::chrono::steady_clock::now() - entry.fetched_at >= ttl)
+            refresh(self, key, account, slug);
+          return entry.set;
+        }
+        auto rp = self->make_response_promise<article_set_ptr>();
+        entry.waiters.push_back(rp);
+        refresh(self, key, account, slug);
+        return rp;
+      },
+      [=](done_atom, const std::string& key, article_set_ptr& set, caf::error& err) {
+        auto& entry = self->state.cache[key];
+        entry.refreshing = false;
+        if (set) {
+          entry.set = set;
+          entry.fetched_at = std::chrono::steady_clock::now();
+          core::log(core::log_level::info, "Help Center articles loaded",
+                    {{"portal", key}, {"articles", std::to_string(set->articles.size())}});
+        } else {
+          core::log(core::log_level::warn, "Help Center articles not loaded",
+                    {{"portal", key}, {"error", core::reason_of(err)}});
+        }
+        auto waiters = std::move(entry.waiters);
+        entry.waiters.clear();
+        for (auto& w : waiters) {
+          if (entry.set)
+            w.deliver(entry.set);
+          else
+            w.deliver(err);
+        }
+      },
+  };
+}
+
+} // namespace
+
+articles_actor spawn_articles(caf::actor_system& sys, std::shared_ptr<services> svc) {
+  return sys.spawn(articles_fn, std::move(svc));
+}
+
+} // namespace switchboard::actors

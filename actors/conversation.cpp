@@ -1,0 +1,378 @@
+#include <deque>
+
+#include "actors/common.hpp"
+#include "actors/entity.hpp"
+#include "actors/router.hpp"
+#include "core/bot.hpp"
+#include "core/crypto.hpp"
+#include "core/openai.hpp"
+#include "storage/chatwoot.hpp"
+
+namespace switchboard::actors {
+
+using core::sb_error;
+using nlohmann::json;
+using std::chrono::system_clock;
+
+void dispatch_notification(const services& svc, const storage::notification_row& n) {
+  if (n.status != "queued")
+    return;
+  auto& adapter = adapter_for(svc, n.channel);
+  if (!adapter) {
+    core::log(core::log_level::warn, "no adapter for the provider's channel; notification queued",
+              {{"channel", n.channel}, {"correlation_id", n.correlation_id}});
+    return;
+  }
+  outbound_send s;
+  s.delivery_id = n.id;
+  s.claim_token = n.claim_token;
+  s.channel = n.channel;
+  s.provider = n.channel == "sms"     ? svc.policy.sms_provider
+               : n.channel == "email" ? std::string{"smtp"}
+                                      : n.channel;
+  s.recipient = n.recipient;
+  s.body = n.body;
+  s.subject = n.subject;
+  s.correlation_id = n.correlation_id;
+  s.box = 1;
+  caf::anon_send(adapter, std::move(s));
+}
+
+namespace {
+
+struct conversation_state {
+  static inline const char* name = "conversation";
+  int64_t account_id = 0;
+  int64_t conversation_id = 0;
+  std::string key;
+  services_ptr svc;
+  conversation_router_actor router;
+  entity_work work;
+};
+
+using conv_ptr = conversation_actor::stateful_pointer<conversation_state>;
+
+void log_conv(conv_ptr self, const char* msg, const std::string& correlation_id,
+              std::initializer_list<core::log_field> extra = {}) {
+  std::vector<core::log_field> fields{{"conversation", self->state.key},
+                                      {"correlation_id", correlation_id}};
+  fields.insert(fields.end(), extra.begin(), extra.end());
+  core::log(core::log_level::info, msg, fields);
+}
+
+core::bot_settings bot_settings_of(const services& svc) {
+  core::bot_settings b;
+  b.handoff_phrases = svc.cfg.chatwoot.handoff_phrases;
+  b.confidence_threshold = svc.cfg.chatwoot.confidence_threshold;
+  b.min_score = svc.cfg.chatwoot.min_score;
+  b.top_k = svc.cfg.chatwoot.top_articles;
+  b.system_prompt = svc.bot_prompt;
+  return b;
+}
+
+/// A Chatwoot application API call for this conversation.
+http_call chatwoot_call(conv_ptr self, const std::string& suffix, std::string body,
+                        const std::string& correlation_id) {
+  auto& cfg = self->state.svc->cfg.chatwoot;
+  http_call call;
+  call.service = "chatwoot";
+  call.url = cfg.base_url + "/api/v1/accounts/" + std::to_string(self->state.account_id)
+             + "/conversations/" + std::to_string(self->state.conversation_id) + suffix;
+  call.headers = {{"api_access_token", cfg.api_token}, {"Content-Type", "application/json"}};
+  call.body = std::move(body);
+  call.correlation_id = correlation_id;
+  return call;
+}
+
+/// Posts to Chatwoot (retried on transient failures); `then(ok)` runs after.
+void post(conv_ptr self, http_call call, std::function<void(bool)> then) {
+  auto what = call.url.substr(call.url.rfind('/') + 1);
+  auto correlation_id = call.correlation_id;
+  self->request(self->state.svc->patient, std::chrono::minutes{10}, std::move(call))
+      .then(
+          [=](http_reply& r) {
+            bool ok = r.status >= 200 && r.status < 300;
+            if (!ok)
+              log_conv(self, "Chatwoot refused a call", correlation_id,
+                       {{"call", what}, {"status", std::to_string(r.status)}});
+            then(ok);
+          },
+          [=](caf::error& e) {
+            log_conv(self, "Chatwoot unreachable", correlation_id,
+                     {{"call", what}, {"error", core::reason_of(e)}});
+            then(false);
+          });
+}
+
+/// Records a hand-off (so the webhooks our own toggle causes are no new hand-off) and hands the
+/// provider's notification to its channel adapter.
+void record_handoff(conv_ptr self, std::string reason, bool already_open,
+                    const std::string& correlation_id, std::function<void()> then) {
+  const auto& svc = *self->state.svc;
+  storage::handoff_input in;
+  in.account_id = self->state.account_id;
+  in.conversation_id = self->state.conversation_id;
+  in.reason = std::move(reason);
+  in.already_open = already_open;
+  in.conversation_url = core::chatwoot_conversation_url(svc.cfg.chatwoot.base_url, in.account_id,
+                                                        in.conversation_id);
+  in.correlation_id = correlation_id;
+  in.token = core::random_hex(8);
+  in.sms_max_segments = 2;
+  in.now = system_clock::now();
+  db_write<storage::handoff_result>(
+      self, svc, "handoff", [in](soci::session& sql) { return storage::record_handoff(sql, in); },
+      [self, correlation_id, then](storage::handoff_result& r) {
+        auto& svc = *self->state.svc;
+        svc.stats->count("handoffs",
+                         r.conversation.escalation_reason.empty() ? "unknown" : "recorded");
+        if (r.no_config)
+          log_conv(self, "hand-off: the provider has no notification config; nobody notified",
+                   correlation_id);
+        else if (r.notification)
+          dispatch_notification(svc, *r.notification);
+        then();
+      },
+      [self, correlation_id, then](caf::error& e) {
+        log_conv(self, "hand-off not recorded", correlation_id, {{"error", core::reason_of(e)}});
+        then();
+      });
+}
+
+/// Hands the conversation to a human: recorded first, then status open and a private note.
+void escalate(conv_ptr self, core::escalation_reason reason, std::string customer_text,
+              std::vector<core::answer_source> closest, std::optional<double> confidence,
+              std::string correlation_id) {
+  self->state.svc->stats->count("escalations", core::to_string(reason));
+  log_conv(self, "escalating to a human", correlation_id, {{"reason", core::to_string(reason)}});
+  record_handoff(self, core::escalation_sentence(reason), false, correlation_id, [=] {
+    auto toggle = core::chatwoot_toggle_status_body("open");
+    post(self, chatwoot_call(self, "/toggle_status", toggle ? *toggle : "{}", correlation_id),
+         [=](bool) {
+           auto note = core::escalation_note(reason, customer_text, closest, confidence);
+           post(self,
+                chatwoot_call(self, "/messages", core::chatwoot_message_body(note, true),
+                              correlation_id),
+                [self](bool) { finish(self); });
+         });
+  });
+}
+
+void reply(conv_ptr self, const core::bot_answer& answer, const std::string& correlation_id) {
+  self->state.svc->stats->count("bot_answers",
+                                answer.sources.empty() ? "no_sources" : "with_sources");
+  log_conv(self, "answering from the Help Center", correlation_id,
+           {{"sources", std::to_string(answer.sources.size())}});
+  post(self,
+       chatwoot_call(self, "/messages", core::chatwoot_message_body(core::render_reply(answer)),
+                     correlation_id),
+       [self](bool) { finish(self); });
+}
+
+/// Decides between the answer and a hand-off.
+void conclude(conv_ptr self, std::string text, std::vector<core::search_hit> hits,
+              std::optional<core::bot_answer> answer, std::string correlation_id) {
+  auto settings = bot_settings_of(*self->state.svc);
+  auto reason = core::decide(text, hits, answer, settings);
+  if (reason == core::escalation_reason::none && answer) {
+    reply(self, *answer, correlation_id);
+    return;
+  }
+  std::vector<core::answer_source> closest
+      = answer ? answer->sources : std::vector<core::answer_source>{};
+  std::optional<double> confidence;
+  if (answer)
+    confidence = answer->confidence;
+  escalate(self,
+           reason == core::escalation_reason::none ? core::escalation_reason::low_confidence
+                                                   : reason,
+           text, closest, confidence, correlation_id);
+}
+
+/// Answers a customer's question from the provider's Help Center.
+void answer(conv_ptr self, std::string text, std::string portal, std::string correlation_id) {
+  auto& svc = *self->state.svc;
+  auto settings = bot_settings_of(svc);
+  if (core::asks_for_human(text, settings.handoff_phrases)) {
+    escalate(self, core::escalation_reason::asked_for_human, text, {}, std::nullopt,
+             correlation_id);
+    return;
+  }
+  self->request(svc.articles, std::chrono::minutes{10}, get_atom::value, self->state.account_id,
+                portal)
+      .then(
+          [=](article_set_ptr& set) {
+            auto& svc = *self->state.svc;
+            auto hits = core::relevant_hits(set->index.query(text, settings.top_k), settings);
+            if (hits.empty()) {
+              conclude(self, text, hits, std::nullopt, correlation_id);
+              return;
+            }
+            auto extractive = core::extractive_answer(text, set->articles[hits.front().doc],
+                                                      hits.front(), settings);
+            if (!svc.llm) {
+              conclude(self, text, hits, extractive, correlation_id);
+              return;
+            }
+            std::vector<core::help_article> top;
+            for (auto& h : hits)
+              top.push_back(set->articles[h.doc]);
+            auto req = core::grounded_answer_request(svc.cfg.llm.model, text, top, settings);
+            llm_call call{core::encode_llm_request(req), correlation_id};
+            self->request(svc.llm, svc.cfg.llm.timeout + std::chrono::seconds{2}, std::move(call))
+                .then(
+                    [=](std::string& body) {
+                      auto res = core::parse_llm_response(body);
+                      core::expected<core::bot_answer> grounded
+                          = res && res->content
+                                ? core::parse_grounded_answer(*res->content, top)
+                                : core::expected<core::bot_answer>{caf::make_error(
+                                    sb_error::malformed, std::string{"no content"})};
+                      if (!grounded) {
+                        log_conv(self, "LLM answer unusable; answering extractively",
+                                 correlation_id, {{"error", core::reason_of(grounded.error())}});
+                        conclude(self, text, hits, extractive, correlation_id);
+                        return;
+                      }
+                      conclude(self, text, hits, *grounded, correlation_id);
+                    },
+                    [=](caf::error& e) {
+                      log_conv(self, "LLM failed; answering extractively", correlation_id,
+                               {{"error", core::reason_of(e)}});
+                      conclude(self, text, hits, extractive, correlation_id);
+                    });
+          },
+          [=](caf::error& e) {
+            log_conv(self, "Help Center unavailable", correlation_id,
+                     {{"error", core::reason_of(e)}});
+            escalate(self, core::escalation_reason::no_match, text, {}, std::nullopt,
+                     correlation_id);
+          });
+}
+
+void on_webhook(conv_ptr self, chatwoot_webhook ev, edge_callback cb) {
+  const auto& svc = *self->state.svc;
+  storage::chatwoot_input in;
+  in.account_id = ev.account_id;
+  in.conversation_id = ev.conversation_id;
+  in.event = ev.event;
+  in.status = ev.status;
+  in.delivery_id = ev.delivery_id;
+  in.customer_message = ev.customer_message;
+  in.content = ev.content;
+  in.contact_name = ev.contact_name;
+  db_write<storage::chatwoot_accepted>(
+      self, svc, "chatwoot_event",
+      [in](soci::session& sql) { return storage::accept_chatwoot_event(sql, in); },
+      [self, ev, cb](storage::chatwoot_accepted& r) {
+        auto& svc = *self->state.svc;
+        if (r.duplicate) {
+          svc.stats->dedupe_hit("chatwoot");
+          cb(json_reply(200, {{"status", "duplicate"}}));
+          finish(self);
+          return;
+        }
+        cb(json_reply(200, {{"status", "accepted"}}));
+        if (r.resumed)
+          log_conv(self, "conversation back to pending: the bot answers again", ev.correlation_id);
+        if (r.became_open) {
+          // A human took the conversation (an agent or an automation): notify the provider once.
+          record_handoff(self, "The conversation was opened for a human agent.", true,
+                         ev.correlation_id, [self] { finish(self); });
+          return;
+        }
+        bool bot_owns = r.conversation.status == "pending" && r.conversation.bot_state == "active";
+        if (!ev.bot_should_answer || !bot_owns) {
+          finish(self);
+          return;
+        }
+        if (!r.provider) {
+          log_conv(self, "no provider config for this Chatwoot account; the bot stays silent",
+                   ev.correlation_id);
+          finish(self);
+          return;
+        }
+        answer(self, ev.content, r.provider->portal_slug, ev.correlation_id);
+      },
+      [self, cb](caf::error& e) {
+        cb(error_reply(e));
+        finish(self);
+      });
+}
+
+void on_provider_reply(conv_ptr self, provider_reply r, edge_callback cb) {
+  // The provider answers as an agent: an outgoing, public message.
+  post(self,
+       chatwoot_call(self, "/messages", core::chatwoot_message_body(r.text), r.correlation_id),
+       [self, cb, r](bool ok) {
+         self->state.svc->stats->count("provider_replies", ok ? "posted" : "failed");
+         log_conv(self, ok ? "provider reply posted" : "provider reply not posted",
+                  r.correlation_id);
+         cb(json_reply(ok ? 200 : 502, {{"posted", ok}}));
+         finish(self);
+       });
+}
+
+conversation_actor::behavior_type conversation_fn(conv_ptr self, std::string key, services_ptr svc,
+                                                  conversation_router_actor router) {
+  auto& st = self->state;
+  st.key = key;
+  auto colon = key.find(':');
+  st.account_id = std::stoll(key.substr(0, colon));
+  st.conversation_id = std::stoll(key.substr(colon + 1));
+  st.svc = std::move(svc);
+  st.router = std::move(router);
+  self->delayed_send(self, idle_check_interval(st.svc->cfg.actors.idle_passivate),
+                     tick_atom::value);
+  return {
+      [=](chatwoot_webhook& ev, edge_callback& cb) {
+        enqueue(self, [=] { on_webhook(self, ev, cb); });
+      },
+      [=](provider_reply& r, edge_callback& cb) {
+        enqueue(self, [=] { on_provider_reply(self, r, cb); });
+      },
+      [=](stop_atom) { stop_when_idle(self); },
+      [=](tick_atom) { idle_tick(self); },
+      [=](retry_atom, deferred_step& step) { step(); },
+  };
+}
+
+using router_ptr
+    = conversation_router_actor::stateful_pointer<keyed_router_state<conversation_actor>>;
+
+std::string key_of(int64_t account, int64_t conversation) {
+  return std::to_string(account) + ":" + std::to_string(conversation);
+}
+
+conversation_actor& entity(router_ptr self, const std::string& key) {
+  return route_to(self, key, [self](const std::string& k) {
+    return self->spawn<caf::monitored>(conversation_fn, k, self->state.svc,
+                                       conversation_router_actor{self});
+  });
+}
+
+conversation_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc) {
+  self->state.svc = std::move(svc);
+  self->state.kind = "conversation";
+  watch_entities(self);
+  return {
+      [=](chatwoot_webhook& ev, edge_callback& cb) {
+        self->send(entity(self, key_of(ev.account_id, ev.conversation_id)), std::move(ev),
+                   std::move(cb));
+      },
+      [=](provider_reply& r, edge_callback& cb) {
+        self->send(entity(self, key_of(r.account_id, r.conversation_id)), std::move(r),
+                   std::move(cb));
+      },
+      [=](idle_atom, const std::string& key) { passivate(self, key); },
+      [=](count_atom) { return static_cast<uint64_t>(self->state.entities.size()); },
+  };
+}
+
+} // namespace
+
+conversation_router_actor spawn_conversation_router(caf::actor_system& sys, services_ptr svc) {
+  return sys.spawn(router_fn, std::move(svc));
+}
+
+} // namespace switchboard::actors

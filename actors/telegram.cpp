@@ -1,0 +1,149 @@
+#include "core/telegram.hpp"
+#include "actors/common.hpp"
+#include "storage/chatwoot.hpp"
+
+namespace switchboard::actors {
+
+using nlohmann::json;
+
+namespace {
+
+/// What a Telegram message asks of us.
+struct telegram_action {
+  enum kind_t { duplicate, start, reply, not_a_provider, replies_to_nothing } kind = duplicate;
+  int64_t account_id = 0;
+  int64_t conversation_id = 0;
+};
+
+/// Decides, in one transaction, whether an update is new and what it asks: /start, a reply to
+/// one of our notifications from the provider it was sent to, or something we cannot use.
+telegram_action classify(soci::session& sql, const telegram_event& ev) {
+  telegram_action a;
+  if (!storage::claim_webhook(sql, "telegram", std::to_string(ev.update_id)))
+    return a;
+  if (ev.is_start) {
+    a.kind = telegram_action::start;
+    return a;
+  }
+  auto provider = storage::provider_for_telegram_chat(sql, ev.chat_id);
+  if (!provider) {
+    a.kind = telegram_action::not_a_provider;
+    return a;
+  }
+  if (ev.reply_to_message_id != 0) {
+    auto n = storage::notification_for_telegram(sql, std::to_string(ev.chat_id),
+                                                std::to_string(ev.reply_to_message_id));
+    if (n && n->provider_id == provider->provider_id) {
+      a.kind = telegram_action::reply;
+      a.account_id = n->account_id;
+      a.conversation_id = n->conversation_id;
+      return a;
+    }
+  }
+  a.kind = telegram_action::replies_to_nothing;
+  return a;
+}
+
+struct bridge_state {
+  static inline const char* name = "telegram_bridge";
+  services_ptr svc;
+  conversation_router_actor conversations;
+};
+
+using bridge_ptr = telegram_bridge_actor::stateful_pointer<bridge_state>;
+
+/// Answers in the chat (best effort, retried on transient failures).
+void say(bridge_ptr self, int64_t chat_id, int64_t reply_to, const std::string& text) {
+  auto& cfg = self->state.svc->cfg.telegram;
+  auto body = core::telegram_send_message_body(chat_id, text, reply_to);
+  if (!body)
+    return;
+  http_call call;
+  call.service = "telegram";
+  call.url = cfg.base_url + "/bot" + cfg.bot_token + "/sendMessage";
+  call.headers = {{"Content-Type", "application/json"}};
+  call.body = std::move(*body);
+  self->request(self->state.svc->patient, std::chrono::minutes{10}, std::move(call))
+      .then([](http_reply&) {},
+            [](caf::error& e) {
+              core::log(core::log_level::warn, "Telegram answer not sent",
+                        {{"error", core::reason_of(e)}});
+            });
+}
+
+void on_update(bridge_ptr self, telegram_event ev, edge_callback cb) {
+  auto& svc = *self->state.svc;
+  db_write<telegram_action>(
+      self, svc, "telegram_update", [ev](soci::session& sql) { return classify(sql, ev); },
+      [self, ev, cb](telegram_action& a) {
+        auto& svc = *self->state.svc;
+        cb(json_reply(200, {{"ok", true}}));
+        switch (a.kind) {
+        case telegram_action::duplicate:
+          svc.stats->dedupe_hit("telegram");
+          return;
+        case telegram_action::start:
+          say(self, ev.chat_id, 0,
+              "Hello! This chat's id is <code>" + std::to_string(ev.chat_id)
+                  + "</code>. Put it in your Switchboard notification config (telegram_chat_id) "
+                    "to get hand-off notifications here.");
+          return;
+        case telegram_action::not_a_provider:
+          say(self, ev.chat_id, ev.message_id,
+              "This chat is not linked to a Switchboard provider, so nothing was posted. Send "
+              "/start to see its chat id.");
+          return;
+        case telegram_action::replies_to_nothing:
+          say(self, ev.chat_id, ev.message_id,
+              "Nothing was posted: to answer a customer, reply to one of my hand-off "
+              "notifications.");
+          return;
+        case telegram_action::reply: {
+          provider_reply r;
+          r.account_id = a.account_id;
+          r.conversation_id = a.conversation_id;
+          r.text = ev.text;
+          r.from_name = ev.from_name;
+          r.chat_id = ev.chat_id;
+          r.message_id = ev.message_id;
+          r.correlation_id = ev.correlation_id;
+          auto chat = ev.chat_id;
+          auto msg = ev.message_id;
+          auto me = caf::actor_cast<telegram_bridge_actor>(self);
+          self->send(self->state.conversations, std::move(r),
+                     edge_callback{[me, self, chat, msg](edge_reply posted) {
+                       // Runs on the conversation actor's thread: hand the answer back.
+                       caf::anon_send(
+                           me, retry_atom::value,
+                           deferred_step{[self, chat, msg, ok = posted.status == 200] {
+                             say(self, chat, msg,
+                                 ok ? "✓ Sent to the customer."
+                                    : "✗ Your reply could not be posted; please answer in "
+                                      "Chatwoot.");
+                           }});
+                     }});
+          return;
+        }
+        }
+      },
+      [cb](caf::error& e) { cb(error_reply(e)); });
+}
+
+telegram_bridge_actor::behavior_type bridge_fn(bridge_ptr self, services_ptr svc,
+                                               conversation_router_actor conversations) {
+  self->state.svc = std::move(svc);
+  self->state.conversations = std::move(conversations);
+  return {
+      [=](telegram_event& ev, edge_callback& cb) { on_update(self, std::move(ev), std::move(cb)); },
+      [=](retry_atom, deferred_step& step) { step(); },
+  };
+}
+
+} // namespace
+
+telegram_bridge_actor spawn_telegram_bridge(caf::actor_system& sys, services_ptr svc,
+                                            conversation_router_actor conversations) {
+  return sys.spawn(bridge_fn, std::move(svc), std::move(conversations));
+}
+
+} // namespace switchboard::actors

@@ -1,0 +1,120 @@
+#include "http/bot_routes.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+#include "actors/runtime.hpp"
+#include "core/chatwoot.hpp"
+#include "core/form.hpp"
+#include "core/signatures.hpp"
+#include "core/telegram.hpp"
+
+namespace switchboard::http {
+
+namespace {
+
+response to_response(const actors::edge_reply& r) {
+  return response::make(r.status, r.body, r.content_type);
+}
+
+int64_t now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void chatwoot_webhook(actors::runtime& rt, const config::settings& cfg, request&& req,
+                      responder respond) {
+  auto& secret = cfg.chatwoot.webhook_secret;
+  if (!secret.empty()
+      && !core::verify_chatwoot_signature(secret, req.headers.get("X-Chatwoot-Timestamp"), req.body,
+                                          req.headers.get("X-Chatwoot-Signature"), now_unix(),
+                                          300)) {
+    respond(response::error(401, "unauthorized", "invalid or stale X-Chatwoot-Signature"));
+    return;
+  }
+  auto ev = core::parse_chatwoot_webhook(req.body);
+  if (!ev) {
+    respond(response::error(400, "malformed", core::reason_of(ev.error())));
+    return;
+  }
+  if (!ev->account_id) {
+    // Chatwoot's conversation events may carry no account (chatwoot#11753, #12442); webhooks
+    // and agent bots are set up per account, so the URL can name it: ?account_id=N.
+    auto q = std::string{core::form_value(core::parse_form(req.query), "account_id")};
+    if (!q.empty() && q.size() < 19 && std::all_of(q.begin(), q.end(), ::isdigit))
+      ev->account_id = std::stoll(q);
+  }
+  if (!ev->account_id || !ev->conversation_id) {
+    // Events without a conversation (contact_created, ...) concern no bot.
+    respond(response::make(200, R"({"status":"ignored"})"));
+    return;
+  }
+  actors::chatwoot_webhook out;
+  out.account_id = *ev->account_id;
+  out.conversation_id = *ev->conversation_id;
+  out.event = ev->event;
+  out.status = ev->conversation_status;
+  out.delivery_id = std::string{req.headers.get("X-Chatwoot-Delivery")};
+  if (ev->event == "message_created" && ev->message) {
+    auto& m = *ev->message;
+    out.customer_message = m.type == core::chatwoot_message_type::incoming && !m.is_private
+                           && m.sender_type == core::chatwoot_sender_type::contact;
+    out.content = m.content;
+  }
+  out.bot_should_answer = core::should_bot_answer(*ev);
+  if (ev->contact)
+    out.contact_name = ev->contact->name;
+  out.correlation_id = req.request_id;
+  rt.submit(std::move(out), [respond](actors::edge_reply r) { respond(to_response(r)); });
+}
+
+void telegram_webhook(actors::runtime& rt, const config::settings& cfg, request&& req,
+                      responder respond) {
+  if (!core::verify_secret_token(cfg.telegram.webhook_secret,
+                                 req.headers.get("X-Telegram-Bot-Api-Secret-Token"))) {
+    respond(response::error(401, "unauthorized", "invalid X-Telegram-Bot-Api-Secret-Token"));
+    return;
+  }
+  auto update = core::parse_telegram_update(req.body);
+  if (!update) {
+    respond(response::error(400, "malformed", core::reason_of(update.error())));
+    return;
+  }
+  if (update->kind != core::telegram_update_kind::message || !update->message) {
+    respond(response::make(200, R"({"status":"ignored"})"));
+    return;
+  }
+  auto& m = *update->message;
+  actors::telegram_event ev;
+  ev.update_id = update->update_id;
+  ev.chat_id = m.chat_id;
+  ev.message_id = m.message_id;
+  ev.from_name = m.from_name;
+  ev.text = m.text;
+  ev.reply_to_message_id = m.reply_to_message_id.value_or(0);
+  ev.is_start = m.is_start;
+  ev.correlation_id = req.request_id;
+  rt.submit(std::move(ev), [respond](actors::edge_reply r) { respond(to_response(r)); });
+}
+
+} // namespace
+
+void add_bot_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg) {
+  auto limit = cfg.server.webhook_body_limit;
+  auto* r = &rt;
+  auto* c = &cfg;
+  if (cfg.chatwoot.enabled)
+    routes.add({"POST", "/webhooks/chatwoot", "chatwoot", limit,
+                [r, c](request&& req, const path_params&, responder res) {
+                  chatwoot_webhook(*r, *c, std::move(req), std::move(res));
+                }});
+  if (cfg.telegram.enabled)
+    routes.add({"POST", "/webhooks/telegram", "telegram", limit,
+                [r, c](request&& req, const path_params&, responder res) {
+                  telegram_webhook(*r, *c, std::move(req), std::move(res));
+                }});
+}
+
+} // namespace switchboard::http

@@ -1,0 +1,138 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/omnichannel.hpp"
+
+namespace soci {
+class session;
+}
+
+namespace switchboard::storage {
+
+/// Where a Chatwoot account's hand-offs are announced (provider_notification_config).
+struct provider_route {
+  int64_t provider_id = 0;
+  std::string provider_name;
+  std::string portal_slug;
+  std::string notify_via; ///< telegram | sms | email
+  int64_t telegram_chat_id = 0;
+  std::string notify_phone;
+  std::string notify_email;
+};
+
+/// The provider owning a Chatwoot account, if it has a notification config.
+std::optional<provider_route> provider_for_account(soci::session& sql, int64_t account_id);
+
+/// A Chatwoot conversation as the bot saw it last.
+struct conversation_row {
+  int64_t account_id = 0;
+  int64_t conversation_id = 0;
+  std::string status = "pending";   ///< open | pending | resolved | snoozed
+  std::string bot_state = "active"; ///< active | handed_off
+  std::string escalation_reason;
+  int handoff_seq = 0;
+  std::string last_customer_message;
+  std::string contact_name;
+};
+
+/// The conversation row, created when first seen, locked until the transaction ends.
+conversation_row lock_conversation(soci::session& sql, int64_t account_id, int64_t conversation_id,
+                                   const std::string& initial_status);
+
+/// Writes the conversation row.
+void save_conversation(soci::session& sql, const conversation_row& c);
+
+/// One notification of a provider about a hand-off.
+struct notification_row {
+  int64_t id = 0;
+  int64_t provider_id = 0;
+  int64_t account_id = 0;
+  int64_t conversation_id = 0;
+  int handoff_seq = 0;
+  std::string channel;   ///< telegram | sms | email
+  std::string recipient; ///< Telegram chat id, E.164 number or email address
+  std::string subject;
+  std::string body;
+  std::string status;
+  std::string external_id;
+  std::string correlation_id;
+  std::string claim_token;
+  int attempts = 0;
+  std::string last_error;
+};
+
+/// Input of the Chatwoot webhook flow (parsed and authenticated at the edge).
+struct chatwoot_input {
+  int64_t account_id = 0;
+  int64_t conversation_id = 0;
+  std::string event;
+  std::string status;            ///< conversation.status in the payload (empty when absent)
+  std::string delivery_id;       ///< X-Chatwoot-Delivery (empty when absent)
+  bool customer_message = false; ///< an incoming, public message from a contact
+  std::string content;
+  std::string contact_name;
+};
+
+/// What the flow found and changed.
+struct chatwoot_accepted {
+  bool duplicate = false;
+  conversation_row conversation;
+  std::optional<provider_route> provider;
+  std::string previous_status;
+  bool became_open = false; ///< a new hand-off: the status moved to open from another one
+  bool resumed = false;     ///< back to pending after a hand-off: the bot answers again
+};
+
+/// Records a Chatwoot webhook idempotently (by delivery id when present): the conversation's
+/// status as last seen (read from conversation.status, so changed_attributes: null is fine),
+/// the customer's last message, and whether this is a hand-off or a resumption.
+chatwoot_accepted accept_chatwoot_event(soci::session& sql, const chatwoot_input& in);
+
+/// What a hand-off records.
+struct handoff_input {
+  int64_t account_id = 0;
+  int64_t conversation_id = 0;
+  std::string reason;
+  bool already_open = false; ///< the status changed to open before (seen in a webhook)
+  std::string conversation_url;
+  std::string correlation_id;
+  std::string token; ///< claim on the notification
+  std::size_t sms_max_segments = 2;
+  time_point now;
+};
+
+/// The outcome of a hand-off.
+struct handoff_result {
+  conversation_row conversation;
+  std::optional<notification_row> notification; ///< queued; none without a provider config
+  bool no_config = false;
+};
+
+/// Hands a conversation to a human: the next hand-off number, bot silent, status open, and one
+/// notification on the provider's channel (unique per hand-off number).
+handoff_result record_handoff(soci::session& sql, const handoff_input& in);
+
+/// The row with this id.
+std::optional<notification_row> find_notification(soci::session& sql, int64_t id);
+
+/// Records a sent notification and the provider's id for it (Telegram: the message id).
+void record_notification_sent(soci::session& sql, int64_t id, const std::string& external_id);
+
+/// Queued notifications whose attempt time passed: claimed anew for `lease`.
+std::vector<notification_row> claim_due_notifications(soci::session& sql, time_point now,
+                                                      std::chrono::milliseconds lease, int limit);
+
+/// The notification a Telegram message (chat id, message id) was, if any.
+std::optional<notification_row> notification_for_telegram(soci::session& sql,
+                                                          const std::string& chat_id,
+                                                          const std::string& message_id);
+
+/// The provider whose notification config names this Telegram chat, if any.
+std::optional<provider_route> provider_for_telegram_chat(soci::session& sql, int64_t chat_id);
+
+} // namespace switchboard::storage

@@ -1,0 +1,353 @@
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include <soci/soci.h>
+
+#include "core/signatures.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/stack.hpp"
+
+using namespace switchboard;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t account = 7;
+constexpr const char* portal = "help";
+constexpr int64_t provider_chat = 555001;
+/// Chatwoot webhooks are configured per account; the URL names it (see README).
+constexpr const char* hook_path = "/webhooks/chatwoot?account_id=7";
+
+/// Loads the fixture Help Center into the simulator's portal.
+void load_articles(test::stack& s) {
+  auto corpus = test::read_file(std::string{SB_SOURCE_DIR}
+                                + "/tests/fixtures/articles/help_center_articles.json");
+  auto payload = json::parse(corpus)["payload"];
+  json articles = json::array();
+  for (auto& a : payload) {
+    // Chatwoot's enum: draft 0, published 1, archived 2 (the corpus has both forms).
+    auto status = a["status"].is_number()
+                      ? std::vector<std::string>{"draft", "published", "archived"}.at(
+                          a["status"].get<int>())
+                      : a["status"].get<std::string>();
+    articles.push_back({{"id", a["id"]},
+                        {"title", a["title"]},
+                        {"content", a["content"]},
+                        {"description", a.value("description", "")},
+                        {"status", status},
+                        {"slug", a.value("slug", "")}});
+  }
+  auto r = test::http_post_json(s.sim_url("/_sim/chatwoot/articles"),
+                                {{"portal", portal}, {"articles", articles}, {"replace", true}});
+  REQUIRE(r.status < 300);
+}
+
+/// A provider whose Chatwoot account is `account`, notified as `via`.
+void configure_provider(test::stack& s, const std::string& via) {
+  auto sql = s.db().connect();
+  *sql << "INSERT INTO providers (name) VALUES ('Acme Repairs')";
+  long long id = 0;
+  *sql << "SELECT id FROM providers WHERE name = 'Acme Repairs'", soci::into(id);
+  std::string chat = std::to_string(provider_chat);
+  *sql << "INSERT INTO provider_notification_config (provider_id, chatwoot_account_id, "
+          "chatwoot_portal_slug, notify_via, telegram_chat_id, notify_phone, notify_email) "
+          "VALUES (:id, :a, :p, :v, :chat, '+250788000999', 'desk@acme.example')",
+      soci::use(id), soci::use(account), soci::use(std::string{portal}), soci::use(via),
+      soci::use(provider_chat);
+}
+
+/// The customer writes in conversation `conv` (pending by default).
+json customer_says(test::stack& s, int64_t conv, const std::string& text,
+                   const std::string& status = "pending") {
+  auto r = test::http_post_json(s.sim_url("/_sim/chatwoot/webhook"), {{"path", hook_path},
+                                                                      {"event", "message_created"},
+                                                                      {"account_id", account},
+                                                                      {"conversation_id", conv},
+                                                                      {"content", text},
+                                                                      {"message_type", "incoming"},
+                                                                      {"sender_name", "Aline"},
+                                                                      {"status", status}});
+  INFO(r.body);
+  REQUIRE(r.status < 300);
+  return r.json();
+}
+
+json status_changes(test::stack& s, int64_t conv, const std::string& status,
+                    const std::string& previous, bool null_changed_attributes) {
+  json body{{"path", hook_path},     {"event", "conversation_status_changed"},
+            {"account_id", account}, {"conversation_id", conv},
+            {"status", status},      {"previous_status", previous}};
+  auto r = test::http_post_json(s.sim_url("/_sim/chatwoot/webhook"), body);
+  REQUIRE(r.status < 300);
+  (void)null_changed_attributes;
+  return r.json();
+}
+
+/// Chatwoot API calls the server made for a conversation (messages and status toggles).
+json chatwoot_calls(test::stack& s, int64_t conv, const std::string& what) {
+  json out = json::array();
+  auto all = s.sim_requests("chatwoot");
+  auto needle = "/conversations/" + std::to_string(conv) + "/" + what;
+  for (auto& r : all["requests"])
+    if (r["method"] == "POST" && r["path"].get<std::string>().find(needle) != std::string::npos)
+      out.push_back(r);
+  return out;
+}
+
+json telegram_sends(test::stack& s) {
+  json out = json::array();
+  auto all = s.sim_requests("telegram");
+  for (auto& r : all["requests"])
+    if (r["path"].get<std::string>().find("/sendMessage") != std::string::npos)
+      out.push_back(r);
+  return out;
+}
+
+int count(test::stack& s, const std::string& q) {
+  auto sql = s.db().connect();
+  int n = -1;
+  *sql << q, soci::into(n);
+  return n;
+}
+
+test::stack_options bot_stack() {
+  test::stack_options o;
+  o.env = {{"SWITCHBOARD_CHATWOOT_ARTICLE_CACHE_TTL_S", "300"}};
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("a customer question is answered from the Help Center with sources", "[bot]") {
+  test::stack s{bot_stack()};
+  load_articles(s);
+  configure_provider(s, "telegram");
+  auto delivered = customer_says(s, 101, "How long does a refund take to arrive?");
+  CHECK(delivered["status"] == 200);
+  REQUIRE(test::eventually([&] { return chatwoot_calls(s, 101, "messages").size() == 1; }));
+  auto msg = chatwoot_calls(s, 101, "messages")[0]["json"];
+  CHECK(msg["message_type"] == "outgoing");
+  CHECK(msg["private"] == false);
+  auto content = msg["content"].get<std::string>();
+  INFO(content);
+  INFO(s.sim_requests("openai").dump().substr(0, 6000));
+  CHECK(content.find("Sources") != std::string::npos);
+  CHECK(content.find("efund") != std::string::npos);
+  CHECK(chatwoot_calls(s, 101, "toggle_status").empty());
+  CHECK(telegram_sends(s).empty());
+}
+
+TEST_CASE("asking for a human hands off: status open, private note, Telegram notification; the "
+          "provider's reply lands in the conversation",
+          "[bot]") {
+  test::stack s{bot_stack()};
+  load_articles(s);
+  configure_provider(s, "telegram");
+  customer_says(s, 102, "I want to talk to a HUMAN please");
+  REQUIRE(test::eventually([&] { return chatwoot_calls(s, 102, "toggle_status").size() == 1; }));
+  CHECK(chatwoot_calls(s, 102, "toggle_status")[0]["json"]["status"] == "open");
+  REQUIRE(test::eventually([&] { return chatwoot_calls(s, 102, "messages").size() == 1; }));
+  auto note = chatwoot_calls(s, 102, "messages")[0]["json"];
+  CHECK(note["private"] == true);
+  CHECK(note["content"].get<std::string>().find("human") != std::string::npos);
+
+  REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 1; }));
+  auto notification = telegram_sends(s)[0];
+  CHECK(notification["json"]["chat_id"] == provider_chat);
+  auto text = notification["json"]["text"].get<std::string>();
+  CHECK(text.find("#102") != std::string::npos);
+  CHECK(text.find("HUMAN") != std::string::npos);
+  CHECK(text.find("/app/accounts/7/conversations/102") != std::string::npos);
+  auto message_id = notification["response"]["result"]["message_id"].get<int64_t>();
+  REQUIRE(test::eventually([&] {
+    return count(s, "SELECT count(*) FROM provider_notifications WHERE status = 'sent' AND "
+                    "external_id = '"
+                        + std::to_string(message_id) + "'")
+           == 1;
+  }));
+
+  // Chatwoot echoes our own status change: no second notification.
+  status_changes(s, 102, "open", "pending", true);
+  std::this_thread::sleep_for(300ms);
+  CHECK(telegram_sends(s).size() == 1);
+  // The bot stays silent while the conversation is open.
+  customer_says(s, 102, "Hello? How long does a refund take?", "open");
+  std::this_thread::sleep_for(500ms);
+  CHECK(chatwoot_calls(s, 102, "messages").size() == 1);
+
+  // The provider answers by replying to the notification on Telegram.
+  auto update = test::http_post_json(s.sim_url("/_sim/telegram/update"),
+                                     {{"chat_id", provider_chat},
+                                      {"first_name", "Jo"},
+                                      {"text", "Hi Aline, I am on it."},
+                                      {"reply_to_message_id", message_id}});
+  INFO(update.body);
+  CHECK(update.json()["status"] == 200);
+  REQUIRE(test::eventually([&] { return chatwoot_calls(s, 102, "messages").size() == 2; }));
+  auto posted = chatwoot_calls(s, 102, "messages")[1]["json"];
+  CHECK(posted["content"] == "Hi Aline, I am on it.");
+  CHECK(posted["message_type"] == "outgoing");
+  CHECK(posted["private"] == false);
+  // The provider gets a confirmation.
+  REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 2; }));
+}
+
+TEST_CASE("Telegram: bad secret is 401 and posts nothing; strangers and stray messages get an "
+          "explanation; /start tells the chat id",
+          "[bot]") {
+  test::stack s{bot_stack()};
+  configure_provider(s, "telegram");
+  auto bad = test::http_post_json(
+      s.sim_url("/_sim/telegram/update"),
+      {{"chat_id", provider_chat}, {"text", "hi"}, {"secret_token", "wrong"}});
+  CHECK(bad.json()["status"] == 401);
+  auto raw = test::http_post(s.url("/webhooks/telegram"),
+                             test::read_fixture("telegram/update_private_text__teloxide.json"),
+                             "application/json");
+  CHECK(raw.status == 401);
+
+  test::http_post_json(s.sim_url("/_sim/telegram/update"), {{"chat_id", 999}, {"text", "hello"}});
+  REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 1; }));
+  CHECK(telegram_sends(s)[0]["json"]["text"].get<std::string>().find("not linked")
+        != std::string::npos);
+
+  test::http_post_json(s.sim_url("/_sim/telegram/update"),
+                       {{"chat_id", provider_chat}, {"text", "random"}});
+  REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 2; }));
+  CHECK(telegram_sends(s)[1]["json"]["text"].get<std::string>().find("reply to one of my")
+        != std::string::npos);
+
+  test::http_post_json(s.sim_url("/_sim/telegram/update"),
+                       {{"chat_id", 424242}, {"text", "/start"}});
+  REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 3; }));
+  CHECK(telegram_sends(s)[2]["json"]["text"].get<std::string>().find("424242")
+        != std::string::npos);
+  CHECK(count(s, "SELECT count(*) FROM chatwoot_conversations") == 0);
+  CHECK(s.sim_requests("chatwoot")["requests"].empty());
+}
+
+TEST_CASE("an agent opening the conversation notifies once; back to pending the bot answers again",
+          "[bot]") {
+  test::stack s{bot_stack()};
+  load_articles(s);
+  configure_provider(s, "telegram");
+  customer_says(s, 103, "Where is my order?");
+  REQUIRE(test::eventually([&] { return chatwoot_calls(s, 103, "messages").size() == 1; }));
+  auto changed = status_changes(s, 103, "open", "pending", true);
+  INFO(changed.dump());
+  REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 1; }));
+  // conversation_updated carrying the same change: no second notification.
+  test::http_post_json(s.sim_url("/_sim/chatwoot/webhook"), {{"path", hook_path},
+                                                             {"event", "conversation_updated"},
+                                                             {"account_id", account},
+                                                             {"conversation_id", 103},
+                                                             {"status", "open"}});
+  std::this_thread::sleep_for(300ms);
+  CHECK(telegram_sends(s).size() == 1);
+  CHECK(count(s, "SELECT count(*) FROM provider_notifications") == 1);
+  status_changes(s, 103, "pending", "open", true);
+  customer_says(s, 103, "How long does a refund take?");
+  REQUIRE(test::eventually([&] { return chatwoot_calls(s, 103, "messages").size() == 2; }));
+}
+
+TEST_CASE("notify via SMS and via email", "[bot]") {
+  SECTION("sms") {
+    test::stack s{bot_stack()};
+    configure_provider(s, "sms");
+    customer_says(s, 104, "agent please");
+    REQUIRE(test::eventually([&] {
+      auto all = s.sim_requests("mtn");
+      for (auto& r : all["requests"])
+        if (r["path"].get<std::string>().find("/v3/sms") != std::string::npos)
+          return r["json"]["message"].get<std::string>().find("#104") != std::string::npos;
+      return false;
+    }));
+    CHECK(count(s, "SELECT count(*) FROM provider_notifications WHERE channel = 'sms' AND "
+                   "status = 'sent'")
+          == 1);
+  }
+  SECTION("email") {
+    test::stack s{bot_stack()};
+    configure_provider(s, "email");
+    customer_says(s, 105, "I need a real person");
+    REQUIRE(test::eventually([&] { return s.sim_requests("smtp")["requests"].size() == 1; }));
+    auto mail = s.sim_requests("smtp")["requests"][0];
+    CHECK(mail["smtp"]["rcpt_to"][0].get<std::string>().find("desk@acme.example")
+          != std::string::npos);
+    CHECK(mail["body"].get<std::string>().find("Conversation #105 needs a human")
+          != std::string::npos);
+    REQUIRE(test::eventually([&] {
+      return count(s, "SELECT count(*) FROM provider_notifications WHERE channel = 'email' AND "
+                      "status = 'sent'")
+             == 1;
+    }));
+  }
+}
+
+TEST_CASE("no matching article or a low-confidence answer hands off", "[bot]") {
+  test::stack s{bot_stack()};
+  load_articles(s);
+  configure_provider(s, "telegram");
+  customer_says(s, 106, "Do you sell purple giraffes on Mars?");
+  REQUIRE(test::eventually([&] { return chatwoot_calls(s, 106, "toggle_status").size() == 1; }));
+  CHECK(chatwoot_calls(s, 106, "messages")[0]["json"]["private"] == true);
+  // A matching article, but the LLM is unsure.
+  auto script = test::http_post_json(
+      s.sim_url("/_sim/openai/script"),
+      {{"responses", {{{"content", R"({"answer":"Maybe.","sources":[],"confidence":0.1})"}}}}});
+  REQUIRE(script.status < 300);
+  customer_says(s, 107, "How long does a refund take to arrive?");
+  REQUIRE(test::eventually([&] { return chatwoot_calls(s, 107, "toggle_status").size() == 1; }));
+  CHECK(count(s, "SELECT count(*) FROM chatwoot_conversations WHERE conversation_id = 107 AND "
+                 "bot_state = 'handed_off'")
+        == 1);
+}
+
+TEST_CASE("Chatwoot webhooks need a valid signature when a secret is set; duplicates are one "
+          "effect",
+          "[bot]") {
+  test::stack s{bot_stack()};
+  load_articles(s);
+  configure_provider(s, "telegram");
+  auto unsigned_hook
+      = test::http_post_json(s.sim_url("/_sim/chatwoot/webhook"), {{"path", hook_path},
+                                                                   {"event", "message_created"},
+                                                                   {"account_id", account},
+                                                                   {"conversation_id", 108},
+                                                                   {"content", "hi"},
+                                                                   {"sign", false}});
+  CHECK(unsigned_hook.json()["status"] == 401);
+  std::string body = R"({"event":"message_created","id":1,"content":"hi \u003cb\u003e"})";
+  auto ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
+  auto secret = s.env("SWITCHBOARD_CHATWOOT_WEBHOOK_SECRET");
+  auto stale
+      = test::http_post(s.url("/webhooks/chatwoot"), body, "application/json",
+                        {{"X-Chatwoot-Timestamp", "1000"},
+                         {"X-Chatwoot-Signature", core::chatwoot_signature(secret, "1000", body)}});
+  CHECK(stale.status == 401);
+  auto ok = test::http_post(s.url("/webhooks/chatwoot"), body, "application/json",
+                            {{"X-Chatwoot-Timestamp", ts},
+                             {"X-Chatwoot-Signature", core::chatwoot_signature(secret, ts, body)}});
+  CHECK(ok.status != 401);
+  // The same delivery twice: answered once.
+  std::string payload
+      = R"({"event":"message_created","account":{"id":7},"message_type":"incoming",)"
+        R"("private":false,"content":"How long does a refund take?","id":9001,)"
+        R"("sender":{"id":3,"name":"Aline","type":"contact"},)"
+        R"("conversation":{"id":109,"status":"pending","account_id":7}})";
+  for (int i = 0; i < 3; ++i) {
+    auto r = test::http_post(
+        s.url("/webhooks/chatwoot"), payload, "application/json",
+        {{"X-Chatwoot-Timestamp", ts},
+         {"X-Chatwoot-Delivery", "delivery-9001"},
+         {"X-Chatwoot-Signature", core::chatwoot_signature(secret, ts, payload)}});
+    CHECK(r.status == 200);
+  }
+  REQUIRE(test::eventually([&] { return chatwoot_calls(s, 109, "messages").size() == 1; }));
+  std::this_thread::sleep_for(300ms);
+  CHECK(chatwoot_calls(s, 109, "messages").size() == 1);
+}
