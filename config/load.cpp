@@ -40,7 +40,7 @@ std::vector<field> fields_of(settings& s) {
       {"server.handler_timeout_ms", kind::ms, &s.server.handler_timeout, false},
       {"server.shutdown_drain_ms", kind::ms, &s.server.shutdown_drain, false},
       {"server.public_url", kind::text, &s.server.public_url, false},
-    {"server.bench_routes", kind::boolean, &s.server.bench_routes, false},
+      {"server.bench_routes", kind::boolean, &s.server.bench_routes, false},
       {"database.dsn", kind::text, &s.database.dsn, true},
       {"database.pool_size", kind::size, &s.database.pool_size, false},
       {"database.migrate_on_start", kind::boolean, &s.database.migrate_on_start, false},
