@@ -450,3 +450,25 @@ TEST_CASE("database down: webhooks get 503 and nothing is acknowledged", "[omnic
   CHECK(call_ended(s, "call-11").status == 202);
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 2; }));
 }
+
+TEST_CASE("idle session actors are passivated and rebuilt from the database on the next event",
+          "[omnichannel]") {
+  test::stack s{with_env({{"SWITCHBOARD_ACTORS_IDLE_PASSIVATE_S", "1"}})};
+  auto live = [&] {
+    auto body = test::http_get(s.url("/metrics")).body;
+    std::string name = "switchboard_live_actors{kind=\"session\"} ";
+    auto at = body.find(name);
+    return at == std::string::npos ? -1 : std::stoi(body.substr(at + name.size()));
+  };
+  for (int i = 0; i < 3; ++i)
+    sim(s, "/_sim/mtn/inbound", {{"from", "+25078800000" + std::to_string(i)}, {"message", "hi"}});
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 3; }));
+  CHECK(live() == 3);
+  // Nothing happens for a while: every actor stops, the sessions stay in the database.
+  REQUIRE(test::eventually([&] { return live() == 0; }, 15s));
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'active'") == 3);
+  sim(s, "/_sim/mtn/inbound", {{"from", "+250788000001"}, {"message", "back again"}});
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 4; }));
+  CHECK(live() == 1);
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 3); // the same session continued
+}

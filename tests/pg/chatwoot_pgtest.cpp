@@ -1,0 +1,207 @@
+#include <catch2/catch.hpp>
+
+#include <soci/soci.h>
+
+#include "storage/chatwoot.hpp"
+#include "storage/db.hpp"
+#include "storage/migrator.hpp"
+#include "tests/support/pg.hpp"
+
+using namespace switchboard;
+using namespace switchboard::storage;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct bot_db {
+  test::scratch_db db;
+  std::unique_ptr<soci::session> sql;
+
+  bot_db() {
+    sql = db.connect();
+    REQUIRE(migrate(*sql, embedded_migrations()));
+  }
+
+  template <class F> auto tx(F f) {
+    exec_script(*sql, "BEGIN");
+    try {
+      auto r = f(*sql);
+      exec_script(*sql, "COMMIT");
+      return r;
+    } catch (...) {
+      exec_script(*sql, "ROLLBACK");
+      throw;
+    }
+  }
+
+  void provider(int64_t account, const std::string& via) {
+    *sql << "INSERT INTO providers (name) VALUES ('P')";
+    long long id = 0;
+    *sql << "SELECT max(id) FROM providers", soci::into(id);
+    long long a = account;
+    *sql << "INSERT INTO provider_notification_config (provider_id, chatwoot_account_id, "
+            "chatwoot_portal_slug, notify_via, telegram_chat_id, notify_phone, notify_email) "
+            "VALUES (:id, :a, 'help', :v, 4242, '+250788000999', 'desk@example.com')",
+        soci::use(id), soci::use(a), soci::use(via);
+  }
+
+  int count(const std::string& q) {
+    int n = -1;
+    *sql << q, soci::into(n);
+    return n;
+  }
+};
+
+chatwoot_input event(int64_t conv, const std::string& status, const std::string& delivery = "",
+                     bool customer = false, const std::string& content = "") {
+  chatwoot_input in;
+  in.account_id = 7;
+  in.conversation_id = conv;
+  in.event = customer ? "message_created" : "conversation_status_changed";
+  in.status = status;
+  in.delivery_id = delivery;
+  in.customer_message = customer;
+  in.content = content;
+  in.contact_name = "Jean";
+  return in;
+}
+
+handoff_input handoff(int64_t conv, const std::string& reason) {
+  handoff_input h;
+  h.account_id = 7;
+  h.conversation_id = conv;
+  h.reason = reason;
+  h.conversation_url
+      = "https://chat.example.com/app/accounts/7/conversations/" + std::to_string(conv);
+  h.correlation_id = "corr";
+  h.token = "tok";
+  h.now = std::chrono::system_clock::now();
+  return h;
+}
+
+} // namespace
+
+TEST_CASE("webhooks record the status as last seen; a delivery id is processed once",
+          "[chatwoot]") {
+  bot_db b;
+  b.provider(7, "telegram");
+  auto first = b.tx([&](soci::session& sql) {
+    return accept_chatwoot_event(sql, event(1, "pending", "d-1", true, "hello"));
+  });
+  CHECK_FALSE(first.duplicate);
+  CHECK(first.conversation.status == "pending");
+  CHECK(first.conversation.last_customer_message == "hello");
+  REQUIRE(first.provider);
+  CHECK(first.provider->portal_slug == "help");
+  auto again = b.tx([&](soci::session& sql) {
+    return accept_chatwoot_event(sql, event(1, "pending", "d-1", true, "hello"));
+  });
+  CHECK(again.duplicate);
+  // The status change to open is a hand-off, once: the same status again is none.
+  auto opened
+      = b.tx([&](soci::session& sql) { return accept_chatwoot_event(sql, event(1, "open")); });
+  CHECK(opened.became_open);
+  CHECK(opened.previous_status == "pending");
+  auto still_open
+      = b.tx([&](soci::session& sql) { return accept_chatwoot_event(sql, event(1, "open")); });
+  CHECK_FALSE(still_open.became_open);
+}
+
+TEST_CASE("a hand-off numbers itself, silences the bot and queues one notification", "[chatwoot]") {
+  bot_db b;
+  b.provider(7, "telegram");
+  b.tx([&](soci::session& sql) {
+    return accept_chatwoot_event(sql, event(2, "pending", "", true, "I want a human"));
+  });
+  auto h = b.tx(
+      [&](soci::session& sql) { return record_handoff(sql, handoff(2, "asked for a human")); });
+  CHECK(h.conversation.handoff_seq == 1);
+  CHECK(h.conversation.bot_state == "handed_off");
+  CHECK(h.conversation.status == "open");
+  REQUIRE(h.notification);
+  CHECK(h.notification->channel == "telegram");
+  CHECK(h.notification->recipient == "4242");
+  CHECK(h.notification->body.find("I want a human") != std::string::npos);
+  CHECK(h.notification->status == "queued");
+  // Our own toggle echoes back as a status change: no second hand-off.
+  auto echo
+      = b.tx([&](soci::session& sql) { return accept_chatwoot_event(sql, event(2, "open")); });
+  CHECK_FALSE(echo.became_open);
+  // Back to pending: the bot answers again; the next hand-off is number 2.
+  auto back
+      = b.tx([&](soci::session& sql) { return accept_chatwoot_event(sql, event(2, "pending")); });
+  CHECK(back.resumed);
+  CHECK(back.conversation.bot_state == "active");
+  auto h2
+      = b.tx([&](soci::session& sql) { return record_handoff(sql, handoff(2, "low confidence")); });
+  CHECK(h2.conversation.handoff_seq == 2);
+  CHECK(b.count("SELECT count(*) FROM provider_notifications") == 2);
+  // The database refuses a second notification for the same hand-off.
+  CHECK_THROWS(b.tx([&](soci::session& sql) {
+    sql << "INSERT INTO provider_notifications (account_id, conversation_id, handoff_seq, channel, "
+           "recipient, body, status, correlation_id) VALUES (7, 2, 2, 'telegram', '4242', 'x', "
+           "'queued', 'c')";
+    return 0;
+  }));
+}
+
+TEST_CASE("without a notification config a hand-off notifies nobody", "[chatwoot]") {
+  bot_db b;
+  auto h = b.tx([&](soci::session& sql) { return record_handoff(sql, handoff(3, "asked")); });
+  CHECK(h.no_config);
+  CHECK_FALSE(h.notification);
+  CHECK(h.conversation.bot_state == "handed_off");
+  CHECK(b.count("SELECT count(*) FROM provider_notifications") == 0);
+}
+
+TEST_CASE("notifications by SMS and email carry their channel's text", "[chatwoot]") {
+  bot_db b;
+  b.provider(7, "sms");
+  auto sms = b.tx([&](soci::session& sql) { return record_handoff(sql, handoff(4, "asked")); });
+  REQUIRE(sms.notification);
+  CHECK(sms.notification->recipient == "+250788000999");
+  CHECK(sms.notification->body.find("#4") != std::string::npos);
+  *b.sql << "UPDATE provider_notification_config SET notify_via = 'email'";
+  auto email = b.tx([&](soci::session& sql) { return record_handoff(sql, handoff(5, "asked")); });
+  REQUIRE(email.notification);
+  CHECK(email.notification->recipient == "desk@example.com");
+  CHECK(email.notification->subject == "Conversation #5 needs a human");
+}
+
+TEST_CASE("a sent Telegram notification is found by (chat, message id); stalled ones are "
+          "reclaimed",
+          "[chatwoot]") {
+  bot_db b;
+  b.provider(7, "telegram");
+  auto h = b.tx([&](soci::session& sql) { return record_handoff(sql, handoff(6, "asked")); });
+  REQUIRE(h.notification);
+  auto id = h.notification->id;
+  CHECK(b.tx([&](soci::session& sql) {
+    return begin_attempt(sql, id, "tok", 60s, outbox::notifications);
+  }));
+  b.tx([&](soci::session& sql) {
+    record_notification_sent(sql, id, "987");
+    return 0;
+  });
+  auto found
+      = b.tx([&](soci::session& sql) { return notification_for_telegram(sql, "4242", "987"); });
+  REQUIRE(found);
+  CHECK(found->conversation_id == 6);
+  CHECK(found->status == "sent");
+  CHECK_FALSE(
+      b.tx([&](soci::session& sql) { return notification_for_telegram(sql, "4242", "988"); }));
+  CHECK_FALSE(b.tx([&](soci::session& sql) { return notification_for_telegram(sql, "1", "987"); }));
+  auto chat = b.tx([&](soci::session& sql) { return provider_for_telegram_chat(sql, 4242); });
+  CHECK(chat);
+
+  auto h2 = b.tx([&](soci::session& sql) { return record_handoff(sql, handoff(7, "asked")); });
+  REQUIRE(h2.notification);
+  auto now = std::chrono::system_clock::now();
+  CHECK(
+      b.tx([&](soci::session& sql) { return claim_due_notifications(sql, now, 60s, 10); }).empty());
+  auto due
+      = b.tx([&](soci::session& sql) { return claim_due_notifications(sql, now + 61s, 60s, 10); });
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].id == h2.notification->id);
+  CHECK(due[0].claim_token != "tok");
+}
