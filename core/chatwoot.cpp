@@ -1,5 +1,7 @@
 #include "core/chatwoot.hpp"
 
+#include "core/json_fields.hpp"
+
 #include <cctype>
 #include <cstdlib>
 
@@ -11,25 +13,9 @@ namespace switchboard::core {
 
 namespace {
 
+using namespace json_fields;
+
 using json = nlohmann::json;
-
-/// Thrown inside this file only; converted to sb_error::malformed at the parse boundary.
-struct field_error {
-  std::string reason;
-};
-
-const json* find(const json& obj, const char* key) {
-  if (!obj.is_object())
-    return nullptr;
-  auto i = obj.find(key);
-  if (i == obj.end() || i->is_null())
-    return nullptr;
-  return &*i;
-}
-
-std::string path_of(std::string_view prefix, const char* key) {
-  return prefix.empty() ? std::string{key} : std::string{prefix} + "." + key;
-}
 
 /// An id: an integer, or (defensively, as in the outdated docs) a string of 1..18 digits.
 std::optional<int64_t> opt_id(const json& obj, const char* key, std::string_view prefix = {}) {
@@ -311,10 +297,6 @@ chatwoot_event parse_event(const json& root) {
 
 caf::error fail(sb_error code, std::string reason) {
   return caf::make_error(code, std::move(reason));
-}
-
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string trim_slash(std::string_view base) {

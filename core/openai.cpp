@@ -1,25 +1,16 @@
 #include "core/openai.hpp"
 
+#include "core/json_fields.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace switchboard::core {
 
 namespace {
 
+using namespace json_fields;
+
 using json = nlohmann::json;
-
-struct field_error {
-  std::string reason;
-};
-
-const json* find(const json& obj, const char* key) {
-  if (!obj.is_object())
-    return nullptr;
-  auto i = obj.find(key);
-  if (i == obj.end() || i->is_null())
-    return nullptr;
-  return &*i;
-}
 
 std::optional<std::string> opt_string(const json& obj, const char* key, const std::string& path) {
   const json* v = find(obj, key);
@@ -70,10 +61,6 @@ json encode_base(const llm_request& req) {
   if (req.json_object)
     j["response_format"] = {{"type", "json_object"}};
   return j;
-}
-
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 llm_tool_call read_tool_call(const json& call, const std::string& path) {

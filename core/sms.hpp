@@ -6,23 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/utf8.hpp"
+
 namespace switchboard::core {
-
-/// Decodes UTF-8 into code points; each byte of an invalid, overlong, truncated or surrogate
-/// sequence becomes U+FFFD, so untrusted text never makes the caller fail.
-std::u32string decode_utf8(std::string_view text);
-
-/// Encodes code points as UTF-8 (surrogates and values above U+10FFFF become U+FFFD).
-std::string encode_utf8(std::u32string_view code_points);
-
-/// True when `text` is well-formed UTF-8.
-bool is_valid_utf8(std::string_view text);
-
-/// `text` with every invalid UTF-8 sequence replaced by U+FFFD; valid text is returned as is.
-std::string sanitize_utf8(std::string_view text);
-
-/// Number of code points in `text` (invalid bytes count one each).
-std::size_t count_code_points(std::string_view text);
 
 /// Character set an SMS is sent in: GSM 03.38 7-bit default alphabet or UCS-2 (UTF-16).
 enum class sms_encoding { gsm7, ucs2 };

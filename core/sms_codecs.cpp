@@ -1,5 +1,7 @@
 #include "core/sms_codecs.hpp"
 
+#include "core/json_fields.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -12,6 +14,8 @@ namespace switchboard::core {
 
 namespace {
 
+using namespace json_fields;
+
 using json = nlohmann::json;
 
 caf::error malformed(std::string reason) {
@@ -20,34 +24,6 @@ caf::error malformed(std::string reason) {
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-/// A string member, or a number rendered as text; nullopt when absent or of another type.
-std::optional<std::string> text_field(const json& obj, const char* key) {
-  if (!obj.is_object())
-    return std::nullopt;
-  auto it = obj.find(key);
-  if (it == obj.end())
-    return std::nullopt;
-  if (it->is_string())
-    return it->get<std::string>();
-  if (it->is_number_integer())
-    return std::to_string(it->get<int64_t>());
-  if (it->is_number())
-    return it->dump();
-  return std::nullopt;
-}
-
-std::string text_or_empty(const json& obj, const char* key) {
-  return text_field(obj, key).value_or(std::string{});
-}
-
-const json& object_or_empty(const json& obj, const char* key) {
-  static const json empty = json::object();
-  if (!obj.is_object())
-    return empty;
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_object() ? *it : empty;
 }
 
 /// Whether `s` is an alphanumeric sender ID (GSM 03.38: at most 11 letters, digits, spaces).

@@ -1,5 +1,7 @@
 #include "core/telegram.hpp"
 
+#include "core/json_fields.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "core/text.hpp"
@@ -8,24 +10,9 @@ namespace switchboard::core {
 
 namespace {
 
+using namespace json_fields;
+
 using json = nlohmann::json;
-
-struct field_error {
-  std::string reason;
-};
-
-const json* find(const json& obj, const char* key) {
-  if (!obj.is_object())
-    return nullptr;
-  auto i = obj.find(key);
-  if (i == obj.end() || i->is_null())
-    return nullptr;
-  return &*i;
-}
-
-std::string path_of(std::string_view prefix, const char* key) {
-  return prefix.empty() ? std::string{key} : std::string{prefix} + "." + key;
-}
 
 std::optional<int64_t> opt_int(const json& obj, const char* key, std::string_view prefix) {
   const json* v = find(obj, key);
@@ -125,10 +112,6 @@ telegram_message read_message(const json& msg, std::string_view prefix) {
 
 caf::error fail(sb_error code, std::string reason) {
   return caf::make_error(code, std::move(reason));
-}
-
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 /// Maps a failed Bot API call to an error. Context: reason, the Bot API error_code (the HTTP status

@@ -1,5 +1,7 @@
 #include "core/whatsapp.hpp"
 
+#include "core/json_fields.hpp"
+
 #include <algorithm>
 
 #include "core/delivery.hpp"
@@ -11,28 +13,12 @@ namespace switchboard::core {
 
 namespace {
 
+using namespace json_fields;
+
 using json = nlohmann::json;
 
 caf::error malformed(std::string reason) {
   return caf::make_error(sb_error::malformed, std::move(reason));
-}
-
-/// A string field, or an integer field rendered as a string (Meta is not always consistent).
-std::optional<std::string> text_field(const json& obj, const char* key) {
-  if (!obj.is_object())
-    return std::nullopt;
-  auto it = obj.find(key);
-  if (it == obj.end())
-    return std::nullopt;
-  if (it->is_string())
-    return it->get<std::string>();
-  if (it->is_number_integer())
-    return std::to_string(it->get<int64_t>());
-  return std::nullopt;
-}
-
-std::string text_or_empty(const json& obj, const char* key) {
-  return text_field(obj, key).value_or(std::string{});
 }
 
 /// Unix seconds, sent by Meta as a decimal string (or, defensively, a number).
@@ -62,22 +48,6 @@ int64_t int_or_zero(const json& obj, const char* key) {
     return 0;
   auto it = obj.find(key);
   return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-
-const json& array_or_empty(const json& obj, const char* key) {
-  static const json empty = json::array();
-  if (!obj.is_object())
-    return empty;
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_array() ? *it : empty;
-}
-
-const json& object_or_empty(const json& obj, const char* key) {
-  static const json empty = json::object();
-  if (!obj.is_object())
-    return empty;
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_object() ? *it : empty;
 }
 
 expected<whatsapp_message> parse_message(const json& m, const json& value,

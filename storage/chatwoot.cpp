@@ -248,21 +248,11 @@ void record_notification_sent(soci::session& sql, int64_t id, const std::string&
 
 std::vector<notification_row> claim_due_notifications(soci::session& sql, time_point now,
                                                       std::chrono::milliseconds lease, int limit) {
-  long long n = to_ms(now);
-  int lim = limit;
-  std::vector<long long> ids;
-  soci::rowset<long long> rows
-      = (sql.prepare << claim_due_notifications_sql, soci::use(n), soci::use(lim));
-  for (auto id : rows)
-    ids.push_back(id);
   std::vector<notification_row> out;
-  for (auto id : ids) {
-    std::string tok = core::random_hex(8);
-    long long l = lease.count(), i = id;
-    sql << reclaim_notification_sql, soci::use(tok), soci::use(l), soci::use(i);
+  for (auto id :
+       reclaim_due(sql, claim_due_notifications_sql, reclaim_notification_sql, now, lease, limit))
     if (auto row = find_notification(sql, id))
       out.push_back(std::move(*row));
-  }
   return out;
 }
 

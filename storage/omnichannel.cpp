@@ -478,42 +478,43 @@ void link_reply(soci::session& sql, int64_t inbound_id, int64_t reply_id) {
   sql << link_reply_sql, soci::use(r), soci::use(i);
 }
 
-std::vector<delivery_row> claim_due_deliveries(soci::session& sql, time_point now,
-                                               milliseconds lease, int limit) {
+std::vector<int64_t> reclaim_due(soci::session& sql, const char* select_due_sql,
+                                 const char* reclaim_sql, time_point now, milliseconds lease,
+                                 int limit) {
   long long n = to_ms(now);
   int lim = limit;
-  std::vector<long long> ids;
-  soci::rowset<long long> rows = (sql.prepare << claim_due_sql, soci::use(n), soci::use(lim));
+  std::vector<int64_t> ids;
+  soci::rowset<long long> rows = (sql.prepare << select_due_sql, soci::use(n), soci::use(lim));
   for (auto id : rows)
     ids.push_back(id);
-  std::vector<delivery_row> out;
   for (auto id : ids) {
     std::string tok = core::random_hex(8);
     long long l = lease.count(), i = id;
     sql << reclaim_sql, soci::use(tok), soci::use(l), soci::use(i);
+  }
+  return ids;
+}
+
+namespace {
+
+std::vector<delivery_row> deliveries_by_id(soci::session& sql, const std::vector<int64_t>& ids) {
+  std::vector<delivery_row> out;
+  for (auto id : ids)
     if (auto row = find_delivery(sql, id))
       out.push_back(std::move(*row));
-  }
   return out;
+}
+
+} // namespace
+
+std::vector<delivery_row> claim_due_deliveries(soci::session& sql, time_point now,
+                                               milliseconds lease, int limit) {
+  return deliveries_by_id(sql, reclaim_due(sql, claim_due_sql, reclaim_sql, now, lease, limit));
 }
 
 std::vector<delivery_row> claim_unanswered_inbound(soci::session& sql, time_point now,
                                                    milliseconds lease, int limit) {
-  long long t = to_ms(now);
-  int lim = limit;
-  std::vector<long long> ids;
-  soci::rowset<long long> rows = (sql.prepare << unanswered_sql, soci::use(t), soci::use(lim));
-  for (auto id : rows)
-    ids.push_back(id);
-  std::vector<delivery_row> out;
-  for (auto id : ids) {
-    std::string tok = core::random_hex(8);
-    long long l = lease.count(), i = id;
-    sql << reclaim_sql, soci::use(tok), soci::use(l), soci::use(i);
-    if (auto row = find_delivery(sql, id))
-      out.push_back(std::move(*row));
-  }
-  return out;
+  return deliveries_by_id(sql, reclaim_due(sql, unanswered_sql, reclaim_sql, now, lease, limit));
 }
 
 bool claim_webhook(soci::session& sql, const std::string& source, const std::string& id) {

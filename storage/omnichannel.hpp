@@ -144,6 +144,12 @@ std::string apply_status(soci::session& sql, const std::string& provider,
 /// Links an inbound row to the reply queued for it.
 void link_reply(soci::session& sql, int64_t inbound_id, int64_t reply_id);
 
+/// Selects due row ids with `select_due_sql` (:now in epoch ms, :lim; FOR UPDATE SKIP LOCKED)
+/// and gives each a fresh claim token for `lease` with `reclaim_sql` (:tok, :lease ms, :id).
+std::vector<int64_t> reclaim_due(soci::session& sql, const char* select_due_sql,
+                                 const char* reclaim_sql, time_point now,
+                                 std::chrono::milliseconds lease, int limit);
+
 /// Queued rows whose attempt time passed (their claimant died or never tried): claims them with
 /// fresh tokens for `lease` and returns them.
 std::vector<delivery_row> claim_due_deliveries(soci::session& sql, time_point now,

@@ -1,0 +1,43 @@
+#pragma once
+
+// Field access helpers shared by the provider codecs (untrusted JSON: absent, null and
+// wrongly-typed fields are expected, never exceptions).
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace switchboard::core::json_fields {
+
+using json = nlohmann::json;
+
+/// Thrown inside a codec only; converted to sb_error::malformed at its parse boundary.
+struct field_error {
+  std::string reason;
+};
+
+/// The member `key` of an object, or null when `obj` is no object or the member is absent/null.
+const json* find(const json& obj, const char* key);
+
+/// "prefix.key" (or "key"), for error reasons that name the field.
+std::string path_of(std::string_view prefix, const char* key);
+
+/// Compact JSON text; invalid UTF-8 is replaced rather than thrown.
+std::string dump(const json& j);
+
+/// A string member, or an integer rendered as text; nullopt when absent or of another type
+/// (a fractional number is no id or timestamp).
+std::optional<std::string> text_field(const json& obj, const char* key);
+
+/// text_field, or empty.
+std::string text_or_empty(const json& obj, const char* key);
+
+/// The object member `key`, or an empty object.
+const json& object_or_empty(const json& obj, const char* key);
+
+/// The array member `key`, or an empty array.
+const json& array_or_empty(const json& obj, const char* key);
+
+} // namespace switchboard::core::json_fields
