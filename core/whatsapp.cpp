@@ -60,10 +60,10 @@ expected<whatsapp_message> parse_message(const json& m, const json& value,
   auto from = text_field(m, "from");
   if (!from)
     return malformed(path + ": missing 'from'");
-  auto phone = normalize_phone(*from);
-  if (!phone)
-    return malformed(path + ".from: " + reason_of(phone.error()));
-  out.from = std::move(*phone);
+  // A sender that is not a phone number (e.g. Meta's business-scoped user ids) is kept as sent in
+  // `from_raw` with `from` empty: the item is skipped, the rest of the webhook still counts.
+  out.from_raw = *from;
+  out.from = phone_or_empty(*from);
   auto type = text_field(m, "type");
   if (!type || type->empty())
     return malformed(path + ": missing 'type'");

@@ -16,7 +16,8 @@ namespace switchboard::core {
 /// One inbound message from a WhatsApp Cloud API "messages" webhook.
 struct whatsapp_message {
   std::string id;              ///< wamid
-  std::string from;            ///< sender, normalised to E.164
+  std::string from;            ///< sender in E.164; empty when `from_raw` is no phone number
+  std::string from_raw;        ///< sender as sent
   std::string type;            ///< text, image, audio, reaction, location, unsupported, ...
   std::string text;            ///< text.body for type "text"; empty for every other type
   int64_t timestamp = 0;       ///< unix seconds

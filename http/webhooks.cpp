@@ -8,6 +8,7 @@
 #include "actors/runtime.hpp"
 #include "core/delivery.hpp"
 #include "core/form.hpp"
+#include "core/log.hpp"
 #include "core/phone.hpp"
 #include "core/signatures.hpp"
 #include "core/sms_codecs.hpp"
@@ -276,8 +277,11 @@ void whatsapp_inbound(actors::runtime& rt, const config::settings& cfg, request&
   std::vector<actors::inbound_event> messages;
   std::vector<actors::status_event> statuses;
   for (auto& m : hook->messages) {
-    if (m.from.empty() || m.id.empty())
+    if (m.from.empty() || m.id.empty()) {
+      core::log(core::log_level::warn, "WhatsApp message without a phone-number sender skipped",
+                {{"type", m.type}, {"correlation_id", req.request_id}});
       continue;
+    }
     actors::inbound_event ev;
     ev.channel = "whatsapp";
     ev.provider = "whatsapp_cloud";

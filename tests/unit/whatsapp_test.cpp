@@ -197,9 +197,16 @@ TEST_CASE("WhatsApp: malformed webhooks give clear reasons", "[whatsapp]") {
   check_error(without("type"), sb_error::malformed, "missing 'type'");
   check_error(without("text"), sb_error::malformed, "text.body");
   check_error(with(msg + "/timestamp", "12:00"), sb_error::malformed, "timestamp");
-  check_error(with(msg + "/from", "0788123456"), sb_error::malformed, "from: phone number must");
   check_error(with(msg + "/id", 12.5), sb_error::malformed, "missing 'id'");
   check_error(with("/entry/0/changes/0/value", "x"), sb_error::malformed, "'value'");
+
+  // A sender that is no phone number (a business-scoped user id) does not spoil the webhook: the
+  // message parses with an empty E.164 `from` (the edge skips it) and its raw id kept.
+  auto odd_sender = parse_whatsapp_webhook(with(msg + "/from", "US.13491208655302741918"));
+  REQUIRE(odd_sender);
+  REQUIRE(odd_sender->messages.size() == 1);
+  CHECK(odd_sender->messages[0].from.empty());
+  CHECK(odd_sender->messages[0].from_raw == "US.13491208655302741918");
 
   // Changes for other fields (account updates, template reviews) are skipped, not errors.
   auto other = with("/entry/0/changes/0/field", "message_template_status_update");
