@@ -322,8 +322,7 @@ conversation_actor::behavior_type conversation_fn(conv_ptr self, std::string key
   st.conversation_id = std::stoll(key.substr(colon + 1));
   st.svc = std::move(svc);
   st.router = std::move(router);
-  self->delayed_send(self, idle_check_interval(st.svc->cfg.actors.idle_passivate),
-                     tick_atom::value);
+  start_idle_checks(self);
   return {
       [=](chatwoot_webhook& ev, edge_callback& cb) {
         enqueue(self, [=] { on_webhook(self, ev, cb); });

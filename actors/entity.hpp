@@ -12,12 +12,12 @@
 
 namespace switchboard::actors {
 
-/// The work queue of an entity actor.
+/// The work queue of an entity actor. Times come from the actor's clock (simulated in tests).
 struct entity_work {
   std::deque<std::function<void()>> items;
   bool busy = false;
   bool stopping = false;
-  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
+  caf::actor_clock::time_point last_activity;
 };
 
 /// Starts the next item unless one runs; quits when passivated and idle.
@@ -39,13 +39,13 @@ template <class Self> void pump(Self* self) {
 /// Ends the current item (every item calls it exactly once) and starts the next.
 template <class Self> void finish(Self* self) {
   self->state.work.busy = false;
-  self->state.work.last_activity = std::chrono::steady_clock::now();
+  self->state.work.last_activity = self->clock().now();
   pump(self);
 }
 
 /// Queues an item.
 template <class Self> void enqueue(Self* self, std::function<void()> item) {
-  self->state.work.last_activity = std::chrono::steady_clock::now();
+  self->state.work.last_activity = self->clock().now();
   self->state.work.items.push_back(std::move(item));
   pump(self);
 }
@@ -61,11 +61,18 @@ inline std::chrono::milliseconds idle_check_interval(std::chrono::seconds idle) 
   return std::max<std::chrono::milliseconds>(idle / 2, std::chrono::milliseconds{100});
 }
 
+/// Arms the idle checks of a newly spawned entity.
+template <class Self> void start_idle_checks(Self* self) {
+  self->state.work.last_activity = self->clock().now();
+  self->delayed_send(self, idle_check_interval(self->state.svc->cfg.actors.idle_passivate),
+                     tick_atom::value);
+}
+
 /// The periodic idle check: idle long enough asks the router for passivation, else re-arms.
 template <class Self> void idle_tick(Self* self) {
   auto& st = self->state;
   auto idle = st.svc->cfg.actors.idle_passivate;
-  auto quiet = std::chrono::steady_clock::now() - st.work.last_activity;
+  auto quiet = self->clock().now() - st.work.last_activity;
   if (!st.work.busy && st.work.items.empty() && quiet >= idle)
     self->send(st.router, idle_atom::value, st.key);
   else

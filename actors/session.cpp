@@ -454,8 +454,7 @@ session_actor::behavior_type session_fn(session_ptr self, std::string phone, ser
   st.masked = core::mask_phone(st.phone);
   st.svc = std::move(svc);
   st.router = std::move(router);
-  self->delayed_send(self, idle_check_interval(st.svc->cfg.actors.idle_passivate),
-                     tick_atom::value);
+  start_idle_checks(self);
   return {
       [=](call_ended_event& ev, edge_callback& cb) {
         enqueue(self, [=] { on_call_ended(self, ev, cb); });
