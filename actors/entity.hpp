@@ -5,7 +5,7 @@
 // `key` (its router key) and `router`. Include from actor implementation files only.
 
 #include <chrono>
-#include <deque>
+#include <vector>
 #include <functional>
 
 #include "actors/common.hpp"
@@ -14,7 +14,7 @@ namespace switchboard::actors {
 
 /// The work queue of an entity actor. Times come from the actor's clock (simulated in tests).
 struct entity_work {
-  std::deque<std::function<void()>> items;
+  std::vector<std::function<void()>> items; ///< not a deque: an empty deque allocates ~600 B
   bool busy = false;
   bool stopping = false;
   caf::actor_clock::time_point last_activity;
@@ -32,7 +32,7 @@ template <class Self> void pump(Self* self) {
   }
   w.busy = true;
   auto item = std::move(w.items.front());
-  w.items.pop_front();
+  w.items.erase(w.items.begin()); // queues are a few items long
   item();
 }
 

@@ -5,6 +5,7 @@
 #include "actors/metrics.hpp"
 #include "actors/runtime.hpp"
 #include "core/log.hpp"
+#include "http/bench_routes.hpp"
 #include "http/bot_routes.hpp"
 #include "http/webhooks.hpp"
 
@@ -88,6 +89,7 @@ void app::add_routes() {
        }});
   add_omnichannel_routes(routes_, rt_, settings_);
   add_bot_routes(routes_, rt_, settings_);
+  add_bench_routes(routes_, settings_);
 }
 
 } // namespace switchboard::http

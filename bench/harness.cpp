@@ -1,0 +1,365 @@
+#include "bench/harness.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/http_client.hpp"
+
+namespace switchboard::bench {
+
+using json = nlohmann::ordered_json;
+
+long env_long(const char* name, long fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0')
+    return fallback;
+  char* end = nullptr;
+  long n = std::strtol(v, &end, 10);
+  return end != nullptr && *end == '\0' && n >= 0 ? n : fallback;
+}
+
+std::chrono::milliseconds env_seconds(const char* name, double fallback_s) {
+  double s = fallback_s;
+  if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
+    char* end = nullptr;
+    double d = std::strtod(v, &end);
+    if (end != nullptr && *end == '\0' && d >= 0)
+      s = d;
+  }
+  return std::chrono::milliseconds{static_cast<long>(s * 1000.0)};
+}
+
+load_options default_load(uint16_t port) {
+  load_options o;
+  o.port = port;
+  o.connections = static_cast<std::size_t>(env_long("SB_BENCH_CONNECTIONS", 16));
+  o.duration = env_seconds("SB_BENCH_DURATION_S", 8);
+  o.warmup = env_seconds("SB_BENCH_WARMUP_S", 1);
+  o.threads = static_cast<std::size_t>(env_long("SB_BENCH_LOADGEN_THREADS", 1));
+  return o;
+}
+
+proc_memory read_proc_memory(pid_t pid) {
+  proc_memory m;
+  std::ifstream in{pid == 0 ? std::string{"/proc/self/status"}
+                            : "/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(in, line)) {
+    auto field = [&](const char* key, long& out) {
+      std::string k{key};
+      if (line.compare(0, k.size(), k) == 0)
+        out = std::strtol(line.c_str() + k.size(), nullptr, 10);
+    };
+    field("VmRSS:", m.rss_kb);
+    field("VmHWM:", m.hwm_kb);
+  }
+  return m;
+}
+
+double read_proc_cpu_s(pid_t pid) {
+  std::ifstream in{pid == 0 ? std::string{"/proc/self/stat"}
+                            : "/proc/" + std::to_string(pid) + "/stat"};
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  auto paren = text.rfind(')');
+  if (paren == std::string::npos)
+    return 0;
+  std::istringstream fields{text.substr(paren + 2)};
+  std::string skip;
+  for (int i = 3; i < 14; ++i)
+    fields >> skip;
+  double utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+namespace {
+
+/// Parses `{a="x",b="y"}` starting at `pos` (just after the name); false when malformed.
+bool parse_labels(std::string_view line, std::size_t& pos,
+                  std::map<std::string, std::string, std::less<>>& out) {
+  if (pos >= line.size() || line[pos] != '{')
+    return true;
+  ++pos;
+  while (pos < line.size() && line[pos] != '}') {
+    auto eq = line.find('=', pos);
+    if (eq == std::string_view::npos || eq + 1 >= line.size() || line[eq + 1] != '"')
+      return false;
+    std::string key{line.substr(pos, eq - pos)};
+    std::string value;
+    pos = eq + 2;
+    while (pos < line.size() && line[pos] != '"') {
+      if (line[pos] == '\\' && pos + 1 < line.size()) {
+        ++pos;
+        value += line[pos] == 'n' ? '\n' : line[pos];
+      } else {
+        value += line[pos];
+      }
+      ++pos;
+    }
+    if (pos >= line.size())
+      return false;
+    ++pos; // closing quote
+    out.emplace(std::move(key), std::move(value));
+    if (pos < line.size() && line[pos] == ',')
+      ++pos;
+  }
+  if (pos >= line.size())
+    return false;
+  ++pos; // closing brace
+  return true;
+}
+
+std::string human_kb(long kb) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(kb) / 1024.0);
+  return buf;
+}
+
+json latency_json(const latency_summary& l) {
+  return {{"p50", l.p50},   {"p90", l.p90}, {"p99", l.p99},
+          {"p999", l.p999}, {"max", l.max}, {"mean", l.mean}};
+}
+
+json memory_json(const proc_memory& m) {
+  return {{"rss_kb", m.rss_kb}, {"peak_rss_kb", m.hwm_kb}};
+}
+
+void print_latency_line(double per_s, const char* unit, const latency_summary& l) {
+  std::printf("      %12.1f %s   p50 %.3f ms   p99 %.3f ms   p999 %.3f ms   max %.3f ms\n", per_s,
+              unit, l.p50, l.p99, l.p999, l.max);
+}
+
+} // namespace
+
+std::optional<double> metric_value(std::string_view text, std::string_view name,
+                                   const std::vector<std::pair<std::string, std::string>>& labels) {
+  std::optional<double> sum;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string_view::npos)
+      end = text.size();
+    auto line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.size() <= name.size() || line.compare(0, name.size(), name) != 0)
+      continue;
+    auto pos = name.size();
+    if (line[pos] != '{' && line[pos] != ' ')
+      continue;
+    std::map<std::string, std::string, std::less<>> found;
+    if (!parse_labels(line, pos, found))
+      continue;
+    bool match = true;
+    for (auto& [k, v] : labels) {
+      auto it = found.find(k);
+      if (it == found.end() || it->second != v) {
+        match = false;
+        break;
+      }
+    }
+    if (!match)
+      continue;
+    std::string value{line.substr(pos)};
+    char* stop = nullptr;
+    double d = std::strtod(value.c_str(), &stop);
+    if (stop == value.c_str())
+      continue;
+    sum = sum.value_or(0) + d;
+  }
+  return sum;
+}
+
+std::optional<double>
+scrape_metric(const std::string& url, std::string_view name,
+              const std::vector<std::pair<std::string, std::string>>& labels) {
+  auto res = test::http_get(url);
+  if (res.status != 200)
+    return std::nullopt;
+  return metric_value(res.body, name, labels);
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit,
+                std::chrono::milliseconds poll) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(poll);
+  }
+  return true;
+}
+
+test::stack_options bench_stack_options(std::vector<std::pair<std::string, std::string>> extra) {
+  test::stack_options o;
+  o.env = {
+      {"SWITCHBOARD_LOG_LEVEL", "warn"},           {"SWITCHBOARD_SERVER_BENCH_ROUTES", "true"},
+      {"SWITCHBOARD_DATABASE_POOL_SIZE", "4"},     {"SWITCHBOARD_RETRY_BASE_MS", "500"},
+      {"SWITCHBOARD_RETRY_MAX_DELAY_MS", "30000"}, {"SWITCHBOARD_RETRY_HORIZON_S", "300"},
+  };
+  for (auto& kv : extra)
+    o.env.push_back(std::move(kv));
+  return o;
+}
+
+report::report(std::string name, std::string what)
+    : name_(std::move(name)), what_(std::move(what)) {}
+
+void report::config(const std::string& key, json value) {
+  config_[key] = std::move(value);
+}
+
+void report::load(const std::string& phase, const std::string& what, const load_options& opts,
+                  const load_result& r, std::optional<proc_memory> server,
+                  std::optional<double> server_cpu_us_per_request) {
+  json statuses = json::object();
+  for (auto& [k, v] : r.statuses)
+    statuses[std::to_string(k)] = v;
+  json p{{"phase", phase},
+         {"what", what},
+         {"kind", "http"},
+         {"connections", opts.connections},
+         {"duration_s", r.elapsed_s},
+         {"requests", r.answered},
+         {"errors", r.errors},
+         {"error_kinds", r.error_kinds},
+         {"statuses", statuses},
+         {"throughput_per_s", r.throughput},
+         {"latency_ms", latency_json(r.latency)}};
+  if (server)
+    p["server"] = memory_json(*server);
+  if (server_cpu_us_per_request)
+    p["server_cpu_us_per_request"] = *server_cpu_us_per_request;
+  phases_.push_back(p);
+  std::printf("  %-22s %s  (%zu connections, %.1f s)\n", phase.c_str(), what.c_str(),
+              opts.connections, r.elapsed_s);
+  print_latency_line(r.throughput, "req/s", r.latency);
+  std::string st;
+  for (auto& [k, v] : r.statuses)
+    st += " " + std::to_string(k) + ":" + std::to_string(v);
+  std::printf("      statuses%s   transport errors %llu", st.empty() ? " none" : st.c_str(),
+              static_cast<unsigned long long>(r.errors));
+  if (server)
+    std::printf("   server RSS %s (peak %s)", human_kb(server->rss_kb).c_str(),
+                human_kb(server->hwm_kb).c_str());
+  if (server_cpu_us_per_request)
+    std::printf("   server CPU %.1f us/req", *server_cpu_us_per_request);
+  std::printf("\n");
+  for (auto& [k, v] : r.error_kinds)
+    std::printf("      error %s x%llu\n", k.c_str(), static_cast<unsigned long long>(v));
+  std::fflush(stdout);
+}
+
+void report::timing(const std::string& phase, const std::string& what, uint64_t ops,
+                    double elapsed_s, const latency_summary& lat,
+                    std::optional<proc_memory> memory) {
+  double per_s = elapsed_s > 0 ? static_cast<double>(ops) / elapsed_s : 0;
+  json p{{"phase", phase},
+         {"what", what},
+         {"kind", "inproc"},
+         {"duration_s", elapsed_s},
+         {"requests", ops},
+         {"errors", 0},
+         {"throughput_per_s", per_s},
+         {"latency_ms", latency_json(lat)}};
+  if (memory)
+    p["self"] = memory_json(*memory);
+  phases_.push_back(p);
+  std::printf("  %-22s %s  (%llu ops, %.1f s)\n", phase.c_str(), what.c_str(),
+              static_cast<unsigned long long>(ops), elapsed_s);
+  print_latency_line(per_s, "op/s ", lat);
+  if (memory)
+    std::printf("      process RSS %s (peak %s)\n", human_kb(memory->rss_kb).c_str(),
+                human_kb(memory->hwm_kb).c_str());
+  std::fflush(stdout);
+}
+
+void report::value(const std::string& key, double v, const std::string& unit) {
+  values_[key] = {{"value", v}, {"unit", unit}};
+  std::printf("  %-40s %14.3f %s\n", key.c_str(), v, unit.c_str());
+  std::fflush(stdout);
+}
+
+void report::memory(const std::string& who, proc_memory m) {
+  memory_[who] = memory_json(m);
+  std::printf("  %-40s RSS %s, peak %s\n", (who + " memory").c_str(), human_kb(m.rss_kb).c_str(),
+              human_kb(m.hwm_kb).c_str());
+  std::fflush(stdout);
+}
+
+void report::note(const std::string& text) {
+  notes_.push_back(text);
+  std::printf("  note: %s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+void report::fail(const std::string& why) {
+  if (error_.empty())
+    error_ = why;
+  else
+    error_ += "; " + why;
+  std::printf("  FAILED: %s\n", why.c_str());
+  std::fflush(stdout);
+}
+
+json report::to_json() const {
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_);
+  json j{{"benchmark", name_},        {"what", what_},     {"ok", error_.empty()},
+         {"wall_s", elapsed.count()}, {"config", config_}, {"phases", phases_},
+         {"values", values_},         {"memory", memory_}, {"notes", notes_}};
+  if (!error_.empty())
+    j["error"] = error_;
+  return j;
+}
+
+load_result measure(report& r, const std::string& phase, const std::string& what,
+                    const load_options& opts, const request_source& source, pid_t server_pid) {
+  auto o = opts;
+  uint64_t base = 0; // sequence numbers stay unique across the warm-up and the measured run
+  if (o.warmup.count() > 0 && o.max_requests == 0) {
+    auto w = o;
+    w.duration = o.warmup;
+    w.warmup = std::chrono::milliseconds{0};
+    base = run_load(w, source).issued;
+  }
+  o.warmup = std::chrono::milliseconds{0};
+  auto cpu0 = read_proc_cpu_s(server_pid);
+  auto res = run_load(o, [&source, base](uint64_t seq) { return source(base + seq); });
+  auto cpu1 = read_proc_cpu_s(server_pid);
+  std::optional<double> cpu_per_req;
+  if (res.answered > 0)
+    cpu_per_req = (cpu1 - cpu0) * 1e6 / static_cast<double>(res.answered);
+  r.load(phase, what, o, res, read_proc_memory(server_pid), cpu_per_req);
+  return res;
+}
+
+int run(const std::string& name, const std::string& what,
+        const std::function<void(report&)>& body) {
+  report r{name, what};
+  std::printf("== %s: %s\n", name.c_str(), what.c_str());
+  std::fflush(stdout);
+  try {
+    body(r);
+  } catch (const std::exception& e) {
+    r.fail(e.what());
+  }
+  auto j = r.to_json();
+  if (const char* out = std::getenv("SB_BENCH_OUT"); out != nullptr && *out != '\0') {
+    std::ofstream f{out};
+    f << j.dump(2) << "\n";
+    if (!f) {
+      std::fprintf(stderr, "%s: cannot write %s\n", name.c_str(), out);
+      return 1;
+    }
+  }
+  return r.failed() ? 1 : 0;
+}
+
+} // namespace switchboard::bench
