@@ -5,8 +5,8 @@
 // `key` (its router key) and `router`. Include from actor implementation files only.
 
 #include <chrono>
-#include <vector>
 #include <functional>
+#include <vector>
 
 #include "actors/common.hpp"
 
