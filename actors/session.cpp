@@ -101,7 +101,12 @@ void execute_tool(session_ptr self, const std::string& name, json args,
         [machine, phone, now, mutate](soci::session& sql) {
           return storage::tool_session(sql, machine, phone, now, mutate);
         },
-        [done](json& j) { done(j); }, fail);
+        [done, stats = svc.stats](json& j) {
+          if (j.value("status", std::string{}) == "closed")
+            stats->session_event("closed");
+          done(j);
+        },
+        fail);
   };
   if (name == "session_get_or_create") {
     session_tool([](core::session_record&) {});

@@ -422,6 +422,9 @@ TEST_CASE("the tools API lists and runs the same tools the LLM uses", "[omnichan
   auto status = test::http_post_json(s.url("/api/v1/tools/session_update_status"),
                                      {{"phone_number", customer}, {"status", "closed"}}, {auth});
   CHECK(status.json()["result"]["status"] == "closed");
+  CHECK(
+      test::http_get(s.url("/metrics")).body.find(R"(switchboard_sessions_total{event="closed"} 1)")
+      != std::string::npos);
   auto gone = test::http_post_json(s.url("/api/v1/tools/session_get_context"),
                                    {{"phone_number", customer}}, {auth});
   CHECK(gone.status == 404);
