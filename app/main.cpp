@@ -9,6 +9,7 @@
 
 #include "actors/metrics.hpp"
 #include "actors/runtime.hpp"
+#include "app/commands.hpp"
 #include "config/settings.hpp"
 #include "core/log.hpp"
 #include "http/app.hpp"
@@ -26,6 +27,12 @@ Usage:
   switchboard [--config FILE] migrate        apply pending database migrations and exit
   switchboard [--config FILE] check-config   validate the configuration, print it (secrets
                                              redacted) and exit non-zero on the first problem
+  switchboard [--config FILE] provider create --name NAME | rotate-key --id ID |
+                                       revoke-key --id ID | list
+                                             manage providers and their API keys (a new key
+                                             is printed once)
+  switchboard [--config FILE] telegram set-webhook --url URL
+                                             register the Telegram webhook with the secret token
   switchboard --help | --version
 
 Without --config the embedded default configuration is used: the private PostgreSQL of
@@ -45,26 +52,9 @@ int fail(const std::string& msg, int code = 2) {
   return code;
 }
 
-/// Connects to the database, retrying for up to the configured connect timeout.
-std::unique_ptr<soci::session> connect_with_retry(const config::settings& s, std::string& error) {
-  auto deadline = std::chrono::steady_clock::now() + s.database.connect_timeout;
-  for (;;) {
-    try {
-      return storage::open_session(s.database.dsn);
-    } catch (const std::exception& e) {
-      error = e.what();
-      while (!error.empty() && (error.back() == '\n' || error.back() == ' '))
-        error.pop_back();
-    }
-    if (std::chrono::steady_clock::now() >= deadline)
-      return nullptr;
-    std::this_thread::sleep_for(std::chrono::milliseconds{250});
-  }
-}
-
 int run_migrations(const config::settings& s, bool quiet) {
   std::string error;
-  auto sql = connect_with_retry(s, error);
+  auto sql = storage::open_session_patiently(s.database.dsn, s.database.connect_timeout, error);
   if (!sql)
     return fail("database unreachable: " + error, 1);
   auto report = storage::migrate(*sql, storage::embedded_migrations());
@@ -98,21 +88,22 @@ int serve(const config::settings& s) {
   actors::runtime rt{s, stats};
   if (!rt.wait_until_ready(s.database.connect_timeout))
     core::log(core::log_level::warn, "starting while the database is not ready; /readyz says so");
-  http::app edge{s, rt};
+  std::unique_ptr<http::app> edge;
   try {
-    edge.start();
+    edge = std::make_unique<http::app>(s, rt);
+    edge->start();
   } catch (const std::exception& e) {
     return fail(e.what(), 1);
   }
   core::log(core::log_level::info, "listening",
-            {{"address", s.server.listen_address}, {"port", std::to_string(edge.port())}});
-  std::cout << R"({"event":"ready","port":)" << edge.port() << "}" << std::endl;
+            {{"address", s.server.listen_address}, {"port", std::to_string(edge->port())}});
+  std::cout << R"({"event":"ready","port":)" << edge->port() << "}" << std::endl;
 
   int sig = 0;
   sigwait(&signals, &sig);
   core::log(core::log_level::info, "shutting down",
             {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-  edge.stop(s.server.shutdown_drain);
+  edge->stop(s.server.shutdown_drain);
   if (!rt.flush_storage(s.storage.request_timeout))
     core::log(core::log_level::warn, "storage flush incomplete at shutdown");
   rt.shutdown();
@@ -148,7 +139,8 @@ int main(int argc, char** argv) {
       c.args.push_back(a);
     }
   }
-  if (c.command != "serve" && c.command != "migrate" && c.command != "check-config")
+  if (c.command != "serve" && c.command != "migrate" && c.command != "check-config"
+      && c.command != "provider" && c.command != "telegram")
     return fail("unknown command '" + c.command + "' (see --help)");
 
   auto settings = config::load_settings(c.config_path);
@@ -163,5 +155,13 @@ int main(int argc, char** argv) {
   }
   if (c.command == "migrate")
     return run_migrations(*settings, false);
+  if (c.command == "provider") {
+    if (settings->database.migrate_on_start)
+      if (auto rc = run_migrations(*settings, true); rc != 0)
+        return rc;
+    return app::run_provider_command(*settings, c.args);
+  }
+  if (c.command == "telegram")
+    return app::run_telegram_command(*settings, c.args);
   return serve(*settings);
 }

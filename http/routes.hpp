@@ -23,6 +23,9 @@ struct route {
   std::string label;
   std::size_t body_limit = 0; ///< 0 = the server default
   route_handler handler;
+  /// OpenAPI 3.1 operation object (JSON text); required on /api/ routes, checked when the app
+  /// builds its OpenAPI document (http/provider_api.hpp).
+  std::string openapi = {};
 };
 
 /// Matches requests to routes; 404 for unknown paths, 405 (with Allow) for known paths with

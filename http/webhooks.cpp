@@ -14,6 +14,7 @@
 #include "core/sms_codecs.hpp"
 #include "core/tools.hpp"
 #include "core/whatsapp.hpp"
+#include "http/provider_api.hpp"
 
 namespace switchboard::http {
 
@@ -378,14 +379,16 @@ void add_omnichannel_routes(route_table& routes, actors::runtime& rt, const conf
               [r, c](request&& req, const path_params&, responder res) {
                 whatsapp_inbound(*r, *c, std::move(req), std::move(res));
               }});
-  routes.add(
-      {"GET", "/api/v1/tools", "tools_list", 0, [](request&&, const path_params&, responder res) {
-         res(response::make(200, core::tool_definitions().dump()));
-       }});
+  routes.add({"GET", "/api/v1/tools", "tools_list", 0,
+              [](request&&, const path_params&, responder res) {
+                res(response::make(200, core::tool_definitions().dump()));
+              },
+              tools_list_operation().dump()});
   routes.add({"POST", "/api/v1/tools/{name}", "tools_call", 64 * 1024,
               [r, c](request&& req, const path_params& p, responder res) {
                 tool_call(*r, *c, std::move(req), p, std::move(res));
-              }});
+              },
+              tools_call_operation().dump()});
 }
 
 } // namespace switchboard::http

@@ -1,5 +1,7 @@
 #include "storage/db.hpp"
 
+#include <thread>
+
 #include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
@@ -21,6 +23,24 @@ std::unique_ptr<soci::session> open_session(const std::string& dsn) {
   if (auto conn = native_connection(*sql))
     PQsetNoticeProcessor(conn, drop_notice, nullptr);
   return sql;
+}
+
+std::unique_ptr<soci::session> open_session_patiently(const std::string& dsn,
+                                                      std::chrono::milliseconds patience,
+                                                      std::string& error) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    try {
+      return open_session(dsn);
+    } catch (const std::exception& e) {
+      error = e.what();
+      while (!error.empty() && (error.back() == '\n' || error.back() == ' '))
+        error.pop_back();
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return nullptr;
+    std::this_thread::sleep_for(std::chrono::milliseconds{250});
+  }
 }
 
 PGconn* native_connection(soci::session& sql) {

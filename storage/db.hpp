@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -30,6 +31,12 @@ private:
 
 /// Opens a SOCI PostgreSQL session; throws soci::soci_error when the database is unreachable.
 std::unique_ptr<soci::session> open_session(const std::string& dsn);
+
+/// Opens a session, retrying for up to `patience` (a database still starting); nullptr when it
+/// stays unreachable, with libpq's message (trailing newline trimmed) in `error`.
+std::unique_ptr<soci::session> open_session_patiently(const std::string& dsn,
+                                                      std::chrono::milliseconds patience,
+                                                      std::string& error);
 
 /// The native libpq connection behind a SOCI PostgreSQL session (for COPY, multi-statement
 /// scripts and multi-row INSERTs).

@@ -13,27 +13,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct bot_db {
-  test::scratch_db db;
-  std::unique_ptr<soci::session> sql;
-
-  bot_db() {
-    sql = db.connect();
-    REQUIRE(migrate(*sql, embedded_migrations()));
-  }
-
-  template <class F> auto tx(F f) {
-    exec_script(*sql, "BEGIN");
-    try {
-      auto r = f(*sql);
-      exec_script(*sql, "COMMIT");
-      return r;
-    } catch (...) {
-      exec_script(*sql, "ROLLBACK");
-      throw;
-    }
-  }
-
+struct bot_db : test::migrated_db {
   void provider(int64_t account, const std::string& via) {
     *sql << "INSERT INTO providers (name) VALUES ('P')";
     long long id = 0;
@@ -43,12 +23,6 @@ struct bot_db {
             "chatwoot_portal_slug, notify_via, telegram_chat_id, notify_phone, notify_email) "
             "VALUES (:id, :a, 'help', :v, 4242, '+250788000999', 'desk@example.com')",
         soci::use(id), soci::use(a), soci::use(via);
-  }
-
-  int count(const std::string& q) {
-    int n = -1;
-    *sql << q, soci::into(n);
-    return n;
   }
 };
 

@@ -17,35 +17,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct migrated_db {
-  test::scratch_db db;
-  std::unique_ptr<soci::session> sql;
+struct migrated_db : test::migrated_db {
   core::session_machine machine{std::chrono::hours{24}};
   channel_policy policy;
   time_point now = std::chrono::system_clock::now();
-
-  migrated_db() {
-    sql = db.connect();
-    REQUIRE(migrate(*sql, embedded_migrations()));
-  }
-
-  template <class F> auto tx(F f) {
-    exec_script(*sql, "BEGIN");
-    try {
-      auto r = f(*sql);
-      exec_script(*sql, "COMMIT");
-      return r;
-    } catch (...) {
-      exec_script(*sql, "ROLLBACK");
-      throw;
-    }
-  }
-
-  int count(const std::string& q) {
-    int n = 0;
-    *sql << q, soci::into(n);
-    return n;
-  }
 };
 
 call_ended_input call(const std::string& call_id, const std::string& phone, time_point now) {

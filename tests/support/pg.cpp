@@ -7,6 +7,7 @@
 
 #include "core/crypto.hpp"
 #include "storage/db.hpp"
+#include "storage/migrator.hpp"
 
 namespace switchboard::test {
 
@@ -57,6 +58,32 @@ void scratch_db::set_available(bool available) const {
     admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name_
           + "' AND pid <> pg_backend_pid()");
   }
+}
+
+migrated_db::migrated_db() : sql(db.connect()) {
+  auto r = storage::migrate(*sql, storage::embedded_migrations());
+  if (!r)
+    throw std::runtime_error("migrations failed: " + core::reason_of(r.error()));
+}
+
+migrated_db::~migrated_db() = default;
+
+int migrated_db::count(const std::string& query) {
+  int n = -1;
+  *sql << query, soci::into(n);
+  return n;
+}
+
+void migrated_db::begin() {
+  storage::exec_script(*sql, "BEGIN");
+}
+
+void migrated_db::commit() {
+  storage::exec_script(*sql, "COMMIT");
+}
+
+void migrated_db::rollback() {
+  storage::exec_script(*sql, "ROLLBACK");
 }
 
 } // namespace switchboard::test

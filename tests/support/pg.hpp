@@ -37,6 +37,36 @@ private:
   std::string dsn_;
 };
 
+/// A scratch database with every embedded migration applied and a session on it.
+struct migrated_db {
+  migrated_db();
+  virtual ~migrated_db();
+
+  /// Runs `f(session)` in a transaction (committed, or rolled back when it throws).
+  template <class F> auto tx(F f) {
+    begin();
+    try {
+      auto r = f(*sql);
+      commit();
+      return r;
+    } catch (...) {
+      rollback();
+      throw;
+    }
+  }
+
+  /// The integer a one-value query returns.
+  int count(const std::string& query);
+
+  scratch_db db;
+  std::unique_ptr<soci::session> sql;
+
+private:
+  void begin();
+  void commit();
+  void rollback();
+};
+
 /// Replaces the database name in a DSN URI ("postgresql://u@h:p/db?x" -> ".../name?x").
 std::string dsn_with_database(const std::string& dsn, const std::string& name);
 

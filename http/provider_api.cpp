@@ -1,0 +1,434 @@
+#include "http/provider_api.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/runtime.hpp"
+#include "core/provider_config.hpp"
+#include "core/tools.hpp"
+#include "storage/db.hpp"
+#include "storage/providers.hpp"
+
+namespace switchboard::http {
+
+using core::sb_error;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* config_path = "/api/v1/providers/me/notification-config";
+constexpr std::size_t config_body_limit = 16 * 1024;
+constexpr std::string_view api_prefix = "/api/";
+constexpr const char* unauthorized_reason = "missing, invalid, rotated or revoked provider API key";
+
+// -- OpenAPI building blocks ---------------------------------------------------------------------
+
+json error_schema() {
+  return {{"type", "object"},
+          {"required", {"error", "reason"}},
+          {"properties", {{"error", {{"type", "string"}}}, {"reason", {{"type", "string"}}}}}};
+}
+
+json json_content(json schema) {
+  return {{"application/json", {{"schema", std::move(schema)}}}};
+}
+
+json error_response(const char* description) {
+  return {{"description", description}, {"content", json_content(error_schema())}};
+}
+
+json unauthorized_response(const char* description) {
+  auto r = error_response(description);
+  r["headers"] = {{"WWW-Authenticate", {{"schema", {{"type", "string"}}}}}};
+  return r;
+}
+
+json security_schemes() {
+  return {{"provider_key",
+           {{"type", "http"},
+            {"scheme", "bearer"},
+            {"description", "A provider's API key (sbk_...), printed once by `switchboard provider "
+                            "create` and `switchboard provider rotate-key`."}}},
+          {"api_token",
+           {{"type", "http"},
+            {"scheme", "bearer"},
+            {"description", "The server's API token (api.token, SWITCHBOARD_API_TOKEN)."}}}};
+}
+
+json base_document() {
+  return {{"openapi", "3.1.0"},
+          {"info",
+           {{"title", "Switchboard API"},
+            {"version", SB_VERSION},
+            {"description", "Provider self-service and the tools API of Switchboard. Errors are "
+                            "{\"error\", \"reason\"}; invalid input (422) of the provider API "
+                            "names each field in \"errors\"."}}},
+          {"tags",
+           {{{"name", "providers"},
+             {"description", "Providers' own settings, authenticated by their API key."}},
+            {{"name", "tools"},
+             {"description", "The tools the LLM uses, callable by trusted backends."}}}},
+          {"paths", json::object()},
+          {"components", {{"securitySchemes", security_schemes()}}}};
+}
+
+json get_config_operation() {
+  return {{"operationId", "getNotificationConfig"},
+          {"summary", "The calling provider's notification config"},
+          {"tags", {"providers"}},
+          {"security", {{{"provider_key", json::array()}}}},
+          {"responses",
+           {{"200",
+             {{"description", "The stored config."},
+              {"content", json_content(core::notification_config_schema())}}},
+            {"401", unauthorized_response("Missing, invalid, rotated or revoked API key.")},
+            {"404", error_response("No config stored yet.")},
+            {"503", error_response("The database is unavailable.")}}}};
+}
+
+json put_config_operation() {
+  json invalid = {{"type", "object"},
+                  {"required", {"error", "errors"}},
+                  {"properties",
+                   {{"error", {{"const", "invalid_argument"}}},
+                    {"reason", {{"type", "string"}}},
+                    {"errors",
+                     {{"type", "object"},
+                      {"description", "One message per invalid or unknown field."},
+                      {"additionalProperties", {{"type", "string"}}}}}}},
+                  {"example",
+                   {{"error", "invalid_argument"},
+                    {"errors",
+                     {{"notify_phone", "must be E.164, e.g. +250788123456"},
+                      {"notify_via", "must be one of telegram, sms, email"}}}}}};
+  return {{"operationId", "putNotificationConfig"},
+          {"summary", "Create or replace the calling provider's notification config"},
+          {"description",
+           "Fields left out are cleared. The field notify_via needs must be set. "
+           "Read-only fields of a fetched config may be sent back; they are ignored."},
+          {"tags", {"providers"}},
+          {"security", {{{"provider_key", json::array()}}}},
+          {"requestBody",
+           {{"required", true}, {"content", json_content(core::notification_config_schema())}}},
+          {"responses",
+           {{"200",
+             {{"description", "The stored config."},
+              {"content", json_content(core::notification_config_schema())}}},
+            {"400", error_response("The body is not a JSON object.")},
+            {"401", unauthorized_response("Missing, invalid, rotated or revoked API key.")},
+            {"409", error_response("The Chatwoot account belongs to another provider.")},
+            {"413", error_response("The body is larger than 16 KiB.")},
+            {"422",
+             {{"description", "Invalid or unknown fields."}, {"content", json_content(invalid)}}},
+            {"503", error_response("The database is unavailable.")}}}};
+}
+
+/// The `{name}` segments of a route pattern, in order.
+std::vector<std::string> pattern_params(const std::string& pattern) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while ((pos = pattern.find('{', pos)) != std::string::npos) {
+    auto end = pattern.find('}', pos);
+    if (end == std::string::npos)
+      break;
+    out.push_back(pattern.substr(pos + 1, end - pos - 1));
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::string lower_method(const std::string& method) {
+  std::string m = method;
+  std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return std::tolower(c); });
+  return m;
+}
+
+bool is_api(const std::string& pattern) {
+  return pattern.compare(0, api_prefix.size(), api_prefix) == 0;
+}
+
+/// Checks one operation and declares its path parameters; appends what is wrong to `problems`.
+void complete_operation(json& op, const std::string& where, const std::string& pattern,
+                        const json& schemes, std::set<std::string>& operation_ids,
+                        std::vector<std::string>& problems) {
+  if (!op.is_object()) {
+    problems.push_back(where + ": documentation is not a JSON object");
+    return;
+  }
+  auto id = op.find("operationId");
+  if (id == op.end() || !id->is_string() || id->get_ref<const std::string&>().empty())
+    problems.push_back(where + ": no operationId");
+  else if (!operation_ids.insert(id->get<std::string>()).second)
+    problems.push_back(where + ": operationId " + id->get<std::string>() + " is used twice");
+  auto responses = op.find("responses");
+  if (responses == op.end() || !responses->is_object() || responses->empty())
+    problems.push_back(where + ": no responses");
+  if (auto sec = op.find("security"); sec != op.end()) {
+    if (!sec->is_array())
+      problems.push_back(where + ": security is not an array");
+    else
+      for (const auto& requirement : *sec)
+        for (const auto& [name, scopes] : requirement.items())
+          if (!schemes.contains(name))
+            problems.push_back(where + ": unknown security scheme " + name);
+  }
+  auto params = pattern_params(pattern);
+  auto& declared = op["parameters"];
+  if (declared.is_null())
+    declared = json::array();
+  if (!declared.is_array()) {
+    problems.push_back(where + ": parameters is not an array");
+    return;
+  }
+  std::set<std::string> seen;
+  for (const auto& p : declared) {
+    if (!p.is_object() || p.value("in", "") != "path")
+      continue;
+    auto name = p.value("name", "");
+    if (std::find(params.begin(), params.end(), name) == params.end())
+      problems.push_back(where + ": path parameter " + name + " is not in the path");
+    seen.insert(name);
+  }
+  for (const auto& name : params)
+    if (seen.count(name) == 0)
+      declared.push_back(
+          {{"name", name}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});
+  if (declared.empty())
+    op.erase("parameters");
+}
+
+// -- handlers ------------------------------------------------------------------------------------
+
+std::string bearer_of(const request& req) {
+  auto h = req.headers.get("Authorization");
+  if (h.size() > 7 && (h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer "))
+    return std::string{h.substr(7)};
+  return {};
+}
+
+response unauthorized() {
+  auto r = response::error(401, "unauthorized", unauthorized_reason);
+  r.headers.add("WWW-Authenticate", "Bearer realm=\"switchboard\"");
+  return r;
+}
+
+response from_reply(const actors::edge_reply& r) {
+  if (r.status == 401)
+    return unauthorized();
+  return response::make(r.status, r.body, r.content_type);
+}
+
+json config_json(const storage::notification_config_row& row) {
+  auto j = core::to_json(row.config);
+  j["provider_id"] = row.provider_id;
+  j["created_at"] = storage::iso8601(row.created_at);
+  j["updated_at"] = storage::iso8601(row.updated_at);
+  return j;
+}
+
+/// The provider of a key, or a 401 for the runtime to answer.
+int64_t require_provider(soci::session& sql, const std::string& key, bool lock) {
+  auto id = storage::authenticate_provider(sql, key, lock);
+  if (!id)
+    throw storage::domain_error(sb_error::bad_signature, unauthorized_reason);
+  return *id;
+}
+
+void get_config(actors::runtime& rt, request&& req, responder respond) {
+  auto key = bearer_of(req);
+  if (!core::api_key_prefix(key)) {
+    respond(unauthorized());
+    return;
+  }
+  rt.run_job(
+      "provider_config_get", false,
+      [key](soci::session& sql) {
+        auto row = storage::find_notification_config(sql, require_provider(sql, key, false));
+        if (!row)
+          throw storage::domain_error(sb_error::not_found,
+                                      "no notification config yet: PUT one first");
+        return config_json(*row);
+      },
+      [respond](actors::edge_reply r) { respond(from_reply(r)); });
+}
+
+/// PUT: the key is checked by a read job before the body is parsed; the write job checks it again
+/// (share-locking the provider row), so a key revoked in between writes nothing.
+void put_config(actors::runtime& rt, request&& req, responder respond) {
+  auto key = bearer_of(req);
+  if (!core::api_key_prefix(key)) {
+    respond(unauthorized());
+    return;
+  }
+  auto body = std::make_shared<const std::string>(std::move(req.body));
+  auto* runtime = &rt;
+  rt.run_job(
+      "provider_auth", false,
+      [key](soci::session& sql) {
+        return json{{"provider_id", require_provider(sql, key, false)}};
+      },
+      [runtime, key, body, respond](actors::edge_reply auth) {
+        if (auth.status != 200) {
+          respond(from_reply(auth));
+          return;
+        }
+        auto j = json::parse(*body, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+          respond(response::error(400, "malformed", "the body must be a JSON object"));
+          return;
+        }
+        auto in = core::parse_notification_config(j);
+        if (!in.errors.empty()) {
+          std::string fields;
+          for (const auto& [name, message] : in.errors)
+            fields += (fields.empty() ? "" : ", ") + name;
+          json answer = {{"error", "invalid_argument"},
+                         {"reason", "invalid fields: " + fields},
+                         {"errors", in.errors}};
+          respond(response::make(422, answer.dump()));
+          return;
+        }
+        runtime->run_job(
+            "provider_config_put", true,
+            [key, config = std::move(in.config)](soci::session& sql) {
+              auto id = require_provider(sql, key, true);
+              return config_json(storage::put_notification_config(sql, id, config));
+            },
+            [respond](actors::edge_reply r) { respond(from_reply(r)); });
+      });
+}
+
+} // namespace
+
+json tools_list_operation() {
+  json definition = {
+      {"type", "object"},
+      {"required", {"type", "function"}},
+      {"properties",
+       {{"type", {{"const", "function"}}},
+        {"function",
+         {{"type", "object"},
+          {"required", {"name", "description", "parameters"}},
+          {"properties",
+           {{"name", {{"type", "string"}, {"enum", core::tool_names()}}},
+            {"description", {{"type", "string"}}},
+            {"parameters",
+             {{"type", "object"}, {"description", "JSON Schema of the tool's arguments."}}}}}}}}}};
+  return {{"operationId", "listTools"},
+          {"summary", "The tools, in OpenAI tools format"},
+          {"tags", {"tools"}},
+          {"security", json::array()},
+          {"responses",
+           {{"200",
+             {{"description", "Every tool with the JSON Schema of its arguments."},
+              {"content",
+               {{"application/json",
+                 {{"schema", {{"type", "array"}, {"items", std::move(definition)}}},
+                  {"example", core::tool_definitions()}}}}}}}}}};
+}
+
+json tools_call_operation() {
+  json variants = json::array();
+  for (const auto& def : core::tool_definitions()) {
+    auto schema = def.at("function").at("parameters");
+    schema["title"] = def.at("function").at("name");
+    schema["description"] = def.at("function").at("description");
+    variants.push_back(std::move(schema));
+  }
+  json result = {{"type", "object"},
+                 {"required", {"result"}},
+                 {"properties", {{"result", {{"type", "object"}}}}}};
+  return {
+      {"operationId", "callTool"},
+      {"summary", "Call a tool"},
+      {"description", "The body is the tool's arguments; each alternative of its schema is titled "
+                      "with the tool it belongs to."},
+      {"tags", {"tools"}},
+      {"security", {{{"api_token", json::array()}}}},
+      {"parameters",
+       {{{"name", "name"},
+         {"in", "path"},
+         {"required", true},
+         {"description", "The tool to call."},
+         {"schema", {{"type", "string"}, {"enum", core::tool_names()}}}}}},
+      {"requestBody",
+       {{"required", true}, {"content", json_content({{"anyOf", std::move(variants)}})}}},
+      {"responses",
+       {{"200",
+         {{"description", "The tool's result (the session as the tools see it, or what was sent)."},
+          {"content", json_content(std::move(result))}}},
+        {"400", error_response("The body is not a JSON object.")},
+        {"401", unauthorized_response("Missing or invalid API token.")},
+        {"404", error_response("Unknown tool, or no open session for session_get_context.")},
+        {"422", error_response("The arguments do not match the tool's schema; the reason names "
+                               "the argument.")},
+        {"503", error_response("The database is unavailable.")}}}};
+}
+
+json openapi_document(const route_table& routes) {
+  auto doc = base_document();
+  const auto& schemes = doc["components"]["securitySchemes"];
+  auto& paths = doc["paths"];
+  std::vector<std::string> problems;
+  std::set<std::string> operation_ids;
+  for (const auto& r : routes.routes()) {
+    auto where = r.method + " " + r.pattern;
+    if (!is_api(r.pattern)) {
+      if (!r.openapi.empty())
+        problems.push_back(where + ": documented, but only /api/ routes are published");
+      continue;
+    }
+    if (r.openapi.empty()) {
+      problems.push_back(where + ": no OpenAPI documentation (set http::route::openapi)");
+      continue;
+    }
+    auto op = json::parse(r.openapi, nullptr, false);
+    if (op.is_discarded()) {
+      problems.push_back(where + ": documentation is not valid JSON");
+      continue;
+    }
+    complete_operation(op, where, r.pattern, schemes, operation_ids, problems);
+    auto& item = paths[r.pattern];
+    auto method = lower_method(r.method);
+    if (item.contains(method))
+      problems.push_back(where + ": registered twice");
+    item[method] = std::move(op);
+  }
+  if (!problems.empty()) {
+    std::string text = "OpenAPI document:";
+    for (const auto& p : problems)
+      text += " " + p + ";";
+    text.pop_back();
+    throw std::logic_error(text);
+  }
+  return doc;
+}
+
+void add_provider_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg) {
+  auto* r = &rt;
+  routes.add({"GET", config_path, "provider_config_get", 0,
+              [r](request&& req, const path_params&, responder res) {
+                get_config(*r, std::move(req), std::move(res));
+              },
+              get_config_operation().dump()});
+  routes.add({"PUT", config_path, "provider_config_put", config_body_limit,
+              [r](request&& req, const path_params&, responder res) {
+                put_config(*r, std::move(req), std::move(res));
+              },
+              put_config_operation().dump()});
+  // Every route is known by now: a missing or stale description stops the server here.
+  auto document = std::make_shared<const std::string>(openapi_document(routes).dump());
+  routes.add({"GET", "/openapi.json", "openapi", 0,
+              [document](request&&, const path_params&, responder res) {
+                res(response::make(200, *document));
+              }});
+}
+
+} // namespace switchboard::http

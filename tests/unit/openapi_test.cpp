@@ -1,0 +1,227 @@
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/metrics.hpp"
+#include "actors/runtime.hpp"
+#include "core/log.hpp"
+#include "core/tools.hpp"
+#include "http/app.hpp"
+#include "http/provider_api.hpp"
+
+using namespace switchboard;
+using nlohmann::json;
+using operation_set = std::set<std::pair<std::string, std::string>>;
+
+namespace {
+
+http::route make_route(std::string method, std::string pattern, std::string openapi = {}) {
+  return {std::move(method),
+          std::move(pattern),
+          "test",
+          0,
+          [](http::request&&, const http::path_params&, http::responder res) {
+            res(http::response::make(204, ""));
+          },
+          std::move(openapi)};
+}
+
+json operation(const std::string& id) {
+  return {{"operationId", id}, {"responses", {{"204", {{"description", "done"}}}}}};
+}
+
+/// A table with the tools routes (documented by the built-in table) plus `extra`.
+http::route_table table_with(std::vector<http::route> extra) {
+  http::route_table t;
+  t.add(make_route("GET", "/api/v1/tools", http::tools_list_operation().dump()));
+  t.add(make_route("POST", "/api/v1/tools/{name}", http::tools_call_operation().dump()));
+  t.add(make_route("GET", "/healthz"));
+  for (auto& r : extra)
+    t.add(std::move(r));
+  return t;
+}
+
+operation_set operations_of(const json& doc) {
+  operation_set out;
+  for (const auto& [path, item] : doc.at("paths").items())
+    for (const auto& [method, op] : item.items()) {
+      std::string m = method;
+      for (auto& c : m)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      out.emplace(m, path);
+    }
+  return out;
+}
+
+operation_set api_routes_of(const http::route_table& t) {
+  operation_set out;
+  for (const auto& r : t.routes())
+    if (r.pattern.rfind("/api/", 0) == 0)
+      out.emplace(r.method, r.pattern);
+  return out;
+}
+
+/// The server's real route table: the actor runtime and the HTTP app built as `serve` builds
+/// them, with a database that cannot be reached (nothing here touches it).
+struct offline_app {
+  config::settings cfg;
+  std::unique_ptr<actors::runtime> rt;
+  std::unique_ptr<http::app> app;
+
+  offline_app() {
+    core::set_log_level(core::log_level::error);
+    cfg.database.dsn = "host=/nonexistent/switchboard-unit-test dbname=none connect_timeout=1";
+    cfg.database.reconnect_backoff = std::chrono::milliseconds{60000};
+    cfg.server.port = 0;
+    rt = std::make_unique<actors::runtime>(cfg, std::make_shared<actors::metrics>());
+    app = std::make_unique<http::app>(cfg, *rt);
+  }
+  ~offline_app() {
+    app.reset();
+    rt->shutdown();
+    core::set_log_level(core::log_level::info);
+  }
+};
+
+/// Every "$ref" in a document (none are expected: operations are self-contained).
+void collect_refs(const json& j, std::vector<std::string>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (k == "$ref")
+        out.push_back(v.dump());
+      collect_refs(v, out);
+    }
+  } else if (j.is_array()) {
+    for (const auto& v : j)
+      collect_refs(v, out);
+  }
+}
+
+} // namespace
+
+TEST_CASE("the OpenAPI document lists exactly the /api/ routes of the server", "[openapi]") {
+  offline_app a;
+  const auto& routes = a.app->routes();
+  auto doc = http::openapi_document(routes);
+
+  CHECK(doc.at("openapi").get<std::string>().rfind("3.1.", 0) == 0);
+  CHECK(doc.at("info").at("title").is_string());
+  CHECK(doc.at("info").at("version") == SB_VERSION);
+  auto ops = operations_of(doc);
+  CHECK(ops == api_routes_of(routes));
+  CHECK(ops.count({"GET", "/api/v1/providers/me/notification-config"}) == 1);
+  CHECK(ops.count({"PUT", "/api/v1/providers/me/notification-config"}) == 1);
+  CHECK(ops.count({"GET", "/api/v1/tools"}) == 1);
+  CHECK(ops.count({"POST", "/api/v1/tools/{name}"}) == 1);
+  CHECK(doc["paths"].count("/healthz") == 0);
+  CHECK(doc["paths"].count("/openapi.json") == 0);
+
+  // Every operation is well-formed and its security schemes exist.
+  const auto& schemes = doc.at("components").at("securitySchemes");
+  std::set<std::string> ids;
+  for (const auto& [path, item] : doc["paths"].items())
+    for (const auto& [method, op] : item.items()) {
+      INFO(method << " " << path);
+      CHECK(ids.insert(op.at("operationId").get<std::string>()).second);
+      CHECK_FALSE(op.at("responses").empty());
+      CHECK(op.at("tags").is_array());
+      REQUIRE(op.at("security").is_array());
+      for (const auto& requirement : op["security"]) {
+        REQUIRE(requirement.is_object());
+        for (const auto& [name, scopes] : requirement.items())
+          CHECK(schemes.contains(name));
+      }
+    }
+  std::vector<std::string> refs;
+  collect_refs(doc, refs);
+  CHECK(refs.empty());
+
+  // The provider API takes the provider key; the tools call takes the API token.
+  auto& config_get = doc["paths"]["/api/v1/providers/me/notification-config"]["get"];
+  CHECK(config_get["security"] == json::array({{{"provider_key", json::array()}}}));
+  auto& call = doc["paths"]["/api/v1/tools/{name}"]["post"];
+  CHECK(call["security"] == json::array({{{"api_token", json::array()}}}));
+  REQUIRE(call["parameters"].size() == 1);
+  CHECK(call["parameters"][0]["in"] == "path");
+  CHECK(call["parameters"][0]["schema"]["enum"] == json(core::tool_names()));
+  auto variants = call["requestBody"]["content"]["application/json"]["schema"]["anyOf"];
+  REQUIRE(variants.size() == core::tool_definitions().size());
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    auto expected = core::tool_definitions()[i]["function"]["parameters"];
+    CHECK(variants[i]["title"] == core::tool_definitions()[i]["function"]["name"]);
+    CHECK(variants[i]["properties"] == expected["properties"]);
+    CHECK(variants[i]["required"] == expected["required"]);
+  }
+
+  // GET /openapi.json serves this document.
+  http::path_params none;
+  auto served = routes.match("GET", "/openapi.json", none);
+  REQUIRE(served != nullptr);
+  http::response answer;
+  served->handler(http::request{}, none, [&](http::response r) { answer = std::move(r); });
+  CHECK(answer.status == 200);
+  CHECK(answer.content_type == "application/json");
+  CHECK(json::parse(answer.body) == doc);
+}
+
+TEST_CASE("an undocumented /api/ route stops the document", "[openapi]") {
+  auto t = table_with({make_route("GET", "/api/v1/undocumented")});
+  REQUIRE_THROWS_WITH(http::openapi_document(t),
+                      Catch::Contains("GET /api/v1/undocumented: no OpenAPI documentation"));
+  // Routes outside /api/ need none and are not published.
+  auto fine = table_with({make_route("GET", "/internal/thing")});
+  auto doc = http::openapi_document(fine);
+  CHECK(operations_of(doc) == api_routes_of(fine));
+}
+
+TEST_CASE("malformed documentation is refused", "[openapi]") {
+  auto check = [](http::route r, const std::string& problem) {
+    auto t = table_with({});
+    t.add(std::move(r));
+    INFO(problem);
+    REQUIRE_THROWS_WITH(http::openapi_document(t), Catch::Contains(problem));
+  };
+  check(make_route("GET", "/api/v1/a", "{not json"),
+        "GET /api/v1/a: documentation is not valid JSON");
+  check(make_route("GET", "/api/v1/a", "[1]"), "GET /api/v1/a: documentation is not a JSON object");
+  check(make_route("GET", "/api/v1/a", json{{"operationId", "a"}}.dump()),
+        "GET /api/v1/a: no responses");
+  check(make_route("GET", "/api/v1/a", json{{"responses", {{"200", {}}}}}.dump()),
+        "GET /api/v1/a: no operationId");
+  check(make_route("GET", "/api/v1/a", operation("callTool").dump()),
+        "operationId callTool is used twice");
+  auto op = operation("a");
+  op["security"] = json::array({{{"basic", json::array()}}});
+  check(make_route("GET", "/api/v1/a", op.dump()), "GET /api/v1/a: unknown security scheme basic");
+  op = operation("a");
+  op["parameters"] = json::array({{{"name", "id"}, {"in", "path"}, {"required", true}}});
+  check(make_route("GET", "/api/v1/a", op.dump()),
+        "GET /api/v1/a: path parameter id is not in the path");
+  check(make_route("GET", "/webhooks/x", operation("x").dump()),
+        "GET /webhooks/x: documented, but only /api/ routes are published");
+
+  auto twice = table_with({make_route("GET", "/api/v1/a", operation("a1").dump()),
+                           make_route("GET", "/api/v1/a", operation("a2").dump())});
+  REQUIRE_THROWS_WITH(http::openapi_document(twice),
+                      Catch::Contains("GET /api/v1/a: registered twice"));
+}
+
+TEST_CASE("path parameters are declared from the route pattern", "[openapi]") {
+  auto op = operation("part");
+  op["parameters"] = json::array(
+      {{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "integer"}}}},
+       {{"name", "verbose"}, {"in", "query"}, {"schema", {{"type", "boolean"}}}}});
+  auto t = table_with({make_route("GET", "/api/v1/things/{id}/parts/{part}", op.dump())});
+  auto doc = http::openapi_document(t);
+  auto params = doc["paths"]["/api/v1/things/{id}/parts/{part}"]["get"]["parameters"];
+  REQUIRE(params.size() == 3);
+  CHECK(params[0]["schema"]["type"] == "integer"); // the declared one is kept as it is
+  CHECK(
+      params[2]
+      == json{
+          {"name", "part"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});
+  CHECK_FALSE(doc["paths"]["/api/v1/tools"]["get"].contains("parameters"));
+}
