@@ -1513,8 +1513,9 @@ std::vector<article_text> prompt_articles(const std::vector<std::string>& texts)
       R"(^\s*[-*]?\s*(?:article[_ ]?)?id\s*[:=]\s*([A-Za-z0-9_-]+)\s*[,;]?\s*(.*)$)", regex::icase};
   static const regex title_line{R"(^\s*[-*]?\s*title\s*[:=]\s*(.*)$)", regex::icase};
   static const regex heading{R"(^\s*#{1,6}\s+(.*)$)"};
-  static const regex end_marker{R"(^\s*(?:question|customer|user|conversation)\s*:.*$)",
-                                regex::icase};
+  static const regex end_marker{
+      R"(^\s*(?:(?:question|customer|user|conversation)\s*:.*|\[\s*end of [^\]]*\])\s*$)",
+      regex::icase};
   auto make_id = [](const std::string& s) {
     return all_digits(s) && s.size() < 16 ? json(std::stoll(s)) : json(s);
   };

@@ -135,6 +135,7 @@ TEST_CASE("a customer question is answered from the Help Center with sources", "
   INFO(s.sim_requests("openai").dump().substr(0, 6000));
   CHECK(content.find("Sources") != std::string::npos);
   CHECK(content.find("efund") != std::string::npos);
+  CHECK(content.find("[end of article") == std::string::npos); // prompt markup never leaks
   CHECK(chatwoot_calls(s, 101, "toggle_status").empty());
   CHECK(telegram_sends(s).empty());
 }
