@@ -14,12 +14,6 @@ namespace {
 using namespace switchboard;
 using clock_type = std::chrono::steady_clock;
 
-long long count(soci::session& sql, const std::string& query) {
-  long long n = 0;
-  sql << query, soci::into(n);
-  return n;
-}
-
 } // namespace
 
 int main() {
@@ -77,15 +71,19 @@ int main() {
         w.warmup = std::chrono::milliseconds{0};
         if (bench::run_load(w, call).count_2xx() == 0)
           throw std::runtime_error("the warm-up calls were not accepted");
-        bench::wait_until([&] { return count(*db, done_sql) >= count(*db, expected_sql); },
-                          drain_limit);
-        auto done_before = count(*db, done_sql);
-        auto expected_before = count(*db, expected_sql);
-        auto sent_before = count(*db, "SELECT count(*) FROM message_delivery_log WHERE direction "
-                                      "= 'outbound' AND status IN ('sent', 'delivered', 'read')");
-        auto skipped_before = count(*db, "SELECT count(*) FROM message_delivery_log WHERE "
-                                         "direction = 'outbound' AND status = 'skipped'");
-        auto last_id_before = count(*db, "SELECT coalesce(max(id), 0) FROM message_delivery_log");
+        bench::wait_until(
+            [&] { return bench::db_count(*db, done_sql) >= bench::db_count(*db, expected_sql); },
+            drain_limit);
+        auto done_before = bench::db_count(*db, done_sql);
+        auto expected_before = bench::db_count(*db, expected_sql);
+        auto sent_before
+            = bench::db_count(*db, "SELECT count(*) FROM message_delivery_log WHERE direction "
+                                   "= 'outbound' AND status IN ('sent', 'delivered', 'read')");
+        auto skipped_before
+            = bench::db_count(*db, "SELECT count(*) FROM message_delivery_log WHERE "
+                                   "direction = 'outbound' AND status = 'skipped'");
+        auto last_id_before
+            = bench::db_count(*db, "SELECT coalesce(max(id), 0) FROM message_delivery_log");
         r.config("warmup_calls", warm);
 
         auto start = clock_type::now();
@@ -104,21 +102,23 @@ int main() {
           }
 
         // The sends were queued in the transaction that accepted each call.
-        auto expected = count(*db, expected_sql) - expected_before;
+        auto expected = bench::db_count(*db, expected_sql) - expected_before;
         long long done = 0;
         bool drained = bench::wait_until(
             [&] {
-              done = count(*db, done_sql) - done_before;
+              done = bench::db_count(*db, done_sql) - done_before;
               return done >= expected;
             },
             drain_limit, std::chrono::milliseconds{100});
         auto drained_at = clock_type::now();
-        auto sent = count(*db, "SELECT count(*) FROM message_delivery_log WHERE direction = "
-                               "'outbound' AND status IN ('sent', 'delivered', 'read')")
-                    - sent_before;
-        auto skipped = count(*db, "SELECT count(*) FROM message_delivery_log WHERE direction = "
-                                  "'outbound' AND status = 'skipped'")
-                       - skipped_before;
+        auto sent
+            = bench::db_count(*db, "SELECT count(*) FROM message_delivery_log WHERE direction = "
+                                   "'outbound' AND status IN ('sent', 'delivered', 'read')")
+              - sent_before;
+        auto skipped
+            = bench::db_count(*db, "SELECT count(*) FROM message_delivery_log WHERE direction = "
+                                   "'outbound' AND status = 'skipped'")
+              - skipped_before;
         auto all_s = std::chrono::duration<double>(drained_at - start).count();
         r.value("calls_accepted_per_s", res.throughput, "calls/s");
         r.value("sends_expected", static_cast<double>(expected), "sends");

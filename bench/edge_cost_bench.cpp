@@ -10,21 +10,6 @@ namespace {
 
 using namespace switchboard;
 
-/// Fails the report unless every kept answer has `status`.
-void check_samples(bench::report& r, const std::string& phase, const bench::load_result& res,
-                   int status) {
-  if (res.answered == 0) {
-    r.fail(phase + ": no request was answered");
-    return;
-  }
-  for (auto& s : res.samples)
-    if (s.status != status) {
-      r.fail(phase + ": answer " + std::to_string(s.seq) + " was " + std::to_string(s.status)
-             + " (expected " + std::to_string(status) + "): " + s.body.substr(0, 200));
-      return;
-    }
-}
-
 } // namespace
 
 int main() {
@@ -61,7 +46,7 @@ int main() {
               return q;
             },
             pid);
-        check_samples(r, "static", stat, 200);
+        bench::check_samples(r, "static", stat, 200);
 
         auto sig = bench::measure(
             r, "signed_noop", "POST /bench/signed-noop (X-Hub-Signature-256, JSON parse)", lo,
@@ -74,7 +59,7 @@ int main() {
               return q;
             },
             pid);
-        check_samples(r, "signed_noop", sig, 200);
+        bench::check_samples(r, "signed_noop", sig, 200);
 
         if (stat.throughput > 0)
           r.value("signed_vs_static_throughput", sig.throughput / stat.throughput, "ratio");

@@ -1,5 +1,7 @@
 #include "bench/harness.hpp"
 
+#include <soci/soci.h>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -184,6 +186,25 @@ scrape_metric(const std::string& url, std::string_view name,
   if (res.status != 200)
     return std::nullopt;
   return metric_value(res.body, name, labels);
+}
+
+void check_samples(report& r, const std::string& phase, const load_result& res, int status) {
+  if (res.count_2xx() == 0) {
+    r.fail(phase + ": no request was accepted");
+    return;
+  }
+  for (auto& s : res.samples)
+    if (s.status != status) {
+      r.fail(phase + ": answer " + std::to_string(s.seq) + " was " + std::to_string(s.status)
+             + " (expected " + std::to_string(status) + "): " + s.body.substr(0, 200));
+      return;
+    }
+}
+
+long long db_count(soci::session& sql, const std::string& query) {
+  long long n = 0;
+  sql << query, soci::into(n);
+  return n;
 }
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit,

@@ -15,6 +15,10 @@
 #include "bench/loadgen.hpp"
 #include "tests/support/stack.hpp"
 
+namespace soci {
+class session;
+}
+
 namespace switchboard::bench {
 
 /// An integer knob from the environment (`SB_BENCH_*`), or `fallback` when unset or invalid.
@@ -114,5 +118,12 @@ load_result measure(report& r, const std::string& phase, const std::string& what
 /// Runs one benchmark: prints its header, calls `body`, turns an exception into fail(), writes
 /// the JSON and returns the process exit code (non-zero when it failed to run).
 int run(const std::string& name, const std::string& what, const std::function<void(report&)>& body);
+
+/// Fails the report when no request of a phase was accepted, or a kept sample answer had
+/// another status than `status` (a benchmark must measure the path it claims to).
+void check_samples(report& r, const std::string& phase, const load_result& res, int status);
+
+/// The integer a one-value SQL query returns.
+long long db_count(soci::session& sql, const std::string& query);
 
 } // namespace switchboard::bench

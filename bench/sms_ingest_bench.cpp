@@ -14,26 +14,6 @@ namespace {
 using namespace switchboard;
 using clock_type = std::chrono::steady_clock;
 
-long long count(soci::session& sql, const std::string& query) {
-  long long n = 0;
-  sql << query, soci::into(n);
-  return n;
-}
-
-void check_samples(bench::report& r, const std::string& phase, const bench::load_result& res,
-                   int status) {
-  if (res.count_2xx() == 0) {
-    r.fail(phase + ": no request was accepted");
-    return;
-  }
-  for (auto& s : res.samples)
-    if (s.status != status) {
-      r.fail(phase + ": answer " + std::to_string(s.seq) + " was " + std::to_string(s.status)
-             + " (expected " + std::to_string(status) + "): " + s.body.substr(0, 200));
-      return;
-    }
-}
-
 } // namespace
 
 int main() {
@@ -73,7 +53,7 @@ int main() {
               return q;
             },
             pid);
-        check_samples(r, "static", stat, 200);
+        bench::check_samples(r, "static", stat, 200);
 
         auto load_start = clock_type::now();
         auto ingest = bench::measure(
@@ -88,7 +68,7 @@ int main() {
             },
             pid);
         auto load_end = clock_type::now();
-        check_samples(r, "mtn_inbound", ingest, 200);
+        bench::check_samples(r, "mtn_inbound", ingest, 200);
         if (stat.throughput > 0)
           r.value("ingest_vs_static_throughput", ingest.throughput / stat.throughput, "ratio");
         r.value("ingest_minus_static_p99", ingest.latency.p99 - stat.latency.p99, "ms");
@@ -99,18 +79,19 @@ int main() {
         const std::string done_sql
             = "SELECT count(*) FROM message_delivery_log WHERE direction = 'outbound' AND "
               "channel = 'sms' AND status IN ('sent', 'delivered', 'read', 'failed', 'skipped')";
-        auto inbound = count(*db, inbound_sql);
+        auto inbound = bench::db_count(*db, inbound_sql);
         long long done = 0;
         bool drained = bench::wait_until(
             [&] {
-              done = count(*db, done_sql);
+              done = bench::db_count(*db, done_sql);
               return done >= inbound;
             },
             drain_limit, std::chrono::milliseconds{250});
         auto drained_at = clock_type::now();
-        auto sent = count(*db, "SELECT count(*) FROM message_delivery_log WHERE direction = "
-                               "'outbound' AND channel = 'sms' AND status IN ('sent', "
-                               "'delivered', 'read')");
+        auto sent
+            = bench::db_count(*db, "SELECT count(*) FROM message_delivery_log WHERE direction = "
+                                   "'outbound' AND channel = 'sms' AND status IN ('sent', "
+                                   "'delivered', 'read')");
         auto failed = done - sent;
         auto total_s = std::chrono::duration<double>(drained_at - load_start).count();
         r.value("inbound_stored", static_cast<double>(inbound), "messages");

@@ -38,6 +38,19 @@ log_level parse_log_level(std::string_view text) {
   return log_level::info;
 }
 
+std::string iso8601_utc(std::chrono::system_clock::time_point t) {
+  auto ms_total
+      = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  auto secs = static_cast<std::time_t>(ms_total / 1000);
+  auto ms = static_cast<int>(((ms_total % 1000) + 1000) % 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
 void set_log_level(log_level level) {
   min_level = static_cast<int>(level);
 }
@@ -86,15 +99,7 @@ void log(log_level level, std::string_view msg, std::initializer_list<log_field>
 void log(log_level level, std::string_view msg, const std::vector<log_field>& fields) {
   if (!log_enabled(level))
     return;
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()
-            % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char ts[96];
-  std::snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  auto ts = iso8601_utc(std::chrono::system_clock::now());
   std::string line;
   line.reserve(128);
   line += "{\"ts\":\"";

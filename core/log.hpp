@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -30,6 +31,9 @@ void log(log_level level, std::string_view msg, std::initializer_list<log_field>
 
 /// The same with fields built at run time.
 void log(log_level level, std::string_view msg, const std::vector<log_field>& fields);
+
+/// UTC ISO 8601 with milliseconds ("2026-11-21T06:40:23.758Z").
+std::string iso8601_utc(std::chrono::system_clock::time_point t);
 
 /// Escapes text for a JSON string (without the quotes).
 std::string json_escape(std::string_view text);

@@ -1,5 +1,7 @@
 #include "sim/sim.hpp"
 
+#include "core/log.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -119,16 +121,7 @@ int curl_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 } // namespace
 
 std::string now_iso8601() {
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()
-            % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  return core::iso8601_utc(std::chrono::system_clock::now());
 }
 
 int64_t now_unix() {

@@ -6,6 +6,7 @@
 
 #include "core/crypto.hpp"
 #include "core/delivery.hpp"
+#include "core/log.hpp"
 #include "storage/db.hpp"
 
 namespace switchboard::storage {
@@ -540,15 +541,7 @@ nlohmann::json webhook_result(soci::session& sql, const std::string& source,
 }
 
 std::string iso8601(time_point t) {
-  auto ms = to_ms(t);
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  return core::iso8601_utc(t);
 }
 
 } // namespace switchboard::storage
