@@ -1,8 +1,10 @@
 #include "actors/http_client.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -106,7 +108,11 @@ private:
   }
 
   static int on_timer(CURLM*, long timeout_ms, void* userp) {
-    static_cast<curl_engine*>(userp)->timeout_ms_ = timeout_ms;
+    auto self = static_cast<curl_engine*>(userp);
+    if (timeout_ms < 0)
+      self->timer_.reset();
+    else
+      self->timer_ = std::chrono::steady_clock::now() + std::chrono::milliseconds{timeout_ms};
     return 0;
   }
 
@@ -217,11 +223,15 @@ private:
     epoll_event events[64];
     int running = 0;
     while (!stopping_) {
-      int wait = timeout_ms_ < 0 ? 1000 : static_cast<int>(std::min<long>(timeout_ms_, 1000));
+      int wait = 1000;
+      if (timer_) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            *timer_ - std::chrono::steady_clock::now());
+        wait = static_cast<int>(std::clamp<long long>(left.count(), 0, 1000));
+      }
       int n = epoll_wait(epoll_, events, 64, wait);
       if (n < 0 && errno != EINTR)
         break;
-      bool acted = false;
       for (int i = 0; i < n; ++i) {
         if (events[i].data.fd == wake_) {
           uint64_t v;
@@ -244,10 +254,11 @@ private:
         if (events[i].events & (EPOLLERR | EPOLLHUP))
           flags |= CURL_CSELECT_ERR;
         curl_multi_socket_action(multi_, events[i].data.fd, flags, &running);
-        acted = true;
       }
-      if (!acted && timeout_ms_ >= 0) {
-        timeout_ms_ = -1;
+      // libcurl's timer is due whether or not sockets were busy: under steady traffic it must
+      // not wait for a quiet moment (new transfers start and timeouts fire from it).
+      if (timer_ && std::chrono::steady_clock::now() >= *timer_) {
+        timer_.reset();
         curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
       }
       drain_messages();
@@ -259,7 +270,7 @@ private:
   int epoll_ = -1;
   int wake_ = -1;
   CURLM* multi_ = nullptr;
-  long timeout_ms_ = -1;
+  std::optional<std::chrono::steady_clock::time_point> timer_;
   std::atomic<bool> stopping_{false};
   std::mutex mtx_;
   std::deque<std::unique_ptr<transfer>> incoming_;
