@@ -33,9 +33,19 @@ std::unique_ptr<soci::session> open_session_patiently(const std::string& dsn,
     try {
       return open_session(dsn);
     } catch (const std::exception& e) {
-      error = e.what();
-      while (!error.empty() && (error.back() == '\n' || error.back() == ' '))
-        error.pop_back();
+      // libpq's message spans lines; a start-up failure is reported on one.
+      error.clear();
+      bool gap = false;
+      for (char c : std::string{e.what()}) {
+        if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
+          gap = !error.empty();
+          continue;
+        }
+        if (gap)
+          error += ' ';
+        gap = false;
+        error += c;
+      }
     }
     if (std::chrono::steady_clock::now() >= deadline)
       return nullptr;

@@ -33,7 +33,7 @@ private:
 std::unique_ptr<soci::session> open_session(const std::string& dsn);
 
 /// Opens a session, retrying for up to `patience` (a database still starting); nullptr when it
-/// stays unreachable, with libpq's message (trailing newline trimmed) in `error`.
+/// stays unreachable, with libpq's message (on one line) in `error`.
 std::unique_ptr<soci::session> open_session_patiently(const std::string& dsn,
                                                       std::chrono::milliseconds patience,
                                                       std::string& error);

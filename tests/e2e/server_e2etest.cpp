@@ -129,6 +129,15 @@ TEST_CASE("the binary's commands: check-config, migrate, bad configs", "[server]
   CHECK(run({"migrate"}, secrets, out, err) == 0);
   CHECK(out.find("migrations: 0 applied") != std::string::npos);
 
+  auto unreachable = secrets;
+  for (auto& kv : unreachable)
+    if (kv.first == "SWITCHBOARD_DATABASE_DSN")
+      kv.second = "postgresql://x@127.0.0.1:9/x?connect_timeout=1";
+  unreachable.emplace_back("SWITCHBOARD_DATABASE_CONNECT_TIMEOUT_S", "1");
+  CHECK(run({"migrate"}, unreachable, out, err) == 1);
+  CHECK(err.rfind("switchboard: database unreachable: ", 0) == 0);
+  CHECK(std::count(err.begin(), err.end(), '\n') == 1); // one line
+
   CHECK(run({"--version"}, {}, out, err) == 0);
   CHECK(out.rfind("switchboard ", 0) == 0);
   CHECK(run({"frobnicate"}, secrets, out, err) == 2);
