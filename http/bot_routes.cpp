@@ -9,14 +9,11 @@
 #include "core/form.hpp"
 #include "core/signatures.hpp"
 #include "core/telegram.hpp"
+#include "http/edge.hpp"
 
 namespace switchboard::http {
 
 namespace {
-
-response to_response(const actors::edge_reply& r) {
-  return response::make(r.status, r.body, r.content_type);
-}
 
 int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -67,7 +64,7 @@ void chatwoot_webhook(actors::runtime& rt, const config::settings& cfg, request&
   if (ev->contact)
     out.contact_name = ev->contact->name;
   out.correlation_id = req.request_id;
-  rt.submit(std::move(out), [respond](actors::edge_reply r) { respond(to_response(r)); });
+  rt.submit(std::move(out), reply_to(respond));
 }
 
 void telegram_webhook(actors::runtime& rt, const config::settings& cfg, request&& req,
@@ -96,7 +93,7 @@ void telegram_webhook(actors::runtime& rt, const config::settings& cfg, request&
   ev.reply_to_message_id = m.reply_to_message_id.value_or(0);
   ev.is_start = m.is_start;
   ev.correlation_id = req.request_id;
-  rt.submit(std::move(ev), [respond](actors::edge_reply r) { respond(to_response(r)); });
+  rt.submit(std::move(ev), reply_to(respond));
 }
 
 } // namespace

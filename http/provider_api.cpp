@@ -13,6 +13,7 @@
 #include "actors/runtime.hpp"
 #include "core/provider_config.hpp"
 #include "core/tools.hpp"
+#include "http/edge.hpp"
 #include "storage/db.hpp"
 #include "storage/providers.hpp"
 
@@ -205,13 +206,6 @@ void complete_operation(json& op, const std::string& where, const std::string& p
 }
 
 // -- handlers ------------------------------------------------------------------------------------
-
-std::string bearer_of(const request& req) {
-  auto h = req.headers.get("Authorization");
-  if (h.size() > 7 && (h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer "))
-    return std::string{h.substr(7)};
-  return {};
-}
 
 response unauthorized() {
   auto r = response::error(401, "unauthorized", unauthorized_reason);

@@ -14,6 +14,7 @@
 #include "core/sms_codecs.hpp"
 #include "core/tools.hpp"
 #include "core/whatsapp.hpp"
+#include "http/edge.hpp"
 #include "http/provider_api.hpp"
 
 namespace switchboard::http {
@@ -24,20 +25,9 @@ namespace {
 
 constexpr const char* twiml_empty = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
 
-response to_response(const actors::edge_reply& r) {
-  return response::make(r.status, r.body, r.content_type);
-}
-
 response unauthorized(std::string_view why) {
   auto r = response::error(401, "unauthorized", why);
   return r;
-}
-
-std::string bearer_of(const request& req) {
-  auto h = req.headers.get("Authorization");
-  if (h.size() > 7 && (h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer "))
-    return std::string{h.substr(7)};
-  return {};
 }
 
 int64_t now_ms() {
@@ -159,7 +149,7 @@ void call_ended(actors::runtime& rt, const config::settings& cfg, request&& req,
   ev.phone = *e164;
   ev.summary = *summary;
   ev.correlation_id = req.request_id;
-  rt.submit(std::move(ev), [respond](actors::edge_reply r) { respond(to_response(r)); });
+  rt.submit(std::move(ev), reply_to(respond));
 }
 
 void mtn_inbound(actors::runtime& rt, const config::settings& cfg, request&& req,
@@ -183,7 +173,7 @@ void mtn_inbound(actors::runtime& rt, const config::settings& cfg, request&& req
   ev.text = sms->body;
   ev.received_at_ms = now_ms();
   ev.correlation_id = req.request_id;
-  rt.submit(std::move(ev), [respond](actors::edge_reply r) { respond(to_response(r)); });
+  rt.submit(std::move(ev), reply_to(respond));
 }
 
 /// Verifies X-Twilio-Signature over our public URL of this request and its form parameters.
@@ -250,7 +240,7 @@ void twilio_status(actors::runtime& rt, const config::settings& cfg, request&& r
   ev.status = core::to_string(*st->status);
   ev.error = st->error_message;
   ev.correlation_id = req.request_id;
-  rt.submit(std::move(ev), [respond](actors::edge_reply r) { respond(to_response(r)); });
+  rt.submit(std::move(ev), reply_to(respond));
 }
 
 void whatsapp_verify(const config::settings& cfg, request&& req, responder respond) {
@@ -346,7 +336,7 @@ void tool_call(actors::runtime& rt, const config::settings& cfg, request&& req,
   tr.arguments = args.dump();
   tr.phone = args.at("phone_number").get<std::string>();
   tr.correlation_id = req.request_id;
-  rt.submit(std::move(tr), [respond](actors::edge_reply r) { respond(to_response(r)); });
+  rt.submit(std::move(tr), reply_to(respond));
 }
 
 } // namespace

@@ -42,21 +42,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-std::string upper(std::string_view text) {
-  std::string out{text};
-  for (auto& c : out)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string trim(std::string_view text) {
-  auto b = text.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos)
-    return {};
-  auto e = text.find_last_not_of(" \t\r\n");
-  return std::string{text.substr(b, e - b + 1)};
-}
-
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> out;
   std::size_t i = 0;

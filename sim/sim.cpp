@@ -120,6 +120,21 @@ int curl_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 } // namespace
 
+std::string upper(std::string_view text) {
+  std::string out{text};
+  for (auto& c : out)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string trim(std::string_view text) {
+  auto b = text.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos)
+    return {};
+  auto e = text.find_last_not_of(" \t\r\n");
+  return std::string{text.substr(b, e - b + 1)};
+}
+
 std::string now_iso8601() {
   return core::iso8601_utc(std::chrono::system_clock::now());
 }

@@ -262,6 +262,12 @@ std::string help_text();
 /// Current time as RFC 3339 UTC with milliseconds.
 std::string now_iso8601();
 
+/// ASCII upper case.
+std::string upper(std::string_view text);
+
+/// `text` without leading and trailing blanks (space, tab, CR, LF).
+std::string trim(std::string_view text);
+
 /// Current Unix time in seconds.
 int64_t now_unix();
 

@@ -24,21 +24,6 @@ constexpr std::size_t max_line = 64 * 1024;
 constexpr std::size_t max_message = 10 * 1024 * 1024;
 constexpr std::size_t max_recipients = 1000;
 
-std::string upper(std::string_view text) {
-  std::string out{text};
-  for (auto& c : out)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string trim(std::string_view text) {
-  auto b = text.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos)
-    return {};
-  auto e = text.find_last_not_of(" \t\r\n");
-  return std::string{text.substr(b, e - b + 1)};
-}
-
 /// The address inside "<...>" of a MAIL FROM / RCPT TO argument (or the bare argument).
 std::string path_address(std::string_view arg) {
   auto open = arg.find('<');
