@@ -2,8 +2,10 @@
 
 // Shared by the actor implementation files (each includes caf/all.hpp through this header).
 
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -20,6 +22,7 @@
 #include "core/session.hpp"
 #include "storage/chatwoot.hpp"
 #include "storage/flows.hpp"
+#include "storage/inbox.hpp"
 
 namespace switchboard::actors {
 
@@ -43,7 +46,14 @@ struct services {
   patient_http_actor patient; ///< HTTP with retries (Chatwoot and Telegram API calls)
   articles_actor articles;    ///< Help Center cache
   core::session_machine machine{std::chrono::hours{24}};
-  storage::channel_policy policy;
+  core::channel_policy policy;
+  // Storage work batched across requesters (one set-based job per batch).
+  batch_kind_ptr ingest_batch;   ///< core::inbox_entry -> storage::inbox_stored (1 statement)
+  batch_kind_ptr accept_batch;   ///< storage::accept_request -> storage::accepted_messages
+  batch_kind_ptr calls_batch;    ///< storage::call_ended_input -> storage::accepted_call
+  batch_kind_ptr statuses_batch; ///< entity (provider:message id) -> statuses after each
+  batch_kind_ptr chatwoot_batch; ///< entity (account:conversation) -> chatwoot_events
+  batch_kind_ptr telegram_batch; ///< entity (chat id) -> telegram_updates
   std::string followup_prompt;
   std::string bot_prompt;
 
@@ -97,6 +107,59 @@ void dispatch_send(const services& svc, const storage::delivery_row& row);
 /// Hands a queued provider notification to its channel adapter.
 void dispatch_notification(const services& svc, const storage::notification_row& n);
 
+/// The Chatwoot events of one conversation taken from the inbox, each with what its accept found.
+using chatwoot_events = std::vector<std::pair<core::chatwoot_inbound, storage::chatwoot_accepted>>;
+
+/// A batch kind whose requests are entity keys: it takes the pending inbox rows of `kind` for
+/// them (1 round trip for up to 256 entities), decodes each row with `decode`
+/// (core::decode_*) and answers, per requested entity, `handle(sql, event)` of each of its
+/// rows in order. Rows that do not decode are logged and dropped.
+template <class Decode, class Handle>
+batch_kind_ptr make_take_kind(std::string name, std::string kind, Decode decode, Handle handle) {
+  using event_t = std::decay_t<decltype(*decode(std::string_view{}))>;
+  using result_t
+      = std::decay_t<decltype(handle(std::declval<soci::session&>(), std::declval<event_t&>()))>;
+  return make_batch_kind<std::string, std::vector<result_t>>(
+      name, 256, false,
+      [kind, decode, handle](soci::session& sql, const std::vector<const std::string*>& in) {
+        std::vector<std::string> keys;
+        std::map<std::string, std::size_t> index;
+        for (std::size_t i = 0; i < in.size(); ++i)
+          if (index.emplace(*in[i], i).second)
+            keys.push_back(*in[i]);
+        std::vector<std::vector<result_t>> out(in.size());
+        for (auto& row : storage::take_inbox(sql, kind, keys, 4096)) {
+          auto ev = decode(row.payload);
+          if (!ev) {
+            core::log(core::log_level::error, "unusable inbox row dropped",
+                      {{"kind", kind}, {"correlation_id", row.correlation_id}});
+            continue;
+          }
+          ev->correlation_id = row.correlation_id;
+          out[index.at(row.entity)].push_back(handle(sql, *ev));
+        }
+        return out;
+      });
+}
+
+/// The batch kinds of the graph (services::ingest_batch, ...), from the settings.
+void make_batch_kinds(services& svc);
+/// The kinds defined with their actors.
+batch_kind_ptr make_chatwoot_kind();
+batch_kind_ptr make_telegram_kind();
+
+/// The router for an inbox row's kind wakes its entity (message: session, chatwoot:
+/// conversation, telegram: bridge); statuses are applied by a batch job directly.
+struct inbox_targets {
+  session_router_actor sessions;
+  conversation_router_actor conversations;
+  telegram_bridge_actor telegram;
+};
+
+/// Wakes the processor of an entity with pending inbox rows of `kind`.
+void wake(const services& svc, const inbox_targets& to, const std::string& kind,
+          const std::string& entity);
+
 /// Spawns the channel adapters, the LLM actor, the session router, the sweeper and the edge.
 struct graph {
   services_ptr svc;
@@ -130,8 +193,7 @@ llm_actor spawn_llm(caf::actor_system& sys, std::shared_ptr<services> svc);
 /// The session router.
 session_router_actor spawn_session_router(caf::actor_system& sys, services_ptr svc);
 /// The sweeper (starts its timers at once).
-sweeper_actor spawn_sweeper(caf::actor_system& sys, services_ptr svc,
-                            session_router_actor sessions);
+sweeper_actor spawn_sweeper(caf::actor_system& sys, services_ptr svc, inbox_targets targets);
 /// The edge actor.
 edge_actor spawn_edge(caf::actor_system& sys, services_ptr svc);
 

@@ -1,4 +1,5 @@
 #include <deque>
+#include <map>
 
 #include "actors/common.hpp"
 #include "actors/entity.hpp"
@@ -7,6 +8,7 @@
 #include "core/crypto.hpp"
 #include "core/openai.hpp"
 #include "storage/chatwoot.hpp"
+#include "storage/inbox.hpp"
 
 namespace switchboard::actors {
 
@@ -38,6 +40,21 @@ void dispatch_notification(const services& svc, const storage::notification_row&
   caf::anon_send(adapter, std::move(s));
 }
 
+/// What a conversation actor's take of its pending inbox events found.
+struct chatwoot_taken {
+  chatwoot_events events;
+  caf::error error;
+};
+
+batch_kind_ptr make_chatwoot_kind() {
+  // 1 round trip to take the events of up to 256 conversations, then the accept of each.
+  return make_take_kind("chatwoot_events", "chatwoot", core::decode_chatwoot_inbound,
+                        [](soci::session& sql, core::chatwoot_inbound& ev) {
+                          auto accepted = storage::accept_chatwoot_event(sql, ev);
+                          return std::make_pair(std::move(ev), std::move(accepted));
+                        });
+}
+
 namespace {
 
 struct conversation_state {
@@ -48,6 +65,8 @@ struct conversation_state {
   services_ptr svc;
   conversation_router_actor router;
   entity_work work;
+  bool taking = false;     ///< a take of pending inbox events is in flight
+  bool take_again = false; ///< woken while taking
 };
 
 using conv_ptr = conversation_actor::stateful_pointer<conversation_state>;
@@ -250,54 +269,63 @@ void answer(conv_ptr self, std::string text, std::string portal, std::string cor
           });
 }
 
-void on_webhook(conv_ptr self, chatwoot_webhook ev, edge_callback cb) {
-  const auto& svc = *self->state.svc;
-  storage::chatwoot_input in;
-  in.account_id = ev.account_id;
-  in.conversation_id = ev.conversation_id;
-  in.event = ev.event;
-  in.status = ev.status;
-  in.delivery_id = ev.delivery_id;
-  in.customer_message = ev.customer_message;
-  in.content = ev.content;
-  in.contact_name = ev.contact_name;
-  db_write<storage::chatwoot_accepted>(
-      self, svc, "chatwoot_event",
-      [in](soci::session& sql) { return storage::accept_chatwoot_event(sql, in); },
-      [self, ev, cb](storage::chatwoot_accepted& r) {
-        auto& svc = *self->state.svc;
-        if (r.duplicate) {
-          svc.stats->dedupe_hit("chatwoot");
-          cb(json_reply(200, {{"status", "duplicate"}}));
-          finish(self);
-          return;
-        }
-        cb(json_reply(200, {{"status", "accepted"}}));
-        if (r.resumed)
-          log_conv(self, "conversation back to pending: the bot answers again", ev.correlation_id);
-        if (r.became_open) {
-          // A human took the conversation (an agent or an automation): notify the provider once.
-          record_handoff(self, "The conversation was opened for a human agent.", true,
-                         ev.correlation_id, [self] { finish(self); });
-          return;
-        }
-        bool bot_owns = r.conversation.status == "pending" && r.conversation.bot_state == "active";
-        if (!ev.bot_should_answer || !bot_owns) {
-          finish(self);
-          return;
-        }
-        if (!r.provider) {
-          log_conv(self, "no provider config for this Chatwoot account; the bot stays silent",
-                   ev.correlation_id);
-          finish(self);
-          return;
-        }
-        answer(self, ev.content, r.provider->portal_slug, ev.correlation_id);
-      },
-      [self, cb](caf::error& e) {
-        cb(error_reply(e));
-        finish(self);
-      });
+/// Acts on one Chatwoot event the inbox accept recorded: a hand-off to announce, a question
+/// to answer, or nothing.
+void on_event(conv_ptr self, const core::chatwoot_inbound& ev, storage::chatwoot_accepted& r) {
+  if (r.resumed)
+    log_conv(self, "conversation back to pending: the bot answers again", ev.correlation_id);
+  if (r.became_open) {
+    // A human took the conversation (an agent or an automation): notify the provider once.
+    record_handoff(self, "The conversation was opened for a human agent.", true, ev.correlation_id,
+                   [self] { finish(self); });
+    return;
+  }
+  bool bot_owns = r.conversation.status == "pending" && r.conversation.bot_state == "active";
+  if (!ev.bot_should_answer || !bot_owns) {
+    finish(self);
+    return;
+  }
+  if (!r.provider) {
+    log_conv(self, "no provider config for this Chatwoot account; the bot stays silent",
+             ev.correlation_id);
+    finish(self);
+    return;
+  }
+  answer(self, ev.content, r.provider->portal_slug, ev.correlation_id);
+}
+
+/// Takes the conversation's pending inbox events (batched with other conversations').
+void start_take(conv_ptr self) {
+  auto& st = self->state;
+  st.taking = true;
+  hold(self);
+  conversation_actor me{self};
+  submit_batch(st.svc->storage, st.svc->chatwoot_batch, st.key, [me](db_result& r) {
+    auto out = std::make_shared<chatwoot_taken>();
+    if (r.error)
+      out->error = std::move(r.error);
+    else
+      out->events = std::move(*std::any_cast<chatwoot_events>(&r.value));
+    caf::anon_send(me, accepted_atom::value, std::move(out));
+  });
+}
+
+void on_taken(conv_ptr self, chatwoot_taken& t) {
+  auto& st = self->state;
+  st.taking = false;
+  if (t.error)
+    core::log(core::log_level::warn, "Chatwoot events not taken yet",
+              {{"conversation", st.key}, {"error", core::reason_of(t.error)}});
+  for (auto& item : t.events) {
+    auto ev = std::make_shared<core::chatwoot_inbound>(std::move(item.first));
+    auto acc = std::make_shared<storage::chatwoot_accepted>(std::move(item.second));
+    enqueue(self, [self, ev, acc] { on_event(self, *ev, *acc); });
+  }
+  if (st.take_again) {
+    st.take_again = false;
+    start_take(self);
+  }
+  release(self);
 }
 
 void on_provider_reply(conv_ptr self, provider_reply r, edge_callback cb) {
@@ -322,16 +350,20 @@ conversation_actor::behavior_type conversation_fn(conv_ptr self, std::string key
   st.conversation_id = std::stoll(key.substr(colon + 1));
   st.svc = std::move(svc);
   st.router = std::move(router);
-  start_idle_checks(self);
   return {
-      [=](chatwoot_webhook& ev, edge_callback& cb) {
-        enqueue(self, [=] { on_webhook(self, ev, cb); });
+      [=](wake_atom) {
+        from_router(self);
+        if (self->state.taking)
+          self->state.take_again = true;
+        else
+          start_take(self);
       },
+      [=](accepted_atom, chatwoot_taken_ptr& t) { on_taken(self, *t); },
       [=](provider_reply& r, edge_callback& cb) {
+        from_router(self);
         enqueue(self, [=] { on_provider_reply(self, r, cb); });
       },
       [=](stop_atom) { stop_when_idle(self); },
-      [=](tick_atom) { idle_tick(self); },
       [=](retry_atom, deferred_step& step) { step(); },
   };
 }
@@ -355,15 +387,13 @@ conversation_router_actor::behavior_type router_fn(router_ptr self, services_ptr
   self->state.kind = "conversation";
   watch_entities(self);
   return {
-      [=](chatwoot_webhook& ev, edge_callback& cb) {
-        self->send(entity(self, key_of(ev.account_id, ev.conversation_id)), std::move(ev),
-                   std::move(cb));
-      },
+      [=](wake_atom, const std::string& key) { self->send(entity(self, key), wake_atom::value); },
       [=](provider_reply& r, edge_callback& cb) {
         self->send(entity(self, key_of(r.account_id, r.conversation_id)), std::move(r),
                    std::move(cb));
       },
-      [=](idle_atom, const std::string& key) { passivate(self, key); },
+      [=](idle_atom, const std::string& key, uint32_t seen) { mark_idle(self, key, seen); },
+      [=](sweep_atom) { sweep_idle(self); },
       [=](count_atom) { return static_cast<uint64_t>(self->state.entities.size()); },
   };
 }

@@ -1,10 +1,12 @@
 #pragma once
 
 // Serial work for entity actors (sessions, conversations): one event at a time in arrival order,
-// idle detection and passivation. The actor's state has a member `work` of type entity_work and
-// `key` (its router key) and `router`. Include from actor implementation files only.
+// and telling the router when the entity has nothing left to do (the router passivates entities
+// that stay idle; entities keep no timer of their own). The actor's state has a member `work`
+// of type entity_work, `key` (its router key) and `router`. Include from actor implementation
+// files only.
 
-#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -12,22 +14,48 @@
 
 namespace switchboard::actors {
 
-/// The work queue of an entity actor. Times come from the actor's clock (simulated in tests).
+/// The work queue of an entity actor.
 struct entity_work {
   std::vector<std::function<void()>> items; ///< not a deque: an empty deque allocates ~600 B
+  uint32_t routed = 0;                      ///< messages received from the router (see settle)
+  uint16_t holds = 0; ///< activities outside the queue still running (an accept, a burst)
   bool busy = false;
   bool stopping = false;
-  caf::actor_clock::time_point last_activity;
 };
 
-/// Starts the next item unless one runs; quits when passivated and idle.
+/// Whether the entity has nothing queued, running or held.
+template <class Self> bool entity_idle(Self* self) {
+  auto& w = self->state.work;
+  return !w.busy && w.items.empty() && w.holds == 0;
+}
+
+/// Counts a message the router sent (wake-ups, requests); call in those handlers.
+template <class Self> void from_router(Self* self) {
+  ++self->state.work.routed;
+}
+
+/// Called whenever work ends: an idle entity stops when passivated, else tells the router how
+/// many of its messages it has seen, so that the router ignores the report when it has routed
+/// more since.
+template <class Self> void settle(Self* self) {
+  if (!entity_idle(self))
+    return;
+  auto& w = self->state.work;
+  if (w.items.capacity() > 0)
+    std::vector<std::function<void()>>{}.swap(w.items); // idle entities keep no buffers
+  if (w.stopping)
+    self->quit();
+  else
+    self->send(self->state.router, idle_atom::value, self->state.key, w.routed);
+}
+
+/// Starts the next item unless one runs.
 template <class Self> void pump(Self* self) {
   auto& w = self->state.work;
   if (w.busy)
     return;
   if (w.items.empty()) {
-    if (w.stopping)
-      self->quit();
+    settle(self);
     return;
   }
   w.busy = true;
@@ -39,44 +67,33 @@ template <class Self> void pump(Self* self) {
 /// Ends the current item (every item calls it exactly once) and starts the next.
 template <class Self> void finish(Self* self) {
   self->state.work.busy = false;
-  self->state.work.last_activity = self->clock().now();
   pump(self);
 }
 
 /// Queues an item.
 template <class Self> void enqueue(Self* self, std::function<void()> item) {
-  self->state.work.last_activity = self->clock().now();
   self->state.work.items.push_back(std::move(item));
   pump(self);
 }
 
-/// The router asked the entity to stop: it does once its queue is empty.
+/// An activity outside the queue begins (the entity is not idle until it ends).
+template <class Self> void hold(Self* self) {
+  ++self->state.work.holds;
+}
+
+/// An activity begun with hold() ended.
+template <class Self> void release(Self* self) {
+  auto& w = self->state.work;
+  if (w.holds > 0)
+    --w.holds;
+  settle(self);
+}
+
+/// The router passivated the entity: it stops once it is idle.
 template <class Self> void stop_when_idle(Self* self) {
   self->state.work.stopping = true;
-  pump(self);
-}
-
-/// How often an entity checks whether it has been idle long enough to be passivated.
-inline std::chrono::milliseconds idle_check_interval(std::chrono::seconds idle) {
-  return std::max<std::chrono::milliseconds>(idle / 2, std::chrono::milliseconds{100});
-}
-
-/// Arms the idle checks of a newly spawned entity.
-template <class Self> void start_idle_checks(Self* self) {
-  self->state.work.last_activity = self->clock().now();
-  self->delayed_send(self, idle_check_interval(self->state.svc->cfg.actors.idle_passivate),
-                     tick_atom::value);
-}
-
-/// The periodic idle check: idle long enough asks the router for passivation, else re-arms.
-template <class Self> void idle_tick(Self* self) {
-  auto& st = self->state;
-  auto idle = st.svc->cfg.actors.idle_passivate;
-  auto quiet = self->clock().now() - st.work.last_activity;
-  if (!st.work.busy && st.work.items.empty() && quiet >= idle)
-    self->send(st.router, idle_atom::value, st.key);
-  else
-    self->delayed_send(self, idle_check_interval(idle), tick_atom::value);
+  if (entity_idle(self))
+    self->quit();
 }
 
 } // namespace switchboard::actors

@@ -47,6 +47,10 @@ CAF_ADD_ATOM(switchboard, switchboard::actors, sweep_atom, "sweep")
 CAF_ADD_ATOM(switchboard, switchboard::actors, outbox_atom, "outbox")
 CAF_ADD_ATOM(switchboard, switchboard::actors, token_atom, "token")
 CAF_ADD_ATOM(switchboard, switchboard::actors, get_atom, "get")
+CAF_ADD_ATOM(switchboard, switchboard::actors, wake_atom, "wake")
+CAF_ADD_ATOM(switchboard, switchboard::actors, accepted_atom, "accepted")
+CAF_ADD_ATOM(switchboard, switchboard::actors, answer_atom, "answer")
+CAF_ADD_ATOM(switchboard, switchboard::actors, inbox_atom, "inbox")
 CAF_END_TYPE_ID_BLOCK(switchboard)
 
 namespace switchboard::actors {
@@ -59,12 +63,40 @@ namespace switchboard::actors {
 struct db_job {
   std::string name; ///< for logs and metrics
   std::function<std::any(soci::session&)> fn;
+  /// The job is one statement, atomic by itself: alone in its batch it runs without
+  /// BEGIN/COMMIT (1 round trip instead of 3).
+  bool single_statement = false;
 };
 
 /// Outcome of one job of a batch.
 struct db_result {
   std::any value;
   caf::error error;
+};
+
+/// A kind of storage work whose requests are batched: the requests of one kind that queue up
+/// together run as one job, one set-based statement per step, on one connection (group commit
+/// with set-based SQL). `run` answers one result per input, in order; it runs inside a
+/// transaction unless `single_statement`. When a batch of several inputs fails (not for a lost
+/// connection), each input is run again alone, so one bad input fails only itself.
+struct batch_kind {
+  std::string name; ///< for logs and metrics
+  std::size_t max_items = 256;
+  bool single_statement = false;
+  std::function<std::vector<db_result>(soci::session&, std::vector<std::any>&)> run;
+};
+
+using batch_kind_ptr = std::shared_ptr<const batch_kind>;
+
+/// Receives the result of one batched request, exactly once, on the storage actor's thread
+/// (it should only send a message or post to an executor).
+using batch_callback = std::function<void(db_result&)>;
+
+/// One request of a batch kind.
+struct batch_request {
+  batch_kind_ptr kind;
+  std::any input;
+  batch_callback done;
 };
 
 /// What the storage actor knows of the database.
@@ -85,7 +117,7 @@ using storage_actor
     = caf::typed_actor<caf::replies_to<write_atom, db_job>::with<std::any>,
                        caf::replies_to<read_atom, db_job>::with<std::any>,
                        caf::replies_to<ready_atom>::with<storage_status>,
-                       caf::replies_to<flush_atom>::with<bool>,
+                       caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<batch_request>,
                        caf::reacts_to<done_atom, uint64_t, uint32_t, std::vector<db_result>>,
                        caf::reacts_to<up_atom, uint32_t>, caf::reacts_to<down_atom, uint32_t>,
                        caf::reacts_to<tick_atom>, caf::reacts_to<timeout_atom, uint64_t>>;
@@ -184,21 +216,26 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.first_attempt_ms, x.attempt);
 }
 
-/// A session actor: one per end user (E.164 number). Serialises that user's events, runs the
-/// session state machine through storage, drives the LLM and hands sends to channel adapters.
-using session_actor
-    = caf::typed_actor<caf::reacts_to<call_ended_event, edge_callback>,
-                       caf::reacts_to<inbound_event, edge_callback>,
+/// What a session actor's accept of its pending inbox messages found (defined with the actor).
+struct accept_outcome;
+using accept_outcome_ptr = std::shared_ptr<accept_outcome>;
+
+/// A session actor: one per end user (E.164 number). Takes its user's pending inbox messages
+/// when woken (set-based, batched with other actors' by the storage actor), answers each burst
+/// of them with one LLM call after the coalescing window, and hands sends to channel adapters.
+using session_actor = caf::typed_actor<
+    caf::reacts_to<wake_atom>, caf::reacts_to<accepted_atom, accept_outcome_ptr>,
+    caf::reacts_to<answer_atom, uint64_t>, caf::reacts_to<tool_request, edge_callback>,
+    caf::reacts_to<replay_atom, std::string, int64_t, std::string>, caf::reacts_to<stop_atom>>;
+
+/// Routes to session actors by phone number, spawning on demand; passivates the ones that told
+/// it they are idle once they stayed idle long enough (one sweep timer for all of them).
+using session_router_actor
+    = caf::typed_actor<caf::reacts_to<wake_atom, std::string>,
                        caf::reacts_to<tool_request, edge_callback>,
                        caf::reacts_to<replay_atom, std::string, int64_t, std::string>,
-                       caf::reacts_to<stop_atom>, caf::reacts_to<tick_atom>>;
-
-/// Routes events to session actors by phone number, spawning on demand and passivating idle ones.
-using session_router_actor = caf::typed_actor<
-    caf::reacts_to<call_ended_event, edge_callback>, caf::reacts_to<inbound_event, edge_callback>,
-    caf::reacts_to<tool_request, edge_callback>,
-    caf::reacts_to<replay_atom, std::string, int64_t, std::string>,
-    caf::reacts_to<idle_atom, std::string>, caf::replies_to<count_atom>::with<uint64_t>>;
+                       caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
+                       caf::replies_to<count_atom>::with<uint64_t>>;
 
 /// A channel adapter (WhatsApp Cloud API, MTN SMS v3 or Twilio): attempts sends with retries and
 /// records every outcome in the delivery log.
@@ -206,8 +243,10 @@ using channel_actor
     = caf::typed_actor<caf::reacts_to<outbound_send>, caf::reacts_to<retry_atom, outbound_send>,
                        caf::reacts_to<token_atom>>;
 
-/// Periodic durable work: closing expired sessions, re-claiming stalled sends and replies.
-using sweeper_actor = caf::typed_actor<caf::reacts_to<sweep_atom>, caf::reacts_to<outbox_atom>>;
+/// Periodic durable work: closing expired sessions, re-claiming stalled sends and replies,
+/// waking the entities whose pending inbox rows lost their wake-up, purging old inbox rows.
+using sweeper_actor = caf::typed_actor<caf::reacts_to<sweep_atom>, caf::reacts_to<outbox_atom>,
+                                       caf::reacts_to<inbox_atom>>;
 
 /// A chat-completion request for the LLM actor.
 struct llm_call {
@@ -223,10 +262,9 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 /// body of a 2xx, or an error (timeout, provider_transient, provider_rejected).
 using llm_actor = caf::typed_actor<caf::replies_to<llm_call>::with<std::string>>;
 
-/// Stateless edge requests that belong to no entity: status callbacks, readiness.
+/// Stateless edge requests that belong to no entity: API jobs, readiness.
 using edge_actor
-    = caf::typed_actor<caf::reacts_to<status_event, edge_callback>,
-                       caf::reacts_to<db_job, bool, edge_callback>,
+    = caf::typed_actor<caf::reacts_to<db_job, bool, edge_callback>,
                        caf::reacts_to<ready_atom, std::function<void(storage_status)>>>;
 
 // -- Chatwoot support bot ------------------------------------------------------------------------
@@ -251,17 +289,24 @@ typename Inspector::result_type inspect(Inspector& f, provider_reply& x) {
 /// A deferred step of an actor (a retry after a delay), run when its message comes back.
 using deferred_step = std::function<void()>;
 
-/// A conversation actor: one per (Chatwoot account, conversation). Answers from the Help
-/// Center, escalates to a human, notifies the provider, posts the provider's replies.
-using conversation_actor
-    = caf::typed_actor<caf::reacts_to<chatwoot_webhook, edge_callback>,
-                       caf::reacts_to<provider_reply, edge_callback>, caf::reacts_to<stop_atom>,
-                       caf::reacts_to<tick_atom>, caf::reacts_to<retry_atom, deferred_step>>;
+/// The Chatwoot events a conversation actor took from the inbox (defined with the actor).
+struct chatwoot_taken;
+using chatwoot_taken_ptr = std::shared_ptr<chatwoot_taken>;
 
-/// Routes Chatwoot events to conversation actors ("account:conversation").
-using conversation_router_actor = caf::typed_actor<
-    caf::reacts_to<chatwoot_webhook, edge_callback>, caf::reacts_to<provider_reply, edge_callback>,
-    caf::reacts_to<idle_atom, std::string>, caf::replies_to<count_atom>::with<uint64_t>>;
+/// A conversation actor: one per (Chatwoot account, conversation). Takes its pending inbox
+/// events when woken; answers from the Help Center, escalates to a human, notifies the
+/// provider, posts the provider's replies.
+using conversation_actor
+    = caf::typed_actor<caf::reacts_to<wake_atom>, caf::reacts_to<accepted_atom, chatwoot_taken_ptr>,
+                       caf::reacts_to<provider_reply, edge_callback>, caf::reacts_to<stop_atom>,
+                       caf::reacts_to<retry_atom, deferred_step>>;
+
+/// Routes to conversation actors ("account:conversation"), passivating idle ones.
+using conversation_router_actor
+    = caf::typed_actor<caf::reacts_to<wake_atom, std::string>,
+                       caf::reacts_to<provider_reply, edge_callback>,
+                       caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
+                       caf::replies_to<count_atom>::with<uint64_t>>;
 
 /// A portal's published articles and their search index, shared read-only.
 struct article_set;
@@ -277,17 +322,27 @@ using articles_actor
 using patient_http_actor = caf::typed_actor<caf::replies_to<http_call>::with<http_reply>,
                                             caf::reacts_to<retry_atom, deferred_step>>;
 
-/// The Telegram side of the provider bridge: /start, replies to notifications, explanations.
-using telegram_bridge_actor = caf::typed_actor<caf::reacts_to<telegram_event, edge_callback>,
+/// The Telegram updates the bridge took from the inbox (defined with the actor).
+struct telegram_taken;
+using telegram_taken_ptr = std::shared_ptr<telegram_taken>;
+
+/// The Telegram side of the provider bridge: takes pending updates of a chat when woken and
+/// handles /start, replies to notifications, explanations.
+using telegram_bridge_actor = caf::typed_actor<caf::reacts_to<wake_atom, std::string>,
+                                               caf::reacts_to<accepted_atom, telegram_taken_ptr>,
                                                caf::reacts_to<retry_atom, deferred_step>>;
 
 } // namespace switchboard::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::db_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::batch_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_result>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::any)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::deferred_step)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::article_set_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::edge_callback)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::accept_outcome_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::chatwoot_taken_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::telegram_taken_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::function<void(switchboard::actors::storage_status)>)

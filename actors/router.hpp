@@ -1,8 +1,9 @@
 #pragma once
 
-// Keyed routers: map an entity key to its actor, spawn on demand, monitor, passivate idle ones.
-// Used by the session router (key: phone number) and the conversation router (key:
-// "account:conversation"). Include from actor implementation files only.
+// Keyed routers: map an entity key to its actor, spawn on demand, passivate the ones that stay
+// idle. Used by the session router (key: phone number) and the conversation router (key:
+// "account:conversation"). One map entry per live entity and one sweep timer per router.
+// Include from actor implementation files only.
 
 #include <string>
 #include <unordered_map>
@@ -14,57 +15,89 @@ namespace switchboard::actors {
 /// State of a keyed router over entities of type Entity.
 template <class Entity> struct keyed_router_state {
   static inline const char* name = "router";
+  struct entry {
+    Entity actor;
+    caf::actor_clock::time_point idle_since; ///< meaningful when idle
+    uint32_t routed = 0;                     ///< messages routed to it
+    bool idle = false;
+  };
   services_ptr svc;
   const char* kind = "entity"; ///< metrics label of the live-actor gauge
-  std::unordered_map<std::string, Entity> entities;
-  std::unordered_map<caf::actor_addr, std::string> keys;
+  std::unordered_map<std::string, entry> entities;
 
   ~keyed_router_state() {
     for (auto& kv : entities)
-      caf::anon_send_exit(kv.second, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(kv.second.actor, caf::exit_reason::user_shutdown);
   }
 };
 
-/// The entity for `key`; `spawn(key)` creates it (monitored) when there is none.
+/// The entity for `key`, marked busy; `spawn(key)` creates it (monitored) when there is none.
 template <class Self, class Spawn> auto& route_to(Self* self, const std::string& key, Spawn spawn) {
   auto& st = self->state;
   auto it = st.entities.find(key);
-  if (it != st.entities.end())
-    return it->second;
-  auto a = spawn(key);
-  st.keys.emplace(a.address(), key);
-  st.svc->stats->live_actors(st.kind, 1);
-  return st.entities.emplace(key, a).first->second;
+  if (it == st.entities.end()) {
+    typename keyed_router_state<std::decay_t<decltype(it->second.actor)>>::entry e;
+    e.actor = spawn(key);
+    it = st.entities.emplace(key, std::move(e)).first;
+    st.svc->stats->live_actors(st.kind, 1);
+  }
+  it->second.idle = false;
+  ++it->second.routed;
+  return it->second.actor;
 }
 
-/// Forgets entities when they terminate (passivated or failed).
+/// How often a router looks for entities idle long enough to passivate.
+inline std::chrono::milliseconds sweep_interval(std::chrono::seconds idle) {
+  return std::max<std::chrono::milliseconds>(idle / 2, std::chrono::milliseconds{100});
+}
+
+/// Counts terminated entities and forgets the ones that died of an error (passivated ones were
+/// forgotten when they were asked to stop); arms the idle sweeps.
 template <class Self> void watch_entities(Self* self) {
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
-    auto it = st.keys.find(dm.source);
-    if (it == st.keys.end())
-      return;
-    auto e = st.entities.find(it->second);
-    if (e != st.entities.end() && e->second.address() == dm.source)
-      st.entities.erase(e);
-    st.keys.erase(it);
     st.svc->stats->live_actors(st.kind, -1);
-    if (dm.reason && dm.reason != caf::exit_reason::user_shutdown)
-      core::log(core::log_level::error, "entity actor died",
-                {{"kind", st.kind}, {"reason", caf::to_string(dm.reason)}});
+    if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown)
+      return;
+    for (auto it = st.entities.begin(); it != st.entities.end(); ++it)
+      if (it->second.actor.address() == dm.source) {
+        st.entities.erase(it);
+        break;
+      }
+    core::log(core::log_level::error, "entity actor died",
+              {{"kind", st.kind}, {"reason", caf::to_string(dm.reason)}});
   });
+  self->delayed_send(self, sweep_interval(self->state.svc->cfg.actors.idle_passivate),
+                     sweep_atom::value);
 }
 
-/// Passivation asked by the entity itself: forget it first (new events spawn a fresh one), then
-/// let it finish what is already in its mailbox and stop.
-template <class Self> void passivate(Self* self, const std::string& key) {
+/// The entity told it has nothing to do after seeing `seen` routed messages (only its current
+/// actor counts, and only when nothing was routed to it since).
+template <class Self> void mark_idle(Self* self, const std::string& key, uint32_t seen) {
   auto& st = self->state;
   auto it = st.entities.find(key);
-  if (it == st.entities.end()
-      || it->second.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
+  if (it == st.entities.end() || it->second.routed != seen
+      || it->second.actor.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
     return;
-  self->send(it->second, stop_atom::value);
-  st.entities.erase(it);
+  it->second.idle = true;
+  it->second.idle_since = self->clock().now();
+}
+
+/// Passivates the entities idle for actors.idle_passivate: forgotten first (new events spawn a
+/// fresh one), then asked to stop (they finish what is already in their mailbox). Re-arms.
+template <class Self> void sweep_idle(Self* self) {
+  auto& st = self->state;
+  auto limit = st.svc->cfg.actors.idle_passivate;
+  auto now = self->clock().now();
+  for (auto it = st.entities.begin(); it != st.entities.end();) {
+    if (it->second.idle && now - it->second.idle_since >= limit) {
+      self->send(it->second.actor, stop_atom::value);
+      it = st.entities.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  self->delayed_send(self, sweep_interval(limit), sweep_atom::value);
 }
 
 } // namespace switchboard::actors

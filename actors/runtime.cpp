@@ -6,6 +6,9 @@
 
 #include "actors/common.hpp"
 #include "actors/http_client.hpp"
+#include "core/crypto.hpp"
+#include "core/phone.hpp"
+#include "storage/inbox.hpp"
 
 namespace switchboard::config {
 const std::string& builtin_followup_prompt();
@@ -35,7 +38,29 @@ struct runtime::impl {
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<services> svc;
   graph g;
+  inbox_targets targets;
   bool stopped = false;
+
+  /// Stores an inbox entry; after the commit, answers and wakes the entity.
+  void ingest(core::inbox_entry e, edge_callback done) {
+    auto kind = e.kind;
+    auto entity = e.entity;
+    auto source = e.source;
+    submit_batch(svc->storage, svc->ingest_batch, std::move(e),
+                 [s = svc, to = targets, kind, entity, source, done](db_result& r) {
+                   if (r.error) {
+                     done(error_reply(r.error));
+                     return;
+                   }
+                   if (!std::any_cast<storage::inbox_stored>(&r.value)->inserted) {
+                     s->stats->dedupe_hit(source);
+                     done(edge_reply{200, R"({"status":"duplicate"})"});
+                     return;
+                   }
+                   done(edge_reply{200, R"({"status":"accepted"})"});
+                   wake(*s, to, kind, entity);
+                 });
+  }
 };
 
 runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
@@ -74,6 +99,7 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   svc->policy.sms_max_segments = s.sms.max_segments;
   svc->policy.claim_lease = std::max<std::chrono::milliseconds>(std::chrono::seconds{30},
                                                                 s.http_client.total_timeout * 2);
+  make_batch_kinds(*svc);
   svc->followup_prompt = load_prompt(s.llm.system_prompt_file, config::builtin_followup_prompt());
   svc->bot_prompt = load_prompt(s.llm.bot_prompt_file, config::builtin_support_bot_prompt());
   // The adapters and the LLM actor read `svc` only when handling messages, which the graph
@@ -93,9 +119,10 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   d.svc = svc;
   d.g.svc = svc;
   d.g.sessions = spawn_session_router(*d.sys, svc);
-  d.g.sweeper = spawn_sweeper(*d.sys, svc, d.g.sessions);
   d.g.conversations = spawn_conversation_router(*d.sys, svc);
   d.g.telegram = spawn_telegram_bridge(*d.sys, svc, d.g.conversations);
+  d.targets = inbox_targets{d.g.sessions, d.g.conversations, d.g.telegram};
+  d.g.sweeper = spawn_sweeper(*d.sys, svc, d.targets);
   d.g.edge = spawn_edge(*d.sys, svc);
 }
 
@@ -110,16 +137,79 @@ void runtime::check_readiness(std::function<void(readiness)> done) {
                  }});
 }
 
+void runtime::submit(core::inbound_message m, edge_callback done) {
+  impl_->ingest(core::make_inbox_entry(m, static_cast<uint32_t>(impl_->settings.inbox.shards)),
+                std::move(done));
+}
+
+void runtime::submit(core::status_update st, edge_callback done) {
+  impl_->ingest(core::make_inbox_entry(st, static_cast<uint32_t>(impl_->settings.inbox.shards)),
+                std::move(done));
+}
+
+void runtime::submit(core::chatwoot_inbound c, std::string dedupe_key, edge_callback done) {
+  impl_->ingest(core::make_inbox_entry(c, std::move(dedupe_key),
+                                       static_cast<uint32_t>(impl_->settings.inbox.shards)),
+                std::move(done));
+}
+
+void runtime::submit(core::telegram_inbound t, edge_callback done) {
+  impl_->ingest(core::make_inbox_entry(t, static_cast<uint32_t>(impl_->settings.inbox.shards)),
+                std::move(done));
+}
+
 void runtime::submit(call_ended_event ev, edge_callback done) {
-  caf::anon_send(impl_->g.sessions, std::move(ev), std::move(done));
-}
-
-void runtime::submit(inbound_event ev, edge_callback done) {
-  caf::anon_send(impl_->g.sessions, std::move(ev), std::move(done));
-}
-
-void runtime::submit(status_event ev, edge_callback done) {
-  caf::anon_send(impl_->g.edge, std::move(ev), std::move(done));
+  storage::call_ended_input in;
+  in.summary.call_id = ev.call_id;
+  in.summary.summary = ev.summary;
+  in.summary.outcome = ev.outcome;
+  in.summary.language = ev.language;
+  in.summary.customer_name = ev.customer_name;
+  in.summary.action_items = ev.action_items;
+  in.phone = ev.phone;
+  if (ev.has_whatsapp >= 0)
+    in.has_whatsapp = ev.has_whatsapp == 1;
+  if (ev.allows_sms >= 0)
+    in.allows_sms = ev.allows_sms == 1;
+  in.correlation_id = ev.correlation_id;
+  in.token = core::random_hex(8);
+  in.now = std::chrono::system_clock::now();
+  auto svc = impl_->svc;
+  submit_batch(
+      svc->storage, svc->calls_batch, std::move(in),
+      [svc, done, phone = ev.phone, correlation_id = ev.correlation_id](db_result& r) {
+        if (r.error) {
+          done(error_reply(r.error));
+          return;
+        }
+        auto& a = *std::any_cast<storage::accepted_call>(&r.value);
+        done(json_reply(202, a.result));
+        auto& stats = *svc->stats;
+        auto masked = core::mask_phone(phone);
+        if (a.duplicate) {
+          stats.dedupe_hit("voice");
+          core::log(core::log_level::info, "call-ended webhook repeated; nothing sent again",
+                    {{"phone", masked}, {"correlation_id", correlation_id}});
+          return;
+        }
+        if (a.session_created)
+          stats.session_event("opened");
+        if (a.session_expired)
+          stats.session_event("expired");
+        auto sends = std::to_string(a.sends.size());
+        core::log(core::log_level::info, "call ended; summaries queued",
+                  {{"phone", masked}, {"correlation_id", correlation_id}, {"sends", sends}});
+        for (auto& row : a.skipped) {
+          stats.count("skipped_sends", row.channel);
+          core::log(core::log_level::info, "summary skipped",
+                    {{"phone", masked},
+                     {"correlation_id", correlation_id},
+                     {"channel", row.channel},
+                     {"reason", row.last_error}});
+        }
+        for (auto& row : a.sends)
+          dispatch_send(*svc, row);
+      });
 }
 
 void runtime::submit(tool_request req, edge_callback done) {
@@ -130,14 +220,6 @@ void runtime::run_job(std::string name, bool write,
                       std::function<nlohmann::json(soci::session&)> fn, edge_callback done) {
   caf::anon_send(impl_->g.edge, make_job<nlohmann::json>(std::move(name), std::move(fn)), write,
                  std::move(done));
-}
-
-void runtime::submit(chatwoot_webhook ev, edge_callback done) {
-  caf::anon_send(impl_->g.conversations, std::move(ev), std::move(done));
-}
-
-void runtime::submit(telegram_event ev, edge_callback done) {
-  caf::anon_send(impl_->g.telegram, std::move(ev), std::move(done));
 }
 
 const config::settings& runtime::settings() const {

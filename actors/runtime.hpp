@@ -39,13 +39,22 @@ public:
   /// Asks the storage actor whether the database is reachable and migrated.
   void check_readiness(std::function<void(readiness)> done);
 
-  /// Hands an event to the actor owning it; `done` gets the HTTP answer.
+  /// Stores an inbound event as an inbox row (batched with other webhooks' rows: one INSERT per
+  /// batch) and wakes its entity once the row is committed; `done` gets 200 after the commit
+  /// (body {"status": "accepted"} or {"status": "duplicate"}), or 503 when it was not stored.
+  void submit(core::inbound_message m, edge_callback done);
+  void submit(core::status_update s, edge_callback done);
+  /// `dedupe_key` names what the webhook's signature covers (see core::chatwoot_dedupe_key).
+  void submit(core::chatwoot_inbound c, std::string dedupe_key, edge_callback done);
+  void submit(core::telegram_inbound t, edge_callback done);
+
+  /// Accepts a call-ended event (batched with others: profiles, sessions, the summaries as
+  /// delivery rows, all set-based) and hands the summaries to the adapters; `done` gets
+  /// 202 {session_id, correlation_id} after the commit (the same answer on retries).
   void submit(call_ended_event ev, edge_callback done);
-  void submit(inbound_event ev, edge_callback done);
-  void submit(status_event ev, edge_callback done);
+
+  /// Runs a tool for the session of req.phone; `done` gets its result.
   void submit(tool_request req, edge_callback done);
-  void submit(chatwoot_webhook ev, edge_callback done);
-  void submit(telegram_event ev, edge_callback done);
 
   /// Runs a storage job for an API route that only reads or writes rows: `fn` runs on a storage
   /// worker (inside a group-commit transaction when `write`) and may throw

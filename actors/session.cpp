@@ -1,4 +1,4 @@
-#include <deque>
+#include <set>
 #include <unordered_map>
 
 #include "actors/common.hpp"
@@ -10,6 +10,7 @@
 #include "core/responder.hpp"
 #include "core/tools.hpp"
 #include "storage/db.hpp"
+#include "storage/sets.hpp"
 
 namespace switchboard::actors {
 
@@ -45,26 +46,50 @@ void dispatch_send(const services& svc, const storage::delivery_row& row) {
   caf::anon_send(adapter, make_send(row));
 }
 
+/// The answer of one accept: what storage::accept_messages found, or why it failed.
+struct accept_outcome {
+  storage::accepted_messages accepted;
+  caf::error error;
+};
+
 namespace {
 
-// -- the session actor ---------------------------------------------------------------------------
+/// How many times a burst is answered anew because messages arrived during the generation
+/// before the answer goes out anyway (the newer messages then get their own answer).
+constexpr int max_regenerations = 2;
 
-/// One LLM conversation in progress (an inbound message being answered).
+/// How many earlier messages of the session the LLM sees.
+constexpr int history_messages = 12;
+
+/// Inbound messages being answered together: one answer, one LLM call (plus tool rounds).
+struct burst_state {
+  std::vector<storage::delivery_row> rows; ///< accepted and unanswered, oldest first
+  storage::profile_row profile;            ///< as of the latest accept
+  core::session_record session;
+  enum class phase { gathering, generating } stage = phase::gathering;
+  uint64_t timer = 0;      ///< the answer timer that counts (older ones are ignored)
+  std::size_t covered = 0; ///< rows the generation in flight answers
+  bool stale = false;      ///< messages arrived during the generation
+  int regenerations = 0;
+};
+
+/// One LLM conversation in progress (a burst being answered).
 struct conversation {
-  storage::accepted_inbound in;
-  std::string token;
   std::vector<core::llm_message> messages;
   int round = 0;
+  std::string correlation_id;
 };
 
 struct session_state {
   static inline const char* name = "session";
-  std::string phone;
-  std::string key; ///< router key: the phone number
-  std::string masked;
+  std::string key; ///< router key: the phone number (E.164)
   services_ptr svc;
   session_router_actor router;
   entity_work work;
+  bool accepting = false;  ///< an accept of pending inbox messages is in flight
+  bool wake_again = false; ///< woken while accepting: accept again after it
+  uint64_t timers = 0;
+  std::unique_ptr<burst_state> burst; ///< only while a burst is being answered
 };
 
 using session_ptr = session_actor::stateful_pointer<session_state>;
@@ -73,7 +98,7 @@ void log_flow(session_ptr self, const char* msg, const std::string& correlation_
               std::initializer_list<core::log_field> extra = {}) {
   if (!core::log_enabled(core::log_level::info))
     return;
-  std::vector<core::log_field> fields{{"phone", self->state.masked},
+  std::vector<core::log_field> fields{{"phone", core::mask_phone(self->state.key)},
                                       {"correlation_id", correlation_id}};
   fields.insert(fields.end(), extra.begin(), extra.end());
   core::log(core::log_level::info, msg, fields);
@@ -165,22 +190,57 @@ void execute_tool(session_ptr self, const std::string& name, json args,
   }
 }
 
-// -- replies -------------------------------------------------------------------------------------
+// -- answering a burst ---------------------------------------------------------------------------
 
-/// Queues the reply (if this actor still holds the inbound row's claim) and hands it to the
-/// adapter of the channel the user wrote from.
-void send_reply(session_ptr self, std::shared_ptr<conversation> conv, std::string text,
-                std::string type) {
+void generate(session_ptr self);
+void arm_answer(session_ptr self, std::chrono::milliseconds delay);
+
+/// The burst is answered (or dropped): forget the rows the answer covered; newer ones form the
+/// next burst.
+void burst_done(session_ptr self) {
+  auto& b = self->state.burst;
+  if (!b)
+    return;
+  b->rows.erase(b->rows.begin(),
+                b->rows.begin()
+                    + static_cast<std::ptrdiff_t>(std::min(b->covered, b->rows.size())));
+  b->covered = 0;
+  b->regenerations = 0;
+  b->stale = false;
+  if (b->rows.empty()) {
+    b.reset();
+    release(self);
+    return;
+  }
+  b->stage = burst_state::phase::gathering;
+  // They waited during the generation already: answer them after a short gathering window.
+  arm_answer(self, std::min(self->state.svc->cfg.session.coalesce, std::chrono::milliseconds{200}));
+}
+
+/// Queues the reply to the covered rows (if this actor still holds their claims) and hands it
+/// to the adapter of the channel the user last wrote from.
+void send_reply(session_ptr self, std::string text, std::string type) {
+  auto& b = *self->state.burst;
+  if (b.stale && b.regenerations < max_regenerations) {
+    // Messages arrived while the LLM was answering: answer all of them instead.
+    ++b.regenerations;
+    log_flow(self, "new messages during the answer; answering them together",
+             b.rows.back().correlation_id);
+    generate(self);
+    return;
+  }
   const auto& svc = *self->state.svc;
+  std::vector<storage::claimed_inbound> claimed;
+  for (std::size_t i = 0; i < b.covered; ++i)
+    claimed.push_back({b.rows[i].id, b.rows[i].claim_token});
+  auto channel = b.rows[b.covered - 1].channel;
+  auto correlation_id = b.rows[b.covered - 1].correlation_id;
   auto policy = svc.policy;
-  auto inbound_id = conv->in.inbound.id;
-  auto token = conv->token;
   auto now = system_clock::now();
-  auto correlation_id = conv->in.inbound.correlation_id;
   db_write<std::optional<storage::delivery_row>>(
       self, svc, "queue_reply",
       [=](soci::session& sql) {
-        return storage::queue_reply(sql, policy, inbound_id, token, text, type, now);
+        return storage::queue_reply(sql, policy, claimed, channel, text, type, now);
       },
       [self, correlation_id](std::optional<storage::delivery_row>& row) {
         if (!row)
@@ -189,21 +249,35 @@ void send_reply(session_ptr self, std::shared_ptr<conversation> conv, std::strin
           log_flow(self, "reply queued", correlation_id, {{"channel", row->channel}});
           dispatch_send(*self->state.svc, *row);
         }
-        finish(self);
+        burst_done(self);
       },
       [self, correlation_id](caf::error& e) {
-        // The inbound row stays unanswered; the sweeper replays it when its claim expires.
+        // The inbound rows stay unanswered; the sweeper replays them when their claims expire.
         core::log(core::log_level::warn, "reply not queued",
                   {{"correlation_id", correlation_id}, {"error", core::reason_of(e)}});
-        finish(self);
+        burst_done(self);
       });
 }
 
-void fallback(session_ptr self, std::shared_ptr<conversation> conv, const char* why) {
-  log_flow(self, "built-in responder answers", conv->in.inbound.correlation_id, {{"why", why}});
+/// The covered messages as one text (the built-in responder answers all of them).
+std::string covered_text(const burst_state& b) {
+  std::string out;
+  for (std::size_t i = 0; i < b.covered; ++i) {
+    if (b.rows[i].message_type != "text")
+      continue;
+    if (!out.empty())
+      out += '\n';
+    out += b.rows[i].body;
+  }
+  return out;
+}
+
+void fallback(session_ptr self, const char* why) {
+  auto& b = *self->state.burst;
+  log_flow(self, "built-in responder answers", b.rows[b.covered - 1].correlation_id,
+           {{"why", why}});
   self->state.svc->stats->count("fallback_replies", why);
-  send_reply(self, conv, core::fallback_reply(conv->in.session.context, conv->in.inbound.body),
-             "reply");
+  send_reply(self, core::fallback_reply(b.session.context, covered_text(b)), "reply");
 }
 
 void llm_round(session_ptr self, std::shared_ptr<conversation> conv);
@@ -228,13 +302,13 @@ void run_tool_calls(session_ptr self, std::shared_ptr<conversation> conv,
   }
   auto a = *args;
   if (!a.contains("phone_number"))
-    a["phone_number"] = self->state.phone;
-  if (a["phone_number"] != self->state.phone) {
+    a["phone_number"] = self->state.key;
+  if (a["phone_number"] != self->state.key) {
     next(json{{"error", "this conversation may only act on its own phone number"}});
     return;
   }
   self->state.svc->stats->count("tool_calls", call.name);
-  execute_tool(self, call.name, a, conv->in.inbound.correlation_id, [next](core::expected<json> r) {
+  execute_tool(self, call.name, a, conv->correlation_id, [next](core::expected<json> r) {
     next(r ? *r : json{{"error", core::reason_of(r.error())}});
   });
 }
@@ -248,14 +322,14 @@ void llm_round(session_ptr self, std::shared_ptr<conversation> conv) {
   bool allow_tools = conv->round < svc.cfg.llm.max_tool_rounds;
   llm_call call{allow_tools ? core::encode_llm_request(req, core::tool_definitions())
                             : core::encode_llm_request(req),
-                conv->in.inbound.correlation_id};
+                conv->correlation_id};
   auto deadline = svc.cfg.llm.timeout + std::chrono::seconds{2};
   self->request(svc.llm, deadline, std::move(call))
       .then(
           [self, conv, allow_tools](std::string& body) {
             auto res = core::parse_llm_response(body);
             if (!res) {
-              fallback(self, conv, "malformed LLM answer");
+              fallback(self, "malformed LLM answer");
               return;
             }
             if (!res->tool_calls.empty() && allow_tools) {
@@ -264,175 +338,190 @@ void llm_round(session_ptr self, std::shared_ptr<conversation> conv) {
               return;
             }
             if (!res->content || res->content->empty()) {
-              fallback(self, conv, "empty LLM answer");
+              fallback(self, "empty LLM answer");
               return;
             }
-            send_reply(self, conv, *res->content, "reply");
+            send_reply(self, *res->content, "reply");
           },
-          [self, conv](caf::error& e) {
-            fallback(self, conv,
-                     core::code_of(e) == sb_error::timeout ? "LLM timeout" : "LLM error");
+          [self](caf::error& e) {
+            fallback(self, core::code_of(e) == sb_error::timeout ? "LLM timeout" : "LLM error");
           });
 }
 
-/// Produces the answer to an accepted inbound message.
-void answer(session_ptr self, std::shared_ptr<conversation> conv) {
+/// The LLM's view of an inbound message.
+std::string user_text(const storage::delivery_row& row) {
+  return row.message_type == "text" ? row.body : "[the customer sent a " + row.message_type + "]";
+}
+
+/// Answers the rows gathered so far: the LLM sees the session, the earlier messages of the
+/// session (1 read) and every message of the burst.
+void generate(session_ptr self) {
+  auto& b = *self->state.burst;
   const auto& svc = *self->state.svc;
-  auto& in = conv->in;
-  if (in.inbound.message_type != "text") {
-    send_reply(self, conv,
-               core::unsupported_type_notice(in.inbound.message_type, in.session.context),
+  b.stage = burst_state::phase::generating;
+  b.covered = b.rows.size();
+  b.stale = false;
+  bool any_text = false;
+  for (auto& r : b.rows)
+    any_text = any_text || r.message_type == "text";
+  if (!any_text) {
+    send_reply(self, core::unsupported_type_notice(b.rows.back().message_type, b.session.context),
                "notice");
     return;
   }
   if (!svc.llm) {
-    fallback(self, conv, "no LLM configured");
+    fallback(self, "no LLM configured");
     return;
   }
-  std::string system = svc.followup_prompt;
-  system += "\n\nCustomer phone number: " + self->state.phone;
-  system += "\nChannel of this conversation: " + in.inbound.channel;
-  system += "\nSession:\n" + storage::session_json(in.session, in.profile).dump(2);
-  conv->messages.push_back(core::system_message(system));
-  for (auto& h : in.history) {
-    if (h.id == in.inbound.id)
-      continue;
-    if (h.direction == "inbound")
-      conv->messages.push_back(core::user_message(h.body));
-    else {
-      core::llm_message m;
-      m.role = "assistant";
-      m.content = h.body;
-      conv->messages.push_back(std::move(m));
-    }
-  }
-  conv->messages.push_back(core::user_message(in.inbound.body));
-  llm_round(self, conv);
-}
-
-// -- event handlers ------------------------------------------------------------------------------
-
-void on_call_ended(session_ptr self, call_ended_event ev, edge_callback cb) {
-  const auto& svc = *self->state.svc;
-  storage::call_ended_input in;
-  in.summary.call_id = ev.call_id;
-  in.summary.summary = ev.summary;
-  in.summary.outcome = ev.outcome;
-  in.summary.language = ev.language;
-  in.summary.customer_name = ev.customer_name;
-  in.summary.action_items = ev.action_items;
-  in.phone = ev.phone;
-  in.transcript = ev.transcript;
-  if (ev.has_whatsapp >= 0)
-    in.has_whatsapp = ev.has_whatsapp == 1;
-  if (ev.allows_sms >= 0)
-    in.allows_sms = ev.allows_sms == 1;
-  in.correlation_id = ev.correlation_id;
-  in.token = core::random_hex(8);
-  in.now = system_clock::now();
-  auto machine = svc.machine;
-  auto policy = svc.policy;
-  db_write<storage::accepted_call>(
-      self, svc, "call_ended",
-      [machine, policy, in](soci::session& sql) {
-        return storage::accept_call_ended(sql, machine, policy, in);
+  auto session_id = b.session.id;
+  db_read<std::vector<storage::delivery_row>>(
+      self, svc, "history",
+      [session_id](soci::session& sql) {
+        return storage::session_history(sql, session_id, history_messages + 8);
       },
-      [self, cb, ev](storage::accepted_call& r) {
-        auto& svc = *self->state.svc;
-        cb(json_reply(202, r.result));
-        if (r.duplicate) {
-          svc.stats->dedupe_hit("voice");
-          log_flow(self, "call-ended webhook repeated; nothing sent again", ev.correlation_id);
-        } else {
-          if (r.session_created)
-            svc.stats->session_event("opened");
-          if (r.session_expired)
-            svc.stats->session_event("expired");
-          log_flow(self, "call ended; summaries queued", ev.correlation_id,
-                   {{"sends", std::to_string(r.sends.size())}});
-          for (auto& row : r.skipped) {
-            svc.stats->count("skipped_sends", row.channel);
-            log_flow(self, "summary skipped", ev.correlation_id,
-                     {{"channel", row.channel}, {"reason", row.last_error}});
-          }
-          for (auto& row : r.sends)
-            dispatch_send(svc, row);
-        }
-        finish(self);
-      },
-      [self, cb](caf::error& e) {
-        cb(error_reply(e));
-        finish(self);
-      });
-}
-
-void on_inbound(session_ptr self, inbound_event ev, edge_callback cb) {
-  const auto& svc = *self->state.svc;
-  storage::inbound_input in;
-  in.channel = ev.channel;
-  in.provider = ev.provider;
-  in.external_id = ev.external_id;
-  in.from = ev.from;
-  in.type = ev.type;
-  in.text = ev.text;
-  in.profile_name = ev.profile_name;
-  in.correlation_id = ev.correlation_id;
-  in.token = core::random_hex(8);
-  in.now = system_clock::now();
-  auto machine = svc.machine;
-  auto policy = svc.policy;
-  db_write<storage::accepted_inbound>(
-      self, svc, "inbound",
-      [machine, policy, in](soci::session& sql) {
-        return storage::accept_inbound(sql, machine, policy, in);
-      },
-      [self, cb, ev, token = in.token](storage::accepted_inbound& r) {
-        auto& svc = *self->state.svc;
-        if (r.duplicate) {
-          svc.stats->dedupe_hit(ev.provider);
-          cb(json_reply(200, {{"status", "duplicate"}}));
-          finish(self);
-          return;
-        }
-        if (r.session_created)
-          svc.stats->session_event("opened");
-        if (r.session_expired)
-          svc.stats->session_event("expired");
-        cb(json_reply(200, {{"status", "accepted"},
-                            {"session_id", r.session.id},
-                            {"correlation_id", ev.correlation_id}}));
-        log_flow(self, "inbound message accepted", ev.correlation_id,
-                 {{"channel", ev.channel}, {"body", core::mask_text(ev.text)}});
+      [self](std::vector<storage::delivery_row>& history) {
+        auto& b = *self->state.burst;
+        const auto& svc = *self->state.svc;
         auto conv = std::make_shared<conversation>();
-        conv->in = std::move(r);
-        conv->token = token;
-        answer(self, conv);
+        conv->correlation_id = b.rows[b.covered - 1].correlation_id;
+        std::string system = svc.followup_prompt;
+        system += "\n\nCustomer phone number: " + self->state.key;
+        system += "\nChannel of this conversation: " + b.rows[b.covered - 1].channel;
+        system += "\nSession:\n" + storage::session_json(b.session, b.profile).dump(2);
+        conv->messages.push_back(core::system_message(system));
+        std::set<int64_t> own;
+        for (std::size_t i = 0; i < b.covered; ++i)
+          own.insert(b.rows[i].id);
+        std::size_t skip = 0, earlier = 0;
+        for (auto& h : history)
+          earlier += own.count(h.id) ? 0 : 1;
+        if (earlier > static_cast<std::size_t>(history_messages))
+          skip = earlier - history_messages;
+        for (auto& h : history) {
+          if (own.count(h.id))
+            continue;
+          if (skip > 0) {
+            --skip;
+            continue;
+          }
+          if (h.direction == "inbound")
+            conv->messages.push_back(core::user_message(h.body));
+          else {
+            core::llm_message m;
+            m.role = "assistant";
+            m.content = h.body;
+            conv->messages.push_back(std::move(m));
+          }
+        }
+        for (std::size_t i = 0; i < b.covered; ++i)
+          conv->messages.push_back(core::user_message(user_text(b.rows[i])));
+        llm_round(self, conv);
       },
-      [self, cb](caf::error& e) {
-        cb(error_reply(e));
-        finish(self);
-      });
+      [self](caf::error&) { fallback(self, "history unavailable"); });
+}
+
+void arm_answer(session_ptr self, std::chrono::milliseconds delay) {
+  auto& b = *self->state.burst;
+  b.timer = ++self->state.timers;
+  self->delayed_send(self, delay, answer_atom::value, b.timer);
+}
+
+/// New accepted messages join the burst; the first one starts the coalescing window.
+void add_to_burst(session_ptr self, storage::accepted_messages& a) {
+  auto& st = self->state;
+  if (a.inbound.empty())
+    return;
+  bool fresh = !st.burst;
+  if (fresh) {
+    st.burst = std::make_unique<burst_state>();
+    hold(self);
+  }
+  auto& b = *st.burst;
+  b.profile = std::move(a.profile);
+  b.session = std::move(a.session);
+  for (auto& row : a.inbound) {
+    log_flow(self, "inbound message accepted", row.correlation_id,
+             {{"channel", row.channel}, {"body", core::mask_text(row.body)}});
+    b.rows.push_back(std::move(row));
+  }
+  if (fresh)
+    arm_answer(self, st.svc->cfg.session.coalesce);
+  else if (b.stage == burst_state::phase::generating)
+    b.stale = true;
+}
+
+// -- the inbox -----------------------------------------------------------------------------------
+
+/// Takes this user's pending inbox messages (batched with other sessions' by the storage actor).
+void start_accept(session_ptr self) {
+  auto& st = self->state;
+  st.accepting = true;
+  hold(self);
+  storage::accept_request req{st.key, core::random_hex(8)};
+  session_actor me{self};
+  submit_batch(st.svc->storage, st.svc->accept_batch, std::move(req), [me](db_result& r) {
+    auto out = std::make_shared<accept_outcome>();
+    if (r.error)
+      out->error = std::move(r.error);
+    else
+      out->accepted = std::move(*std::any_cast<storage::accepted_messages>(&r.value));
+    caf::anon_send(me, accepted_atom::value, std::move(out));
+  });
+}
+
+void on_wake(session_ptr self) {
+  auto& st = self->state;
+  if (st.accepting)
+    st.wake_again = true;
+  else
+    start_accept(self);
+}
+
+void on_accepted(session_ptr self, accept_outcome& out) {
+  auto& st = self->state;
+  st.accepting = false;
+  if (out.error) {
+    // The rows stay pending; the poller wakes this session again.
+    core::log(core::log_level::warn, "inbox messages not accepted yet",
+              {{"phone", core::mask_phone(st.key)}, {"error", core::reason_of(out.error)}});
+  } else {
+    auto& a = out.accepted;
+    auto& stats = *st.svc->stats;
+    if (a.session_created)
+      stats.session_event("opened");
+    if (a.session_expired)
+      stats.session_event("expired");
+    for (int i = 0; i < a.duplicates; ++i)
+      stats.dedupe_hit("delivery_log");
+    add_to_burst(self, a);
+  }
+  if (st.wake_again) {
+    st.wake_again = false;
+    start_accept(self);
+  }
+  release(self);
 }
 
 void on_replay(session_ptr self, int64_t inbound_id, std::string token) {
   const auto& svc = *self->state.svc;
-  db_write<std::optional<storage::accepted_inbound>>(
+  hold(self);
+  db_write<std::optional<storage::replay_burst>>(
       self, svc, "replay",
       [inbound_id, token](soci::session& sql) {
-        return storage::load_for_replay(sql, inbound_id, token, 12);
+        return storage::load_for_replay(sql, inbound_id, token);
       },
-      [self, token](std::optional<storage::accepted_inbound>& r) {
-        if (!r) {
-          finish(self);
-          return;
+      [self](std::optional<storage::replay_burst>& r) {
+        if (r) {
+          log_flow(self, "answering a message left unanswered", r->inbound[0].correlation_id);
+          storage::accepted_messages a;
+          a.profile = std::move(r->profile);
+          a.session = std::move(r->session);
+          a.inbound = std::move(r->inbound);
+          add_to_burst(self, a);
         }
-        log_flow(self, "answering a message left unanswered", r->inbound.correlation_id);
-        auto conv = std::make_shared<conversation>();
-        conv->in = std::move(*r);
-        conv->token = token;
-        answer(self, conv);
+        release(self);
       },
-      [self](caf::error&) { finish(self); });
+      [self](caf::error&) { release(self); });
 }
 
 void on_tool(session_ptr self, tool_request req, edge_callback cb) {
@@ -454,25 +543,29 @@ void on_tool(session_ptr self, tool_request req, edge_callback cb) {
 session_actor::behavior_type session_fn(session_ptr self, std::string phone, services_ptr svc,
                                         session_router_actor router) {
   auto& st = self->state;
-  st.phone = std::move(phone);
-  st.key = st.phone;
-  st.masked = core::mask_phone(st.phone);
+  st.key = std::move(phone);
   st.svc = std::move(svc);
   st.router = std::move(router);
-  start_idle_checks(self);
   return {
-      [=](call_ended_event& ev, edge_callback& cb) {
-        enqueue(self, [=] { on_call_ended(self, ev, cb); });
+      [=](wake_atom) {
+        from_router(self);
+        on_wake(self);
       },
-      [=](inbound_event& ev, edge_callback& cb) {
-        enqueue(self, [=] { on_inbound(self, ev, cb); });
+      [=](accepted_atom, accept_outcome_ptr& out) { on_accepted(self, *out); },
+      [=](answer_atom, uint64_t timer) {
+        auto& b = self->state.burst;
+        if (b && b->timer == timer && b->stage == burst_state::phase::gathering)
+          generate(self);
       },
-      [=](tool_request& req, edge_callback& cb) { enqueue(self, [=] { on_tool(self, req, cb); }); },
+      [=](tool_request& req, edge_callback& cb) {
+        from_router(self);
+        enqueue(self, [=] { on_tool(self, req, cb); });
+      },
       [=](replay_atom, const std::string&, int64_t id, std::string& token) {
-        enqueue(self, [=] { on_replay(self, id, token); });
+        from_router(self);
+        on_replay(self, id, token);
       },
       [=](stop_atom) { stop_when_idle(self); },
-      [=](tick_atom) { idle_tick(self); },
   };
 }
 
@@ -492,11 +585,8 @@ session_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc)
   self->state.kind = "session";
   watch_entities(self);
   return {
-      [=](call_ended_event& ev, edge_callback& cb) {
-        self->send(entity(self, ev.phone), std::move(ev), std::move(cb));
-      },
-      [=](inbound_event& ev, edge_callback& cb) {
-        self->send(entity(self, ev.from), std::move(ev), std::move(cb));
+      [=](wake_atom, const std::string& phone) {
+        self->send(entity(self, phone), wake_atom::value);
       },
       [=](tool_request& req, edge_callback& cb) {
         self->send(entity(self, req.phone), std::move(req), std::move(cb));
@@ -504,7 +594,8 @@ session_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc)
       [=](replay_atom, std::string& phone, int64_t id, std::string& token) {
         self->send(entity(self, phone), replay_atom::value, phone, id, std::move(token));
       },
-      [=](idle_atom, const std::string& phone) { passivate(self, phone); },
+      [=](idle_atom, const std::string& phone, uint32_t seen) { mark_idle(self, phone, seen); },
+      [=](sweep_atom) { sweep_idle(self); },
       [=](count_atom) { return static_cast<uint64_t>(self->state.entities.size()); },
   };
 }

@@ -93,6 +93,14 @@ db_result run_alone(soci::session& sql, db_job& job, bool& lost) {
 /// job runs again alone, so one bad job fails only itself.
 std::vector<db_result> run_writes(soci::session& sql, std::vector<db_job>& jobs, bool& lost) {
   std::vector<db_result> results(jobs.size());
+  if (jobs.size() == 1 && jobs[0].single_statement) {
+    try {
+      results[0].value = jobs[0].fn(sql);
+    } catch (...) {
+      results[0].error = storage::map_db_exception(std::current_exception(), &sql, lost);
+    }
+    return results;
+  }
   try {
     storage::exec_script(sql, "BEGIN");
     for (std::size_t i = 0; i < jobs.size(); ++i)
@@ -192,15 +200,36 @@ storage_worker_actor::behavior_type storage_worker(worker_ptr self, uint32_t ind
 
 // -- front ---------------------------------------------------------------------------------------
 
+/// Delivers one result to whoever waits for it (a response promise or a batch callback).
+using completion = std::function<void(db_result&&)>;
+
 struct pending_job {
   db_job job;
-  caf::typed_response_promise<std::any> rp;
+  completion done;
+};
+
+/// A queued request of a batch kind.
+struct pending_item {
+  std::any input;
+  batch_callback done;
+  bool solo = false; ///< its batch failed: run it alone
+};
+
+/// The queue of one batch kind.
+struct kind_queue {
+  batch_kind_ptr kind;
+  std::deque<pending_item> items;
+  std::chrono::steady_clock::time_point oldest;
 };
 
 struct inflight_batch {
-  std::vector<caf::typed_response_promise<std::any>> rps;
+  std::vector<completion> done; ///< plain jobs: one per job
   bool write = false;
-  bool abandoned = false; ///< timed out: promises already failed, waiting for the worker
+  bool abandoned = false; ///< timed out: already answered, waiting for the worker
+  // A batch of a batch kind: one job whose value is the vector of per-item results.
+  std::size_t kind_index = SIZE_MAX;
+  std::shared_ptr<std::vector<std::any>> inputs;
+  std::vector<batch_callback> callbacks;
 };
 
 struct front_state {
@@ -213,6 +242,9 @@ struct front_state {
   std::vector<bool> busy;
   std::deque<pending_job> writes;
   std::deque<pending_job> reads;
+  std::vector<kind_queue> kinds;
+  std::unordered_map<const batch_kind*, std::size_t> kind_index;
+  std::size_t next_kind = 0; ///< round robin over the kinds
   std::chrono::steady_clock::time_point oldest_write;
   bool tick_scheduled = false;
   std::unordered_map<uint64_t, inflight_batch> batches;
@@ -228,9 +260,22 @@ struct front_state {
     return workers_up() == 0
            && std::all_of(reported.begin(), reported.end(), [](bool b) { return b; });
   }
+
+  bool kinds_empty() const {
+    return std::all_of(kinds.begin(), kinds.end(), [](auto& k) { return k.items.empty(); });
+  }
 };
 
 using front_ptr = storage_actor::stateful_pointer<front_state>;
+
+completion promise_completion(caf::typed_response_promise<std::any> rp) {
+  return [rp](db_result&& r) mutable {
+    if (r.error)
+      rp.deliver(std::move(r.error));
+    else
+      rp.deliver(std::move(r.value));
+  };
+}
 
 bool writes_in_flight(const front_state& st) {
   return std::any_of(st.batches.begin(), st.batches.end(),
@@ -239,17 +284,55 @@ bool writes_in_flight(const front_state& st) {
 
 void answer_flush_waiters(front_ptr self) {
   auto& st = self->state;
-  if (st.writes.empty() && !writes_in_flight(st)) {
+  if (st.writes.empty() && st.kinds_empty() && !writes_in_flight(st)) {
     for (auto& rp : st.flush_waiters)
       rp.deliver(true);
     st.flush_waiters.clear();
   }
 }
 
-void fail_queued(std::deque<pending_job>& q) {
-  for (auto& p : q)
-    p.rp.deliver(unavailable());
-  q.clear();
+void fail_all(inflight_batch& b, const caf::error& e) {
+  for (auto& d : b.done) {
+    db_result r;
+    r.error = e;
+    d(std::move(r));
+  }
+  for (auto& cb : b.callbacks) {
+    db_result r;
+    r.error = e;
+    cb(r);
+  }
+}
+
+void fail_queued(front_state& st) {
+  for (auto* q : {&st.writes, &st.reads}) {
+    for (auto& p : *q) {
+      db_result r;
+      r.error = unavailable();
+      p.done(std::move(r));
+    }
+    q->clear();
+  }
+  for (auto& k : st.kinds) {
+    for (auto& item : k.items) {
+      db_result r;
+      r.error = unavailable();
+      item.done(r);
+    }
+    k.items.clear();
+  }
+}
+
+uint64_t start_batch(front_ptr self, std::size_t worker, bool write, std::vector<db_job> jobs,
+                     inflight_batch b) {
+  auto& st = self->state;
+  auto id = st.next_batch++;
+  b.write = write;
+  st.batches.emplace(id, std::move(b));
+  st.busy[worker] = true;
+  self->send(st.workers[worker], batch_atom::value, id, write, std::move(jobs));
+  self->delayed_send(self, st.cfg.request_timeout, timeout_atom::value, id);
+  return id;
 }
 
 void dispatch(front_ptr self, std::size_t worker, bool write, std::deque<pending_job>& q) {
@@ -257,28 +340,58 @@ void dispatch(front_ptr self, std::size_t worker, bool write, std::deque<pending
   auto n = std::min(q.size(), st.cfg.max_batch);
   std::vector<db_job> jobs;
   inflight_batch b;
-  b.write = write;
   jobs.reserve(n);
-  b.rps.reserve(n);
+  b.done.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     jobs.push_back(std::move(q.front().job));
-    b.rps.push_back(std::move(q.front().rp));
+    b.done.push_back(std::move(q.front().done));
     q.pop_front();
   }
-  auto id = st.next_batch++;
-  st.batches.emplace(id, std::move(b));
-  st.busy[worker] = true;
-  self->send(st.workers[worker], batch_atom::value, id, write, std::move(jobs));
-  self->delayed_send(self, st.cfg.request_timeout, timeout_atom::value, id);
+  start_batch(self, worker, write, std::move(jobs), std::move(b));
   if (write && !st.writes.empty())
     st.oldest_write = std::chrono::steady_clock::now();
 }
 
-/// Hands queued work to idle workers: reads at once, writes when a batch is full or the oldest
-/// queued write has waited flush_delay.
+/// Hands up to max_items queued requests of one kind to a worker as one job.
+void dispatch_kind(front_ptr self, std::size_t worker, std::size_t index) {
+  auto& st = self->state;
+  auto& k = st.kinds[index];
+  inflight_batch b;
+  b.kind_index = index;
+  b.inputs = std::make_shared<std::vector<std::any>>();
+  auto max = std::max<std::size_t>(1, k.kind->max_items);
+  while (!k.items.empty() && b.inputs->size() < max) {
+    auto& item = k.items.front();
+    if (item.solo && !b.inputs->empty())
+      break;
+    bool solo = item.solo;
+    b.inputs->push_back(std::move(item.input));
+    b.callbacks.push_back(std::move(item.done));
+    k.items.pop_front();
+    if (solo)
+      break;
+  }
+  db_job job;
+  job.name = k.kind->name;
+  job.single_statement = k.kind->single_statement;
+  job.fn = [kind = k.kind, inputs = b.inputs](soci::session& sql) -> std::any {
+    return std::any{kind->run(sql, *inputs)};
+  };
+  std::vector<db_job> jobs;
+  jobs.push_back(std::move(job));
+  start_batch(self, worker, true, std::move(jobs), std::move(b));
+  if (!k.items.empty())
+    k.oldest = std::chrono::steady_clock::now();
+}
+
+/// Hands queued work to idle workers: reads at once; writes and batch kinds when a batch is full
+/// or its oldest request has waited flush_delay (the batch kinds take turns).
 void pump(front_ptr self) {
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
+  auto due = [&](std::size_t size, std::size_t max, std::chrono::steady_clock::time_point oldest) {
+    return size > 0 && (size >= max || now - oldest >= st.cfg.flush_delay);
+  };
   for (std::size_t w = 0; w < st.workers.size(); ++w) {
     if (!st.up[w] || st.busy[w])
       continue;
@@ -286,31 +399,97 @@ void pump(front_ptr self) {
       dispatch(self, w, false, st.reads);
       continue;
     }
-    bool due
-        = !st.writes.empty()
-          && (st.writes.size() >= st.cfg.max_batch || now - st.oldest_write >= st.cfg.flush_delay);
-    if (due)
+    bool dispatched = false;
+    for (std::size_t i = 0; i < st.kinds.size() && !dispatched; ++i) {
+      auto index = (st.next_kind + i) % st.kinds.size();
+      auto& k = st.kinds[index];
+      if (due(k.items.size(), std::max<std::size_t>(1, k.kind->max_items), k.oldest)) {
+        st.next_kind = index + 1;
+        dispatch_kind(self, w, index);
+        dispatched = true;
+      }
+    }
+    if (!dispatched && due(st.writes.size(), st.cfg.max_batch, st.oldest_write))
       dispatch(self, w, true, st.writes);
   }
-  if (!st.writes.empty() && !st.tick_scheduled) {
+  if (!st.tick_scheduled && (!st.writes.empty() || !st.kinds_empty())) {
+    auto oldest = st.writes.empty() ? now : st.oldest_write;
+    for (auto& k : st.kinds)
+      if (!k.items.empty())
+        oldest = std::min(oldest, k.oldest);
     st.tick_scheduled = true;
-    auto wait
-        = st.cfg.flush_delay - std::chrono::duration_cast<milliseconds>(now - st.oldest_write);
+    auto wait = st.cfg.flush_delay - std::chrono::duration_cast<milliseconds>(now - oldest);
     self->delayed_send(self, std::max(wait, milliseconds{0}), tick_atom::value);
   }
 }
 
-template <class Promise>
-void enqueue(front_ptr self, std::deque<pending_job>& q, db_job job, Promise rp) {
+void enqueue(front_ptr self, std::deque<pending_job>& q, db_job job, completion done) {
   auto& st = self->state;
   if (st.known_down()) {
-    rp.deliver(unavailable());
+    db_result r;
+    r.error = unavailable();
+    done(std::move(r));
     return;
   }
   if (&q == &st.writes && st.writes.empty())
     st.oldest_write = std::chrono::steady_clock::now();
-  q.push_back(pending_job{std::move(job), std::move(rp)});
+  q.push_back(pending_job{std::move(job), std::move(done)});
   pump(self);
+}
+
+void enqueue_item(front_ptr self, batch_request& req) {
+  auto& st = self->state;
+  if (!req.kind || !req.kind->run) {
+    db_result r;
+    r.error = caf::make_error(sb_error::internal, std::string{"batch request without a kind"});
+    req.done(r);
+    return;
+  }
+  if (st.known_down()) {
+    db_result r;
+    r.error = unavailable();
+    req.done(r);
+    return;
+  }
+  auto [it, added] = st.kind_index.emplace(req.kind.get(), st.kinds.size());
+  if (added)
+    st.kinds.push_back(kind_queue{req.kind, {}, {}});
+  auto& k = st.kinds[it->second];
+  if (k.items.empty())
+    k.oldest = std::chrono::steady_clock::now();
+  k.items.push_back(pending_item{std::move(req.input), std::move(req.done), false});
+  pump(self);
+}
+
+/// The answer of a batch-kind job: results to their callbacks, or each input again alone when
+/// a batch of several failed for a reason of its own.
+void finish_kind_batch(front_ptr self, inflight_batch& b, std::vector<db_result>& results) {
+  auto& st = self->state;
+  caf::error error = results.empty() ? caf::make_error(sb_error::internal, std::string{"no result"})
+                                     : std::move(results[0].error);
+  std::vector<db_result>* items = nullptr;
+  if (!error && !results.empty())
+    items = std::any_cast<std::vector<db_result>>(&results[0].value);
+  if (!error && (!items || items->size() != b.callbacks.size()))
+    error = caf::make_error(sb_error::internal, std::string{"batch answered the wrong count"});
+  if (!error) {
+    for (std::size_t i = 0; i < b.callbacks.size(); ++i)
+      b.callbacks[i]((*items)[i]);
+    return;
+  }
+  auto code = core::code_of(error);
+  if (b.callbacks.size() > 1 && code != sb_error::unavailable && code != sb_error::timeout) {
+    auto& k = st.kinds[b.kind_index];
+    for (std::size_t i = b.callbacks.size(); i-- > 0;)
+      k.items.push_front(pending_item{std::move((*b.inputs)[i]), std::move(b.callbacks[i]), true});
+    k.oldest = std::chrono::steady_clock::time_point{};
+    return;
+  }
+  for (auto& cb : b.callbacks) {
+    db_result r;
+    r.error = error;
+    cb(r);
+  }
 }
 
 storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
@@ -332,14 +511,15 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
   return {
       [=](write_atom, db_job& job) -> caf::result<std::any> {
         auto rp = self->make_response_promise<std::any>();
-        enqueue(self, self->state.writes, std::move(job), rp);
+        enqueue(self, self->state.writes, std::move(job), promise_completion(rp));
         return rp;
       },
       [=](read_atom, db_job& job) -> caf::result<std::any> {
         auto rp = self->make_response_promise<std::any>();
-        enqueue(self, self->state.reads, std::move(job), rp);
+        enqueue(self, self->state.reads, std::move(job), promise_completion(rp));
         return rp;
       },
+      [=](batch_request& req) { enqueue_item(self, req); },
       [=](ready_atom) -> caf::result<storage_status> {
         auto& st = self->state;
         auto up = static_cast<uint32_t>(st.workers_up());
@@ -375,15 +555,15 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
           st.busy[worker] = false;
         auto it = st.batches.find(id);
         if (it != st.batches.end()) {
-          auto& b = it->second;
-          if (!b.abandoned)
-            for (std::size_t i = 0; i < b.rps.size() && i < results.size(); ++i) {
-              if (results[i].error)
-                b.rps[i].deliver(std::move(results[i].error));
-              else
-                b.rps[i].deliver(std::move(results[i].value));
-            }
+          auto b = std::move(it->second);
           st.batches.erase(it);
+          if (!b.abandoned) {
+            if (b.kind_index != SIZE_MAX)
+              finish_kind_batch(self, b, results);
+            else
+              for (std::size_t i = 0; i < b.done.size() && i < results.size(); ++i)
+                b.done[i](std::move(results[i]));
+          }
         }
         pump(self);
         answer_flush_waiters(self);
@@ -394,8 +574,10 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
         if (it == st.batches.end() || it->second.abandoned)
           return;
         it->second.abandoned = true;
-        for (auto& rp : it->second.rps)
-          rp.deliver(caf::make_error(sb_error::timeout, std::string{"database request timed out"}));
+        fail_all(it->second,
+                 caf::make_error(sb_error::timeout, std::string{"database request timed out"}));
+        it->second.done.clear();
+        it->second.callbacks.clear();
         answer_flush_waiters(self);
       },
       [=](up_atom, uint32_t worker) {
@@ -417,8 +599,7 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
         }
         st.m->storage_workers_up(st.workers_up());
         if (st.known_down()) {
-          fail_queued(st.writes);
-          fail_queued(st.reads);
+          fail_queued(st);
           answer_flush_waiters(self);
         }
       },

@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include <caf/send.hpp>
+
 #include "actors/fwd.hpp"
 
 namespace caf {
@@ -32,6 +34,42 @@ template <class T, class F> db_job make_job(std::string name, F fn) {
   return db_job{std::move(name), [fn = std::move(fn)](soci::session& sql) -> std::any {
                   return std::any{static_cast<T>(fn(sql))};
                 }};
+}
+
+} // namespace switchboard::actors
+
+namespace switchboard::actors {
+
+/// A batch kind over typed inputs and outputs: `fn(sql, const std::vector<const In*>&)` answers
+/// a std::vector<Out>, one per input, in order.
+template <class In, class Out, class F>
+batch_kind_ptr make_batch_kind(std::string name, std::size_t max_items, bool single_statement,
+                               F fn) {
+  auto k = std::make_shared<batch_kind>();
+  k->name = std::move(name);
+  k->max_items = max_items;
+  k->single_statement = single_statement;
+  k->run = [fn = std::move(fn)](soci::session& sql, std::vector<std::any>& inputs) {
+    std::vector<const In*> in;
+    in.reserve(inputs.size());
+    for (auto& a : inputs)
+      in.push_back(std::any_cast<In>(&a));
+    std::vector<Out> out = fn(sql, in);
+    std::vector<db_result> results(out.size());
+    for (std::size_t i = 0; i < out.size(); ++i)
+      results[i].value = std::move(out[i]);
+    return results;
+  };
+  return k;
+}
+
+/// Queues one request of a batch kind; `done(db_result&)` runs once on the storage actor's
+/// thread with the result (value: the kind's Out) or the error. No timer per request: the
+/// storage actor times out whole batches.
+template <class Handle, class In, class Done>
+void submit_batch(const Handle& storage, const batch_kind_ptr& kind, In input, Done done) {
+  caf::anon_send(storage,
+                 batch_request{kind, std::any{std::move(input)}, batch_callback{std::move(done)}});
 }
 
 } // namespace switchboard::actors

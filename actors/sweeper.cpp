@@ -1,4 +1,5 @@
 #include "actors/common.hpp"
+#include "storage/inbox.hpp"
 
 namespace switchboard::actors {
 
@@ -12,17 +13,18 @@ constexpr auto outbox_interval = std::chrono::seconds{1};
 struct sweeper_state {
   static inline const char* name = "sweeper";
   services_ptr svc;
-  session_router_actor sessions;
+  inbox_targets targets;
+  bool polling = false; ///< an inbox poll is in flight
 };
 
 using sweeper_ptr = sweeper_actor::stateful_pointer<sweeper_state>;
 
-sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc,
-                                        session_router_actor sessions) {
+sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbox_targets targets) {
   self->state.svc = std::move(svc);
-  self->state.sessions = std::move(sessions);
+  self->state.targets = std::move(targets);
   self->send(self, sweep_atom::value);
   self->delayed_send(self, outbox_interval, outbox_atom::value);
+  self->delayed_send(self, self->state.svc->cfg.inbox.poll_interval, inbox_atom::value);
   return {
       [=](sweep_atom) {
         // Expiry is durable: sessions close in the database, whether or not an actor is alive.
@@ -41,7 +43,35 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc,
               }
             },
             [](caf::error&) {});
+        // Processed inbox rows past the dedupe window go.
+        auto retention = svc.cfg.inbox.retention;
+        db_write<int>(
+            self, svc, "purge_inbox",
+            [retention](soci::session& sql) { return storage::purge_inbox(sql, retention, 10000); },
+            [](int&) {}, [](caf::error&) {});
         self->delayed_send(self, svc.cfg.session.sweep_interval, sweep_atom::value);
+      },
+      [=](inbox_atom) {
+        // Pending rows whose wake-up was lost (a crash between ack and processing, a node
+        // that stopped): wake their entities again. 1 round trip per poll.
+        auto& svc = *self->state.svc;
+        self->delayed_send(self, svc.cfg.inbox.poll_interval, inbox_atom::value);
+        if (self->state.polling)
+          return;
+        self->state.polling = true;
+        auto grace = svc.cfg.inbox.poll_grace;
+        db_read<std::vector<storage::pending_entity>>(
+            self, svc, "pending_inbox",
+            [grace](soci::session& sql) { return storage::pending_inbox(sql, grace, 1000); },
+            [self](std::vector<storage::pending_entity>& pending) {
+              self->state.polling = false;
+              for (auto& p : pending)
+                wake(*self->state.svc, self->state.targets, p.kind, p.entity);
+              if (!pending.empty())
+                self->state.svc->stats->count("inbox_rewakes", "poller",
+                                              static_cast<double>(pending.size()));
+            },
+            [self](caf::error&) { self->state.polling = false; });
       },
       [=](outbox_atom) {
         auto& svc = *self->state.svc;
@@ -77,7 +107,7 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc,
             },
             [self](std::vector<storage::delivery_row>& rows) {
               for (auto& r : rows)
-                self->send(self->state.sessions, replay_atom::value, r.recipient, r.id,
+                self->send(self->state.targets.sessions, replay_atom::value, r.recipient, r.id,
                            r.claim_token);
             },
             [](caf::error&) {});
@@ -96,24 +126,6 @@ using edge_ptr = edge_actor::stateful_pointer<edge_state>;
 edge_actor::behavior_type edge_fn(edge_ptr self, services_ptr svc) {
   self->state.svc = std::move(svc);
   return {
-      [=](status_event& ev, edge_callback& cb) {
-        auto& svc = *self->state.svc;
-        db_write<std::string>(
-            self, svc, "apply_status",
-            [ev](soci::session& sql) {
-              return storage::apply_status(sql, ev.provider, ev.external_id, ev.status, ev.error);
-            },
-            [cb, ev](std::string& now_status) {
-              core::log(core::log_level::debug, "delivery status",
-                        {{"provider", ev.provider},
-                         {"status", ev.status},
-                         {"stored",
-                          now_status.empty() ? "parked until the send is recorded" : now_status},
-                         {"correlation_id", ev.correlation_id}});
-              cb(json_reply(200, {{"status", "ok"}}));
-            },
-            [cb](caf::error& e) { cb(error_reply(e)); });
-      },
       [=](db_job& job, bool write, edge_callback& done) {
         auto& svc = *self->state.svc;
         auto req = write ? self->request(svc.storage, svc.storage_timeout(), write_atom::value,
@@ -134,9 +146,8 @@ edge_actor::behavior_type edge_fn(edge_ptr self, services_ptr svc) {
 
 } // namespace
 
-sweeper_actor spawn_sweeper(caf::actor_system& sys, services_ptr svc,
-                            session_router_actor sessions) {
-  return sys.spawn(sweeper_fn, std::move(svc), std::move(sessions));
+sweeper_actor spawn_sweeper(caf::actor_system& sys, services_ptr svc, inbox_targets targets) {
+  return sys.spawn(sweeper_fn, std::move(svc), std::move(targets));
 }
 
 edge_actor spawn_edge(caf::actor_system& sys, services_ptr svc) {

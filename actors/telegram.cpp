@@ -1,26 +1,25 @@
-#include "core/telegram.hpp"
+#include <map>
+
 #include "actors/common.hpp"
+#include "core/telegram.hpp"
 #include "storage/chatwoot.hpp"
+#include "storage/inbox.hpp"
 
 namespace switchboard::actors {
 
 using nlohmann::json;
 
-namespace {
-
 /// What a Telegram message asks of us.
 struct telegram_action {
-  enum kind_t { duplicate, start, reply, not_a_provider, replies_to_nothing } kind = duplicate;
+  enum kind_t { start, reply, not_a_provider, replies_to_nothing } kind = not_a_provider;
   int64_t account_id = 0;
   int64_t conversation_id = 0;
 };
 
-/// Decides, in one transaction, whether an update is new and what it asks: /start, a reply to
-/// one of our notifications from the provider it was sent to, or something we cannot use.
-telegram_action classify(soci::session& sql, const telegram_event& ev) {
+/// Decides what an update asks: /start, a reply to one of our notifications from the provider it
+/// was sent to, or something we cannot use.
+static telegram_action classify(soci::session& sql, const core::telegram_inbound& ev) {
   telegram_action a;
-  if (!storage::claim_webhook(sql, "telegram", std::to_string(ev.update_id)))
-    return a;
   if (ev.is_start) {
     a.kind = telegram_action::start;
     return a;
@@ -43,6 +42,25 @@ telegram_action classify(soci::session& sql, const telegram_event& ev) {
   a.kind = telegram_action::replies_to_nothing;
   return a;
 }
+
+/// The Telegram updates the bridge took from the inbox, each with what it asks.
+struct telegram_taken {
+  std::vector<std::pair<core::telegram_inbound, telegram_action>> updates;
+  caf::error error;
+};
+
+using telegram_updates = std::vector<std::pair<core::telegram_inbound, telegram_action>>;
+
+batch_kind_ptr make_telegram_kind() {
+  // 1 round trip to take the updates of up to 256 chats, then 1-2 lookups per update.
+  return make_take_kind("telegram_updates", "telegram", core::decode_telegram_inbound,
+                        [](soci::session& sql, core::telegram_inbound& ev) {
+                          auto action = classify(sql, ev);
+                          return std::make_pair(std::move(ev), action);
+                        });
+}
+
+namespace {
 
 struct bridge_state {
   static inline const char* name = "telegram_bridge";
@@ -71,62 +89,51 @@ void say(bridge_ptr self, int64_t chat_id, int64_t reply_to, const std::string& 
             });
 }
 
-void on_update(bridge_ptr self, telegram_event ev, edge_callback cb) {
-  auto& svc = *self->state.svc;
-  db_write<telegram_action>(
-      self, svc, "telegram_update", [ev](soci::session& sql) { return classify(sql, ev); },
-      [self, ev, cb](telegram_action& a) {
-        auto& svc = *self->state.svc;
-        cb(json_reply(200, {{"ok", true}}));
-        switch (a.kind) {
-        case telegram_action::duplicate:
-          svc.stats->dedupe_hit("telegram");
-          return;
-        case telegram_action::start:
-          say(self, ev.chat_id, 0,
-              "Hello! This chat's id is <code>" + std::to_string(ev.chat_id)
-                  + "</code>. Put it in your Switchboard notification config (telegram_chat_id) "
-                    "to get hand-off notifications here.");
-          return;
-        case telegram_action::not_a_provider:
-          say(self, ev.chat_id, ev.message_id,
-              "This chat is not linked to a Switchboard provider, so nothing was posted. Send "
-              "/start to see its chat id.");
-          return;
-        case telegram_action::replies_to_nothing:
-          say(self, ev.chat_id, ev.message_id,
-              "Nothing was posted: to answer a customer, reply to one of my hand-off "
-              "notifications.");
-          return;
-        case telegram_action::reply: {
-          provider_reply r;
-          r.account_id = a.account_id;
-          r.conversation_id = a.conversation_id;
-          r.text = ev.text;
-          r.from_name = ev.from_name;
-          r.chat_id = ev.chat_id;
-          r.message_id = ev.message_id;
-          r.correlation_id = ev.correlation_id;
-          auto chat = ev.chat_id;
-          auto msg = ev.message_id;
-          auto me = caf::actor_cast<telegram_bridge_actor>(self);
-          self->send(self->state.conversations, std::move(r),
-                     edge_callback{[me, self, chat, msg](edge_reply posted) {
-                       // Runs on the conversation actor's thread: hand the answer back.
-                       caf::anon_send(
-                           me, retry_atom::value,
-                           deferred_step{[self, chat, msg, ok = posted.status == 200] {
-                             say(self, chat, msg,
-                                 ok ? "✓ Sent to the customer."
-                                    : "✗ Your reply could not be posted; please answer in "
-                                      "Chatwoot.");
-                           }});
-                     }});
-          return;
-        }
-        }
-      },
-      [cb](caf::error& e) { cb(error_reply(e)); });
+/// Acts on one update: answers in the chat, or posts a provider's reply into Chatwoot.
+void on_update(bridge_ptr self, const core::telegram_inbound& ev, const telegram_action& a) {
+  switch (a.kind) {
+  case telegram_action::start:
+    say(self, ev.chat_id, 0,
+        "Hello! This chat's id is <code>" + std::to_string(ev.chat_id)
+            + "</code>. Put it in your Switchboard notification config (telegram_chat_id) "
+              "to get hand-off notifications here.");
+    return;
+  case telegram_action::not_a_provider:
+    say(self, ev.chat_id, ev.message_id,
+        "This chat is not linked to a Switchboard provider, so nothing was posted. Send "
+        "/start to see its chat id.");
+    return;
+  case telegram_action::replies_to_nothing:
+    say(self, ev.chat_id, ev.message_id,
+        "Nothing was posted: to answer a customer, reply to one of my hand-off "
+        "notifications.");
+    return;
+  case telegram_action::reply: {
+    provider_reply r;
+    r.account_id = a.account_id;
+    r.conversation_id = a.conversation_id;
+    r.text = ev.text;
+    r.from_name = ev.from_name;
+    r.chat_id = ev.chat_id;
+    r.message_id = ev.message_id;
+    r.correlation_id = ev.correlation_id;
+    auto chat = ev.chat_id;
+    auto msg = ev.message_id;
+    auto me = caf::actor_cast<telegram_bridge_actor>(self);
+    self->send(self->state.conversations, std::move(r),
+               edge_callback{[me, self, chat, msg](edge_reply posted) {
+                 // Runs on the conversation actor's thread: hand the answer back.
+                 caf::anon_send(me, retry_atom::value,
+                                deferred_step{[self, chat, msg, ok = posted.status == 200] {
+                                  say(self, chat, msg,
+                                      ok ? "✓ Sent to the customer."
+                                         : "✗ Your reply could not be posted; please answer in "
+                                           "Chatwoot.");
+                                }});
+               }});
+    return;
+  }
+  }
 }
 
 telegram_bridge_actor::behavior_type bridge_fn(bridge_ptr self, services_ptr svc,
@@ -134,7 +141,25 @@ telegram_bridge_actor::behavior_type bridge_fn(bridge_ptr self, services_ptr svc
   self->state.svc = std::move(svc);
   self->state.conversations = std::move(conversations);
   return {
-      [=](telegram_event& ev, edge_callback& cb) { on_update(self, std::move(ev), std::move(cb)); },
+      [=](wake_atom, const std::string& chat) {
+        telegram_bridge_actor me{self};
+        submit_batch(self->state.svc->storage, self->state.svc->telegram_batch, chat,
+                     [me](db_result& r) {
+                       auto out = std::make_shared<telegram_taken>();
+                       if (r.error)
+                         out->error = std::move(r.error);
+                       else
+                         out->updates = std::move(*std::any_cast<telegram_updates>(&r.value));
+                       caf::anon_send(me, accepted_atom::value, std::move(out));
+                     });
+      },
+      [=](accepted_atom, telegram_taken_ptr& t) {
+        if (t->error)
+          core::log(core::log_level::warn, "Telegram updates not taken yet",
+                    {{"error", core::reason_of(t->error)}});
+        for (auto& [ev, action] : t->updates)
+          on_update(self, ev, action);
+      },
       [=](retry_atom, deferred_step& step) { step(); },
   };
 }

@@ -54,6 +54,12 @@ std::vector<field> fields_of(settings& s) {
       {"session.ttl_s", kind::sec, &s.session.ttl, false},
       {"session.sweep_interval_s", kind::sec, &s.session.sweep_interval, false},
       {"session.whatsapp_window_s", kind::sec, &s.session.whatsapp_window, false},
+      {"session.coalesce_ms", kind::ms, &s.session.coalesce, false},
+      {"inbox.shards", kind::size, &s.inbox.shards, false},
+      {"inbox.poll_interval_ms", kind::ms, &s.inbox.poll_interval, false},
+      {"inbox.poll_grace_ms", kind::ms, &s.inbox.poll_grace, false},
+      {"inbox.retention_s", kind::sec, &s.inbox.retention, false},
+      {"inbox.accept_batch", kind::size, &s.inbox.accept_batch, false},
       {"retry.base_ms", kind::ms, &s.retry.base, false},
       {"retry.max_delay_ms", kind::ms, &s.retry.max_delay, false},
       {"retry.horizon_s", kind::sec, &s.retry.horizon, false},
@@ -266,6 +272,12 @@ caf::error validate(const settings& s) {
     errs.push_back(bad("actors.scheduler_threads", "must be at least 1"));
   if (s.session.ttl.count() == 0)
     errs.push_back(bad("session.ttl_s", "must be positive"));
+  if (s.inbox.shards == 0 || s.inbox.shards > 65536)
+    errs.push_back(bad("inbox.shards", "must be from 1 to 65536"));
+  if (s.inbox.poll_interval.count() == 0)
+    errs.push_back(bad("inbox.poll_interval_ms", "must be positive"));
+  if (s.inbox.accept_batch == 0)
+    errs.push_back(bad("inbox.accept_batch", "must be at least 1"));
   if (!is_http_url(s.server.public_url))
     errs.push_back(bad("server.public_url", "must start with http:// or https://"));
   static const std::set<std::string> levels{"debug", "info", "warn", "error"};

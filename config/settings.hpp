@@ -59,6 +59,18 @@ struct session_settings {
   seconds ttl{24 * 3600};
   seconds sweep_interval{60};
   seconds whatsapp_window{24 * 3600};
+  /// Inbound messages of one user arriving within this window of the first one are answered
+  /// together, with one LLM call.
+  milliseconds coalesce{1500};
+};
+
+/// The durable inbox: every verified inbound event is a row before its webhook is answered.
+struct inbox_settings {
+  std::size_t shards = 256;         ///< virtual shards entities hash to (fixed per cluster)
+  milliseconds poll_interval{500};  ///< how often rows whose wake-up was lost are looked for
+  milliseconds poll_grace{2000};    ///< rows younger than this are left to their wake-up
+  seconds retention{7 * 24 * 3600}; ///< processed rows are kept this long (the dedupe window)
+  std::size_t accept_batch = 1000;  ///< most messages one accept statement takes
 };
 
 /// Retries of provider calls.
@@ -183,6 +195,7 @@ struct settings {
   storage_settings storage;
   actor_settings actors;
   session_settings session;
+  inbox_settings inbox;
   retry_settings retry;
   http_client_settings http_client;
   voice_settings voice;

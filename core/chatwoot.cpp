@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/crypto.hpp"
 #include "core/form.hpp"
 
 namespace switchboard::core {
@@ -343,6 +344,12 @@ expected<chatwoot_event> parse_chatwoot_webhook(std::string_view body) {
   } catch (const json::exception& e) {
     return fail(sb_error::malformed, std::string{"invalid JSON: "} + e.what());
   }
+}
+
+std::string chatwoot_dedupe_key(const chatwoot_event& ev, std::string_view raw_body) {
+  if (ev.message && ev.message->id != 0)
+    return ev.event + ":" + std::to_string(ev.message->id);
+  return to_hex(sha256(raw_body));
 }
 
 bool should_bot_answer(const chatwoot_event& ev) {

@@ -72,6 +72,11 @@ struct chatwoot_event {
 /// or invalid UTF-8 yield sb_error::malformed with a reason naming the field.
 expected<chatwoot_event> parse_chatwoot_webhook(std::string_view body);
 
+/// The dedupe key of a webhook, from what its signature covers (X-Chatwoot-Delivery does not):
+/// "<event>:<message id>" for message events, else the hex SHA-256 of the raw body, so a replay
+/// of a signed body is recognised whatever delivery header it carries.
+std::string chatwoot_dedupe_key(const chatwoot_event& ev, std::string_view raw_body);
+
 /// True when the bot should answer: message_created, incoming, not a private note, written by a
 /// contact, in a conversation that is still pending (i.e. not yet handed to a human).
 bool should_bot_answer(const chatwoot_event& ev);

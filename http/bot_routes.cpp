@@ -48,7 +48,7 @@ void chatwoot_webhook(actors::runtime& rt, const config::settings& cfg, request&
     respond(response::make(200, R"({"status":"ignored"})"));
     return;
   }
-  actors::chatwoot_webhook out;
+  core::chatwoot_inbound out;
   out.account_id = *ev->account_id;
   out.conversation_id = *ev->conversation_id;
   out.event = ev->event;
@@ -64,7 +64,7 @@ void chatwoot_webhook(actors::runtime& rt, const config::settings& cfg, request&
   if (ev->contact)
     out.contact_name = ev->contact->name;
   out.correlation_id = req.request_id;
-  rt.submit(std::move(out), reply_to(respond));
+  rt.submit(std::move(out), core::chatwoot_dedupe_key(*ev, req.body), reply_to(respond));
 }
 
 void telegram_webhook(actors::runtime& rt, const config::settings& cfg, request&& req,
@@ -84,7 +84,7 @@ void telegram_webhook(actors::runtime& rt, const config::settings& cfg, request&
     return;
   }
   auto& m = *update->message;
-  actors::telegram_event ev;
+  core::telegram_inbound ev;
   ev.update_id = update->update_id;
   ev.chat_id = m.chat_id;
   ev.message_id = m.message_id;

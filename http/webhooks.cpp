@@ -164,7 +164,7 @@ void mtn_inbound(actors::runtime& rt, const config::settings& cfg, request&& req
     respond(response::error(400, "malformed", core::reason_of(sms.error())));
     return;
   }
-  actors::inbound_event ev;
+  core::inbound_message ev;
   ev.channel = "sms";
   ev.provider = "mtn";
   ev.external_id = sms->id;
@@ -199,7 +199,7 @@ void twilio_inbound(actors::runtime& rt, const config::settings& cfg, request&& 
     respond(response::error(403, "forbidden", "AccountSid does not match this account"));
     return;
   }
-  actors::inbound_event ev;
+  core::inbound_message ev;
   ev.channel = "sms";
   ev.provider = "twilio";
   ev.external_id = sms->message_sid;
@@ -234,7 +234,7 @@ void twilio_status(actors::runtime& rt, const config::settings& cfg, request&& r
     respond(response::make(200, R"({"status":"ignored"})"));
     return;
   }
-  actors::status_event ev;
+  core::status_update ev;
   ev.provider = "twilio";
   ev.external_id = st->message_sid;
   ev.status = core::to_string(*st->status);
@@ -265,15 +265,15 @@ void whatsapp_inbound(actors::runtime& rt, const config::settings& cfg, request&
     respond(response::error(400, "malformed", core::reason_of(hook.error())));
     return;
   }
-  std::vector<actors::inbound_event> messages;
-  std::vector<actors::status_event> statuses;
+  std::vector<core::inbound_message> messages;
+  std::vector<core::status_update> statuses;
   for (auto& m : hook->messages) {
     if (m.from.empty() || m.id.empty()) {
       core::log(core::log_level::warn, "WhatsApp message without a phone-number sender skipped",
                 {{"type", m.type}, {"correlation_id", req.request_id}});
       continue;
     }
-    actors::inbound_event ev;
+    core::inbound_message ev;
     ev.channel = "whatsapp";
     ev.provider = "whatsapp_cloud";
     ev.external_id = m.id;
@@ -289,7 +289,7 @@ void whatsapp_inbound(actors::runtime& rt, const config::settings& cfg, request&
     auto mapped = core::from_whatsapp_status(s.status);
     if (!mapped || s.message_id.empty())
       continue;
-    actors::status_event ev;
+    core::status_update ev;
     ev.provider = "whatsapp_cloud";
     ev.external_id = s.message_id;
     ev.status = core::to_string(*mapped);

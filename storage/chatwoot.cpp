@@ -146,12 +146,8 @@ void save_conversation(soci::session& sql, const conversation_row& c) {
       soci::use(c.contact_name), soci::use(a), soci::use(conv);
 }
 
-chatwoot_accepted accept_chatwoot_event(soci::session& sql, const chatwoot_input& in) {
+chatwoot_accepted accept_chatwoot_event(soci::session& sql, const core::chatwoot_inbound& in) {
   chatwoot_accepted out;
-  if (!in.delivery_id.empty() && !claim_webhook(sql, "chatwoot", in.delivery_id)) {
-    out.duplicate = true;
-    return out;
-  }
   auto c = lock_conversation(sql, in.account_id, in.conversation_id, in.status);
   out.previous_status = c.status;
   if (known_status(in.status) && in.status != c.status) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/events.hpp"
 #include "storage/omnichannel.hpp"
 
 namespace soci {
@@ -66,21 +67,8 @@ struct notification_row {
   std::string last_error;
 };
 
-/// Input of the Chatwoot webhook flow (parsed and authenticated at the edge).
-struct chatwoot_input {
-  int64_t account_id = 0;
-  int64_t conversation_id = 0;
-  std::string event;
-  std::string status;            ///< conversation.status in the payload (empty when absent)
-  std::string delivery_id;       ///< X-Chatwoot-Delivery (empty when absent)
-  bool customer_message = false; ///< an incoming, public message from a contact
-  std::string content;
-  std::string contact_name;
-};
-
 /// What the flow found and changed.
 struct chatwoot_accepted {
-  bool duplicate = false;
   conversation_row conversation;
   std::optional<provider_route> provider;
   std::string previous_status;
@@ -88,10 +76,10 @@ struct chatwoot_accepted {
   bool resumed = false;     ///< back to pending after a hand-off: the bot answers again
 };
 
-/// Records a Chatwoot webhook idempotently (by delivery id when present): the conversation's
+/// Records a Chatwoot event taken from the inbox (which deduplicated it): the conversation's
 /// status as last seen (read from conversation.status, so changed_attributes: null is fine),
 /// the customer's last message, and whether this is a hand-off or a resumption.
-chatwoot_accepted accept_chatwoot_event(soci::session& sql, const chatwoot_input& in);
+chatwoot_accepted accept_chatwoot_event(soci::session& sql, const core::chatwoot_inbound& in);
 
 /// What a hand-off records.
 struct handoff_input {

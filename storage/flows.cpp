@@ -1,8 +1,15 @@
 #include "storage/flows.hpp"
 
+#include <map>
+#include <set>
+
 #include <soci/soci.h>
 
+#include "core/log.hpp"
 #include "storage/db.hpp"
+#include "storage/inbox.hpp"
+#include "storage/pg.hpp"
+#include "storage/sets.hpp"
 
 namespace switchboard::storage {
 
@@ -10,36 +17,22 @@ using core::sb_error;
 
 namespace {
 
-/// Template parameters are short; Meta refuses long ones.
-constexpr std::size_t template_parameter_limit = 1000;
-
-constexpr const char* lock_inbound_sql
-    = "SELECT id FROM message_delivery_log WHERE id = :id AND direction = 'inbound' AND "
-      "reply_id IS NULL AND claim_token = :tok FOR UPDATE";
-
 constexpr const char* claim_inbound_sql
     = "UPDATE message_delivery_log SET claim_token = :tok, updated_at = now() WHERE id = :id AND "
       "direction = 'inbound' AND reply_id IS NULL";
 
 constexpr const char* profile_by_id_sql = "SELECT phone_number FROM profiles WHERE id = :id";
 
-constexpr const char* history_sql
-    = "SELECT id FROM (SELECT id FROM message_delivery_log WHERE session_id = :s AND status <> "
-      "'skipped' AND body <> '' ORDER BY id DESC LIMIT :n) recent ORDER BY id";
+constexpr pg_statement lock_burst_sql{
+    "sb_burst_lock",
+    "SELECT id, coalesce(claim_token, ''), coalesce(session_id, 0), profile_id, correlation_id "
+    "FROM message_delivery_log WHERE id = ANY($1::bigint[]) AND direction = 'inbound' AND "
+    "reply_id IS NULL ORDER BY id FOR UPDATE"};
 
-std::vector<delivery_row> recent_history(soci::session& sql, int64_t session_id, std::size_t n) {
-  long long sid = session_id;
-  int lim = static_cast<int>(n);
-  std::vector<long long> ids;
-  soci::rowset<long long> rows = (sql.prepare << history_sql, soci::use(sid), soci::use(lim));
-  for (auto id : rows)
-    ids.push_back(id);
-  std::vector<delivery_row> out;
-  for (auto id : ids)
-    if (auto r = find_delivery(sql, id))
-      out.push_back(std::move(*r));
-  return out;
-}
+constexpr pg_statement link_burst_sql{
+    "sb_burst_link",
+    "UPDATE message_delivery_log SET reply_id = $1, next_attempt_at = NULL, claim_token = NULL, "
+    "updated_at = now() WHERE id = ANY($2::bigint[])"};
 
 void require(const core::expected<void>& r) {
   if (!r)
@@ -52,175 +45,382 @@ template <class T> T require(core::expected<T> r) {
   return std::move(*r);
 }
 
+/// Runs get_or_create for each profile against its locked open session and sorts the outcome
+/// into the writes; `touch` then runs on every resulting session.
+std::map<int64_t, core::session_resolution> resolve_sessions(soci::session& sql,
+                                                             const core::session_machine& machine,
+                                                             const std::set<int64_t>& profile_ids,
+                                                             time_point now) {
+  auto open = lock_open_sessions(sql, profile_ids);
+  std::map<int64_t, core::session_resolution> out;
+  for (auto pid : profile_ids) {
+    std::optional<core::session_record> current;
+    if (auto it = open.find(pid); it != open.end())
+      current = it->second;
+    out.emplace(pid, require(machine.get_or_create(current, pid, now)));
+  }
+  return out;
+}
+
+session_writes writes_of(std::map<int64_t, core::session_resolution>& sessions) {
+  session_writes w;
+  for (auto& [pid, res] : sessions) {
+    if (res.expired)
+      w.expired.push_back(&*res.expired);
+    (res.created ? w.created : w.changed).push_back(&res.session);
+  }
+  return w;
+}
+
 } // namespace
+
+core::outbound_recipient recipient_of(const profile_row& p) {
+  core::outbound_recipient r;
+  r.has_whatsapp = p.has_whatsapp;
+  r.allows_sms = p.allows_sms;
+  r.last_whatsapp_inbound_at = p.last_whatsapp_inbound_at;
+  return r;
+}
+
+delivery_row outbound_row(const core::outbound_plan& plan, const profile_row& profile,
+                          int64_t session_id, const std::string& message_type,
+                          const std::string& correlation_id, const std::string& token) {
+  delivery_row row;
+  row.session_id = session_id;
+  row.profile_id = profile.id;
+  row.channel = plan.channel;
+  row.provider = plan.provider;
+  row.direction = "outbound";
+  row.message_type = message_type;
+  row.recipient = profile.phone_number;
+  row.correlation_id = correlation_id;
+  row.body = plan.body;
+  row.payload = plan.payload;
+  if (plan.queued) {
+    row.status = "queued";
+    row.claim_token = token;
+  } else {
+    row.status = "skipped";
+    row.last_error = plan.skip_reason;
+  }
+  return row;
+}
 
 delivery_row plan_outbound(soci::session& sql, const channel_policy& policy,
                            const profile_row& profile, int64_t session_id,
                            const std::string& channel, const std::string& message_type,
                            const std::string& text, const std::string& correlation_id,
                            const std::string& token, time_point now) {
-  delivery_row row;
-  row.session_id = session_id;
-  row.profile_id = profile.id;
-  row.channel = channel;
-  row.direction = "outbound";
-  row.message_type = message_type;
-  row.recipient = profile.phone_number;
-  row.correlation_id = correlation_id;
-  row.body = text;
-  std::string skip;
-  if (channel == "whatsapp") {
-    row.provider = "whatsapp_cloud";
-    bool window_open = profile.last_whatsapp_inbound_at
-                       && now - *profile.last_whatsapp_inbound_at < policy.whatsapp_window;
-    if (!policy.whatsapp_enabled)
-      skip = "WhatsApp is disabled";
-    else if (!profile.has_whatsapp)
-      skip = "the profile has no WhatsApp";
-    else if (!window_open && policy.template_name.empty())
-      skip = "outside the 24 h WhatsApp window and no template is configured";
-    else if (!window_open)
-      row.payload = {{"template", policy.template_name},
-                     {"language", policy.template_language},
-                     {"parameters", {core::truncate_text(text, template_parameter_limit)}}};
-  } else if (channel == "sms") {
-    row.provider = policy.sms_provider;
-    if (!policy.sms_enabled)
-      skip = "SMS is disabled";
-    else if (!profile.allows_sms)
-      skip = "the profile does not allow SMS";
-  } else {
+  if (channel != "whatsapp" && channel != "sms")
     throw domain_error(sb_error::invalid_argument, "unknown channel '" + channel + "'");
-  }
+  auto plan = core::plan_outbound(policy, recipient_of(profile), channel, text, now);
+  auto row = outbound_row(plan, profile, session_id, message_type, correlation_id, token);
   std::optional<time_point> next;
-  if (skip.empty()) {
-    row.status = "queued";
-    row.claim_token = token;
+  if (plan.queued)
     next = now + policy.claim_lease;
-  } else {
-    row.status = "skipped";
-    row.last_error = skip;
-  }
   auto inserted = insert_delivery(sql, row, next);
   if (!inserted)
     throw domain_error(sb_error::internal, "outbound row was not inserted");
   return *inserted;
 }
 
-accepted_call accept_call_ended(soci::session& sql, const core::session_machine& machine,
-                                const channel_policy& policy, const call_ended_input& in) {
-  accepted_call out;
-  const auto& call_id = in.summary.call_id;
-  if (!claim_webhook(sql, "voice", call_id)) {
-    out.duplicate = true;
-    out.result = webhook_result(sql, "voice", call_id);
+std::vector<accepted_call> accept_calls(soci::session& sql, const core::session_machine& machine,
+                                        const channel_policy& policy,
+                                        const std::vector<const call_ended_input*>& calls) {
+  std::vector<accepted_call> out(calls.size());
+  if (calls.empty())
     return out;
+  // 1. The inbox tells new calls from repeated ones (1 round trip, +1 for repeated answers).
+  std::vector<core::inbox_entry> entries;
+  for (auto* in : calls) {
+    core::inbox_entry e;
+    e.source = "voice";
+    e.dedupe_key = in->summary.call_id;
+    e.entity = in->phone;
+    e.kind = "call";
+    e.payload = nlohmann::json{{"call_id", in->summary.call_id},
+                               {"phone_number", in->phone},
+                               {"summary", in->summary.summary},
+                               {"outcome", in->summary.outcome}}
+                    .dump();
+    e.correlation_id = in->correlation_id;
+    entries.push_back(std::move(e));
   }
-  profile_facts facts;
-  facts.last_active_channel = "voice";
-  facts.allows_sms = in.allows_sms;
-  facts.name = in.summary.customer_name;
-  facts.locale = in.summary.language;
-  // A caller we have never seen is assumed to have WhatsApp unless the voice platform says
-  // otherwise; the window rules still decide whether free-form text may go there.
-  facts.has_whatsapp = in.has_whatsapp;
-  if (!in.has_whatsapp && !find_profile(sql, in.phone))
-    facts.has_whatsapp = true;
-  auto profile = upsert_profile(sql, in.phone, facts);
-  auto opened = open_session_for(sql, machine, profile.id, in.now);
-  out.session_created = opened.created;
-  out.session_expired = opened.expired_id.has_value();
-  auto& s = opened.session;
-  require(machine.set_status(s, core::session_status::follow_up));
-  if (s.call_id != call_id) {
-    s.whatsapp_summary_sent = false;
-    s.sms_summary_sent = false;
+  std::vector<const core::inbox_entry*> entry_ptrs;
+  for (auto& e : entries)
+    entry_ptrs.push_back(&e);
+  auto stored = record_inbox(sql, entry_ptrs);
+  std::vector<std::size_t> fresh;
+  std::vector<std::string> repeated;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (stored[i].inserted)
+      fresh.push_back(i);
+    else
+      repeated.push_back(calls[i]->summary.call_id);
   }
-  s.call_id = call_id;
-  nlohmann::json last_call
-      = {{"call_id", call_id}, {"summary", in.summary.summary}, {"ended_at", iso8601(in.now)}};
-  if (!in.summary.outcome.empty())
-    last_call["outcome"] = in.summary.outcome;
-  if (!in.summary.language.empty())
-    last_call["language"] = in.summary.language;
-  if (!in.summary.action_items.empty())
-    last_call["action_items"] = in.summary.action_items;
-  require(machine.merge_context(s, {{"last_call", last_call}}));
-  require(machine.touch(s, in.now));
-  save_session(sql, s);
-  auto wa = plan_outbound(sql, policy, profile, s.id, "whatsapp", "summary",
-                          core::format_whatsapp_summary(in.summary), in.correlation_id, in.token,
-                          in.now);
-  auto sms
-      = plan_outbound(sql, policy, profile, s.id, "sms", "summary",
-                      core::format_sms_summary(in.summary), in.correlation_id, in.token, in.now);
-  for (auto* r : {&wa, &sms})
-    (r->status == "queued" ? out.sends : out.skipped).push_back(*r);
-  out.result = {{"session_id", s.id}, {"correlation_id", in.correlation_id}};
-  set_webhook_result(sql, "voice", call_id, out.result);
+  // 2. Profiles: a caller we have never seen is assumed to have WhatsApp unless the voice
+  // platform says otherwise; the window rules still decide whether free-form text may go there.
+  std::set<std::string> phones;
+  for (auto i : fresh)
+    phones.insert(calls[i]->phone);
+  auto profiles = lock_profiles(sql, phones);
+  for (auto i : fresh) {
+    auto& in = *calls[i];
+    profile_facts facts;
+    facts.last_active_channel = "voice";
+    facts.allows_sms = in.allows_sms;
+    facts.name = in.summary.customer_name;
+    facts.locale = in.summary.language;
+    facts.has_whatsapp = in.has_whatsapp;
+    if (!in.has_whatsapp && profiles.created.count(in.phone))
+      facts.has_whatsapp = true;
+    apply_facts(profiles.rows.at(in.phone), facts);
+  }
+  std::vector<const profile_row*> changed_profiles;
+  std::set<int64_t> profile_ids;
+  for (auto& [phone, p] : profiles.rows) {
+    changed_profiles.push_back(&p);
+    profile_ids.insert(p.id);
+  }
+  save_profiles(sql, changed_profiles);
+  // 3. Sessions: follow_up, the call in the context, expiry extended. Calls of one phone in
+  // one batch apply in order to the same session.
+  auto batch_now = fresh.empty() ? calls[0]->now : calls[fresh[0]]->now;
+  auto sessions = resolve_sessions(sql, machine, profile_ids, batch_now);
+  for (auto i : fresh) {
+    auto& in = *calls[i];
+    auto& res = sessions.at(profiles.rows.at(in.phone).id);
+    auto& s = res.session;
+    const auto& call_id = in.summary.call_id;
+    require(machine.set_status(s, core::session_status::follow_up));
+    if (s.call_id != call_id) {
+      s.whatsapp_summary_sent = false;
+      s.sms_summary_sent = false;
+    }
+    s.call_id = call_id;
+    nlohmann::json last_call
+        = {{"call_id", call_id}, {"summary", in.summary.summary}, {"ended_at", iso8601(in.now)}};
+    if (!in.summary.outcome.empty())
+      last_call["outcome"] = in.summary.outcome;
+    if (!in.summary.language.empty())
+      last_call["language"] = in.summary.language;
+    if (!in.summary.action_items.empty())
+      last_call["action_items"] = in.summary.action_items;
+    require(machine.merge_context(s, {{"last_call", last_call}}));
+    require(machine.touch(s, in.now));
+  }
+  auto writes = writes_of(sessions);
+  write_sessions(sql, writes);
+  // 4. The summaries: WhatsApp and SMS, planned for each channel (2 round trips for all).
+  std::vector<delivery_row> rows;
+  std::vector<std::optional<time_point>> next;
+  for (auto i : fresh) {
+    auto& in = *calls[i];
+    auto& profile = profiles.rows.at(in.phone);
+    auto& s = sessions.at(profile.id);
+    auto to = recipient_of(profile);
+    for (auto* channel : {"whatsapp", "sms"}) {
+      auto text = std::string{channel} == "whatsapp" ? core::format_whatsapp_summary(in.summary)
+                                                     : core::format_sms_summary(in.summary);
+      auto plan = core::plan_outbound(policy, to, channel, text, in.now);
+      rows.push_back(
+          outbound_row(plan, profile, s.session.id, "summary", in.correlation_id, in.token));
+      next.push_back(plan.queued ? std::optional<time_point>{in.now + policy.claim_lease}
+                                 : std::nullopt);
+    }
+  }
+  insert_deliveries(sql, rows, next);
+  // 5. The answers, stored for retries (1 round trip).
+  std::vector<std::string> keys, results;
+  std::size_t r = 0;
+  for (auto i : fresh) {
+    auto& in = *calls[i];
+    auto& res = sessions.at(profiles.rows.at(in.phone).id);
+    auto& o = out[i];
+    o.session_created = res.created;
+    o.session_expired = res.expired.has_value();
+    o.result = {{"session_id", res.session.id}, {"correlation_id", in.correlation_id}};
+    for (int k = 0; k < 2; ++k, ++r)
+      (rows[r].status == "queued" ? o.sends : o.skipped).push_back(rows[r]);
+    keys.push_back(in.summary.call_id);
+    results.push_back(o.result.dump());
+  }
+  set_inbox_results(sql, "voice", keys, results);
+  // Repeated calls get the answer given the first time (in this batch or before).
+  std::map<std::string, std::string> earlier = inbox_results(sql, "voice", repeated);
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    earlier.emplace(keys[i], results[i]);
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (stored[i].inserted)
+      continue;
+    out[i].duplicate = true;
+    auto it = earlier.find(calls[i]->summary.call_id);
+    out[i].result = it == earlier.end() ? nlohmann::json(nullptr)
+                                        : nlohmann::json::parse(it->second, nullptr, false);
+  }
   return out;
 }
 
-accepted_inbound accept_inbound(soci::session& sql, const core::session_machine& machine,
-                                const channel_policy& policy, const inbound_input& in) {
-  accepted_inbound out;
-  if (!claim_webhook(sql, in.provider + ":inbound", in.external_id)) {
-    out.duplicate = true;
+std::vector<accepted_messages> accept_messages(soci::session& sql,
+                                               const core::session_machine& machine,
+                                               const channel_policy& policy,
+                                               const std::vector<const accept_request*>& requests,
+                                               time_point now, int max_rows) {
+  std::vector<accepted_messages> out(requests.size());
+  std::vector<std::string> phones;
+  std::map<std::string, std::size_t> request_of;
+  for (std::size_t i = 0; i < requests.size(); ++i)
+    if (request_of.emplace(requests[i]->phone, i).second)
+      phones.push_back(requests[i]->phone);
+  // 1. Take the pending rows (1 round trip); they count as processed when this commits.
+  auto rows = take_inbox(sql, "message", phones, max_rows);
+  std::map<std::string, std::vector<core::inbound_message>> by_phone;
+  for (auto& row : rows) {
+    auto m = core::decode_inbound_message(row.payload);
+    if (!m || m->from != row.entity || request_of.count(row.entity) == 0) {
+      core::log(core::log_level::error, "unusable inbox message dropped",
+                {{"correlation_id", row.correlation_id}, {"source", row.source}});
+      continue;
+    }
+    m->correlation_id = row.correlation_id;
+    by_phone[row.entity].push_back(std::move(*m));
+  }
+  if (by_phone.empty())
     return out;
+  // 2. Profiles (3 round trips).
+  std::set<std::string> with_messages;
+  for (auto& [phone, msgs] : by_phone)
+    with_messages.insert(phone);
+  auto profiles = lock_profiles(sql, with_messages);
+  std::vector<const profile_row*> changed;
+  std::set<int64_t> profile_ids;
+  for (auto& [phone, msgs] : by_phone) {
+    auto& p = profiles.rows.at(phone);
+    for (auto& m : msgs) {
+      profile_facts facts;
+      facts.last_active_channel = m.channel;
+      if (m.channel == "whatsapp") {
+        facts.has_whatsapp = true;
+        facts.whatsapp_jid = m.from.substr(m.from.rfind('+') + 1);
+        facts.whatsapp_inbound_at = m.received_at_ms > 0 ? from_ms(m.received_at_ms) : now;
+      }
+      if (!m.profile_name.empty())
+        facts.name = m.profile_name;
+      apply_facts(p, facts);
+    }
+    changed.push_back(&p);
+    profile_ids.insert(p.id);
   }
-  profile_facts facts;
-  facts.last_active_channel = in.channel;
-  if (in.channel == "whatsapp") {
-    facts.has_whatsapp = true;
-    facts.whatsapp_jid = in.from.substr(in.from.rfind('+') + 1);
-    facts.whatsapp_inbound_at = in.now;
+  save_profiles(sql, changed);
+  // 3. Sessions: continued or opened, expiry extended (2-4 round trips).
+  auto sessions = resolve_sessions(sql, machine, profile_ids, now);
+  for (auto& [pid, res] : sessions)
+    require(machine.touch(res.session, now));
+  auto writes = writes_of(sessions);
+  write_sessions(sql, writes);
+  // 4. Every message logged and claimed for its reply (2 round trips).
+  std::vector<delivery_row> log;
+  std::vector<std::string> owner;
+  for (auto& [phone, msgs] : by_phone) {
+    auto& p = profiles.rows.at(phone);
+    auto& s = sessions.at(p.id).session;
+    auto& token = requests[request_of.at(phone)]->token;
+    for (auto& m : msgs) {
+      delivery_row row;
+      row.session_id = s.id;
+      row.profile_id = p.id;
+      row.channel = m.channel;
+      row.provider = m.provider;
+      row.direction = "inbound";
+      row.message_type = m.type == "text" ? "text" : m.type;
+      row.status = "received";
+      row.recipient = m.from;
+      row.body = m.text;
+      row.external_id = m.external_id;
+      row.correlation_id = m.correlation_id;
+      row.claim_token = token;
+      log.push_back(std::move(row));
+      owner.push_back(phone);
+    }
   }
-  if (!in.profile_name.empty())
-    facts.name = in.profile_name;
-  out.profile = upsert_profile(sql, in.from, facts);
-  auto opened = open_session_for(sql, machine, out.profile.id, in.now);
-  out.session = opened.session;
-  out.session_created = opened.created;
-  out.session_expired = opened.expired_id.has_value();
-  require(machine.touch(out.session, in.now));
-  save_session(sql, out.session);
-  delivery_row row;
-  row.session_id = out.session.id;
-  row.profile_id = out.profile.id;
-  row.channel = in.channel;
-  row.provider = in.provider;
-  row.direction = "inbound";
-  row.message_type = in.type == "text" ? "text" : in.type;
-  row.status = "received";
-  row.recipient = in.from;
-  row.body = in.text;
-  row.external_id = in.external_id;
-  row.correlation_id = in.correlation_id;
-  row.claim_token = in.token;
-  auto inserted = insert_delivery(sql, row, in.now + policy.claim_lease);
-  if (!inserted) {
-    // Recorded under another dedupe key before (e.g. a derived id); still one effect.
-    out.duplicate = true;
-    return out;
+  std::vector<std::optional<time_point>> next(log.size(), now + policy.claim_lease);
+  auto ids = insert_deliveries(sql, log, next);
+  for (auto& [phone, msgs] : by_phone) {
+    auto& o = out[request_of.at(phone)];
+    auto& p = profiles.rows.at(phone);
+    auto& res = sessions.at(p.id);
+    o.profile = p;
+    o.session = res.session;
+    o.session_created = res.created;
+    o.session_expired = res.expired.has_value();
   }
-  out.inbound = *inserted;
-  out.history = recent_history(sql, out.session.id, 12);
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    auto& o = out[request_of.at(owner[i])];
+    if (ids[i] == 0)
+      ++o.duplicates; // recorded under another dedupe key before (e.g. a derived id)
+    else
+      o.inbound.push_back(std::move(log[i]));
+  }
   return out;
 }
 
-std::optional<accepted_inbound> load_for_replay(soci::session& sql, int64_t inbound_id,
-                                                const std::string& token, std::size_t history) {
+std::optional<delivery_row> queue_reply(soci::session& sql, const channel_policy& policy,
+                                        const std::vector<claimed_inbound>& inbound,
+                                        const std::string& channel, const std::string& text,
+                                        const std::string& message_type, time_point now) {
+  if (inbound.empty())
+    return std::nullopt;
+  std::map<int64_t, std::string> wanted;
+  std::vector<int64_t> ids;
+  for (auto& c : inbound) {
+    wanted.emplace(c.id, c.token);
+    ids.push_back(c.id);
+  }
+  auto rows = pg_exec(sql, lock_burst_sql, {pg_int_array(ids)});
+  std::vector<int64_t> held;
+  int64_t session_id = 0, profile_id = 0;
+  std::string correlation_id, token;
+  for (int r = 0; r < rows.size(); ++r) {
+    auto id = rows.int64(r, 0);
+    auto it = wanted.find(id);
+    if (it == wanted.end() || rows.text(r, 1) != it->second)
+      continue; // another claimant took this one
+    held.push_back(id);
+    session_id = rows.int64(r, 2);
+    profile_id = rows.int64(r, 3);
+    correlation_id = std::string{rows.text(r, 4)};
+    token = it->second;
+  }
+  if (held.empty())
+    return std::nullopt;
+  auto found = profile_by_id(sql, profile_id);
+  if (!found)
+    throw domain_error(sb_error::not_found, "the profile of the burst is gone");
+  auto& profile = *found;
+  auto plan = core::plan_reply(policy, recipient_of(profile), channel, text, now);
+  std::vector<delivery_row> reply{
+      outbound_row(plan, profile, session_id, message_type, correlation_id, token)};
+  std::vector<std::optional<time_point>> next{
+      plan.queued ? std::optional<time_point>{now + policy.claim_lease} : std::nullopt};
+  auto reply_ids = insert_deliveries(sql, reply, next);
+  if (reply_ids[0] == 0)
+    throw domain_error(sb_error::internal, "reply row was not inserted");
+  pg_exec(sql, link_burst_sql, {std::to_string(reply_ids[0]), pg_int_array(held)});
+  return reply[0];
+}
+
+std::optional<replay_burst> load_for_replay(soci::session& sql, int64_t inbound_id,
+                                            const std::string& token) {
   long long id = inbound_id;
   std::string tok = token;
   soci::statement st = (sql.prepare << claim_inbound_sql, soci::use(tok), soci::use(id));
   st.execute(true);
   if (st.get_affected_rows() == 0)
     return std::nullopt;
-  accepted_inbound out;
+  replay_burst out;
   auto row = find_delivery(sql, inbound_id);
   if (!row)
     return std::nullopt;
-  out.inbound = *row;
   std::string phone;
   long long pid = row->profile_id;
   sql << profile_by_id_sql, soci::use(pid), soci::into(phone);
@@ -230,30 +430,8 @@ std::optional<accepted_inbound> load_for_replay(soci::session& sql, int64_t inbo
     return std::nullopt;
   out.profile = *profile;
   out.session = *session;
-  out.history = recent_history(sql, session->id, history);
+  out.inbound.push_back(std::move(*row));
   return out;
-}
-
-std::optional<delivery_row> queue_reply(soci::session& sql, const channel_policy& policy,
-                                        int64_t inbound_id, const std::string& token,
-                                        const std::string& text, const std::string& message_type,
-                                        time_point now) {
-  long long id = inbound_id, found = 0;
-  std::string tok = token;
-  sql << lock_inbound_sql, soci::use(id), soci::use(tok), soci::into(found);
-  if (!sql.got_data())
-    return std::nullopt;
-  auto inbound = find_delivery(sql, inbound_id);
-  std::string phone;
-  long long pid = inbound->profile_id;
-  sql << profile_by_id_sql, soci::use(pid), soci::into(phone);
-  auto profile = find_profile(sql, phone);
-  auto body = inbound->channel == "whatsapp" ? core::format_whatsapp_text(text)
-                                             : core::format_sms_text(text, policy.sms_max_segments);
-  auto reply = plan_outbound(sql, policy, *profile, inbound->session_id, inbound->channel,
-                             message_type, body, inbound->correlation_id, token, now);
-  link_reply(sql, inbound_id, reply.id);
-  return reply;
 }
 
 nlohmann::json tool_session(soci::session& sql, const core::session_machine& machine,

@@ -8,27 +8,27 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/events.hpp"
 #include "core/format.hpp"
+#include "core/outbound.hpp"
 #include "core/session.hpp"
 #include "storage/omnichannel.hpp"
 
 namespace switchboard::storage {
 
-/// How outbound messages are planned: which channels exist and their rules (from the config).
-struct channel_policy {
-  bool whatsapp_enabled = true;
-  bool sms_enabled = true;
-  std::string sms_provider = "mtn"; ///< mtn | twilio
-  std::chrono::seconds whatsapp_window{24 * 3600};
-  std::string template_name; ///< empty: no template, outside the window WhatsApp is skipped
-  std::string template_language = "en";
-  std::size_t sms_max_segments = 3;
-  std::chrono::milliseconds claim_lease{60000}; ///< how long a claimant owns a queued row
-};
+using core::channel_policy;
 
-/// Plans one outbound message to a profile on a channel: a queued row (claimed with `token`)
-/// or a skipped one with the reason (channel disabled, no WhatsApp, window closed without a
-/// template, SMS not allowed). Bodies are formatted for the channel. The row is inserted.
+/// The delivery row of a planned outbound message (queued rows are claimed with `token` until
+/// now + policy.claim_lease; see outbound_next_attempt).
+delivery_row outbound_row(const core::outbound_plan& plan, const profile_row& profile,
+                          int64_t session_id, const std::string& message_type,
+                          const std::string& correlation_id, const std::string& token);
+
+/// What the plan needs of a profile.
+core::outbound_recipient recipient_of(const profile_row& p);
+
+/// Plans one outbound message to a profile on a channel and inserts its row (queued, claimed
+/// with `token`, or skipped with the reason). invalid_argument for an unknown channel.
 delivery_row plan_outbound(soci::session& sql, const channel_policy& policy,
                            const profile_row& profile, int64_t session_id,
                            const std::string& channel, const std::string& message_type,
@@ -39,7 +39,6 @@ delivery_row plan_outbound(soci::session& sql, const channel_policy& policy,
 struct call_ended_input {
   core::call_summary summary;
   std::string phone;
-  std::string transcript;
   std::optional<bool> has_whatsapp;
   std::optional<bool> allows_sms;
   std::string correlation_id;
@@ -57,52 +56,64 @@ struct accepted_call {
   bool session_expired = false; ///< an expired session was closed on the way
 };
 
-/// Accepts a call-ended event idempotently (by call id): profile, session (follow_up, context,
-/// expiry), the WhatsApp and SMS summaries planned as delivery rows.
-accepted_call accept_call_ended(soci::session& sql, const core::session_machine& machine,
-                                const channel_policy& policy, const call_ended_input& in);
+/// Accepts call-ended events idempotently (by call id, recorded in the inbox with the answer
+/// given): profiles, sessions (follow_up, context, expiry), the WhatsApp and SMS summaries
+/// planned as delivery rows. Set-based: about a dozen round trips for the whole batch.
+std::vector<accepted_call> accept_calls(soci::session& sql, const core::session_machine& machine,
+                                        const channel_policy& policy,
+                                        const std::vector<const call_ended_input*>& calls);
 
-/// Input of the inbound-message flow.
-struct inbound_input {
-  std::string channel;
-  std::string provider;
-  std::string external_id;
-  std::string from;
-  std::string type;
-  std::string text;
-  std::string profile_name;
-  std::string correlation_id;
-  std::string token; ///< claim on producing the reply
-  time_point now;
+/// One entity's request to accept its pending inbound messages.
+struct accept_request {
+  std::string phone;
+  std::string token; ///< claim on producing the replies
 };
 
-/// Result of the inbound-message flow.
-struct accepted_inbound {
-  bool duplicate = false;
-  delivery_row inbound;
+/// The messages of one phone accepted by accept_messages.
+struct accepted_messages {
   profile_row profile;
   core::session_record session;
-  std::vector<delivery_row> history; ///< recent messages of the session, oldest first
+  std::vector<delivery_row> inbound; ///< newly logged, in order, claimed for the reply
+  int duplicates = 0;                ///< messages already in the delivery log (no new row)
   bool session_created = false;
   bool session_expired = false;
 };
 
-/// Accepts an inbound message idempotently (by provider message id): profile (created when
-/// unknown), last active channel, WhatsApp window, session continued or opened, expiry extended,
-/// the message logged and claimed for a reply.
-accepted_inbound accept_inbound(soci::session& sql, const core::session_machine& machine,
-                                const channel_policy& policy, const inbound_input& in);
+/// Takes the pending inbox messages of these phones (at most `max_rows` in all, oldest first)
+/// and accepts them: profiles (created when unknown, last active channel, WhatsApp window),
+/// sessions continued or opened (an expired one is closed), expiry extended, every message
+/// logged as an inbound delivery row claimed for its reply until now + policy.claim_lease.
+/// Set-based: about ten round trips for the whole batch. One answer per request, in order.
+std::vector<accepted_messages> accept_messages(soci::session& sql,
+                                               const core::session_machine& machine,
+                                               const channel_policy& policy,
+                                               const std::vector<const accept_request*>& requests,
+                                               time_point now, int max_rows);
+
+/// An inbound row being answered and the claim it was taken with.
+struct claimed_inbound {
+  int64_t id = 0;
+  std::string token;
+};
+
+/// Queues one reply to a burst of inbound messages, on `channel`, when the claims still hold
+/// (rows whose claim another claimant took are left alone); nullopt when none holds.
+/// 5 round trips.
+std::optional<delivery_row> queue_reply(soci::session& sql, const channel_policy& policy,
+                                        const std::vector<claimed_inbound>& inbound,
+                                        const std::string& channel, const std::string& text,
+                                        const std::string& message_type, time_point now);
+
+/// A burst left unanswered by a claimant that died, reloaded for a replay.
+struct replay_burst {
+  profile_row profile;
+  core::session_record session;
+  std::vector<delivery_row> inbound;
+};
 
 /// Reloads an unanswered inbound row for a replay (after a crash): claimed anew with `token`.
-std::optional<accepted_inbound> load_for_replay(soci::session& sql, int64_t inbound_id,
-                                                const std::string& token, std::size_t history);
-
-/// Queues the reply to an inbound message on its channel when `token` still holds the inbound
-/// row's claim; nullopt when another claimant answered it.
-std::optional<delivery_row> queue_reply(soci::session& sql, const channel_policy& policy,
-                                        int64_t inbound_id, const std::string& token,
-                                        const std::string& text, const std::string& message_type,
-                                        time_point now);
+std::optional<replay_burst> load_for_replay(soci::session& sql, int64_t inbound_id,
+                                            const std::string& token);
 
 /// Tools: opens (or continues) the session of `phone`, lets `mutate` change it (it may throw
 /// domain_error), extends its expiry, saves it and returns it as session_json.

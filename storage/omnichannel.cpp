@@ -8,6 +8,7 @@
 #include "core/delivery.hpp"
 #include "core/log.hpp"
 #include "storage/db.hpp"
+#include "storage/sets.hpp"
 
 namespace switchboard::storage {
 
@@ -264,23 +265,8 @@ profile_row upsert_profile(soci::session& sql, const std::string& phone, const p
   auto row = find_profile(sql, phone);
   if (!row)
     throw domain_error(sb_error::internal, "profile vanished after upsert");
-  if (f.has_whatsapp)
-    row->has_whatsapp = *f.has_whatsapp;
-  if (f.allows_sms)
-    row->allows_sms = *f.allows_sms;
-  if (f.whatsapp_jid)
-    row->whatsapp_jid = *f.whatsapp_jid;
-  if (f.last_active_channel)
-    row->last_active_channel = *f.last_active_channel;
-  if (f.name && !f.name->empty())
-    row->name = *f.name;
-  if (f.locale && !f.locale->empty())
-    row->locale = *f.locale;
-  long long wi = f.whatsapp_inbound_at ? to_ms(*f.whatsapp_inbound_at) : -1;
-  if (f.whatsapp_inbound_at
-      && (!row->last_whatsapp_inbound_at
-          || *row->last_whatsapp_inbound_at < *f.whatsapp_inbound_at))
-    row->last_whatsapp_inbound_at = f.whatsapp_inbound_at;
+  apply_facts(*row, f);
+  long long wi = row->last_whatsapp_inbound_at ? to_ms(*row->last_whatsapp_inbound_at) : -1;
   std::string w_s = row->has_whatsapp ? "true" : "false";
   std::string s_s = row->allows_sms ? "true" : "false";
   long long id = row->id;

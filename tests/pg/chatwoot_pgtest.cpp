@@ -4,6 +4,7 @@
 
 #include "storage/chatwoot.hpp"
 #include "storage/db.hpp"
+#include "storage/inbox.hpp"
 #include "storage/migrator.hpp"
 #include "tests/support/pg.hpp"
 
@@ -26,9 +27,10 @@ struct bot_db : test::migrated_db {
   }
 };
 
-chatwoot_input event(int64_t conv, const std::string& status, const std::string& delivery = "",
-                     bool customer = false, const std::string& content = "") {
-  chatwoot_input in;
+core::chatwoot_inbound event(int64_t conv, const std::string& status,
+                             const std::string& delivery = "", bool customer = false,
+                             const std::string& content = "") {
+  core::chatwoot_inbound in;
   in.account_id = 7;
   in.conversation_id = conv;
   in.event = customer ? "message_created" : "conversation_status_changed";
@@ -55,22 +57,29 @@ handoff_input handoff(int64_t conv, const std::string& reason) {
 
 } // namespace
 
-TEST_CASE("webhooks record the status as last seen; a delivery id is processed once",
+TEST_CASE("webhooks record the status as last seen; a signed event is processed once",
           "[chatwoot]") {
   bot_db b;
   b.provider(7, "telegram");
+  // The inbox stores an event once per dedupe key; only stored events are accepted.
+  auto hello = event(1, "pending", "d-1", true, "hello");
+  auto entry = core::make_inbox_entry(hello, "message_created:11", 256);
+  CHECK(b.tx([&](soci::session& sql) { return insert_inbox(sql, {&entry}).at(0).inserted; }));
+  auto taken = b.tx([&](soci::session& sql) { return take_inbox(sql, "chatwoot", {"7:1"}, 10); });
+  REQUIRE(taken.size() == 1);
   auto first = b.tx([&](soci::session& sql) {
-    return accept_chatwoot_event(sql, event(1, "pending", "d-1", true, "hello"));
+    return accept_chatwoot_event(sql, *core::decode_chatwoot_inbound(taken[0].payload));
   });
-  CHECK_FALSE(first.duplicate);
   CHECK(first.conversation.status == "pending");
   CHECK(first.conversation.last_customer_message == "hello");
   REQUIRE(first.provider);
   CHECK(first.provider->portal_slug == "help");
-  auto again = b.tx([&](soci::session& sql) {
-    return accept_chatwoot_event(sql, event(1, "pending", "d-1", true, "hello"));
-  });
-  CHECK(again.duplicate);
+  // The same signed event again (whatever its X-Chatwoot-Delivery): nothing new to take.
+  auto replay = core::make_inbox_entry(event(1, "pending", "d-2", true, "hello"),
+                                       "message_created:11", 256);
+  CHECK_FALSE(
+      b.tx([&](soci::session& sql) { return insert_inbox(sql, {&replay}).at(0).inserted; }));
+  CHECK(b.tx([&](soci::session& sql) { return take_inbox(sql, "chatwoot", {"7:1"}, 10); }).empty());
   // The status change to open is a hand-off, once: the same status again is none.
   auto opened
       = b.tx([&](soci::session& sql) { return accept_chatwoot_event(sql, event(1, "open")); });

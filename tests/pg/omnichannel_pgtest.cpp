@@ -7,8 +7,10 @@
 
 #include "storage/db.hpp"
 #include "storage/flows.hpp"
+#include "storage/inbox.hpp"
 #include "storage/migrator.hpp"
 #include "storage/omnichannel.hpp"
+#include "storage/sets.hpp"
 #include "tests/support/pg.hpp"
 
 using namespace switchboard;
@@ -35,19 +37,46 @@ call_ended_input call(const std::string& call_id, const std::string& phone, time
   return in;
 }
 
-inbound_input sms_in(const std::string& id, const std::string& from, const std::string& text,
-                     time_point now) {
-  inbound_input in;
+core::inbound_message sms_in(const std::string& id, const std::string& from,
+                             const std::string& text, time_point now) {
+  core::inbound_message in;
   in.channel = "sms";
   in.provider = "mtn";
   in.external_id = id;
   in.from = from;
   in.type = "text";
   in.text = text;
+  in.received_at_ms = to_ms(now);
   in.correlation_id = "corr-" + id;
-  in.token = "tok-" + id;
-  in.now = now;
   return in;
+}
+
+/// One call-ended event through the batch flow.
+accepted_call accept_call_ended(soci::session& sql, const core::session_machine& machine,
+                                const channel_policy& policy, const call_ended_input& in) {
+  return accept_calls(sql, machine, policy, {&in}).at(0);
+}
+
+/// Stores a message in the inbox (as the edge does); false when it was a duplicate.
+bool ingest(soci::session& sql, const core::inbound_message& in) {
+  auto e = core::make_inbox_entry(in, 256);
+  return insert_inbox(sql, {&e}).at(0).inserted;
+}
+
+/// Accepts the pending inbox messages of one phone, claimed with `token`.
+accepted_messages accept_pending(soci::session& sql, const core::session_machine& machine,
+                                 const channel_policy& policy, const std::string& phone,
+                                 const std::string& token, time_point now, int max_rows = 100) {
+  accept_request req{phone, token};
+  return accept_messages(sql, machine, policy, {&req}, now, max_rows).at(0);
+}
+
+/// A message delivered by the edge and accepted, as the session actor does it.
+accepted_messages deliver(migrated_db& m, const core::inbound_message& in, time_point now) {
+  m.tx([&](soci::session& sql) { return ingest(sql, in); });
+  return m.tx([&](soci::session& sql) {
+    return accept_pending(sql, m.machine, m.policy, in.from, "tok-" + in.external_id, now);
+  });
 }
 
 } // namespace
@@ -96,10 +125,10 @@ TEST_CASE("WhatsApp outside the window without a template is skipped with the re
   CHECK(r.skipped[0].last_error.find("24 h") != std::string::npos);
 
   // After the user writes on WhatsApp, free-form text goes out there.
-  inbound_input wa = sms_in("wamid.1", "+250788000111", "hello", m.now + 1min);
+  auto wa = sms_in("wamid.1", "+250788000111", "hello", m.now + 1min);
   wa.channel = "whatsapp";
   wa.provider = "whatsapp_cloud";
-  m.tx([&](soci::session& sql) { return accept_inbound(sql, m.machine, m.policy, wa); });
+  deliver(m, wa, m.now + 1min);
   auto r2 = m.tx([&](soci::session& sql) {
     return accept_call_ended(sql, m.machine, m.policy, call("c3", "+250788000111", m.now + 2min));
   });
@@ -110,44 +139,43 @@ TEST_CASE("WhatsApp outside the window without a template is skipped with the re
 TEST_CASE("inbound SMS from an unknown number creates an SMS-only profile; duplicates are one row",
           "[omnichannel]") {
   migrated_db m;
-  auto a = m.tx([&](soci::session& sql) {
-    return accept_inbound(sql, m.machine, m.policy, sms_in("m1", "+250788999000", "hi", m.now));
-  });
-  CHECK_FALSE(a.duplicate);
+  auto a = deliver(m, sms_in("m1", "+250788999000", "hi", m.now), m.now);
+  REQUIRE(a.inbound.size() == 1);
   CHECK(a.profile.allows_sms);
   CHECK_FALSE(a.profile.has_whatsapp);
   CHECK(a.profile.last_active_channel == "sms");
   CHECK(a.session.status == core::session_status::active);
   for (int i = 0; i < 5; ++i) {
-    auto dup = m.tx([&](soci::session& sql) {
-      return accept_inbound(sql, m.machine, m.policy, sms_in("m1", "+250788999000", "hi", m.now));
+    CHECK_FALSE(m.tx([&](soci::session& sql) {
+      return ingest(sql, sms_in("m1", "+250788999000", "hi", m.now));
+    }));
+    auto again = m.tx([&](soci::session& sql) {
+      return accept_pending(sql, m.machine, m.policy, "+250788999000", "tok-again", m.now);
     });
-    CHECK(dup.duplicate);
+    CHECK(again.inbound.empty());
   }
   CHECK(m.count("SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'") == 1);
+  CHECK(m.count("SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL") == 1);
 
+  std::vector<claimed_inbound> burst{{a.inbound[0].id, "tok-m1"}};
   auto reply = m.tx([&](soci::session& sql) {
-    return queue_reply(sql, m.policy, a.inbound.id, "tok-m1", "Thanks!", "reply", m.now);
+    return queue_reply(sql, m.policy, burst, "sms", "Thanks!", "reply", m.now);
   });
   REQUIRE(reply);
   CHECK(reply->channel == "sms");
   CHECK(reply->status == "queued");
   // A second reply with a stale claim is refused.
   auto stale = m.tx([&](soci::session& sql) {
-    return queue_reply(sql, m.policy, a.inbound.id, "tok-m1", "Again", "reply", m.now);
+    return queue_reply(sql, m.policy, burst, "sms", "Again", "reply", m.now);
   });
   CHECK_FALSE(stale);
 }
 
 TEST_CASE("an expired session is closed and the next event opens a new one", "[omnichannel]") {
   migrated_db m;
-  auto a = m.tx([&](soci::session& sql) {
-    return accept_inbound(sql, m.machine, m.policy, sms_in("e1", "+250788555000", "hi", m.now));
-  });
+  auto a = deliver(m, sms_in("e1", "+250788555000", "hi", m.now), m.now);
   auto later = m.now + 25h;
-  auto b = m.tx([&](soci::session& sql) {
-    return accept_inbound(sql, m.machine, m.policy, sms_in("e2", "+250788555000", "back", later));
-  });
+  auto b = deliver(m, sms_in("e2", "+250788555000", "back", later), later);
   CHECK(b.session.id != a.session.id);
   auto old = find_session(*m.sql, a.session.id);
   REQUIRE(old);
@@ -158,11 +186,8 @@ TEST_CASE("an expired session is closed and the next event opens a new one", "[o
 TEST_CASE("the sweeper closes expired sessions in the database", "[omnichannel]") {
   migrated_db m;
   for (int i = 0; i < 3; ++i)
-    m.tx([&](soci::session& sql) {
-      return accept_inbound(
-          sql, m.machine, m.policy,
-          sms_in("s" + std::to_string(i), "+25078866600" + std::to_string(i), "hi", m.now));
-    });
+    deliver(m, sms_in("s" + std::to_string(i), "+25078866600" + std::to_string(i), "hi", m.now),
+            m.now);
   CHECK(m.tx([&](soci::session& sql) { return close_expired_sessions(sql, m.now + 1h); }) == 0);
   CHECK(m.tx([&](soci::session& sql) { return close_expired_sessions(sql, m.now + 25h); }) == 3);
   CHECK(m.count("SELECT count(*) FROM omnichannel_sessions WHERE status <> 'closed'") == 0);
@@ -173,19 +198,24 @@ TEST_CASE("concurrent creators end with exactly one open session per profile", "
   constexpr int threads = 8;
   std::atomic<int> ok{0};
   std::atomic<int> conflicts{0};
+  for (int t = 0; t < threads; ++t)
+    m.tx([&](soci::session& sql) {
+      return ingest(sql, sms_in("race" + std::to_string(t), "+250788777000", "hi", m.now));
+    });
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
       auto sql = m.db.connect();
-      // Every creator races on the same new profile; the loser of the unique index retries,
+      // Every accept races on the same new profile, taking one message each; a loser retries,
       // as the storage actor's caller would.
       for (int attempt = 0; attempt < 5; ++attempt) {
         try {
           exec_script(*sql, "BEGIN");
-          accept_inbound(*sql, m.machine, m.policy,
-                         sms_in("race" + std::to_string(t), "+250788777000", "hi", m.now));
+          auto a = accept_pending(*sql, m.machine, m.policy, "+250788777000",
+                                  "tok-race" + std::to_string(t), m.now, 1);
           exec_script(*sql, "COMMIT");
-          ++ok;
+          if (a.inbound.size() == 1)
+            ++ok;
           return;
         } catch (const std::exception& e) {
           exec_script(*sql, "ROLLBACK");
@@ -245,9 +275,8 @@ TEST_CASE("stalled sends and unanswered messages are reclaimed after their lease
   m.tx([&](soci::session& sql) {
     return accept_call_ended(sql, m.machine, m.policy, call("c10", "+250788123999", m.now));
   });
-  auto in = m.tx([&](soci::session& sql) {
-    return accept_inbound(sql, m.machine, m.policy, sms_in("u1", "+250788123999", "?", m.now));
-  });
+  auto in = deliver(m, sms_in("u1", "+250788123999", "?", m.now), m.now);
+  REQUIRE(in.inbound.size() == 1);
   CHECK(m.tx([&](soci::session& sql) {
            return claim_due_deliveries(sql, m.now + 10s, 30s, 10);
          }).empty());
@@ -264,16 +293,20 @@ TEST_CASE("stalled sends and unanswered messages are reclaimed after their lease
   auto lost = m.tx(
       [&](soci::session& sql) { return claim_unanswered_inbound(sql, m.now + 31s, 30s, 10); });
   REQUIRE(lost.size() == 1);
-  CHECK(lost[0].id == in.inbound.id);
-  auto replay = m.tx([&](soci::session& sql) {
-    return load_for_replay(sql, in.inbound.id, lost[0].claim_token, 10);
-  });
+  auto id = in.inbound[0].id;
+  CHECK(lost[0].id == id);
+  auto replay
+      = m.tx([&](soci::session& sql) { return load_for_replay(sql, id, lost[0].claim_token); });
   REQUIRE(replay);
-  CHECK(replay->history.size() >= 1);
+  REQUIRE(replay->inbound.size() == 1);
+  CHECK(replay->inbound[0].body == "?");
+  CHECK(
+      m.tx([&](soci::session& sql) { return session_history(sql, replay->session.id, 10); }).size()
+      >= 1);
   CHECK_FALSE(m.tx([&](soci::session& sql) {
-    return queue_reply(sql, m.policy, in.inbound.id, "tok-u1", "late", "reply", m.now);
+    return queue_reply(sql, m.policy, {{id, "tok-u1"}}, "sms", "late", "reply", m.now);
   }));
   CHECK(m.tx([&](soci::session& sql) {
-    return queue_reply(sql, m.policy, in.inbound.id, lost[0].claim_token, "ok", "reply", m.now);
+    return queue_reply(sql, m.policy, {{id, lost[0].claim_token}}, "sms", "ok", "reply", m.now);
   }));
 }

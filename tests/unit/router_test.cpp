@@ -19,10 +19,10 @@ struct journal {
   std::vector<std::tuple<std::string, std::string, caf::actor_id>> seen;
 };
 
-using dummy_entity = caf::typed_actor<caf::reacts_to<std::string>, caf::reacts_to<stop_atom>,
-                                      caf::reacts_to<tick_atom>>;
+using dummy_entity = caf::typed_actor<caf::reacts_to<std::string>, caf::reacts_to<stop_atom>>;
 using dummy_router = caf::typed_actor<caf::reacts_to<std::string, std::string>,
-                                      caf::reacts_to<idle_atom, std::string>>;
+                                      caf::reacts_to<idle_atom, std::string, uint32_t>,
+                                      caf::reacts_to<sweep_atom>>;
 
 struct dummy_state {
   static inline const char* name = "dummy";
@@ -40,16 +40,24 @@ dummy_entity::behavior_type dummy_fn(dummy_entity::stateful_pointer<dummy_state>
   self->state.svc = std::move(svc);
   self->state.router = std::move(router);
   self->state.log = log;
-  start_idle_checks(self);
   return {
       [=](std::string& msg) {
-        enqueue(self, [=] {
-          self->state.log->seen.emplace_back(self->state.key, msg, self->id());
-          finish(self);
-        });
+        from_router(self);
+        self->state.log->seen.emplace_back(self->state.key, msg, self->id());
+        if (msg == "hold") {
+          hold(self); // busy outside the queue until "release"
+        } else if (msg == "stale") {
+          // An idle report sent just before this message arrived, overtaken by it.
+          hold(self);
+          self->send(self->state.router, idle_atom::value, self->state.key,
+                     self->state.work.routed - 1);
+        } else if (msg == "release") {
+          release(self);
+        } else {
+          enqueue(self, [=] { finish(self); });
+        }
       },
       [=](stop_atom) { stop_when_idle(self); },
-      [=](tick_atom) { idle_tick(self); },
   };
 }
 
@@ -66,7 +74,8 @@ router_fn(dummy_router::stateful_pointer<keyed_router_state<dummy_entity>> self,
         });
         self->send(e, std::move(msg));
       },
-      [=](idle_atom, const std::string& key) { passivate(self, key); },
+      [=](idle_atom, const std::string& key, uint32_t seen) { mark_idle(self, key, seen); },
+      [=](sweep_atom) { sweep_idle(self); },
   };
 }
 
@@ -125,12 +134,12 @@ TEST_CASE("idle entities are passivated; the next message starts a new incarnati
   fixture f;
   f.send("+1", "a");
   auto first = std::get<2>(f.log.seen[0]);
-  // Half the idle period: still active, the check re-arms.
+  // Half the idle period: still active, the sweep re-arms.
   f.sched->advance_time(std::chrono::seconds{5});
   f.sched->run();
   f.send("+1", "b");
   CHECK(std::get<2>(f.log.seen[1]) == first);
-  // Quiet for longer than the idle period: it asks to be passivated and stops.
+  // Quiet for longer than the idle period: the router's sweep passivates it and it stops.
   for (int i = 0; i < 4; ++i) {
     f.sched->advance_time(std::chrono::seconds{5});
     f.sched->run();
@@ -157,4 +166,41 @@ TEST_CASE("a message racing with passivation is neither lost nor handled twice",
   for (auto& [key, msg, id] : f.log.seen)
     ++counts[msg];
   CHECK(counts == std::map<std::string, int>{{"a", 1}, {"b", 1}, {"c", 1}});
+}
+
+TEST_CASE("a busy entity is never passivated, however long it stays busy", "[router]") {
+  fixture f;
+  f.send("+1", "hold");
+  auto first = std::get<2>(f.log.seen[0]);
+  for (int i = 0; i < 6; ++i) {
+    f.sched->advance_time(std::chrono::seconds{5});
+    f.sched->run();
+  }
+  CHECK(f.live() == 1);
+  f.send("+1", "release");
+  f.send("+1", "x");
+  CHECK(std::get<2>(f.log.seen[2]) == first);
+  // Now idle: passivated after the idle period.
+  for (int i = 0; i < 6; ++i) {
+    f.sched->advance_time(std::chrono::seconds{5});
+    f.sched->run();
+  }
+  CHECK(f.live() == 0);
+}
+
+TEST_CASE("an idle report overtaken by a routed message does not passivate the entity",
+          "[router]") {
+  fixture f;
+  f.send("+1", "a");
+  auto first = std::get<2>(f.log.seen[0]);
+  // The entity is busy again, but its report from before arrives after the router routed.
+  f.send("+1", "stale");
+  for (int i = 0; i < 6; ++i) {
+    f.sched->advance_time(std::chrono::seconds{5});
+    f.sched->run();
+  }
+  CHECK(f.live() == 1);
+  f.send("+1", "release");
+  f.send("+1", "b");
+  CHECK(std::get<2>(f.log.seen.back()) == first);
 }

@@ -1,0 +1,66 @@
+// The storage work of the inbox, batched across requesters: ingest (one multi-row INSERT per
+// batch of webhooks), accepts of inbound messages, call-ended events and delivery statuses
+// (set-based, one job per batch).
+
+#include "storage/inbox.hpp"
+#include "actors/common.hpp"
+
+namespace switchboard::actors {
+
+using std::chrono::system_clock;
+
+void make_batch_kinds(services& svc) {
+  // Ingest: 1 round trip per batch (an INSERT is atomic by itself). Batches of up to 512 rows;
+  // the storage actor sends a batch as soon as a worker is free, so under load they fill up
+  // while the previous batch commits (group commit).
+  svc.ingest_batch = make_batch_kind<core::inbox_entry, storage::inbox_stored>(
+      "ingest", 512, true, [](soci::session& sql, const std::vector<const core::inbox_entry*>& in) {
+        return storage::insert_inbox(sql, in);
+      });
+  auto machine = svc.machine;
+  auto policy = svc.policy;
+  auto accept_rows = static_cast<int>(svc.cfg.inbox.accept_batch);
+  // Accepts: about ten round trips per batch of up to 256 entities (storage::accept_messages).
+  svc.accept_batch = make_batch_kind<storage::accept_request, storage::accepted_messages>(
+      "accept_messages", 256, false,
+      [machine, policy, accept_rows](soci::session& sql,
+                                     const std::vector<const storage::accept_request*>& in) {
+        return storage::accept_messages(sql, machine, policy, in, system_clock::now(), accept_rows);
+      });
+  // Call-ended: about a dozen round trips per batch of up to 256 calls.
+  svc.calls_batch = make_batch_kind<storage::call_ended_input, storage::accepted_call>(
+      "call_ended", 256, false,
+      [machine, policy](soci::session& sql,
+                        const std::vector<const storage::call_ended_input*>& in) {
+        return storage::accept_calls(sql, machine, policy, in);
+      });
+  // Statuses: 1 round trip to take them, then 2 per status (forward-only update or park).
+  svc.statuses_batch = make_take_kind("apply_statuses", "status", core::decode_status_update,
+                                      [](soci::session& sql, core::status_update& s) {
+                                        return storage::apply_status(sql, s.provider, s.external_id,
+                                                                     s.status, s.error);
+                                      });
+  svc.chatwoot_batch = make_chatwoot_kind();
+  svc.telegram_batch = make_telegram_kind();
+}
+
+void wake(const services& svc, const inbox_targets& to, const std::string& kind,
+          const std::string& entity) {
+  if (kind == "message") {
+    caf::anon_send(to.sessions, wake_atom::value, entity);
+  } else if (kind == "chatwoot") {
+    if (to.conversations)
+      caf::anon_send(to.conversations, wake_atom::value, entity);
+  } else if (kind == "telegram") {
+    if (to.telegram)
+      caf::anon_send(to.telegram, wake_atom::value, entity);
+  } else if (kind == "status") {
+    submit_batch(svc.storage, svc.statuses_batch, entity, [](db_result& r) {
+      if (r.error)
+        core::log(core::log_level::warn, "delivery statuses not applied; retried by the poller",
+                  {{"error", core::reason_of(r.error)}});
+    });
+  }
+}
+
+} // namespace switchboard::actors

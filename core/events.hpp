@@ -1,0 +1,117 @@
+#pragma once
+
+// The inbound events, one type each from the webhook parser to the database: the edge builds
+// them, the inbox stores them (as their payload JSON), the entity actors process them.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <caf/meta/type_name.hpp>
+
+#include "core/error.hpp"
+
+namespace switchboard::core {
+
+/// An inbound message from a user (WhatsApp or SMS), verified and parsed at the edge.
+struct inbound_message {
+  std::string channel;     ///< whatsapp | sms
+  std::string provider;    ///< whatsapp_cloud | mtn | twilio
+  std::string external_id; ///< provider message id (dedupe key)
+  std::string from;        ///< E.164
+  std::string type;        ///< text, image, ... (SMS: text or media)
+  std::string text;
+  std::string profile_name;
+  int64_t received_at_ms = 0; ///< when the edge received it (epoch ms)
+  std::string correlation_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, inbound_message& x) {
+  return f(caf::meta::type_name("inbound_message"), x.channel, x.provider, x.external_id, x.from,
+           x.type, x.text, x.profile_name, x.received_at_ms, x.correlation_id);
+}
+
+/// A provider's delivery status callback for a message we sent.
+struct status_update {
+  std::string provider;    ///< whatsapp_cloud | twilio | mtn
+  std::string external_id; ///< the provider's id of our message
+  std::string status;      ///< queued|sent|delivered|read|failed
+  std::string error;
+  std::string correlation_id;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, status_update& x) {
+  return f(caf::meta::type_name("status_update"), x.provider, x.external_id, x.status, x.error,
+           x.correlation_id);
+}
+
+/// A Chatwoot webhook, authenticated and parsed at the edge (what the bot needs of it).
+struct chatwoot_inbound {
+  int64_t account_id = 0;
+  int64_t conversation_id = 0; ///< display id
+  std::string event;
+  std::string status;             ///< conversation.status as sent (may be empty)
+  std::string delivery_id;        ///< X-Chatwoot-Delivery (empty when absent)
+  bool customer_message = false;  ///< incoming, public, from a contact
+  bool bot_should_answer = false; ///< core::should_bot_answer (also requires status pending)
+  std::string content;
+  std::string contact_name;
+  std::string correlation_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chatwoot_inbound& x) {
+  return f(caf::meta::type_name("chatwoot_inbound"), x.account_id, x.conversation_id, x.event,
+           x.status, x.delivery_id, x.customer_message, x.bot_should_answer, x.content,
+           x.contact_name, x.correlation_id);
+}
+
+/// A Telegram update (a message in a chat with our bot), authenticated and parsed at the edge.
+struct telegram_inbound {
+  int64_t update_id = 0;
+  int64_t chat_id = 0;
+  int64_t message_id = 0;
+  std::string from_name;
+  std::string text;
+  int64_t reply_to_message_id = 0; ///< 0 when it replies to nothing
+  bool is_start = false;
+  std::string correlation_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, telegram_inbound& x) {
+  return f(caf::meta::type_name("telegram_inbound"), x.update_id, x.chat_id, x.message_id,
+           x.from_name, x.text, x.reply_to_message_id, x.is_start, x.correlation_id);
+}
+
+/// What the inbox stores of an event: its dedupe key, who processes it and the event itself.
+struct inbox_entry {
+  std::string source;     ///< the dedupe namespace: mtn, twilio, whatsapp_cloud, ...:status, ...
+  std::string dedupe_key; ///< unique within `source`
+  std::string entity;     ///< routing key of the processing actor
+  std::string kind;       ///< message | status | chatwoot | telegram | call
+  uint32_t shard = 0;     ///< shard_of(entity)
+  std::string payload;    ///< the event as JSON (decode_* below)
+  std::string correlation_id;
+};
+
+/// The shard of an entity key: FNV-1a (32 bit) of the key modulo `shards` (stable across
+/// processes and versions: shards are assigned to nodes by number).
+uint32_t shard_of(std::string_view entity, uint32_t shards);
+
+/// The inbox entries of the events (entity: the sender's number; a status: its message id;
+/// a Chatwoot event: "account:conversation"; a Telegram update: the chat id).
+inbox_entry make_inbox_entry(const inbound_message& m, uint32_t shards);
+inbox_entry make_inbox_entry(const status_update& s, uint32_t shards);
+/// `dedupe_key` names what the signature covers (see chatwoot_dedupe_key).
+inbox_entry make_inbox_entry(const chatwoot_inbound& c, std::string dedupe_key, uint32_t shards);
+inbox_entry make_inbox_entry(const telegram_inbound& t, uint32_t shards);
+
+/// The events back from their payload JSON; malformed when it is not one.
+expected<inbound_message> decode_inbound_message(std::string_view payload);
+expected<status_update> decode_status_update(std::string_view payload);
+expected<chatwoot_inbound> decode_chatwoot_inbound(std::string_view payload);
+expected<telegram_inbound> decode_telegram_inbound(std::string_view payload);
+
+} // namespace switchboard::core

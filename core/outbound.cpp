@@ -1,0 +1,60 @@
+#include "core/outbound.hpp"
+
+#include "core/format.hpp"
+
+namespace switchboard::core {
+
+namespace {
+
+/// Template parameters are short; Meta refuses long ones.
+constexpr std::size_t template_parameter_limit = 1000;
+
+} // namespace
+
+bool whatsapp_window_open(const channel_policy& policy, const outbound_recipient& to,
+                          std::chrono::system_clock::time_point now) {
+  return to.last_whatsapp_inbound_at && now - *to.last_whatsapp_inbound_at < policy.whatsapp_window;
+}
+
+outbound_plan plan_outbound(const channel_policy& policy, const outbound_recipient& to,
+                            const std::string& channel, const std::string& text,
+                            std::chrono::system_clock::time_point now) {
+  outbound_plan p;
+  p.channel = channel;
+  p.body = text;
+  if (channel == "whatsapp") {
+    p.provider = "whatsapp_cloud";
+    bool open = whatsapp_window_open(policy, to, now);
+    if (!policy.whatsapp_enabled)
+      p.skip_reason = "WhatsApp is disabled";
+    else if (!to.has_whatsapp)
+      p.skip_reason = "the profile has no WhatsApp";
+    else if (!open && policy.template_name.empty())
+      p.skip_reason = "outside the 24 h WhatsApp window and no template is configured";
+    else if (!open)
+      p.payload = {{"template", policy.template_name},
+                   {"language", policy.template_language},
+                   {"parameters", {truncate_text(text, template_parameter_limit)}}};
+  } else if (channel == "sms") {
+    p.provider = policy.sms_provider;
+    if (!policy.sms_enabled)
+      p.skip_reason = "SMS is disabled";
+    else if (!to.allows_sms)
+      p.skip_reason = "the profile does not allow SMS";
+  } else {
+    p.provider = channel;
+    p.skip_reason = "unknown channel '" + channel + "'";
+  }
+  p.queued = p.skip_reason.empty();
+  return p;
+}
+
+outbound_plan plan_reply(const channel_policy& policy, const outbound_recipient& to,
+                         const std::string& channel, const std::string& text,
+                         std::chrono::system_clock::time_point now) {
+  auto body = channel == "whatsapp" ? format_whatsapp_text(text)
+                                    : format_sms_text(text, policy.sms_max_segments);
+  return plan_outbound(policy, to, channel, body, now);
+}
+
+} // namespace switchboard::core

@@ -1,0 +1,158 @@
+#include "storage/inbox.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "storage/pg.hpp"
+
+namespace switchboard::storage {
+
+namespace {
+
+constexpr pg_statement insert_sql{
+    "sb_inbox_insert",
+    "INSERT INTO inbox (source, dedupe_key, shard, entity, kind, payload, correlation_id) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], "
+    "$7::text[]) ON CONFLICT DO NOTHING RETURNING id, source, dedupe_key"};
+
+// The rows are found through the pending index and updated by ctid (a TID scan): the table has
+// no index on id, which keeps the ingest INSERT to two index entries per row.
+constexpr pg_statement record_sql{
+    "sb_inbox_record",
+    "INSERT INTO inbox (source, dedupe_key, shard, entity, kind, payload, correlation_id, "
+    "processed_at) SELECT *, now() FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], "
+    "$5::text[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING RETURNING id, source, dedupe_key"};
+
+constexpr pg_statement results_sql{
+    "sb_inbox_results",
+    "SELECT dedupe_key, result FROM inbox WHERE source = $1 AND dedupe_key = ANY($2::text[]) "
+    "AND result IS NOT NULL"};
+
+constexpr pg_statement set_results_sql{
+    "sb_inbox_set_results",
+    "UPDATE inbox i SET result = v.r FROM unnest($2::text[], $3::text[]) AS v(k, r) "
+    "WHERE i.source = $1 AND i.dedupe_key = v.k"};
+
+constexpr pg_statement take_sql{
+    "sb_inbox_take",
+    "UPDATE inbox SET processed_at = now() WHERE ctid = ANY(ARRAY("
+    "  SELECT ctid FROM inbox WHERE processed_at IS NULL AND kind = $1 AND entity = ANY($2::text[])"
+    "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)) "
+    "RETURNING id, source, dedupe_key, entity, payload, correlation_id"};
+
+constexpr pg_statement pending_sql{
+    "sb_inbox_pending", "SELECT kind, entity FROM inbox WHERE processed_at IS NULL AND "
+                        "received_at < now() - make_interval(secs => $1::bigint / 1000.0) "
+                        "GROUP BY kind, entity ORDER BY min(id) LIMIT $2"};
+
+constexpr pg_statement purge_sql{
+    "sb_inbox_purge", "DELETE FROM inbox WHERE ctid = ANY(ARRAY("
+                      "  SELECT ctid FROM inbox WHERE processed_at IS NOT NULL AND "
+                      "  received_at < now() - make_interval(secs => $1::bigint) LIMIT $2))"};
+
+} // namespace
+
+namespace {
+
+std::vector<inbox_stored> store(soci::session& sql, const pg_statement& st,
+                                const std::vector<const core::inbox_entry*>& entries) {
+  std::vector<inbox_stored> out(entries.size());
+  if (entries.empty())
+    return out;
+  std::vector<std::string> source, key, entity, kind, payload, correlation;
+  std::vector<int64_t> shard;
+  for (auto* e : entries) {
+    source.push_back(e->source);
+    key.push_back(e->dedupe_key);
+    shard.push_back(e->shard);
+    entity.push_back(e->entity);
+    kind.push_back(e->kind);
+    payload.push_back(e->payload);
+    correlation.push_back(e->correlation_id);
+  }
+  auto rows = pg_exec(sql, st,
+                      {pg_text_array(source), pg_text_array(key), pg_int_array(shard),
+                       pg_text_array(entity), pg_text_array(kind), pg_text_array(payload),
+                       pg_text_array(correlation)});
+  std::map<std::pair<std::string_view, std::string_view>, int64_t> ids;
+  for (int r = 0; r < rows.size(); ++r)
+    ids.emplace(std::make_pair(rows.text(r, 1), rows.text(r, 2)), rows.int64(r, 0));
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto it = ids.find({entries[i]->source, entries[i]->dedupe_key});
+    if (it == ids.end())
+      continue;
+    out[i].id = it->second;
+    out[i].inserted = true;
+    ids.erase(it); // a second copy within the batch is a duplicate
+  }
+  return out;
+}
+
+} // namespace
+
+std::vector<inbox_stored> insert_inbox(soci::session& sql,
+                                       const std::vector<const core::inbox_entry*>& entries) {
+  return store(sql, insert_sql, entries);
+}
+
+std::vector<inbox_stored> record_inbox(soci::session& sql,
+                                       const std::vector<const core::inbox_entry*>& entries) {
+  return store(sql, record_sql, entries);
+}
+
+std::map<std::string, std::string> inbox_results(soci::session& sql, const std::string& source,
+                                                 const std::vector<std::string>& keys) {
+  std::map<std::string, std::string> out;
+  if (keys.empty())
+    return out;
+  auto rows = pg_exec(sql, results_sql, {source, pg_text_array(keys)});
+  for (int r = 0; r < rows.size(); ++r)
+    out.emplace(std::string{rows.text(r, 0)}, std::string{rows.text(r, 1)});
+  return out;
+}
+
+void set_inbox_results(soci::session& sql, const std::string& source,
+                       const std::vector<std::string>& keys,
+                       const std::vector<std::string>& results) {
+  if (keys.empty())
+    return;
+  pg_exec(sql, set_results_sql, {source, pg_text_array(keys), pg_text_array(results)});
+}
+
+std::vector<inbox_row> take_inbox(soci::session& sql, const std::string& kind,
+                                  const std::vector<std::string>& entities, int limit) {
+  std::vector<inbox_row> out;
+  if (entities.empty() || limit <= 0)
+    return out;
+  auto rows = pg_exec(sql, take_sql, {kind, pg_text_array(entities), std::to_string(limit)});
+  out.reserve(static_cast<std::size_t>(rows.size()));
+  for (int r = 0; r < rows.size(); ++r) {
+    inbox_row row;
+    row.id = rows.int64(r, 0);
+    row.source = std::string{rows.text(r, 1)};
+    row.dedupe_key = std::string{rows.text(r, 2)};
+    row.entity = std::string{rows.text(r, 3)};
+    row.payload = std::string{rows.text(r, 4)};
+    row.correlation_id = std::string{rows.text(r, 5)};
+    out.push_back(std::move(row));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const inbox_row& a, const inbox_row& b) { return a.id < b.id; });
+  return out;
+}
+
+std::vector<pending_entity> pending_inbox(soci::session& sql, std::chrono::milliseconds grace,
+                                          int limit) {
+  auto rows = pg_exec(sql, pending_sql, {std::to_string(grace.count()), std::to_string(limit)});
+  std::vector<pending_entity> out;
+  for (int r = 0; r < rows.size(); ++r)
+    out.push_back({std::string{rows.text(r, 0)}, std::string{rows.text(r, 1)}});
+  return out;
+}
+
+int purge_inbox(soci::session& sql, std::chrono::seconds retention, int limit) {
+  auto rows = pg_exec(sql, purge_sql, {std::to_string(retention.count()), std::to_string(limit)});
+  return static_cast<int>(rows.affected());
+}
+
+} // namespace switchboard::storage
