@@ -45,6 +45,7 @@ load_options default_load(uint16_t port) {
   o.duration = env_seconds("SB_BENCH_DURATION_S", 8);
   o.warmup = env_seconds("SB_BENCH_WARMUP_S", 1);
   o.threads = static_cast<std::size_t>(env_long("SB_BENCH_LOADGEN_THREADS", 1));
+  o.max_connections = static_cast<std::size_t>(env_long("SB_BENCH_MAX_CONNECTIONS", 512));
   return o;
 }
 
@@ -243,25 +244,57 @@ void report::load(const std::string& phase, const std::string& what, const load_
   json statuses = json::object();
   for (auto& [k, v] : r.statuses)
     statuses[std::to_string(k)] = v;
+  auto& sched = r.schedule;
   json p{{"phase", phase},
          {"what", what},
          {"kind", "http"},
+         {"loop", sched ? "open" : "closed"},
          {"connections", opts.connections},
          {"duration_s", r.elapsed_s},
+         {"issued", r.issued},
          {"requests", r.answered},
          {"errors", r.errors},
+         {"in_flight_at_stop", r.in_flight_at_stop},
          {"error_kinds", r.error_kinds},
          {"statuses", statuses},
          {"throughput_per_s", r.throughput},
+         {"latency_from", sched ? "scheduled" : "send"},
          {"latency_ms", latency_json(r.latency)}};
+  if (sched) {
+    p["latency_from_send_ms"] = latency_json(sched->from_send);
+    p["open_loop"] = {{"rate_per_s", sched->rate_per_s},
+                      {"due", sched->scheduled},
+                      {"unsent", sched->unsent},
+                      {"sent_after_waiting_for_a_connection", sched->sent_late},
+                      {"achieved_per_s", sched->achieved_per_s},
+                      {"connections_used", sched->connections},
+                      {"max_connections", std::max(opts.max_connections, opts.connections)},
+                      {"schedule_kept", sched->kept()}};
+  }
   if (server)
     p["server"] = memory_json(*server);
   if (server_cpu_us_per_request)
     p["server_cpu_us_per_request"] = *server_cpu_us_per_request;
   phases_.push_back(p);
-  std::printf("  %-22s %s  (%zu connections, %.1f s)\n", phase.c_str(), what.c_str(),
-              opts.connections, r.elapsed_s);
+  if (sched)
+    std::printf("  %-22s %s  (open loop at %.1f/s, %.1f s)\n", phase.c_str(), what.c_str(),
+                sched->rate_per_s, r.elapsed_s);
+  else
+    std::printf("  %-22s %s  (%zu connections, %.1f s)\n", phase.c_str(), what.c_str(),
+                opts.connections, r.elapsed_s);
   print_latency_line(r.throughput, "req/s", r.latency);
+  if (sched) {
+    auto& f = sched->from_send;
+    std::printf("      (latency from the scheduled time; from the write: p50 %.3f ms   p99 %.3f ms"
+                "   p999 %.3f ms)\n",
+                f.p50, f.p99, f.p999);
+    std::printf("      schedule: %llu due, %llu sent (%.1f/s), %llu after waiting for a "
+                "connection, %llu unsent; %zu connections used\n",
+                static_cast<unsigned long long>(sched->scheduled),
+                static_cast<unsigned long long>(r.issued), sched->achieved_per_s,
+                static_cast<unsigned long long>(sched->sent_late),
+                static_cast<unsigned long long>(sched->unsent), sched->connections);
+  }
   std::string st;
   for (auto& [k, v] : r.statuses)
     st += " " + std::to_string(k) + ":" + std::to_string(v);
@@ -276,6 +309,17 @@ void report::load(const std::string& phase, const std::string& what, const load_
   for (auto& [k, v] : r.error_kinds)
     std::printf("      error %s x%llu\n", k.c_str(), static_cast<unsigned long long>(v));
   std::fflush(stdout);
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  if (sched) {
+    if (!sched->kept()) {
+      char rate[32];
+      std::snprintf(rate, sizeof(rate), "%.1f/s", sched->rate_per_s);
+      note(phase + ": SCHEDULE NOT KEPT at " + rate + ": " + n(sched->unsent) + " of "
+           + n(sched->scheduled) + " due requests were never sent (all "
+           + n(std::max(opts.max_connections, opts.connections))
+           + " connections busy); its latency leaves them out");
+    }
+  }
 }
 
 void report::timing(const std::string& phase, const std::string& what, uint64_t ops,
@@ -348,7 +392,7 @@ load_result measure(report& r, const std::string& phase, const std::string& what
     auto w = o;
     w.duration = o.warmup;
     w.warmup = std::chrono::milliseconds{0};
-    base = run_load(w, source).issued;
+    base = run_load(w, source).sequences;
   }
   o.warmup = std::chrono::milliseconds{0};
   auto cpu0 = read_proc_cpu_s(server_pid);

@@ -28,7 +28,8 @@ long env_long(const char* name, long fallback);
 std::chrono::milliseconds env_seconds(const char* name, double fallback_s);
 
 /// The closed-loop shape shared by the HTTP benchmarks, from SB_BENCH_CONNECTIONS (16),
-/// SB_BENCH_DURATION_S (8), SB_BENCH_WARMUP_S (1) and SB_BENCH_LOADGEN_THREADS (1).
+/// SB_BENCH_DURATION_S (8), SB_BENCH_WARMUP_S (1) and SB_BENCH_LOADGEN_THREADS (1); an open-loop
+/// run (rate_per_s set by the benchmark) opens up to SB_BENCH_MAX_CONNECTIONS (512).
 load_options default_load(uint16_t port);
 
 /// Resident memory of a process from /proc/PID/status, in KiB.
@@ -75,8 +76,8 @@ public:
   const std::string& name() const { return name_; }
   /// A parameter of the run (connections, N, durations...).
   void config(const std::string& key, nlohmann::ordered_json value);
-  /// A closed-loop HTTP phase with the server's memory at its end and the server CPU time it
-  /// cost per answered request.
+  /// An HTTP phase (closed or open loop) with the server's memory at its end and the server CPU
+  /// time it cost per answered request.
   void load(const std::string& phase, const std::string& what, const load_options& opts,
             const load_result& r, std::optional<proc_memory> server,
             std::optional<double> server_cpu_us_per_request = std::nullopt);
