@@ -202,6 +202,14 @@ void check_samples(report& r, const std::string& phase, const load_result& res, 
     }
 }
 
+bool check_rows(report& r, const std::string& phase, const load_result& res, long long rows) {
+  auto unknown = res.in_flight_at_stop + res.errors;
+  return r.check(phase,
+                 "rows stored = 2xx answers (+ up to " + std::to_string(res.in_flight_at_stop)
+                     + " in flight at stop + " + std::to_string(res.errors) + " transport errors)",
+                 rows, static_cast<long long>(res.count_2xx()), static_cast<long long>(unknown));
+}
+
 long long db_count(soci::session& sql, const std::string& query) {
   long long n = 0;
   sql << query, soci::into(n);
@@ -310,7 +318,15 @@ void report::load(const std::string& phase, const std::string& what, const load_
     std::printf("      error %s x%llu\n", k.c_str(), static_cast<unsigned long long>(v));
   std::fflush(stdout);
   auto n = [](uint64_t v) { return std::to_string(v); };
+  check(phase,
+        "issued = answered + errors + in flight at stop (" + n(r.answered) + " + " + n(r.errors)
+            + " + " + n(r.in_flight_at_stop) + ")",
+        static_cast<long long>(r.issued),
+        static_cast<long long>(r.answered + r.errors + r.in_flight_at_stop));
   if (sched) {
+    check(phase, "due = sent + unsent (" + n(r.issued) + " + " + n(sched->unsent) + ")",
+          static_cast<long long>(sched->scheduled),
+          static_cast<long long>(r.issued + sched->unsent));
     if (!sched->kept()) {
       char rate[32];
       std::snprintf(rate, sizeof(rate), "%.1f/s", sched->rate_per_s);
@@ -365,6 +381,30 @@ void report::note(const std::string& text) {
   std::fflush(stdout);
 }
 
+bool report::check(const std::string& phase, const std::string& what, long long actual,
+                   long long expected, long long allowed_excess) {
+  bool ok = actual >= expected && actual <= expected + allowed_excess;
+  json c{{"phase", phase},
+         {"check", what},
+         {"actual", actual},
+         {"expected", expected},
+         {"allowed_excess", allowed_excess},
+         {"ok", ok}};
+  checks_.push_back(c);
+  std::string range = std::to_string(expected);
+  if (allowed_excess > 0)
+    range += " to " + std::to_string(expected + allowed_excess);
+  if (ok) {
+    std::printf("      check ok: %s: %lld (%s)\n", what.c_str(), actual, range.c_str());
+  } else {
+    void_reasons_.push_back(phase + ": " + what + ": " + std::to_string(actual) + ", expected "
+                            + range);
+    std::printf("  VOID: %s\n", void_reasons_.back().c_str());
+  }
+  std::fflush(stdout);
+  return ok;
+}
+
 void report::fail(const std::string& why) {
   if (error_.empty())
     error_ = why;
@@ -376,9 +416,12 @@ void report::fail(const std::string& why) {
 
 json report::to_json() const {
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_);
-  json j{{"benchmark", name_},        {"what", what_},     {"ok", error_.empty()},
-         {"wall_s", elapsed.count()}, {"config", config_}, {"phases", phases_},
-         {"values", values_},         {"memory", memory_}, {"notes", notes_}};
+  json j{
+      {"benchmark", name_},        {"what", what_},     {"ok", error_.empty()}, {"void", is_void()},
+      {"wall_s", elapsed.count()}, {"config", config_}, {"phases", phases_},    {"values", values_},
+      {"memory", memory_},         {"notes", notes_},   {"checks", checks_}};
+  if (is_void())
+    j["void_reasons"] = void_reasons_;
   if (!error_.empty())
     j["error"] = error_;
   return j;
@@ -414,6 +457,13 @@ int run(const std::string& name, const std::string& what,
     body(r);
   } catch (const std::exception& e) {
     r.fail(e.what());
+  }
+  if (r.is_void()) {
+    std::printf("  ==== VOID: %s: counts did not balance; do not use these numbers ====\n",
+                name.c_str());
+    for (auto& why : r.void_reasons())
+      std::printf("       %s\n", why.c_str());
+    std::fflush(stdout);
   }
   auto j = r.to_json();
   if (const char* out = std::getenv("SB_BENCH_OUT"); out != nullptr && *out != '\0') {

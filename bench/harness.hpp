@@ -77,7 +77,7 @@ public:
   /// A parameter of the run (connections, N, durations...).
   void config(const std::string& key, nlohmann::ordered_json value);
   /// An HTTP phase (closed or open loop) with the server's memory at its end and the server CPU
-  /// time it cost per answered request.
+  /// time it cost per answered request; its counts are checked to balance (see check()).
   void load(const std::string& phase, const std::string& what, const load_options& opts,
             const load_result& r, std::optional<proc_memory> server,
             std::optional<double> server_cpu_us_per_request = std::nullopt);
@@ -90,6 +90,16 @@ public:
   void memory(const std::string& who, proc_memory m);
   /// A remark for the reader (what was not measured, a surprising count).
   void note(const std::string& text);
+  /// Records a count check of `phase`: `actual` must lie in [expected, expected +
+  /// allowed_excess]. When it does not, the report is void: its numbers are not to be trusted.
+  /// That is printed loudly and recorded in the JSON, but is not a failure to run. Returns
+  /// whether the check held.
+  bool check(const std::string& phase, const std::string& what, long long actual,
+             long long expected, long long allowed_excess = 0);
+  /// Whether a check failed.
+  bool is_void() const { return !void_reasons_.empty(); }
+  /// The checks that failed, one line each.
+  const std::vector<std::string>& void_reasons() const { return void_reasons_; }
   /// Marks the benchmark as failed to run (a broken setup, not a slow number).
   void fail(const std::string& why);
   /// Whether fail() was called.
@@ -106,6 +116,8 @@ private:
   nlohmann::ordered_json values_ = nlohmann::ordered_json::object();
   nlohmann::ordered_json memory_ = nlohmann::ordered_json::object();
   nlohmann::ordered_json notes_ = nlohmann::ordered_json::array();
+  nlohmann::ordered_json checks_ = nlohmann::ordered_json::array();
+  std::vector<std::string> void_reasons_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
@@ -123,6 +135,11 @@ int run(const std::string& name, const std::string& what, const std::function<vo
 /// Fails the report when no request of a phase was accepted, or a kept sample answer had
 /// another status than `status` (a benchmark must measure the path it claims to).
 void check_samples(report& r, const std::string& phase, const load_result& res, int status);
+
+/// Checks that a phase stored one row per 2xx answer: `rows` may exceed count_2xx() only by the
+/// requests whose outcome the generator did not see (in flight at stop, transport errors), which
+/// the server may still have committed. A mismatch makes the report void.
+bool check_rows(report& r, const std::string& phase, const load_result& res, long long rows);
 
 /// The integer a one-value SQL query returns.
 long long db_count(soci::session& sql, const std::string& query);
