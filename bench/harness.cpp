@@ -27,15 +27,17 @@ long env_long(const char* name, long fallback) {
   return end != nullptr && *end == '\0' && n >= 0 ? n : fallback;
 }
 
+double env_double(const char* name, double fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0')
+    return fallback;
+  char* end = nullptr;
+  double d = std::strtod(v, &end);
+  return end != nullptr && *end == '\0' && d >= 0 ? d : fallback;
+}
+
 std::chrono::milliseconds env_seconds(const char* name, double fallback_s) {
-  double s = fallback_s;
-  if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
-    char* end = nullptr;
-    double d = std::strtod(v, &end);
-    if (end != nullptr && *end == '\0' && d >= 0)
-      s = d;
-  }
-  return std::chrono::milliseconds{static_cast<long>(s * 1000.0)};
+  return std::chrono::milliseconds{static_cast<long>(env_double(name, fallback_s) * 1000.0)};
 }
 
 load_options default_load(uint16_t port) {
@@ -428,14 +430,15 @@ json report::to_json() const {
 }
 
 load_result measure(report& r, const std::string& phase, const std::string& what,
-                    const load_options& opts, const request_source& source, pid_t server_pid) {
+                    const load_options& opts, const request_source& source, pid_t server_pid,
+                    const request_source* warmup_source) {
   auto o = opts;
   uint64_t base = 0; // sequence numbers stay unique across the warm-up and the measured run
   if (o.warmup.count() > 0 && o.max_requests == 0) {
     auto w = o;
     w.duration = o.warmup;
     w.warmup = std::chrono::milliseconds{0};
-    base = run_load(w, source).sequences;
+    base = run_load(w, warmup_source != nullptr ? *warmup_source : source).sequences;
   }
   o.warmup = std::chrono::milliseconds{0};
   auto cpu0 = read_proc_cpu_s(server_pid);

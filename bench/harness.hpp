@@ -24,6 +24,9 @@ namespace switchboard::bench {
 /// An integer knob from the environment (`SB_BENCH_*`), or `fallback` when unset or invalid.
 long env_long(const char* name, long fallback);
 
+/// A non-negative number knob from the environment, or `fallback` when unset or invalid.
+double env_double(const char* name, double fallback);
+
 /// A knob in seconds from the environment (fractions allowed), as milliseconds.
 std::chrono::milliseconds env_seconds(const char* name, double fallback_s);
 
@@ -124,9 +127,11 @@ private:
 /// Runs a load phase against a server process: an unrecorded warm-up of opts.warmup (skipped for
 /// counted runs, opts.max_requests > 0), then the measured run; reports it with the server's
 /// memory and CPU per answered request, and returns it. Sequence numbers continue across the
-/// warm-up, so ids built from them stay unique.
+/// warm-up, so ids built from them stay unique; `warmup_source`, when given, builds the warm-up's
+/// requests instead (e.g. with another id prefix, so that its rows can be told apart).
 load_result measure(report& r, const std::string& phase, const std::string& what,
-                    const load_options& opts, const request_source& source, pid_t server_pid);
+                    const load_options& opts, const request_source& source, pid_t server_pid,
+                    const request_source* warmup_source = nullptr);
 
 /// Runs one benchmark: prints its header, calls `body`, turns an exception into fail(), writes
 /// the JSON and returns the process exit code (non-zero when it failed to run).
