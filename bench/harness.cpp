@@ -27,15 +27,17 @@ long env_long(const char* name, long fallback) {
   return end != nullptr && *end == '\0' && n >= 0 ? n : fallback;
 }
 
+double env_double(const char* name, double fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0')
+    return fallback;
+  char* end = nullptr;
+  double d = std::strtod(v, &end);
+  return end != nullptr && *end == '\0' && d >= 0 ? d : fallback;
+}
+
 std::chrono::milliseconds env_seconds(const char* name, double fallback_s) {
-  double s = fallback_s;
-  if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
-    char* end = nullptr;
-    double d = std::strtod(v, &end);
-    if (end != nullptr && *end == '\0' && d >= 0)
-      s = d;
-  }
-  return std::chrono::milliseconds{static_cast<long>(s * 1000.0)};
+  return std::chrono::milliseconds{static_cast<long>(env_double(name, fallback_s) * 1000.0)};
 }
 
 load_options default_load(uint16_t port) {
@@ -45,6 +47,7 @@ load_options default_load(uint16_t port) {
   o.duration = env_seconds("SB_BENCH_DURATION_S", 8);
   o.warmup = env_seconds("SB_BENCH_WARMUP_S", 1);
   o.threads = static_cast<std::size_t>(env_long("SB_BENCH_LOADGEN_THREADS", 1));
+  o.max_connections = static_cast<std::size_t>(env_long("SB_BENCH_MAX_CONNECTIONS", 512));
   return o;
 }
 
@@ -201,6 +204,14 @@ void check_samples(report& r, const std::string& phase, const load_result& res, 
     }
 }
 
+bool check_rows(report& r, const std::string& phase, const load_result& res, long long rows) {
+  auto unknown = res.in_flight_at_stop + res.errors;
+  return r.check(phase,
+                 "rows stored = 2xx answers (+ up to " + std::to_string(res.in_flight_at_stop)
+                     + " in flight at stop + " + std::to_string(res.errors) + " transport errors)",
+                 rows, static_cast<long long>(res.count_2xx()), static_cast<long long>(unknown));
+}
+
 long long db_count(soci::session& sql, const std::string& query) {
   long long n = 0;
   sql << query, soci::into(n);
@@ -243,25 +254,57 @@ void report::load(const std::string& phase, const std::string& what, const load_
   json statuses = json::object();
   for (auto& [k, v] : r.statuses)
     statuses[std::to_string(k)] = v;
+  auto& sched = r.schedule;
   json p{{"phase", phase},
          {"what", what},
          {"kind", "http"},
+         {"loop", sched ? "open" : "closed"},
          {"connections", opts.connections},
          {"duration_s", r.elapsed_s},
+         {"issued", r.issued},
          {"requests", r.answered},
          {"errors", r.errors},
+         {"in_flight_at_stop", r.in_flight_at_stop},
          {"error_kinds", r.error_kinds},
          {"statuses", statuses},
          {"throughput_per_s", r.throughput},
+         {"latency_from", sched ? "scheduled" : "send"},
          {"latency_ms", latency_json(r.latency)}};
+  if (sched) {
+    p["latency_from_send_ms"] = latency_json(sched->from_send);
+    p["open_loop"] = {{"rate_per_s", sched->rate_per_s},
+                      {"due", sched->scheduled},
+                      {"unsent", sched->unsent},
+                      {"sent_after_waiting_for_a_connection", sched->sent_late},
+                      {"achieved_per_s", sched->achieved_per_s},
+                      {"connections_used", sched->connections},
+                      {"max_connections", std::max(opts.max_connections, opts.connections)},
+                      {"schedule_kept", sched->kept()}};
+  }
   if (server)
     p["server"] = memory_json(*server);
   if (server_cpu_us_per_request)
     p["server_cpu_us_per_request"] = *server_cpu_us_per_request;
   phases_.push_back(p);
-  std::printf("  %-22s %s  (%zu connections, %.1f s)\n", phase.c_str(), what.c_str(),
-              opts.connections, r.elapsed_s);
+  if (sched)
+    std::printf("  %-22s %s  (open loop at %.1f/s, %.1f s)\n", phase.c_str(), what.c_str(),
+                sched->rate_per_s, r.elapsed_s);
+  else
+    std::printf("  %-22s %s  (%zu connections, %.1f s)\n", phase.c_str(), what.c_str(),
+                opts.connections, r.elapsed_s);
   print_latency_line(r.throughput, "req/s", r.latency);
+  if (sched) {
+    auto& f = sched->from_send;
+    std::printf("      (latency from the scheduled time; from the write: p50 %.3f ms   p99 %.3f ms"
+                "   p999 %.3f ms)\n",
+                f.p50, f.p99, f.p999);
+    std::printf("      schedule: %llu due, %llu sent (%.1f/s), %llu after waiting for a "
+                "connection, %llu unsent; %zu connections used\n",
+                static_cast<unsigned long long>(sched->scheduled),
+                static_cast<unsigned long long>(r.issued), sched->achieved_per_s,
+                static_cast<unsigned long long>(sched->sent_late),
+                static_cast<unsigned long long>(sched->unsent), sched->connections);
+  }
   std::string st;
   for (auto& [k, v] : r.statuses)
     st += " " + std::to_string(k) + ":" + std::to_string(v);
@@ -276,6 +319,25 @@ void report::load(const std::string& phase, const std::string& what, const load_
   for (auto& [k, v] : r.error_kinds)
     std::printf("      error %s x%llu\n", k.c_str(), static_cast<unsigned long long>(v));
   std::fflush(stdout);
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  check(phase,
+        "issued = answered + errors + in flight at stop (" + n(r.answered) + " + " + n(r.errors)
+            + " + " + n(r.in_flight_at_stop) + ")",
+        static_cast<long long>(r.issued),
+        static_cast<long long>(r.answered + r.errors + r.in_flight_at_stop));
+  if (sched) {
+    check(phase, "due = sent + unsent (" + n(r.issued) + " + " + n(sched->unsent) + ")",
+          static_cast<long long>(sched->scheduled),
+          static_cast<long long>(r.issued + sched->unsent));
+    if (!sched->kept()) {
+      char rate[32];
+      std::snprintf(rate, sizeof(rate), "%.1f/s", sched->rate_per_s);
+      note(phase + ": SCHEDULE NOT KEPT at " + rate + ": " + n(sched->unsent) + " of "
+           + n(sched->scheduled) + " due requests were never sent (all "
+           + n(std::max(opts.max_connections, opts.connections))
+           + " connections busy); its latency leaves them out");
+    }
+  }
 }
 
 void report::timing(const std::string& phase, const std::string& what, uint64_t ops,
@@ -321,6 +383,30 @@ void report::note(const std::string& text) {
   std::fflush(stdout);
 }
 
+bool report::check(const std::string& phase, const std::string& what, long long actual,
+                   long long expected, long long allowed_excess) {
+  bool ok = actual >= expected && actual <= expected + allowed_excess;
+  json c{{"phase", phase},
+         {"check", what},
+         {"actual", actual},
+         {"expected", expected},
+         {"allowed_excess", allowed_excess},
+         {"ok", ok}};
+  checks_.push_back(c);
+  std::string range = std::to_string(expected);
+  if (allowed_excess > 0)
+    range += " to " + std::to_string(expected + allowed_excess);
+  if (ok) {
+    std::printf("      check ok: %s: %lld (%s)\n", what.c_str(), actual, range.c_str());
+  } else {
+    void_reasons_.push_back(phase + ": " + what + ": " + std::to_string(actual) + ", expected "
+                            + range);
+    std::printf("  VOID: %s\n", void_reasons_.back().c_str());
+  }
+  std::fflush(stdout);
+  return ok;
+}
+
 void report::fail(const std::string& why) {
   if (error_.empty())
     error_ = why;
@@ -332,23 +418,27 @@ void report::fail(const std::string& why) {
 
 json report::to_json() const {
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_);
-  json j{{"benchmark", name_},        {"what", what_},     {"ok", error_.empty()},
-         {"wall_s", elapsed.count()}, {"config", config_}, {"phases", phases_},
-         {"values", values_},         {"memory", memory_}, {"notes", notes_}};
+  json j{
+      {"benchmark", name_},        {"what", what_},     {"ok", error_.empty()}, {"void", is_void()},
+      {"wall_s", elapsed.count()}, {"config", config_}, {"phases", phases_},    {"values", values_},
+      {"memory", memory_},         {"notes", notes_},   {"checks", checks_}};
+  if (is_void())
+    j["void_reasons"] = void_reasons_;
   if (!error_.empty())
     j["error"] = error_;
   return j;
 }
 
 load_result measure(report& r, const std::string& phase, const std::string& what,
-                    const load_options& opts, const request_source& source, pid_t server_pid) {
+                    const load_options& opts, const request_source& source, pid_t server_pid,
+                    const request_source* warmup_source) {
   auto o = opts;
   uint64_t base = 0; // sequence numbers stay unique across the warm-up and the measured run
   if (o.warmup.count() > 0 && o.max_requests == 0) {
     auto w = o;
     w.duration = o.warmup;
     w.warmup = std::chrono::milliseconds{0};
-    base = run_load(w, source).issued;
+    base = run_load(w, warmup_source != nullptr ? *warmup_source : source).sequences;
   }
   o.warmup = std::chrono::milliseconds{0};
   auto cpu0 = read_proc_cpu_s(server_pid);
@@ -370,6 +460,13 @@ int run(const std::string& name, const std::string& what,
     body(r);
   } catch (const std::exception& e) {
     r.fail(e.what());
+  }
+  if (r.is_void()) {
+    std::printf("  ==== VOID: %s: counts did not balance; do not use these numbers ====\n",
+                name.c_str());
+    for (auto& why : r.void_reasons())
+      std::printf("       %s\n", why.c_str());
+    std::fflush(stdout);
   }
   auto j = r.to_json();
   if (const char* out = std::getenv("SB_BENCH_OUT"); out != nullptr && *out != '\0') {

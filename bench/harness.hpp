@@ -24,11 +24,15 @@ namespace switchboard::bench {
 /// An integer knob from the environment (`SB_BENCH_*`), or `fallback` when unset or invalid.
 long env_long(const char* name, long fallback);
 
+/// A non-negative number knob from the environment, or `fallback` when unset or invalid.
+double env_double(const char* name, double fallback);
+
 /// A knob in seconds from the environment (fractions allowed), as milliseconds.
 std::chrono::milliseconds env_seconds(const char* name, double fallback_s);
 
 /// The closed-loop shape shared by the HTTP benchmarks, from SB_BENCH_CONNECTIONS (16),
-/// SB_BENCH_DURATION_S (8), SB_BENCH_WARMUP_S (1) and SB_BENCH_LOADGEN_THREADS (1).
+/// SB_BENCH_DURATION_S (8), SB_BENCH_WARMUP_S (1) and SB_BENCH_LOADGEN_THREADS (1); an open-loop
+/// run (rate_per_s set by the benchmark) opens up to SB_BENCH_MAX_CONNECTIONS (512).
 load_options default_load(uint16_t port);
 
 /// Resident memory of a process from /proc/PID/status, in KiB.
@@ -75,8 +79,8 @@ public:
   const std::string& name() const { return name_; }
   /// A parameter of the run (connections, N, durations...).
   void config(const std::string& key, nlohmann::ordered_json value);
-  /// A closed-loop HTTP phase with the server's memory at its end and the server CPU time it
-  /// cost per answered request.
+  /// An HTTP phase (closed or open loop) with the server's memory at its end and the server CPU
+  /// time it cost per answered request; its counts are checked to balance (see check()).
   void load(const std::string& phase, const std::string& what, const load_options& opts,
             const load_result& r, std::optional<proc_memory> server,
             std::optional<double> server_cpu_us_per_request = std::nullopt);
@@ -89,6 +93,16 @@ public:
   void memory(const std::string& who, proc_memory m);
   /// A remark for the reader (what was not measured, a surprising count).
   void note(const std::string& text);
+  /// Records a count check of `phase`: `actual` must lie in [expected, expected +
+  /// allowed_excess]. When it does not, the report is void: its numbers are not to be trusted.
+  /// That is printed loudly and recorded in the JSON, but is not a failure to run. Returns
+  /// whether the check held.
+  bool check(const std::string& phase, const std::string& what, long long actual,
+             long long expected, long long allowed_excess = 0);
+  /// Whether a check failed.
+  bool is_void() const { return !void_reasons_.empty(); }
+  /// The checks that failed, one line each.
+  const std::vector<std::string>& void_reasons() const { return void_reasons_; }
   /// Marks the benchmark as failed to run (a broken setup, not a slow number).
   void fail(const std::string& why);
   /// Whether fail() was called.
@@ -105,15 +119,19 @@ private:
   nlohmann::ordered_json values_ = nlohmann::ordered_json::object();
   nlohmann::ordered_json memory_ = nlohmann::ordered_json::object();
   nlohmann::ordered_json notes_ = nlohmann::ordered_json::array();
+  nlohmann::ordered_json checks_ = nlohmann::ordered_json::array();
+  std::vector<std::string> void_reasons_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 /// Runs a load phase against a server process: an unrecorded warm-up of opts.warmup (skipped for
 /// counted runs, opts.max_requests > 0), then the measured run; reports it with the server's
 /// memory and CPU per answered request, and returns it. Sequence numbers continue across the
-/// warm-up, so ids built from them stay unique.
+/// warm-up, so ids built from them stay unique; `warmup_source`, when given, builds the warm-up's
+/// requests instead (e.g. with another id prefix, so that its rows can be told apart).
 load_result measure(report& r, const std::string& phase, const std::string& what,
-                    const load_options& opts, const request_source& source, pid_t server_pid);
+                    const load_options& opts, const request_source& source, pid_t server_pid,
+                    const request_source* warmup_source = nullptr);
 
 /// Runs one benchmark: prints its header, calls `body`, turns an exception into fail(), writes
 /// the JSON and returns the process exit code (non-zero when it failed to run).
@@ -122,6 +140,11 @@ int run(const std::string& name, const std::string& what, const std::function<vo
 /// Fails the report when no request of a phase was accepted, or a kept sample answer had
 /// another status than `status` (a benchmark must measure the path it claims to).
 void check_samples(report& r, const std::string& phase, const load_result& res, int status);
+
+/// Checks that a phase stored one row per 2xx answer: `rows` may exceed count_2xx() only by the
+/// requests whose outcome the generator did not see (in flight at stop, transport errors), which
+/// the server may still have committed. A mismatch makes the report void.
+bool check_rows(report& r, const std::string& phase, const load_result& res, long long rows);
 
 /// The integer a one-value SQL query returns.
 long long db_count(soci::session& sql, const std::string& query);

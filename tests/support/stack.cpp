@@ -29,14 +29,13 @@ const char* secret_names[] = {
     "SWITCHBOARD_CHATWOOT_WEBHOOK_SECRET",
 };
 
-/// A free loopback port (bound and released; the server binds it right after).
+} // namespace
+
 uint16_t free_port() {
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::acceptor a{ioc, {boost::asio::ip::make_address("127.0.0.1"), 0}};
   return a.local_endpoint().port();
 }
-
-} // namespace
 
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;

@@ -65,6 +65,10 @@ private:
   uint16_t smtp_port_ = 0;
 };
 
+/// A free loopback port, bound and released: for a child that must be told its port up front
+/// (it binds it right after).
+uint16_t free_port();
+
 /// Polls `pred` every 20 ms until it holds or `limit` passes; returns whether it held.
 bool eventually(const std::function<bool()>& pred,
                 std::chrono::milliseconds limit = std::chrono::milliseconds{10000});
