@@ -415,6 +415,7 @@ channel_actor::behavior_type channel_fn(channel_ptr self, std::shared_ptr<servic
       [=](outbound_send& s) { attempt(self, std::move(s)); },
       [=](retry_atom, outbound_send& s) { attempt(self, std::move(s)); },
       [=](token_atom) { fetch_token(self); },
+      [=](resume_atom, deferred_step& step) { step(); },
   };
 }
 

@@ -65,22 +65,40 @@ struct services {
 
 using services_ptr = std::shared_ptr<const services>;
 
-/// Runs `fn` as a write job (group commit) and calls `ok(T&)` or `err(caf::error&)`.
+/// Runs a storage job for an actor and continues in that actor with `ok(T&)` or
+/// `err(caf::error&)`: the storage actor answers through a callback that sends the continuation
+/// back as (resume_atom, deferred_step), so no request and no timeout timer is made per job (the
+/// storage actor times out whole batches; every job is answered once). The actor must handle
+/// (resume_atom, deferred_step) by running the step.
 template <class T, class Self, class F, class Ok, class Err>
-void db_write(Self* self, const services& svc, std::string name, F fn, Ok ok, Err err) {
-  self->request(svc.storage, svc.storage_timeout(), write_atom::value,
-                make_job<T>(std::move(name), std::move(fn)))
-      .then([ok](std::any& v) mutable { ok(*std::any_cast<T>(&v)); },
-            [err](caf::error& e) mutable { err(e); });
+void db_job_for(Self* self, const services& svc, bool write, std::string name, F fn, Ok ok,
+                Err err) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  batch_callback done = [me, ok = std::move(ok), err = std::move(err)](db_result& r) mutable {
+    caf::anon_send(me, resume_atom::value, deferred_step{[ok, err, r = std::move(r)]() mutable {
+                     if (r.error)
+                       err(r.error);
+                     else
+                       ok(*std::any_cast<T>(&r.value));
+                   }});
+  };
+  auto job = make_job<T>(std::move(name), std::move(fn));
+  if (write)
+    caf::anon_send(svc.storage, write_atom::value, std::move(job), std::move(done));
+  else
+    caf::anon_send(svc.storage, read_atom::value, std::move(job), std::move(done));
 }
 
-/// Runs `fn` as a read job and calls `ok(T&)` or `err(caf::error&)`.
+/// Runs `fn` as a write job (group commit) and continues with `ok(T&)` or `err(caf::error&)`.
+template <class T, class Self, class F, class Ok, class Err>
+void db_write(Self* self, const services& svc, std::string name, F fn, Ok ok, Err err) {
+  db_job_for<T>(self, svc, true, std::move(name), std::move(fn), std::move(ok), std::move(err));
+}
+
+/// Runs `fn` as a read job and continues with `ok(T&)` or `err(caf::error&)`.
 template <class T, class Self, class F, class Ok, class Err>
 void db_read(Self* self, const services& svc, std::string name, F fn, Ok ok, Err err) {
-  self->request(svc.storage, svc.storage_timeout(), read_atom::value,
-                make_job<T>(std::move(name), std::move(fn)))
-      .then([ok](std::any& v) mutable { ok(*std::any_cast<T>(&v)); },
-            [err](caf::error& e) mutable { err(e); });
+  db_job_for<T>(self, svc, false, std::move(name), std::move(fn), std::move(ok), std::move(err));
 }
 
 /// The edge answer for an error: its HTTP status and {"error", "reason"}.

@@ -364,6 +364,7 @@ conversation_actor::behavior_type conversation_fn(conv_ptr self, std::string key
         enqueue(self, [=] { on_provider_reply(self, r, cb); });
       },
       [=](stop_atom) { stop_when_idle(self); },
+      [=](resume_atom, deferred_step& step) { step(); },
       [=](retry_atom, deferred_step& step) { step(); },
   };
 }

@@ -51,9 +51,14 @@ CAF_ADD_ATOM(switchboard, switchboard::actors, wake_atom, "wake")
 CAF_ADD_ATOM(switchboard, switchboard::actors, accepted_atom, "accepted")
 CAF_ADD_ATOM(switchboard, switchboard::actors, answer_atom, "answer")
 CAF_ADD_ATOM(switchboard, switchboard::actors, inbox_atom, "inbox")
+CAF_ADD_ATOM(switchboard, switchboard::actors, resume_atom, "resume")
 CAF_END_TYPE_ID_BLOCK(switchboard)
 
 namespace switchboard::actors {
+
+/// A deferred step of an actor (a retry after a delay, the continuation of a storage job), run
+/// in the actor when its message comes back.
+using deferred_step = std::function<void()>;
 
 // -- storage -------------------------------------------------------------------------------------
 
@@ -116,6 +121,8 @@ typename Inspector::result_type inspect(Inspector& f, storage_status& x) {
 using storage_actor
     = caf::typed_actor<caf::replies_to<write_atom, db_job>::with<std::any>,
                        caf::replies_to<read_atom, db_job>::with<std::any>,
+                       caf::reacts_to<write_atom, db_job, batch_callback>,
+                       caf::reacts_to<read_atom, db_job, batch_callback>,
                        caf::replies_to<ready_atom>::with<storage_status>,
                        caf::replies_to<flush_atom>::with<bool>, caf::reacts_to<batch_request>,
                        caf::reacts_to<done_atom, uint64_t, uint32_t, std::vector<db_result>>,
@@ -223,10 +230,12 @@ using accept_outcome_ptr = std::shared_ptr<accept_outcome>;
 /// A session actor: one per end user (E.164 number). Takes its user's pending inbox messages
 /// when woken (set-based, batched with other actors' by the storage actor), answers each burst
 /// of them with one LLM call after the coalescing window, and hands sends to channel adapters.
-using session_actor = caf::typed_actor<
-    caf::reacts_to<wake_atom>, caf::reacts_to<accepted_atom, accept_outcome_ptr>,
-    caf::reacts_to<answer_atom, uint64_t>, caf::reacts_to<tool_request, edge_callback>,
-    caf::reacts_to<replay_atom, std::string, int64_t, std::string>, caf::reacts_to<stop_atom>>;
+using session_actor
+    = caf::typed_actor<caf::reacts_to<wake_atom>, caf::reacts_to<accepted_atom, accept_outcome_ptr>,
+                       caf::reacts_to<answer_atom, uint64_t>,
+                       caf::reacts_to<tool_request, edge_callback>,
+                       caf::reacts_to<replay_atom, std::string, int64_t, std::string>,
+                       caf::reacts_to<stop_atom>, caf::reacts_to<resume_atom, deferred_step>>;
 
 /// Routes to session actors by phone number, spawning on demand; passivates the ones that told
 /// it they are idle once they stayed idle long enough (one sweep timer for all of them).
@@ -241,12 +250,13 @@ using session_router_actor
 /// records every outcome in the delivery log.
 using channel_actor
     = caf::typed_actor<caf::reacts_to<outbound_send>, caf::reacts_to<retry_atom, outbound_send>,
-                       caf::reacts_to<token_atom>>;
+                       caf::reacts_to<resume_atom, deferred_step>, caf::reacts_to<token_atom>>;
 
 /// Periodic durable work: closing expired sessions, re-claiming stalled sends and replies,
 /// waking the entities whose pending inbox rows lost their wake-up, purging old inbox rows.
-using sweeper_actor = caf::typed_actor<caf::reacts_to<sweep_atom>, caf::reacts_to<outbox_atom>,
-                                       caf::reacts_to<inbox_atom>>;
+using sweeper_actor
+    = caf::typed_actor<caf::reacts_to<sweep_atom>, caf::reacts_to<outbox_atom>,
+                       caf::reacts_to<inbox_atom>, caf::reacts_to<resume_atom, deferred_step>>;
 
 /// A chat-completion request for the LLM actor.
 struct llm_call {
@@ -265,6 +275,7 @@ using llm_actor = caf::typed_actor<caf::replies_to<llm_call>::with<std::string>>
 /// Stateless edge requests that belong to no entity: API jobs, readiness.
 using edge_actor
     = caf::typed_actor<caf::reacts_to<db_job, bool, edge_callback>,
+                       caf::reacts_to<resume_atom, deferred_step>,
                        caf::reacts_to<ready_atom, std::function<void(storage_status)>>>;
 
 // -- Chatwoot support bot ------------------------------------------------------------------------
@@ -286,9 +297,6 @@ typename Inspector::result_type inspect(Inspector& f, provider_reply& x) {
            x.from_name, x.chat_id, x.message_id, x.correlation_id);
 }
 
-/// A deferred step of an actor (a retry after a delay), run when its message comes back.
-using deferred_step = std::function<void()>;
-
 /// The Chatwoot events a conversation actor took from the inbox (defined with the actor).
 struct chatwoot_taken;
 using chatwoot_taken_ptr = std::shared_ptr<chatwoot_taken>;
@@ -299,7 +307,8 @@ using chatwoot_taken_ptr = std::shared_ptr<chatwoot_taken>;
 using conversation_actor
     = caf::typed_actor<caf::reacts_to<wake_atom>, caf::reacts_to<accepted_atom, chatwoot_taken_ptr>,
                        caf::reacts_to<provider_reply, edge_callback>, caf::reacts_to<stop_atom>,
-                       caf::reacts_to<retry_atom, deferred_step>>;
+                       caf::reacts_to<retry_atom, deferred_step>,
+                       caf::reacts_to<resume_atom, deferred_step>>;
 
 /// Routes to conversation actors ("account:conversation"), passivating idle ones.
 using conversation_router_actor
@@ -328,14 +337,15 @@ using telegram_taken_ptr = std::shared_ptr<telegram_taken>;
 
 /// The Telegram side of the provider bridge: takes pending updates of a chat when woken and
 /// handles /start, replies to notifications, explanations.
-using telegram_bridge_actor = caf::typed_actor<caf::reacts_to<wake_atom, std::string>,
-                                               caf::reacts_to<accepted_atom, telegram_taken_ptr>,
-                                               caf::reacts_to<retry_atom, deferred_step>>;
+using telegram_bridge_actor = caf::typed_actor<
+    caf::reacts_to<wake_atom, std::string>, caf::reacts_to<accepted_atom, telegram_taken_ptr>,
+    caf::reacts_to<retry_atom, deferred_step>, caf::reacts_to<resume_atom, deferred_step>>;
 
 } // namespace switchboard::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::db_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::batch_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::batch_callback)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_result>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::any)

@@ -47,7 +47,7 @@ struct runtime::impl {
     auto entity = e.entity;
     auto source = e.source;
     submit_batch(svc->storage, svc->ingest_batch, std::move(e),
-                 [s = svc, to = targets, kind, entity, source, done](db_result& r) {
+                 [s = svc, to = &targets, kind, entity, source, done](db_result& r) {
                    if (r.error) {
                      done(error_reply(r.error));
                      return;
@@ -58,7 +58,7 @@ struct runtime::impl {
                      return;
                    }
                    done(edge_reply{200, R"({"status":"accepted"})"});
-                   wake(*s, to, kind, entity);
+                   wake(*s, *to, kind, entity);
                  });
   }
 };

@@ -566,6 +566,7 @@ session_actor::behavior_type session_fn(session_ptr self, std::string phone, ser
         on_replay(self, id, token);
       },
       [=](stop_atom) { stop_when_idle(self); },
+      [=](resume_atom, deferred_step& step) { step(); },
   };
 }
 

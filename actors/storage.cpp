@@ -520,6 +520,14 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
         return rp;
       },
       [=](batch_request& req) { enqueue_item(self, req); },
+      [=](write_atom, db_job& job, batch_callback& cb) {
+        enqueue(self, self->state.writes, std::move(job),
+                [cb = std::move(cb)](db_result&& r) { cb(r); });
+      },
+      [=](read_atom, db_job& job, batch_callback& cb) {
+        enqueue(self, self->state.reads, std::move(job),
+                [cb = std::move(cb)](db_result&& r) { cb(r); });
+      },
       [=](ready_atom) -> caf::result<storage_status> {
         auto& st = self->state;
         auto up = static_cast<uint32_t>(st.workers_up());

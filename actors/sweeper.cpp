@@ -26,6 +26,7 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
   self->delayed_send(self, outbox_interval, outbox_atom::value);
   self->delayed_send(self, self->state.svc->cfg.inbox.poll_interval, inbox_atom::value);
   return {
+      [=](resume_atom, deferred_step& step) { step(); },
       [=](sweep_atom) {
         // Expiry is durable: sessions close in the database, whether or not an actor is alive.
         auto& svc = *self->state.svc;
@@ -135,6 +136,7 @@ edge_actor::behavior_type edge_fn(edge_ptr self, services_ptr svc) {
         req.then([done](std::any& v) { done(json_reply(200, *std::any_cast<nlohmann::json>(&v))); },
                  [done](caf::error& e) { done(error_reply(e)); });
       },
+      [=](resume_atom, deferred_step& step) { step(); },
       [=](ready_atom, std::function<void(storage_status)>& done) {
         auto& svc = *self->state.svc;
         self->request(svc.storage, svc.storage_timeout(), ready_atom::value)

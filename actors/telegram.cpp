@@ -161,6 +161,7 @@ telegram_bridge_actor::behavior_type bridge_fn(bridge_ptr self, services_ptr svc
           on_update(self, ev, action);
       },
       [=](retry_atom, deferred_step& step) { step(); },
+      [=](resume_atom, deferred_step& step) { step(); },
   };
 }
 
