@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "core/chatwoot.hpp"
 #include "core/search.hpp"
@@ -341,14 +342,63 @@ TEST_CASE("the ranking equals a reference BM25F computation", "[search]") {
         text += " " + text; // every term repeated
       queries.push_back(text);
     }
-    for (auto& text : queries) {
-      auto all = ref.query(text, std::numeric_limits<std::size_t>::max());
-      for (std::size_t k : {0u, 1u, 3u, 10u, 1000u}) {
-        INFO("query '" << text << "', k " << k);
-        auto want = all;
-        want.resize(std::min(k, want.size()));
-        CHECK(first_difference(index.query(text, k), want) == "");
+    // Queried before finalize (weights computed on the fly), after it, after a later add (on the
+    // fly again), and finalized again.
+    for (int phase = 0; phase < 4; ++phase) {
+      if (phase == 1 || phase == 3)
+        index.finalize();
+      if (phase == 2) {
+        index.add("Refund seat", "refund the seat of a cancelled booking");
+        ref.add("Refund seat", "refund the seat of a cancelled booking");
+      }
+      CHECK(index.finalized() == (phase % 2 == 1));
+      for (auto& text : queries) {
+        auto all = ref.query(text, std::numeric_limits<std::size_t>::max());
+        for (std::size_t k : {0u, 1u, 3u, 10u, 1000u}) {
+          INFO("phase " << phase << ", query '" << text << "', k " << k);
+          auto want = all;
+          want.resize(std::min(k, want.size()));
+          CHECK(first_difference(index.query(text, k), want) == "");
+        }
       }
     }
   }
+}
+
+TEST_CASE("queries run concurrently on shared indexes of different sizes", "[search]") {
+  corpus c;
+  c.index.finalize();
+  search_index small;
+  small.add("Refund policy", "Refunds take five days.");
+  small.add("Shipping", "Parcels ship in two days; refund shipping costs.");
+  small.finalize();
+  const std::vector<std::string> queries
+      = {"refund", "shipping days", "cancel my booking", "password reset", "xylophone"};
+  std::vector<std::vector<search_hit>> want;
+  for (auto& q : queries) {
+    want.push_back(c.index.query(q, 3));
+    want.push_back(small.query(q, 3));
+  }
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < mismatches.size(); ++t)
+    threads.emplace_back([&, t] {
+      auto same = [](const std::vector<search_hit>& x, const std::vector<search_hit>& y) {
+        if (x.size() != y.size())
+          return false;
+        for (std::size_t i = 0; i < x.size(); ++i)
+          if (x[i].doc != y[i].doc || x[i].score != y[i].score)
+            return false;
+        return true;
+      };
+      for (int round = 0; round < 500; ++round)
+        for (std::size_t q = 0; q < queries.size(); ++q) {
+          mismatches[t] += same(c.index.query(queries[q], 3), want[2 * q]) ? 0 : 1;
+          mismatches[t] += same(small.query(queries[q], 3), want[2 * q + 1]) ? 0 : 1;
+        }
+    });
+  for (auto& t : threads)
+    t.join();
+  for (int m : mismatches)
+    CHECK(m == 0);
 }
