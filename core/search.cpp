@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 
@@ -44,7 +45,7 @@ struct score_accumulator {
   }
 
   /// Adds weight_of(i) to the score of document doc_of(i), for i in [0, count); each document at
-  /// most once per call. A document's first weight is added to 0.0, as in a map.
+  /// most once per call, without a branch. A document's first weight is added to 0.0, as in a map.
   template <class DocOf, class WeightOf>
   void add(std::size_t count, DocOf doc_of, WeightOf weight_of) {
     uint32_t* st = stamp.data();
@@ -55,7 +56,14 @@ struct score_accumulator {
     for (std::size_t i = 0; i < count; ++i) {
       const uint32_t doc = doc_of(i);
       const bool fresh = st[doc] != g;
-      sc[doc] = (fresh ? 0.0 : sc[doc]) + weight_of(i);
+      // A stale score is masked to +0.0 with integer operations: GCC turns `fresh ? 0.0 : sc[doc]`
+      // into a branch that mid-frequency terms mispredict.
+      uint64_t bits;
+      std::memcpy(&bits, &sc[doc], sizeof bits);
+      bits &= static_cast<uint64_t>(fresh) - 1;
+      double prev;
+      std::memcpy(&prev, &bits, sizeof prev);
+      sc[doc] = prev + weight_of(i);
       st[doc] = g;
       out[n] = doc;
       n += fresh;
