@@ -26,7 +26,9 @@ double idf_of(double n, double df) {
 struct score_accumulator {
   std::vector<uint32_t> stamp;
   std::vector<double> score;
-  std::vector<uint32_t> touched; ///< [0, touched_count): documents scored by the current query
+  /// [0, touched_count): documents scored by the current query; one slot more than documents,
+  /// since `add` stores every document and only counts the fresh ones.
+  std::vector<uint32_t> touched;
   std::size_t touched_count = 0;
   uint32_t generation = 0;
 
@@ -35,7 +37,7 @@ struct score_accumulator {
     if (stamp.size() < n) {
       stamp.resize(n, 0);
       score.resize(n);
-      touched.resize(n);
+      touched.resize(n + 1);
     }
     touched_count = 0;
     if (++generation == 0) { // wrapped: forget every stamp

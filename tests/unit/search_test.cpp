@@ -402,3 +402,19 @@ TEST_CASE("queries run concurrently on shared indexes of different sizes", "[sea
   for (int m : mismatches)
     CHECK(m == 0);
 }
+
+TEST_CASE("a query whose terms are in every document", "[search]") {
+  // Run on a new thread: its score array is then exactly this index's size, so a write past the
+  // last document would reach past the end (caught by the sanitizer build).
+  search_index idx;
+  reference_scorer ref;
+  for (auto [title, content] : {std::pair{"Gift card", "card"}, {"Card", "gift card gift"}}) {
+    idx.add(title, content);
+    ref.add(title, content);
+  }
+  idx.finalize();
+  std::vector<search_hit> hits;
+  std::thread([&] { hits = idx.query("gift card", 5); }).join();
+  CHECK(hits.size() == 2);
+  CHECK(first_difference(hits, ref.query("gift card", 5)) == "");
+}
