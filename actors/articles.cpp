@@ -35,6 +35,7 @@ void build_index(caf::event_based_actor* self, std::string key,
   set->articles = std::move(*articles);
   for (auto& a : set->articles)
     set->index.add(a.title, a.description.empty() ? a.content : a.description + "\n" + a.content);
+  set->index.finalize();
   self->send(cache, done_atom::value, std::move(key), article_set_ptr{set}, caf::error{});
   self->quit();
 }

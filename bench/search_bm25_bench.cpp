@@ -40,6 +40,7 @@ int main() {
         auto t0 = clock_type::now();
         for (auto& a : articles)
           index.add(a.title, a.content);
+        index.finalize();
         auto build_s = std::chrono::duration<double>(clock_type::now() - t0).count();
         auto after = bench::read_proc_memory();
         r.value("index_build_s", build_s, "s");

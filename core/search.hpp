@@ -31,14 +31,27 @@ struct search_options {
 /// In-memory inverted index over (title, content) documents, ranked with BM25F: per-field length
 /// normalisation, field-weighted term frequency, one saturation, idf = ln(1 + (N - df + 0.5) /
 /// (df + 0.5)). Text goes through analyze_text (folding, stopwords, stemming). A query only walks
-/// the postings of its own terms. Queries are const and safe to run concurrently.
+/// the postings of its own terms.
+///
+/// Build it with `add`, then call `finalize` once: it precomputes every posting's BM25F weight, so
+/// a query only sums them. Queries are const and safe to run concurrently with each other (never
+/// with `add` or `finalize`). A query before `finalize` (or after a later `add`) returns the same
+/// hits, computing the weights of its terms as it goes, which is much slower on a large index.
 class search_index {
 public:
   /// An empty index with the given tuning.
   explicit search_index(search_options opts = {});
 
-  /// Adds a document and returns its index (0, 1, 2... in order of addition).
+  /// Adds a document and returns its index (0, 1, 2... in order of addition). Adding changes every
+  /// weight (N and the average lengths move), so it undoes `finalize`.
   std::size_t add(std::string_view title, std::string_view content);
+
+  /// Precomputes the BM25F weight of every posting for the documents added so far; call it after
+  /// the last `add`, before the index is shared with the threads that query it.
+  void finalize();
+
+  /// Whether the weights are precomputed (`finalize` was called after the last `add`).
+  bool finalized() const { return finalized_; }
 
   /// Up to `k` best documents for `text`, best first (ties by lower index); empty when the query
   /// has no indexed term.
@@ -57,12 +70,30 @@ private:
     uint16_t content_tf;
   };
 
+  /// A term's postings in document order and, once finalized, its idf and each posting's weight.
+  struct term_postings {
+    std::vector<posting> postings;
+    std::vector<double> weights;
+    double idf = 0.0;
+  };
+
+  /// Collection statistics the weights depend on.
+  struct collection_stats {
+    double n;
+    double avg_title;
+    double avg_content;
+  };
+
+  collection_stats stats() const;
+  double weight(const posting& p, double idf, const collection_stats& s) const;
+
   search_options opts_;
-  std::unordered_map<std::string, std::vector<posting>> postings_;
+  std::unordered_map<std::string, term_postings> postings_;
   std::vector<uint32_t> title_len_;
   std::vector<uint32_t> content_len_;
   uint64_t total_title_len_ = 0;
   uint64_t total_content_len_ = 0;
+  bool finalized_ = false;
 };
 
 } // namespace switchboard::core

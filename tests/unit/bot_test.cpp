@@ -26,6 +26,7 @@ struct knowledge_base {
       a.url = chatwoot_article_url("https://help.example.com", "acme", a.slug);
       index.add(a.title, a.content);
     }
+    index.finalize();
   }
 
   const help_article& by_title(std::string_view title) const {
