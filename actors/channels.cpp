@@ -33,6 +33,15 @@ struct channel_state {
   std::chrono::steady_clock::time_point token_expiry;
   bool token_pending = false;
   std::deque<outbound_send> waiting_for_token;
+  // Flow control: at most max_in_flight sends awaiting the provider, at most rate_per_s a second
+  // (token bucket); claimed sends beyond wait here, in order.
+  std::size_t max_in_flight = 256;
+  double rate_per_s = 0;
+  std::size_t in_flight = 0;
+  double tokens = 0;
+  std::chrono::steady_clock::time_point refilled;
+  bool tick_armed = false;
+  std::deque<outbound_send> waiting;
 };
 
 using channel_ptr = channel_actor::stateful_pointer<channel_state>;
@@ -169,6 +178,7 @@ core::expected<std::string> parse_answer(const channel_state& st, const http_rep
 
 void attempt(channel_ptr self, outbound_send s);
 void send_now(channel_ptr self, outbound_send s);
+void release_slot(channel_ptr self);
 
 /// Records the final failure of a send.
 void give_up(channel_ptr self, const outbound_send& s, const std::string& reason) {
@@ -240,8 +250,10 @@ void fetch_token(channel_ptr self) {
             if (!tok) {
               core::log(core::log_level::warn, "MTN token request failed",
                         {{"error", core::reason_of(tok.error())}});
-              for (auto& s : waiting)
+              for (auto& s : waiting) {
                 retry_later(self, s, "MTN token: " + core::reason_of(tok.error()), std::nullopt);
+                release_slot(self);
+              }
               return;
             }
             st.token = tok->access_token;
@@ -257,14 +269,17 @@ void fetch_token(channel_ptr self) {
             st.token_pending = false;
             auto waiting = std::move(st.waiting_for_token);
             st.waiting_for_token.clear();
-            for (auto& s : waiting)
+            for (auto& s : waiting) {
               retry_later(self, s, "MTN token: " + core::reason_of(e), std::nullopt);
+              release_slot(self);
+            }
           });
 }
 
 /// Sends `s` (the claim is already held for this attempt).
 /// Handles a provider's answer to a send: recorded as sent, retried, or failed for good.
 void on_answer(channel_ptr self, outbound_send s, http_reply& r) {
+  release_slot(self);
   auto& st = self->state;
   if (st.kind == provider_kind::mtn && r.status == 401) {
     // Revoked or expired early: get a new token and try again (counts as an attempt).
@@ -290,19 +305,9 @@ void on_answer(channel_ptr self, outbound_send s, http_reply& r) {
   log_send(s, "sent", core::log_level::info,
            {{"attempt", std::to_string(s.attempt)},
             {"latency_ms", std::to_string(r.elapsed_us / 1000)}});
-  auto row = s.delivery_id;
-  auto external = *id;
-  auto box = s.box;
-  db_write<int>(
-      self, svc, "record_sent",
-      [row, external, box](soci::session& sql) {
-        if (box == 0)
-          storage::record_sent(sql, row, external);
-        else
-          storage::record_notification_sent(sql, row, external);
-        return 0;
-      },
-      [](int) {},
+  storage::sent_record rec{s.delivery_id, *id, static_cast<storage::outbox>(s.box)};
+  db_batch<bool>(
+      self, svc.storage, svc.sent_batch, std::move(rec), [](bool&) {},
       [s](caf::error& e) {
         log_send(s, "sent, but recording it failed", core::log_level::error,
                  {{"error", core::reason_of(e)}});
@@ -343,12 +348,15 @@ void send_now(channel_ptr self, outbound_send s) {
     return;
   }
   auto answered = [self, s](http_reply& r) { on_answer(self, s, r); };
-  auto failed
-      = [self, s](caf::error& e) { retry_later(self, s, core::reason_of(e), std::nullopt); };
+  auto failed = [self, s](caf::error& e) {
+    release_slot(self);
+    retry_later(self, s, core::reason_of(e), std::nullopt);
+  };
   if (st.kind == provider_kind::email) {
     auto mail = build_mail(st, s);
     if (!mail) {
       give_up(self, s, core::reason_of(mail.error()));
+      release_slot(self);
       return;
     }
     self->request(st.svc->http, std::chrono::minutes{5}, std::move(*mail)).then(answered, failed);
@@ -357,32 +365,70 @@ void send_now(channel_ptr self, outbound_send s) {
   auto call = build_call(st, s);
   if (!call) {
     give_up(self, s, core::reason_of(call.error()));
+    release_slot(self);
     return;
   }
   self->request(st.svc->http, std::chrono::minutes{5}, std::move(*call)).then(answered, failed);
 }
 
-/// One attempt: take the row's claim (and count the attempt), then send.
+/// Whether the rate limit lets one more send go now (token bucket, burst of one second).
+bool take_token(channel_state& st) {
+  if (st.rate_per_s <= 0)
+    return true;
+  auto now = std::chrono::steady_clock::now();
+  auto elapsed = std::chrono::duration<double>(now - st.refilled).count();
+  st.refilled = now;
+  st.tokens = std::min(std::max(1.0, st.rate_per_s), st.tokens + elapsed * st.rate_per_s);
+  if (st.tokens < 1.0)
+    return false;
+  st.tokens -= 1.0;
+  return true;
+}
+
+/// Sends what the limits allow; arms one timer when the rate limit holds sends back.
+void drain(channel_ptr self) {
+  auto& st = self->state;
+  while (!st.waiting.empty() && st.in_flight < st.max_in_flight && take_token(st)) {
+    auto s = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    ++st.in_flight;
+    send_now(self, std::move(s));
+  }
+  if (!st.waiting.empty() && st.in_flight < st.max_in_flight && !st.tick_armed) {
+    st.tick_armed = true;
+    auto wait = std::chrono::duration<double>((1.0 - st.tokens) / st.rate_per_s);
+    self->delayed_send(self,
+                       std::max(std::chrono::duration_cast<milliseconds>(wait), milliseconds{1}),
+                       tick_atom::value);
+  }
+}
+
+/// A send slot ended (answered, failed or given up): let the next waiting send go.
+void release_slot(channel_ptr self) {
+  auto& st = self->state;
+  if (st.in_flight > 0)
+    --st.in_flight;
+  drain(self);
+}
+
+/// One attempt: take the row's claim (and count the attempt; batched with other attempts'),
+/// then send when the provider's limits allow.
 void attempt(channel_ptr self, outbound_send s) {
   auto& svc = *self->state.svc;
   if (s.first_attempt_ms == 0)
     s.first_attempt_ms = now_ms();
   ++s.attempt;
-  auto id = s.delivery_id;
-  auto token = s.claim_token;
-  auto lease = svc.policy.claim_lease;
-  db_write<bool>(
-      self, svc, "begin_attempt",
-      [id, token, lease, box = static_cast<storage::outbox>(s.box)](soci::session& sql) {
-        return storage::begin_attempt(sql, id, token, lease, box);
-      },
+  storage::attempt_claim claim{s.delivery_id, s.claim_token, static_cast<storage::outbox>(s.box)};
+  db_batch<bool>(
+      self, svc.storage, svc.attempts_batch, std::move(claim),
       [self, s](bool& claimed) {
         if (!claimed) {
           log_send(s, "send dropped: its claim is held elsewhere or it is final",
                    core::log_level::debug);
           return;
         }
-        send_now(self, s);
+        self->state.waiting.push_back(s);
+        drain(self);
       },
       [self, s](caf::error& e) {
         // Not even the claim could be recorded (database down): try again later.
@@ -411,8 +457,33 @@ channel_actor::behavior_type channel_fn(channel_ptr self, std::shared_ptr<servic
     self->state.service = "smtp";
     break;
   }
+  auto& cfg = self->state.svc->cfg;
+  switch (kind) {
+  case provider_kind::whatsapp_cloud:
+    self->state.max_in_flight = cfg.whatsapp.max_in_flight;
+    self->state.rate_per_s = cfg.whatsapp.rate_per_s;
+    break;
+  case provider_kind::mtn:
+    self->state.max_in_flight = cfg.sms.mtn.max_in_flight;
+    self->state.rate_per_s = cfg.sms.mtn.rate_per_s;
+    break;
+  case provider_kind::twilio:
+    self->state.max_in_flight = cfg.sms.twilio.max_in_flight;
+    self->state.rate_per_s = cfg.sms.twilio.rate_per_s;
+    break;
+  default:
+    self->state.max_in_flight = 64;
+    break;
+  }
+  self->state.max_in_flight = std::max<std::size_t>(1, self->state.max_in_flight);
+  self->state.tokens = std::max(1.0, self->state.rate_per_s);
+  self->state.refilled = std::chrono::steady_clock::now();
   return {
       [=](outbound_send& s) { attempt(self, std::move(s)); },
+      [=](tick_atom) {
+        self->state.tick_armed = false;
+        drain(self);
+      },
       [=](retry_atom, outbound_send& s) { attempt(self, std::move(s)); },
       [=](token_atom) { fetch_token(self); },
       [=](resume_atom, deferred_step& step) { step(); },

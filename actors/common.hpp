@@ -23,6 +23,7 @@
 #include "storage/chatwoot.hpp"
 #include "storage/flows.hpp"
 #include "storage/inbox.hpp"
+#include "storage/outbox.hpp"
 
 namespace switchboard::actors {
 
@@ -54,6 +55,8 @@ struct services {
   batch_kind_ptr statuses_batch; ///< entity (provider:message id) -> statuses after each
   batch_kind_ptr chatwoot_batch; ///< entity (account:conversation) -> chatwoot_events
   batch_kind_ptr telegram_batch; ///< entity (chat id) -> telegram_updates
+  batch_kind_ptr attempts_batch; ///< storage::attempt_claim -> bool (claim taken)
+  batch_kind_ptr sent_batch;     ///< storage::sent_record -> bool (recorded)
   std::string followup_prompt;
   std::string bot_prompt;
 
@@ -87,6 +90,24 @@ void db_job_for(Self* self, const services& svc, bool write, std::string name, F
     caf::anon_send(svc.storage, write_atom::value, std::move(job), std::move(done));
   else
     caf::anon_send(svc.storage, read_atom::value, std::move(job), std::move(done));
+}
+
+/// Queues one request of a batch kind for an actor and continues in that actor with `ok(Out&)`
+/// or `err(caf::error&)` (as db_job_for: no request and no timer of its own).
+template <class Out, class Self, class In, class Ok, class Err>
+void db_batch(Self* self, const storage_actor& storage, const batch_kind_ptr& kind, In input, Ok ok,
+              Err err) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  submit_batch(storage, kind, std::move(input),
+               [me, ok = std::move(ok), err = std::move(err)](db_result& r) mutable {
+                 caf::anon_send(me, resume_atom::value,
+                                deferred_step{[ok, err, r = std::move(r)]() mutable {
+                                  if (r.error)
+                                    err(r.error);
+                                  else
+                                    ok(*std::any_cast<Out>(&r.value));
+                                }});
+               });
 }
 
 /// Runs `fn` as a write job (group commit) and continues with `ok(T&)` or `err(caf::error&)`.

@@ -88,6 +88,10 @@ struct batch_kind {
   std::string name; ///< for logs and metrics
   std::size_t max_items = 256;
   bool single_statement = false;
+  /// The acknowledgement path (ingest): served first, at once (no flush delay: a batch forms
+  /// while the previous one commits), on workers kept for it (storage.ingest_workers), so that
+  /// processing never delays an acknowledgement.
+  bool ingest_lane = false;
   std::function<std::vector<db_result>(soci::session&, std::vector<std::any>&)> run;
 };
 
@@ -132,7 +136,7 @@ using storage_actor
 /// A storage worker: runs batches (write = one transaction) on its own thread and connection.
 using storage_worker_actor
     = caf::typed_actor<caf::reacts_to<batch_atom, uint64_t, bool, std::vector<db_job>>,
-                       caf::reacts_to<reconnect_atom>>;
+                       caf::reacts_to<reconnect_atom>, caf::reacts_to<ready_atom>>;
 
 // -- outbound HTTP -------------------------------------------------------------------------------
 
@@ -250,7 +254,8 @@ using session_router_actor
 /// records every outcome in the delivery log.
 using channel_actor
     = caf::typed_actor<caf::reacts_to<outbound_send>, caf::reacts_to<retry_atom, outbound_send>,
-                       caf::reacts_to<resume_atom, deferred_step>, caf::reacts_to<token_atom>>;
+                       caf::reacts_to<resume_atom, deferred_step>, caf::reacts_to<tick_atom>,
+                       caf::reacts_to<token_atom>>;
 
 /// Periodic durable work: closing expired sessions, re-claiming stalled sends and replies,
 /// waking the entities whose pending inbox rows lost their wake-up, purging old inbox rows.

@@ -10,9 +10,9 @@ namespace switchboard::actors {
 using std::chrono::system_clock;
 
 void make_batch_kinds(services& svc) {
-  // Ingest: 1 round trip per batch (an INSERT is atomic by itself). Batches of up to 512 rows;
-  // the storage actor sends a batch as soon as a worker is free, so under load they fill up
-  // while the previous batch commits (group commit).
+  // Ingest: 1 round trip per batch (an INSERT is atomic by itself). Batches of up to 512 rows
+  // on the ingest lane: the storage actor sends a batch as soon as an ingest worker is free, so
+  // under load they fill up while the previous batch commits (group commit).
   svc.ingest_batch = make_batch_kind<core::inbox_entry, storage::inbox_stored>(
       "ingest", 512, true, [](soci::session& sql, const std::vector<const core::inbox_entry*>& in) {
         return storage::insert_inbox(sql, in);
@@ -40,6 +40,18 @@ void make_batch_kinds(services& svc) {
                                         return storage::apply_status(sql, s.provider, s.external_id,
                                                                      s.status, s.error);
                                       });
+  // The outbox: claims of attempts and outcomes of sends, 1-3 round trips per batch.
+  auto lease = svc.policy.claim_lease;
+  svc.attempts_batch = make_batch_kind<storage::attempt_claim, bool>(
+      "begin_attempts", 512, false,
+      [lease](soci::session& sql, const std::vector<const storage::attempt_claim*>& in) {
+        return storage::begin_attempts(sql, in, lease);
+      });
+  svc.sent_batch = make_batch_kind<storage::sent_record, bool>(
+      "record_sends", 512, false,
+      [](soci::session& sql, const std::vector<const storage::sent_record*>& in) {
+        return storage::record_sends(sql, in);
+      });
   svc.chatwoot_batch = make_chatwoot_kind();
   svc.telegram_batch = make_telegram_kind();
 }

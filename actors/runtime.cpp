@@ -80,6 +80,7 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   sc.dsn = s.database.dsn;
   sc.pool_size = s.database.pool_size;
   sc.max_batch = s.storage.max_batch;
+  sc.ingest_workers = s.storage.ingest_workers;
   sc.flush_delay = s.storage.flush_delay;
   sc.request_timeout = s.storage.request_timeout;
   sc.reconnect_backoff = s.database.reconnect_backoff;

@@ -195,6 +195,19 @@ storage_worker_actor::behavior_type storage_worker(worker_ptr self, uint32_t ind
         if (!self->state.sql)
           try_connect(self);
       },
+      [=](ready_atom) {
+        // Another worker lost its connection: check ours now rather than on the next job.
+        auto& st = self->state;
+        if (!st.sql)
+          return;
+        try {
+          storage::exec_script(*st.sql, "SELECT 1");
+        } catch (...) {
+          core::log(core::log_level::warn, "database connection lost",
+                    {{"worker", std::to_string(st.index)}});
+          lose_connection(self);
+        }
+      },
   };
 }
 
@@ -384,26 +397,37 @@ void dispatch_kind(front_ptr self, std::size_t worker, std::size_t index) {
     k.oldest = std::chrono::steady_clock::now();
 }
 
-/// Hands queued work to idle workers: reads at once; writes and batch kinds when a batch is full
-/// or its oldest request has waited flush_delay (the batch kinds take turns).
+/// Hands queued work to idle workers. The ingest lane goes first and at once, on the workers
+/// kept for it (the first storage.ingest_workers); on the others, reads at once, then writes and
+/// batch kinds when a batch is full or its oldest request has waited flush_delay (the batch kinds
+/// take turns).
 void pump(front_ptr self) {
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
   auto due = [&](std::size_t size, std::size_t max, std::chrono::steady_clock::time_point oldest) {
     return size > 0 && (size >= max || now - oldest >= st.cfg.flush_delay);
   };
+  auto kept = st.workers.size() > st.cfg.ingest_workers ? st.cfg.ingest_workers : 0;
   for (std::size_t w = 0; w < st.workers.size(); ++w) {
     if (!st.up[w] || st.busy[w])
+      continue;
+    bool dispatched = false;
+    for (std::size_t i = 0; i < st.kinds.size() && !dispatched; ++i)
+      if (st.kinds[i].kind->ingest_lane && !st.kinds[i].items.empty()) {
+        dispatch_kind(self, w, i);
+        dispatched = true;
+      }
+    if (dispatched || w < kept)
       continue;
     if (!st.reads.empty()) {
       dispatch(self, w, false, st.reads);
       continue;
     }
-    bool dispatched = false;
     for (std::size_t i = 0; i < st.kinds.size() && !dispatched; ++i) {
       auto index = (st.next_kind + i) % st.kinds.size();
       auto& k = st.kinds[index];
-      if (due(k.items.size(), std::max<std::size_t>(1, k.kind->max_items), k.oldest)) {
+      if (!k.kind->ingest_lane
+          && due(k.items.size(), std::max<std::size_t>(1, k.kind->max_items), k.oldest)) {
         st.next_kind = index + 1;
         dispatch_kind(self, w, index);
         dispatched = true;
@@ -412,11 +436,14 @@ void pump(front_ptr self) {
     if (!dispatched && due(st.writes.size(), st.cfg.max_batch, st.oldest_write))
       dispatch(self, w, true, st.writes);
   }
-  if (!st.tick_scheduled && (!st.writes.empty() || !st.kinds_empty())) {
-    auto oldest = st.writes.empty() ? now : st.oldest_write;
-    for (auto& k : st.kinds)
-      if (!k.items.empty())
-        oldest = std::min(oldest, k.oldest);
+  bool waiting = !st.writes.empty();
+  auto oldest = st.writes.empty() ? now : st.oldest_write;
+  for (auto& k : st.kinds)
+    if (!k.items.empty() && !k.kind->ingest_lane) {
+      waiting = true;
+      oldest = std::min(oldest, k.oldest);
+    }
+  if (waiting && !st.tick_scheduled) {
     st.tick_scheduled = true;
     auto wait = st.cfg.flush_delay - std::chrono::duration_cast<milliseconds>(now - oldest);
     self->delayed_send(self, std::max(wait, milliseconds{0}), tick_atom::value);
@@ -602,6 +629,10 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
       [=](down_atom, uint32_t worker) {
         auto& st = self->state;
         if (worker < st.up.size()) {
+          if (st.up[worker])
+            for (std::size_t w = 0; w < st.workers.size(); ++w)
+              if (w != worker && st.up[w])
+                self->send(st.workers[w], ready_atom::value); // probe the others
           st.up[worker] = false;
           st.reported[worker] = true;
         }

@@ -24,6 +24,7 @@ struct storage_config {
   std::chrono::milliseconds flush_delay{1};
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds reconnect_backoff{500};
+  std::size_t ingest_workers = 1; ///< of pool_size, kept for the ingest lane (0: none kept)
 };
 
 /// Spawns the storage front and its detached workers.
@@ -43,12 +44,13 @@ namespace switchboard::actors {
 /// A batch kind over typed inputs and outputs: `fn(sql, const std::vector<const In*>&)` answers
 /// a std::vector<Out>, one per input, in order.
 template <class In, class Out, class F>
-batch_kind_ptr make_batch_kind(std::string name, std::size_t max_items, bool single_statement,
-                               F fn) {
+batch_kind_ptr make_batch_kind(std::string name, std::size_t max_items, bool single_statement, F fn,
+                               bool ingest_lane = false) {
   auto k = std::make_shared<batch_kind>();
   k->name = std::move(name);
   k->max_items = max_items;
   k->single_statement = single_statement;
+  k->ingest_lane = ingest_lane;
   k->run = [fn = std::move(fn)](soci::session& sql, std::vector<std::any>& inputs) {
     std::vector<const In*> in;
     in.reserve(inputs.size());
@@ -57,7 +59,7 @@ batch_kind_ptr make_batch_kind(std::string name, std::size_t max_items, bool sin
     std::vector<Out> out = fn(sql, in);
     std::vector<db_result> results(out.size());
     for (std::size_t i = 0; i < out.size(); ++i)
-      results[i].value = std::move(out[i]);
+      results[i].value = Out(std::move(out[i])); // Out(): std::vector<bool> yields proxies
     return results;
   };
   return k;

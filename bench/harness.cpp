@@ -232,12 +232,22 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds lim
 test::stack_options bench_stack_options(std::vector<std::pair<std::string, std::string>> extra) {
   test::stack_options o;
   o.env = {
-      {"SWITCHBOARD_LOG_LEVEL", "warn"},           {"SWITCHBOARD_SERVER_BENCH_ROUTES", "true"},
-      {"SWITCHBOARD_DATABASE_POOL_SIZE", "4"},     {"SWITCHBOARD_RETRY_BASE_MS", "500"},
-      {"SWITCHBOARD_RETRY_MAX_DELAY_MS", "30000"}, {"SWITCHBOARD_RETRY_HORIZON_S", "300"},
+      {"SWITCHBOARD_LOG_LEVEL", "warn"},       {"SWITCHBOARD_SERVER_BENCH_ROUTES", "true"},
+      {"SWITCHBOARD_DATABASE_POOL_SIZE", "6"}, {"SWITCHBOARD_STORAGE_INGEST_WORKERS", "2"},
+      {"SWITCHBOARD_RETRY_BASE_MS", "500"},    {"SWITCHBOARD_RETRY_MAX_DELAY_MS", "30000"},
+      {"SWITCHBOARD_RETRY_HORIZON_S", "300"},
   };
   for (auto& kv : extra)
     o.env.push_back(std::move(kv));
+  // SB_BENCH_SERVER_ENV="SWITCHBOARD_X=1 SWITCHBOARD_Y=2" overrides the server's settings of
+  // every benchmark (experiments; scripts/bench records it in the JSON).
+  if (auto more = std::getenv("SB_BENCH_SERVER_ENV")) {
+    std::string all = more, item;
+    std::istringstream words{all};
+    while (words >> item)
+      if (auto eq = item.find('='); eq != std::string::npos && eq > 0)
+        o.env.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+  }
   return o;
 }
 

@@ -47,6 +47,7 @@ std::vector<field> fields_of(settings& s) {
       {"database.connect_timeout_s", kind::sec, &s.database.connect_timeout, false},
       {"database.reconnect_backoff_ms", kind::ms, &s.database.reconnect_backoff, false},
       {"storage.max_batch", kind::size, &s.storage.max_batch, false},
+      {"storage.ingest_workers", kind::size, &s.storage.ingest_workers, false},
       {"storage.flush_delay_ms", kind::ms, &s.storage.flush_delay, false},
       {"storage.request_timeout_ms", kind::ms, &s.storage.request_timeout, false},
       {"actors.scheduler_threads", kind::size, &s.actors.scheduler_threads, false},
@@ -77,6 +78,8 @@ std::vector<field> fields_of(settings& s) {
       {"whatsapp.verify_token", kind::text, &s.whatsapp.verify_token, true},
       {"whatsapp.template_name", kind::text, &s.whatsapp.template_name, false},
       {"whatsapp.template_language", kind::text, &s.whatsapp.template_language, false},
+      {"whatsapp.max_in_flight", kind::size, &s.whatsapp.max_in_flight, false},
+      {"whatsapp.rate_per_s", kind::real, &s.whatsapp.rate_per_s, false},
       {"sms.enabled", kind::boolean, &s.sms.enabled, false},
       {"sms.provider", kind::text, &s.sms.provider, false},
       {"sms.max_segments", kind::size, &s.sms.max_segments, false},
@@ -86,11 +89,15 @@ std::vector<field> fields_of(settings& s) {
       {"sms.mtn.client_secret", kind::text, &s.sms.mtn.client_secret, true},
       {"sms.mtn.sender_address", kind::text, &s.sms.mtn.sender_address, false},
       {"sms.mtn.webhook_secret", kind::text, &s.sms.mtn.webhook_secret, true},
+      {"sms.mtn.max_in_flight", kind::size, &s.sms.mtn.max_in_flight, false},
+      {"sms.mtn.rate_per_s", kind::real, &s.sms.mtn.rate_per_s, false},
       {"sms.twilio.base_url", kind::text, &s.sms.twilio.base_url, false},
       {"sms.twilio.account_sid", kind::text, &s.sms.twilio.account_sid, false},
       {"sms.twilio.auth_token", kind::text, &s.sms.twilio.auth_token, true},
       {"sms.twilio.from_number", kind::text, &s.sms.twilio.from_number, false},
       {"sms.twilio.messaging_service_sid", kind::text, &s.sms.twilio.messaging_service_sid, false},
+      {"sms.twilio.max_in_flight", kind::size, &s.sms.twilio.max_in_flight, false},
+      {"sms.twilio.rate_per_s", kind::real, &s.sms.twilio.rate_per_s, false},
       {"llm.enabled", kind::boolean, &s.llm.enabled, false},
       {"llm.base_url", kind::text, &s.llm.base_url, false},
       {"llm.model", kind::text, &s.llm.model, false},
@@ -266,6 +273,8 @@ caf::error validate(const settings& s) {
     errs.push_back(bad("database.pool_size", "must be at least 1"));
   if (s.storage.max_batch == 0)
     errs.push_back(bad("storage.max_batch", "must be at least 1"));
+  if (s.database.pool_size > 0 && s.storage.ingest_workers >= s.database.pool_size)
+    errs.push_back(bad("storage.ingest_workers", "must be less than database.pool_size"));
   if (s.server.threads == 0)
     errs.push_back(bad("server.threads", "must be at least 1"));
   if (s.actors.scheduler_threads == 0)
@@ -276,6 +285,18 @@ caf::error validate(const settings& s) {
     errs.push_back(bad("inbox.shards", "must be from 1 to 65536"));
   if (s.inbox.poll_interval.count() == 0)
     errs.push_back(bad("inbox.poll_interval_ms", "must be positive"));
+  for (auto [key, rate] :
+       {std::pair<const char*, double>{"whatsapp.rate_per_s", s.whatsapp.rate_per_s},
+        {"sms.mtn.rate_per_s", s.sms.mtn.rate_per_s},
+        {"sms.twilio.rate_per_s", s.sms.twilio.rate_per_s}})
+    if (rate < 0)
+      errs.push_back(bad(key, "must be 0 (no limit) or positive"));
+  for (auto [key, n] :
+       {std::pair<const char*, std::size_t>{"whatsapp.max_in_flight", s.whatsapp.max_in_flight},
+        {"sms.mtn.max_in_flight", s.sms.mtn.max_in_flight},
+        {"sms.twilio.max_in_flight", s.sms.twilio.max_in_flight}})
+    if (n == 0)
+      errs.push_back(bad(key, "must be at least 1"));
   if (s.inbox.accept_batch == 0)
     errs.push_back(bad("inbox.accept_batch", "must be at least 1"));
   if (!is_http_url(s.server.public_url))

@@ -35,7 +35,7 @@ struct server_settings {
 /// PostgreSQL connection and pool.
 struct database_settings {
   std::string dsn;
-  std::size_t pool_size = 4;
+  std::size_t pool_size = 6;
   bool migrate_on_start = true;
   seconds connect_timeout{5};
   milliseconds reconnect_backoff{500};
@@ -44,6 +44,7 @@ struct database_settings {
 /// Storage actor: group commit.
 struct storage_settings {
   std::size_t max_batch = 256;
+  std::size_t ingest_workers = 2; ///< of database.pool_size, kept for storing webhooks
   milliseconds flush_delay{1};
   milliseconds request_timeout{10000};
 };
@@ -85,7 +86,9 @@ struct retry_settings {
 struct http_client_settings {
   milliseconds connect_timeout{3000};
   milliseconds total_timeout{15000};
-  std::size_t max_connections = 64;
+  /// Connections open at once, all providers together: sized for rate x latency (1,000 sends in
+  /// flight is 10 k/s at 100 ms); each provider's own share is its max_in_flight.
+  std::size_t max_connections = 1024;
 };
 
 /// Voice AI webhooks.
@@ -104,6 +107,8 @@ struct whatsapp_settings {
   std::string verify_token;
   std::string template_name;
   std::string template_language = "en";
+  std::size_t max_in_flight = 256; ///< sends awaiting Meta's answer at once
+  double rate_per_s = 80;          ///< Meta's default throughput per business number; 0 = none
 };
 
 /// MTN SMS v3.
@@ -114,6 +119,8 @@ struct mtn_settings {
   std::string client_secret;
   std::string sender_address;
   std::string webhook_secret;
+  std::size_t max_in_flight = 512; ///< sends awaiting MTN's answer at once
+  double rate_per_s = 0;           ///< sends per second at most; 0 = no limit
 };
 
 /// Twilio Messages API.
@@ -123,6 +130,8 @@ struct twilio_settings {
   std::string auth_token;
   std::string from_number;
   std::string messaging_service_sid;
+  std::size_t max_in_flight = 512; ///< sends awaiting Twilio's answer at once
+  double rate_per_s = 0;           ///< sends per second at most (Twilio queues beyond); 0 = none
 };
 
 /// SMS channel and its provider.
