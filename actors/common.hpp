@@ -49,12 +49,12 @@ struct services {
   core::session_machine machine{std::chrono::hours{24}};
   core::channel_policy policy;
   // Storage work batched across requesters (one set-based job per batch).
-  batch_kind_ptr ingest_batch;   ///< core::inbox_entry -> storage::inbox_stored (1 statement)
   batch_kind_ptr accept_batch;   ///< storage::accept_request -> storage::accepted_messages
   batch_kind_ptr calls_batch;    ///< storage::call_ended_input -> storage::accepted_call
   batch_kind_ptr statuses_batch; ///< entity (provider:message id) -> statuses after each
   batch_kind_ptr chatwoot_batch; ///< entity (account:conversation) -> chatwoot_events
   batch_kind_ptr telegram_batch; ///< entity (chat id) -> telegram_updates
+  batch_kind_ptr replies_batch;  ///< storage::reply_request -> std::optional<delivery_row>
   batch_kind_ptr attempts_batch; ///< storage::attempt_claim -> bool (claim taken)
   batch_kind_ptr sent_batch;     ///< storage::sent_record -> bool (recorded)
   std::string followup_prompt;

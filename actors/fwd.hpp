@@ -52,6 +52,7 @@ CAF_ADD_ATOM(switchboard, switchboard::actors, accepted_atom, "accepted")
 CAF_ADD_ATOM(switchboard, switchboard::actors, answer_atom, "answer")
 CAF_ADD_ATOM(switchboard, switchboard::actors, inbox_atom, "inbox")
 CAF_ADD_ATOM(switchboard, switchboard::actors, resume_atom, "resume")
+CAF_ADD_ATOM(switchboard, switchboard::actors, ingest_atom, "ingest")
 CAF_END_TYPE_ID_BLOCK(switchboard)
 
 namespace switchboard::actors {
@@ -88,10 +89,6 @@ struct batch_kind {
   std::string name; ///< for logs and metrics
   std::size_t max_items = 256;
   bool single_statement = false;
-  /// The acknowledgement path (ingest): served first, at once (no flush delay: a batch forms
-  /// while the previous one commits), on workers kept for it (storage.ingest_workers), so that
-  /// processing never delays an acknowledgement.
-  bool ingest_lane = false;
   std::function<std::vector<db_result>(soci::session&, std::vector<std::any>&)> run;
 };
 
@@ -351,6 +348,7 @@ using telegram_bridge_actor = caf::typed_actor<
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::db_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::batch_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::actors::batch_callback)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(switchboard::core::inbox_entry)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<switchboard::actors::db_result>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::any)

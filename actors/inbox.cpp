@@ -10,13 +10,6 @@ namespace switchboard::actors {
 using std::chrono::system_clock;
 
 void make_batch_kinds(services& svc) {
-  // Ingest: 1 round trip per batch (an INSERT is atomic by itself). Batches of up to 512 rows
-  // on the ingest lane: the storage actor sends a batch as soon as an ingest worker is free, so
-  // under load they fill up while the previous batch commits (group commit).
-  svc.ingest_batch = make_batch_kind<core::inbox_entry, storage::inbox_stored>(
-      "ingest", 512, true, [](soci::session& sql, const std::vector<const core::inbox_entry*>& in) {
-        return storage::insert_inbox(sql, in);
-      });
   auto machine = svc.machine;
   auto policy = svc.policy;
   auto accept_rows = static_cast<int>(svc.cfg.inbox.accept_batch);
@@ -40,6 +33,12 @@ void make_batch_kinds(services& svc) {
                                         return storage::apply_status(sql, s.provider, s.external_id,
                                                                      s.status, s.error);
                                       });
+  // Replies to bursts: 5 round trips per batch of up to 256 replies.
+  svc.replies_batch = make_batch_kind<storage::reply_request, std::optional<storage::delivery_row>>(
+      "queue_replies", 256, false,
+      [policy](soci::session& sql, const std::vector<const storage::reply_request*>& in) {
+        return storage::queue_replies(sql, policy, in);
+      });
   // The outbox: claims of attempts and outcomes of sends, 1-3 round trips per batch.
   auto lease = svc.policy.claim_lease;
   svc.attempts_batch = make_batch_kind<storage::attempt_claim, bool>(

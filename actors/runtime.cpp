@@ -6,6 +6,7 @@
 
 #include "actors/common.hpp"
 #include "actors/http_client.hpp"
+#include "actors/ingest.hpp"
 #include "core/crypto.hpp"
 #include "core/phone.hpp"
 #include "storage/inbox.hpp"
@@ -39,6 +40,7 @@ struct runtime::impl {
   std::shared_ptr<services> svc;
   graph g;
   inbox_targets targets;
+  std::unique_ptr<ingest_pool> ingest_workers;
   bool stopped = false;
 
   /// Stores an inbox entry; after the commit, answers and wakes the entity.
@@ -46,20 +48,20 @@ struct runtime::impl {
     auto kind = e.kind;
     auto entity = e.entity;
     auto source = e.source;
-    submit_batch(svc->storage, svc->ingest_batch, std::move(e),
-                 [s = svc, to = &targets, kind, entity, source, done](db_result& r) {
-                   if (r.error) {
-                     done(error_reply(r.error));
-                     return;
-                   }
-                   if (!std::any_cast<storage::inbox_stored>(&r.value)->inserted) {
-                     s->stats->dedupe_hit(source);
-                     done(edge_reply{200, R"({"status":"duplicate"})"});
-                     return;
-                   }
-                   done(edge_reply{200, R"({"status":"accepted"})"});
-                   wake(*s, *to, kind, entity);
-                 });
+    ingest_workers->submit(std::move(e),
+                           [s = svc, to = &targets, kind, entity, source, done](db_result& r) {
+                             if (r.error) {
+                               done(error_reply(r.error));
+                               return;
+                             }
+                             if (!std::any_cast<storage::inbox_stored>(&r.value)->inserted) {
+                               s->stats->dedupe_hit(source);
+                               done(edge_reply{200, R"({"status":"duplicate"})"});
+                               return;
+                             }
+                             done(edge_reply{200, R"({"status":"accepted"})"});
+                             wake(*s, *to, kind, entity);
+                           });
   }
 };
 
@@ -80,7 +82,6 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   sc.dsn = s.database.dsn;
   sc.pool_size = s.database.pool_size;
   sc.max_batch = s.storage.max_batch;
-  sc.ingest_workers = s.storage.ingest_workers;
   sc.flush_delay = s.storage.flush_delay;
   sc.request_timeout = s.storage.request_timeout;
   sc.reconnect_backoff = s.database.reconnect_backoff;
@@ -125,6 +126,12 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   d.targets = inbox_targets{d.g.sessions, d.g.conversations, d.g.telegram};
   d.g.sweeper = spawn_sweeper(*d.sys, svc, d.targets);
   d.g.edge = spawn_edge(*d.sys, svc);
+  ingest_config ic;
+  ic.dsn = s.database.dsn;
+  ic.workers = s.storage.ingest_workers;
+  ic.statement_timeout = s.storage.request_timeout;
+  ic.reconnect_backoff = s.database.reconnect_backoff;
+  d.ingest_workers = std::make_unique<ingest_pool>(*d.sys, ic, d.stats);
 }
 
 runtime::~runtime() {
@@ -256,6 +263,8 @@ void runtime::shutdown() {
   if (d.stopped)
     return;
   d.stopped = true;
+  if (d.ingest_workers)
+    d.ingest_workers->stop();
   for (auto a : std::vector<caf::actor>{
            caf::actor_cast<caf::actor>(d.g.sweeper), caf::actor_cast<caf::actor>(d.g.sessions),
            caf::actor_cast<caf::actor>(d.g.edge), caf::actor_cast<caf::actor>(d.g.conversations),
@@ -268,7 +277,9 @@ void runtime::shutdown() {
     if (a)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   d.g = graph{};
+  d.targets = inbox_targets{};
   d.svc.reset();
+  d.ingest_workers.reset();
   d.sys.reset();
 }
 

@@ -230,18 +230,16 @@ void send_reply(session_ptr self, std::string text, std::string type) {
     return;
   }
   const auto& svc = *self->state.svc;
-  std::vector<storage::claimed_inbound> claimed;
+  storage::reply_request req;
   for (std::size_t i = 0; i < b.covered; ++i)
-    claimed.push_back({b.rows[i].id, b.rows[i].claim_token});
-  auto channel = b.rows[b.covered - 1].channel;
+    req.inbound.push_back({b.rows[i].id, b.rows[i].claim_token});
+  req.channel = b.rows[b.covered - 1].channel;
+  req.text = std::move(text);
+  req.message_type = std::move(type);
+  req.now = system_clock::now();
   auto correlation_id = b.rows[b.covered - 1].correlation_id;
-  auto policy = svc.policy;
-  auto now = system_clock::now();
-  db_write<std::optional<storage::delivery_row>>(
-      self, svc, "queue_reply",
-      [=](soci::session& sql) {
-        return storage::queue_reply(sql, policy, claimed, channel, text, type, now);
-      },
+  db_batch<std::optional<storage::delivery_row>>(
+      self, svc.storage, svc.replies_batch, std::move(req),
       [self, correlation_id](std::optional<storage::delivery_row>& row) {
         if (!row)
           log_flow(self, "reply dropped: another claimant answered", correlation_id);

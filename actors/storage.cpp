@@ -397,37 +397,26 @@ void dispatch_kind(front_ptr self, std::size_t worker, std::size_t index) {
     k.oldest = std::chrono::steady_clock::now();
 }
 
-/// Hands queued work to idle workers. The ingest lane goes first and at once, on the workers
-/// kept for it (the first storage.ingest_workers); on the others, reads at once, then writes and
-/// batch kinds when a batch is full or its oldest request has waited flush_delay (the batch kinds
-/// take turns).
+/// Hands queued work to idle workers: reads at once; writes and batch kinds when a batch is full
+/// or its oldest request has waited flush_delay (the batch kinds take turns).
 void pump(front_ptr self) {
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
   auto due = [&](std::size_t size, std::size_t max, std::chrono::steady_clock::time_point oldest) {
     return size > 0 && (size >= max || now - oldest >= st.cfg.flush_delay);
   };
-  auto kept = st.workers.size() > st.cfg.ingest_workers ? st.cfg.ingest_workers : 0;
   for (std::size_t w = 0; w < st.workers.size(); ++w) {
     if (!st.up[w] || st.busy[w])
-      continue;
-    bool dispatched = false;
-    for (std::size_t i = 0; i < st.kinds.size() && !dispatched; ++i)
-      if (st.kinds[i].kind->ingest_lane && !st.kinds[i].items.empty()) {
-        dispatch_kind(self, w, i);
-        dispatched = true;
-      }
-    if (dispatched || w < kept)
       continue;
     if (!st.reads.empty()) {
       dispatch(self, w, false, st.reads);
       continue;
     }
+    bool dispatched = false;
     for (std::size_t i = 0; i < st.kinds.size() && !dispatched; ++i) {
       auto index = (st.next_kind + i) % st.kinds.size();
       auto& k = st.kinds[index];
-      if (!k.kind->ingest_lane
-          && due(k.items.size(), std::max<std::size_t>(1, k.kind->max_items), k.oldest)) {
+      if (due(k.items.size(), std::max<std::size_t>(1, k.kind->max_items), k.oldest)) {
         st.next_kind = index + 1;
         dispatch_kind(self, w, index);
         dispatched = true;
@@ -436,14 +425,11 @@ void pump(front_ptr self) {
     if (!dispatched && due(st.writes.size(), st.cfg.max_batch, st.oldest_write))
       dispatch(self, w, true, st.writes);
   }
-  bool waiting = !st.writes.empty();
-  auto oldest = st.writes.empty() ? now : st.oldest_write;
-  for (auto& k : st.kinds)
-    if (!k.items.empty() && !k.kind->ingest_lane) {
-      waiting = true;
-      oldest = std::min(oldest, k.oldest);
-    }
-  if (waiting && !st.tick_scheduled) {
+  if (!st.tick_scheduled && (!st.writes.empty() || !st.kinds_empty())) {
+    auto oldest = st.writes.empty() ? now : st.oldest_write;
+    for (auto& k : st.kinds)
+      if (!k.items.empty())
+        oldest = std::min(oldest, k.oldest);
     st.tick_scheduled = true;
     auto wait = st.cfg.flush_delay - std::chrono::duration_cast<milliseconds>(now - oldest);
     self->delayed_send(self, std::max(wait, milliseconds{0}), tick_atom::value);

@@ -24,7 +24,6 @@ struct storage_config {
   std::chrono::milliseconds flush_delay{1};
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds reconnect_backoff{500};
-  std::size_t ingest_workers = 1; ///< of pool_size, kept for the ingest lane (0: none kept)
 };
 
 /// Spawns the storage front and its detached workers.
@@ -50,7 +49,6 @@ batch_kind_ptr make_batch_kind(std::string name, std::size_t max_items, bool sin
   k->name = std::move(name);
   k->max_items = max_items;
   k->single_statement = single_statement;
-  k->ingest_lane = ingest_lane;
   k->run = [fn = std::move(fn)](soci::session& sql, std::vector<std::any>& inputs) {
     std::vector<const In*> in;
     in.reserve(inputs.size());

@@ -273,8 +273,8 @@ caf::error validate(const settings& s) {
     errs.push_back(bad("database.pool_size", "must be at least 1"));
   if (s.storage.max_batch == 0)
     errs.push_back(bad("storage.max_batch", "must be at least 1"));
-  if (s.database.pool_size > 0 && s.storage.ingest_workers >= s.database.pool_size)
-    errs.push_back(bad("storage.ingest_workers", "must be less than database.pool_size"));
+  if (s.storage.ingest_workers == 0 || s.storage.ingest_workers > 64)
+    errs.push_back(bad("storage.ingest_workers", "must be from 1 to 64"));
   if (s.server.threads == 0)
     errs.push_back(bad("server.threads", "must be at least 1"));
   if (s.actors.scheduler_threads == 0)

@@ -35,7 +35,7 @@ struct server_settings {
 /// PostgreSQL connection and pool.
 struct database_settings {
   std::string dsn;
-  std::size_t pool_size = 6;
+  std::size_t pool_size = 4;
   bool migrate_on_start = true;
   seconds connect_timeout{5};
   milliseconds reconnect_backoff{500};
@@ -44,7 +44,9 @@ struct database_settings {
 /// Storage actor: group commit.
 struct storage_settings {
   std::size_t max_batch = 256;
-  std::size_t ingest_workers = 2; ///< of database.pool_size, kept for storing webhooks
+  /// Connections (and threads) of their own that store webhooks, besides database.pool_size:
+  /// the acknowledgement path never waits for processing.
+  std::size_t ingest_workers = 2;
   milliseconds flush_delay{1};
   milliseconds request_timeout{10000};
 };

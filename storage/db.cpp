@@ -20,8 +20,14 @@ void drop_notice(void*, const char*) {
 
 std::unique_ptr<soci::session> open_session(const std::string& dsn) {
   auto sql = std::make_unique<soci::session>(soci::postgresql, dsn);
-  if (auto conn = native_connection(*sql))
+  if (auto conn = native_connection(*sql)) {
     PQsetNoticeProcessor(conn, drop_notice, nullptr);
+    // Prepared statements keep their parse, but are planned for the arrays they get: a generic
+    // plan made while a table was small (a fresh database) would scan it whole forever after,
+    // and a set-based statement's planning is shared by the whole batch.
+    PGresult* res = PQexec(conn, "SET plan_cache_mode = force_custom_plan");
+    PQclear(res);
+  }
   return sql;
 }
 

@@ -27,12 +27,14 @@ constexpr pg_statement lock_burst_sql{
     "sb_burst_lock",
     "SELECT id, coalesce(claim_token, ''), coalesce(session_id, 0), profile_id, correlation_id "
     "FROM message_delivery_log WHERE id = ANY($1::bigint[]) AND direction = 'inbound' AND "
-    "reply_id IS NULL ORDER BY id FOR UPDATE"};
+    "reply_id IS NULL ORDER BY id FOR NO KEY UPDATE"};
 
 constexpr pg_statement link_burst_sql{
     "sb_burst_link",
-    "UPDATE message_delivery_log SET reply_id = $1, next_attempt_at = NULL, claim_token = NULL, "
-    "updated_at = now() WHERE id = ANY($2::bigint[])"};
+    "UPDATE message_delivery_log m SET reply_id = v.reply, next_attempt_at = NULL, "
+    "claim_token = NULL, updated_at = now() FROM unnest($1::bigint[], $2::bigint[]) AS v(id, "
+    "reply) "
+    "WHERE m.id = v.id"};
 
 void require(const core::expected<void>& r) {
   if (!r)
@@ -62,12 +64,17 @@ std::map<int64_t, core::session_resolution> resolve_sessions(soci::session& sql,
   return out;
 }
 
-session_writes writes_of(std::map<int64_t, core::session_resolution>& sessions) {
+/// What to write of the sessions; `touch_only`: continued sessions changed only their expiry
+/// and activity (a cheaper statement that leaves the context alone).
+session_writes writes_of(std::map<int64_t, core::session_resolution>& sessions, bool touch_only) {
   session_writes w;
   for (auto& [pid, res] : sessions) {
     if (res.expired)
       w.expired.push_back(&*res.expired);
-    (res.created ? w.created : w.changed).push_back(&res.session);
+    if (res.created)
+      w.created.push_back(&res.session);
+    else
+      (touch_only ? w.touched : w.changed).push_back(&res.session);
   }
   return w;
 }
@@ -209,7 +216,7 @@ std::vector<accepted_call> accept_calls(soci::session& sql, const core::session_
     require(machine.merge_context(s, {{"last_call", last_call}}));
     require(machine.touch(s, in.now));
   }
-  auto writes = writes_of(sessions);
+  auto writes = writes_of(sessions, false);
   write_sessions(sql, writes);
   // 4. The summaries: WhatsApp and SMS, planned for each channel (2 round trips for all).
   std::vector<delivery_row> rows;
@@ -287,7 +294,7 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
   }
   if (by_phone.empty())
     return out;
-  // 2. Profiles (3 round trips).
+  // 2. Profiles (2-3 round trips).
   std::set<std::string> with_messages;
   for (auto& [phone, msgs] : by_phone)
     with_messages.insert(phone);
@@ -296,6 +303,7 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
   std::set<int64_t> profile_ids;
   for (auto& [phone, msgs] : by_phone) {
     auto& p = profiles.rows.at(phone);
+    auto before = p;
     for (auto& m : msgs) {
       profile_facts facts;
       facts.last_active_channel = m.channel;
@@ -308,7 +316,8 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
         facts.name = m.profile_name;
       apply_facts(p, facts);
     }
-    changed.push_back(&p);
+    if (!same_fields(before, p))
+      changed.push_back(&p); // an SMS user's second message changes nothing
     profile_ids.insert(p.id);
   }
   save_profiles(sql, changed);
@@ -316,7 +325,7 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
   auto sessions = resolve_sessions(sql, machine, profile_ids, now);
   for (auto& [pid, res] : sessions)
     require(machine.touch(res.session, now));
-  auto writes = writes_of(sessions);
+  auto writes = writes_of(sessions, true);
   write_sessions(sql, writes);
   // 4. Every message logged and claimed for its reply (2 round trips).
   std::vector<delivery_row> log;
@@ -364,49 +373,81 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
   return out;
 }
 
+std::vector<std::optional<delivery_row>>
+queue_replies(soci::session& sql, const channel_policy& policy,
+              const std::vector<const reply_request*>& requests) {
+  std::vector<std::optional<delivery_row>> out(requests.size());
+  // 1. Lock every inbound row of every burst (1 round trip).
+  std::vector<int64_t> ids;
+  for (auto* r : requests)
+    for (auto& c : r->inbound)
+      ids.push_back(c.id);
+  if (ids.empty())
+    return out;
+  struct locked {
+    std::string token;
+    int64_t session_id = 0;
+    int64_t profile_id = 0;
+    std::string correlation_id;
+  };
+  std::map<int64_t, locked> rows;
+  auto found = pg_exec(sql, lock_burst_sql, {pg_int_array(ids)});
+  for (int r = 0; r < found.size(); ++r)
+    rows[found.int64(r, 0)] = locked{std::string{found.text(r, 1)}, found.int64(r, 2),
+                                     found.int64(r, 3), std::string{found.text(r, 4)}};
+  // 2. The claims still held, per burst, and their recipients' profiles (1 round trip).
+  std::vector<std::vector<int64_t>> held(requests.size());
+  std::vector<const locked*> last(requests.size(), nullptr);
+  std::set<int64_t> profile_ids;
+  for (std::size_t i = 0; i < requests.size(); ++i)
+    for (auto& c : requests[i]->inbound) {
+      auto it = rows.find(c.id);
+      if (it == rows.end() || it->second.token != c.token)
+        continue; // answered already, or another claimant took this one
+      held[i].push_back(c.id);
+      last[i] = &it->second;
+      profile_ids.insert(it->second.profile_id);
+    }
+  auto profiles = profiles_by_id(sql, profile_ids);
+  // 3. The replies planned and inserted (2 round trips), then linked (1 round trip).
+  std::vector<delivery_row> replies;
+  std::vector<std::optional<time_point>> next;
+  std::vector<std::size_t> owner;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (!last[i])
+      continue;
+    auto& req = *requests[i];
+    auto p = profiles.find(last[i]->profile_id);
+    if (p == profiles.end())
+      throw domain_error(sb_error::not_found, "the profile of a burst is gone");
+    auto plan = core::plan_reply(policy, recipient_of(p->second), req.channel, req.text, req.now);
+    replies.push_back(outbound_row(plan, p->second, last[i]->session_id, req.message_type,
+                                   last[i]->correlation_id, last[i]->token));
+    next.push_back(plan.queued ? std::optional<time_point>{req.now + policy.claim_lease}
+                               : std::nullopt);
+    owner.push_back(i);
+  }
+  auto reply_ids = insert_deliveries(sql, replies, next);
+  std::vector<int64_t> link_ids, link_replies;
+  for (std::size_t k = 0; k < replies.size(); ++k) {
+    if (reply_ids[k] == 0)
+      throw domain_error(sb_error::internal, "reply row was not inserted");
+    for (auto id : held[owner[k]]) {
+      link_ids.push_back(id);
+      link_replies.push_back(reply_ids[k]);
+    }
+    out[owner[k]] = std::move(replies[k]);
+  }
+  pg_exec(sql, link_burst_sql, {pg_int_array(link_ids), pg_int_array(link_replies)});
+  return out;
+}
+
 std::optional<delivery_row> queue_reply(soci::session& sql, const channel_policy& policy,
                                         const std::vector<claimed_inbound>& inbound,
                                         const std::string& channel, const std::string& text,
                                         const std::string& message_type, time_point now) {
-  if (inbound.empty())
-    return std::nullopt;
-  std::map<int64_t, std::string> wanted;
-  std::vector<int64_t> ids;
-  for (auto& c : inbound) {
-    wanted.emplace(c.id, c.token);
-    ids.push_back(c.id);
-  }
-  auto rows = pg_exec(sql, lock_burst_sql, {pg_int_array(ids)});
-  std::vector<int64_t> held;
-  int64_t session_id = 0, profile_id = 0;
-  std::string correlation_id, token;
-  for (int r = 0; r < rows.size(); ++r) {
-    auto id = rows.int64(r, 0);
-    auto it = wanted.find(id);
-    if (it == wanted.end() || rows.text(r, 1) != it->second)
-      continue; // another claimant took this one
-    held.push_back(id);
-    session_id = rows.int64(r, 2);
-    profile_id = rows.int64(r, 3);
-    correlation_id = std::string{rows.text(r, 4)};
-    token = it->second;
-  }
-  if (held.empty())
-    return std::nullopt;
-  auto found = profile_by_id(sql, profile_id);
-  if (!found)
-    throw domain_error(sb_error::not_found, "the profile of the burst is gone");
-  auto& profile = *found;
-  auto plan = core::plan_reply(policy, recipient_of(profile), channel, text, now);
-  std::vector<delivery_row> reply{
-      outbound_row(plan, profile, session_id, message_type, correlation_id, token)};
-  std::vector<std::optional<time_point>> next{
-      plan.queued ? std::optional<time_point>{now + policy.claim_lease} : std::nullopt};
-  auto reply_ids = insert_deliveries(sql, reply, next);
-  if (reply_ids[0] == 0)
-    throw domain_error(sb_error::internal, "reply row was not inserted");
-  pg_exec(sql, link_burst_sql, {std::to_string(reply_ids[0]), pg_int_array(held)});
-  return reply[0];
+  reply_request req{inbound, channel, text, message_type, now};
+  return queue_replies(sql, policy, {&req}).at(0);
 }
 
 std::optional<replay_burst> load_for_replay(soci::session& sql, int64_t inbound_id,

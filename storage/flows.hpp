@@ -96,9 +96,23 @@ struct claimed_inbound {
   std::string token;
 };
 
-/// Queues one reply to a burst of inbound messages, on `channel`, when the claims still hold
-/// (rows whose claim another claimant took are left alone); nullopt when none holds.
-/// 5 round trips.
+/// A reply to a burst of inbound messages.
+struct reply_request {
+  std::vector<claimed_inbound> inbound;
+  std::string channel; ///< the channel the user last wrote from
+  std::string text;    ///< formatted for the channel by the plan
+  std::string message_type;
+  time_point now;
+};
+
+/// Queues replies to bursts of inbound messages, each on its channel, when their claims still
+/// hold (rows whose claim another claimant took are left alone); nullopt for a reply whose
+/// burst has no claim left. Set-based: 5 round trips for the whole batch.
+std::vector<std::optional<delivery_row>>
+queue_replies(soci::session& sql, const channel_policy& policy,
+              const std::vector<const reply_request*>& requests);
+
+/// One reply (queue_replies of one).
 std::optional<delivery_row> queue_reply(soci::session& sql, const channel_policy& policy,
                                         const std::vector<claimed_inbound>& inbound,
                                         const std::string& channel, const std::string& text,

@@ -123,7 +123,7 @@ constexpr const char* record_failed_sql[] = {
 
 constexpr const char* find_by_external_sql
     = "SELECT id, status FROM message_delivery_log WHERE provider = :pr AND direction = 'outbound' "
-      "AND external_id = :ext FOR UPDATE";
+      "AND external_id = :ext FOR NO KEY UPDATE";
 
 constexpr const char* set_status_sql
     = "UPDATE message_delivery_log SET status = :st, "
@@ -250,7 +250,7 @@ std::optional<profile_row> find_profile(soci::session& sql, const std::string& p
   std::string p = phone;
   soci::rowset<soci::row> rows
       = (sql.prepare << std::string{"SELECT "} + profile_columns
-                            + " FROM profiles WHERE phone_number = :p FOR UPDATE",
+                            + " FROM profiles WHERE phone_number = :p FOR NO KEY UPDATE",
          soci::use(p));
   for (auto& r : rows)
     return read_profile(r);
@@ -277,11 +277,11 @@ profile_row upsert_profile(soci::session& sql, const std::string& phone, const p
 }
 
 std::optional<core::session_record> lock_open_session(soci::session& sql, int64_t profile_id) {
-  return select_one<core::session_record>(
-      sql,
-      std::string{"SELECT "} + session_columns
-          + " FROM omnichannel_sessions WHERE profile_id = :p AND status <> 'closed' FOR UPDATE",
-      profile_id, read_session);
+  return select_one<core::session_record>(sql,
+                                          std::string{"SELECT "} + session_columns
+                                              + " FROM omnichannel_sessions WHERE profile_id = :p "
+                                                "AND status <> 'closed' FOR NO KEY UPDATE",
+                                          profile_id, read_session);
 }
 
 std::optional<core::session_record> find_session(soci::session& sql, int64_t id) {

@@ -21,10 +21,11 @@ constexpr pg_statement create_profiles_sql{
   "coalesce(name, ''), coalesce(locale, '') FROM profiles "
 
 constexpr pg_statement lock_profiles_sql{
-    "sb_profiles_lock",
-    SB_PROFILE_COLUMNS "WHERE phone_number = ANY($1::text[]) ORDER BY phone_number FOR UPDATE"};
+    "sb_profiles_lock", SB_PROFILE_COLUMNS
+    "WHERE phone_number = ANY($1::text[]) ORDER BY phone_number FOR NO KEY UPDATE"};
 
-constexpr pg_statement profile_by_id_sql{"sb_profile_by_id", SB_PROFILE_COLUMNS "WHERE id = $1"};
+constexpr pg_statement profiles_by_id_sql{"sb_profiles_by_id",
+                                          SB_PROFILE_COLUMNS "WHERE id = ANY($1::bigint[])"};
 
 #undef SB_PROFILE_COLUMNS
 
@@ -44,7 +45,8 @@ constexpr pg_statement lock_sessions_sql{
     "(extract(epoch FROM last_activity_at) * 1000)::bigint, "
     "(extract(epoch FROM expires_at) * 1000)::bigint, coalesce(call_id, ''), "
     "whatsapp_summary_sent, sms_summary_sent, version FROM omnichannel_sessions "
-    "WHERE profile_id = ANY($1::bigint[]) AND status <> 'closed' ORDER BY profile_id FOR UPDATE"};
+    "WHERE profile_id = ANY($1::bigint[]) AND status <> 'closed' ORDER BY profile_id FOR NO KEY "
+    "UPDATE"};
 
 // $1 ids, $2 status, $3 context, $4 expires ms, $5 activity ms, $6 call id, $7 wa flag,
 // $8 sms flag, $9 closed reason.
@@ -73,6 +75,13 @@ constexpr pg_statement insert_sessions_sql{
     "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], "
     "$7::bool[], $8::bool[], $9::bigint[]) AS v(pid, st, ctx, exp, act, call, wa, sms, cr) "
     "RETURNING id, profile_id"};
+
+constexpr pg_statement touch_sessions_sql{
+    "sb_sessions_touch",
+    "UPDATE omnichannel_sessions s SET expires_at = to_timestamp(v.exp / 1000.0), "
+    "last_activity_at = to_timestamp(v.act / 1000.0), version = s.version + 1, updated_at = now() "
+    "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(id, exp, act) WHERE s.id = v.id "
+    "RETURNING s.id, s.version"};
 
 constexpr pg_statement delivery_ids_sql{
     "sb_delivery_ids",
@@ -133,11 +142,17 @@ locked_profiles lock_profiles(soci::session& sql, const std::set<std::string>& p
   return out;
 }
 
-std::optional<profile_row> profile_by_id(soci::session& sql, int64_t id) {
-  auto rows = pg_exec(sql, profile_by_id_sql, {std::to_string(id)});
-  if (rows.size() == 0)
-    return std::nullopt;
-  return read_profile(rows, 0);
+std::map<int64_t, profile_row> profiles_by_id(soci::session& sql, const std::set<int64_t>& ids) {
+  std::map<int64_t, profile_row> out;
+  if (ids.empty())
+    return out;
+  auto rows = pg_exec(sql, profiles_by_id_sql,
+                      {pg_int_array(std::vector<int64_t>(ids.begin(), ids.end()))});
+  for (int r = 0; r < rows.size(); ++r) {
+    auto p = read_profile(rows, r);
+    out.emplace(p.id, std::move(p));
+  }
+  return out;
 }
 
 void apply_facts(profile_row& p, const profile_facts& f) {
@@ -156,6 +171,13 @@ void apply_facts(profile_row& p, const profile_facts& f) {
   if (f.whatsapp_inbound_at
       && (!p.last_whatsapp_inbound_at || *p.last_whatsapp_inbound_at < *f.whatsapp_inbound_at))
     p.last_whatsapp_inbound_at = f.whatsapp_inbound_at;
+}
+
+bool same_fields(const profile_row& a, const profile_row& b) {
+  return a.has_whatsapp == b.has_whatsapp && a.allows_sms == b.allows_sms
+         && a.whatsapp_jid == b.whatsapp_jid && a.last_active_channel == b.last_active_channel
+         && a.last_whatsapp_inbound_at == b.last_whatsapp_inbound_at && a.name == b.name
+         && a.locale == b.locale;
 }
 
 void save_profiles(soci::session& sql, const std::vector<const profile_row*>& rows) {
@@ -270,6 +292,22 @@ void write_sessions(soci::session& sql, session_writes& w) {
       by_profile.at(rows.int64(r, 1))->id = rows.int64(r, 0);
   }
   save(sql, w.changed, w.closed_reason);
+  if (!w.touched.empty()) {
+    std::vector<int64_t> ids, exp, act;
+    std::map<int64_t, core::session_record*> by_id;
+    for (auto* t : w.touched) {
+      ids.push_back(t->id);
+      exp.push_back(to_ms(t->expires_at));
+      act.push_back(to_ms(t->last_activity_at));
+      by_id[t->id] = t;
+    }
+    auto rows = pg_exec(sql, touch_sessions_sql,
+                        {pg_int_array(ids), pg_int_array(exp), pg_int_array(act)});
+    if (static_cast<std::size_t>(rows.size()) != ids.size())
+      throw domain_error(sb_error::not_found, "a session to touch was not found");
+    for (int r = 0; r < rows.size(); ++r)
+      by_id.at(rows.int64(r, 0))->version = rows.int64(r, 1);
+  }
 }
 
 std::vector<int64_t> insert_deliveries(soci::session& sql, std::vector<delivery_row>& rows,

@@ -31,12 +31,15 @@ struct locked_profiles {
 /// number order. 2 round trips.
 locked_profiles lock_profiles(soci::session& sql, const std::set<std::string>& phones);
 
-/// The profile with this id, if any (not locked). 1 round trip.
-std::optional<profile_row> profile_by_id(soci::session& sql, int64_t id);
+/// The profiles with these ids (not locked), by id. 1 round trip.
+std::map<int64_t, profile_row> profiles_by_id(soci::session& sql, const std::set<int64_t>& ids);
 
 /// Applies what an event tells about a profile (unset facts leave the field as it is; the
 /// WhatsApp window only moves forward).
 void apply_facts(profile_row& p, const profile_facts& f);
+
+/// Whether two rows of a profile hold the same fields (a save would change nothing).
+bool same_fields(const profile_row& a, const profile_row& b);
 
 /// Writes the profiles' fields. 1 round trip.
 void save_profiles(soci::session& sql, const std::vector<const profile_row*>& rows);
@@ -51,10 +54,11 @@ struct session_writes {
   std::vector<core::session_record*> expired;
   std::vector<core::session_record*> created;
   std::vector<core::session_record*> changed;
-  std::string closed_reason; ///< for changed sessions that end up closed
+  std::vector<core::session_record*> touched; ///< only their expiry and activity changed
+  std::string closed_reason;                  ///< for changed sessions that end up closed
 };
 
-/// Writes them: at most 3 round trips. Versions are bumped; ids assigned to the created.
+/// Writes them: at most 4 round trips. Versions are bumped; ids assigned to the created.
 void write_sessions(soci::session& sql, session_writes& w);
 
 /// Inserts delivery rows (ids from the sequence first, so each input learns its id); a row whose

@@ -39,8 +39,7 @@ TEST_CASE("health, readiness and metrics over real HTTP", "[server]") {
         != std::string::npos);
   CHECK(metrics.body.find("switchboard_http_request_duration_seconds_bucket{route=\"readyz\"")
         != std::string::npos);
-  CHECK(metrics.body.find("switchboard_storage_workers_up 3")
-        != std::string::npos); // the stack's pool
+  CHECK(metrics.body.find("switchboard_storage_workers_up 2") != std::string::npos);
 
   auto unknown = test::http_get(s.url("/nope"));
   CHECK(unknown.status == 404);

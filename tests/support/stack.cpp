@@ -57,7 +57,7 @@ stack::stack(stack_options opts) : opts_(std::move(opts)) {
   env_["SWITCHBOARD_SERVER_PORT"] = std::to_string(port);
   env_["SWITCHBOARD_SERVER_PUBLIC_URL"] = "http://127.0.0.1:" + std::to_string(port);
   env_["SWITCHBOARD_SMS_PROVIDER"] = opts_.sms_provider;
-  env_["SWITCHBOARD_DATABASE_POOL_SIZE"] = "3";
+  env_["SWITCHBOARD_DATABASE_POOL_SIZE"] = "2";
   env_["SWITCHBOARD_STORAGE_INGEST_WORKERS"] = "1";
   env_["SWITCHBOARD_DATABASE_RECONNECT_BACKOFF_MS"] = "100";
   env_["SWITCHBOARD_RETRY_BASE_MS"] = "50";
