@@ -2,6 +2,7 @@
 
 // Shared by the actor implementation files (each includes caf/all.hpp through this header).
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,50 @@ struct article_set {
   core::search_index index;
 };
 
+/// How busy the acknowledgement path is, read by the routers (thread-safe, lock-free).
+struct ingest_load {
+  std::atomic<long> backlog{0};   ///< webhooks submitted to the ingest workers, not answered yet
+  std::atomic<long> window_ms{0}; ///< start of the current one-second window (steady clock)
+  std::atomic<long> in_window{0}; ///< webhooks submitted in it
+  std::atomic<long> last_window{0};
+
+  /// Counts a submitted webhook.
+  void submitted() {
+    backlog.fetch_add(1, std::memory_order_relaxed);
+    auto now = now_ms();
+    auto start = window_ms.load(std::memory_order_relaxed);
+    if (now - start >= 1000 && window_ms.compare_exchange_strong(start, now)) {
+      last_window.store(in_window.exchange(0, std::memory_order_relaxed),
+                        std::memory_order_relaxed);
+      if (now - start >= 2000)
+        last_window.store(0, std::memory_order_relaxed); // a quiet second in between
+    }
+    in_window.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// Whether processing should yield to the acknowledgement path (inbox.yield_rate and
+  /// yield_backlog).
+  bool busy(std::size_t yield_rate, std::size_t yield_backlog) const {
+    return backlog.load(std::memory_order_relaxed) > static_cast<long>(yield_backlog)
+           || rate() > static_cast<long>(yield_rate);
+  }
+
+  /// Webhooks per second, over the last full second (or the current one when busier).
+  long rate() const {
+    auto now = now_ms();
+    if (now - window_ms.load(std::memory_order_relaxed) >= 2000)
+      return 0;
+    return std::max(last_window.load(std::memory_order_relaxed),
+                    in_window.load(std::memory_order_relaxed));
+  }
+
+  static long now_ms() {
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count());
+  }
+};
+
 /// What every actor of the graph may use: settings, metrics and the shared actors.
 struct services {
   config::settings cfg;
@@ -59,6 +104,8 @@ struct services {
   batch_kind_ptr sent_batch;     ///< storage::sent_record -> bool (recorded)
   std::string followup_prompt;
   std::string bot_prompt;
+  /// How busy the acknowledgement path is: processing yields to it.
+  std::shared_ptr<ingest_load> load;
 
   /// How long a storage request may take before its caller gives up.
   std::chrono::milliseconds storage_timeout() const {

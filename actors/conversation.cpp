@@ -388,7 +388,10 @@ conversation_router_actor::behavior_type router_fn(router_ptr self, services_ptr
   self->state.kind = "conversation";
   watch_entities(self);
   return {
-      [=](wake_atom, const std::string& key) { self->send(entity(self, key), wake_atom::value); },
+      [=](wake_atom, const std::string& key) {
+        if (admit_wake(self, key))
+          self->send(entity(self, key), wake_atom::value);
+      },
       [=](provider_reply& r, edge_callback& cb) {
         self->send(entity(self, key_of(r.account_id, r.conversation_id)), std::move(r),
                    std::move(cb));

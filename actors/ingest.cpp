@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 #include <soci/soci.h>
 
+#include "actors/common.hpp"
 #include "actors/metrics.hpp"
 #include "core/log.hpp"
 #include "storage/db.hpp"
@@ -138,7 +139,9 @@ void ingest_worker(caf::blocking_actor* self, ingest_config cfg, std::shared_ptr
 
 } // namespace
 
-ingest_pool::ingest_pool(caf::actor_system& sys, ingest_config cfg, std::shared_ptr<metrics> m) {
+ingest_pool::ingest_pool(caf::actor_system& sys, ingest_config cfg, std::shared_ptr<metrics> m,
+                         std::shared_ptr<ingest_load> load)
+    : load_(std::move(load)) {
   for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg.workers); ++i)
     workers_.push_back(sys.spawn<caf::detached>(ingest_worker, cfg, m));
 }
@@ -155,7 +158,12 @@ void ingest_pool::submit(core::inbox_entry entry, batch_callback done) {
     return;
   }
   auto i = entry.shard % workers_.size();
-  caf::anon_send(workers_[i], ingest_atom::value, std::move(entry), std::move(done));
+  load_->submitted();
+  batch_callback counted = [load = load_, done = std::move(done)](db_result& r) {
+    load->backlog.fetch_sub(1, std::memory_order_relaxed);
+    done(r);
+  };
+  caf::anon_send(workers_[i], ingest_atom::value, std::move(entry), std::move(counted));
 }
 
 void ingest_pool::stop() {

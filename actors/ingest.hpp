@@ -18,6 +18,7 @@ class actor_system;
 namespace switchboard::actors {
 
 class metrics;
+struct ingest_load;
 
 /// Settings of the ingest workers (from storage.ingest_workers and the database settings).
 struct ingest_config {
@@ -34,7 +35,9 @@ struct ingest_config {
 /// their arrival order.
 class ingest_pool {
 public:
-  ingest_pool(caf::actor_system& sys, ingest_config cfg, std::shared_ptr<metrics> m);
+  /// `load` counts the entries submitted (rate) and not answered yet (backlog).
+  ingest_pool(caf::actor_system& sys, ingest_config cfg, std::shared_ptr<metrics> m,
+              std::shared_ptr<ingest_load> load);
   ~ingest_pool();
   ingest_pool(const ingest_pool&) = delete;
   ingest_pool& operator=(const ingest_pool&) = delete;
@@ -47,6 +50,7 @@ public:
 
 private:
   std::vector<caf::actor> workers_;
+  std::shared_ptr<ingest_load> load_;
 };
 
 } // namespace switchboard::actors

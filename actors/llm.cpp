@@ -1,3 +1,5 @@
+#include <deque>
+
 #include "actors/common.hpp"
 #include "core/openai.hpp"
 
@@ -5,36 +7,69 @@ namespace switchboard::actors {
 
 namespace {
 
+/// A completion waiting for one of the llm.max_in_flight slots.
+struct queued_call {
+  llm_call call;
+  caf::typed_response_promise<std::string> rp;
+};
+
 struct llm_state {
   static inline const char* name = "llm";
   std::shared_ptr<services> svc;
+  std::size_t in_flight = 0;
+  std::deque<queued_call> waiting;
 };
 
 using llm_ptr = llm_actor::stateful_pointer<llm_state>;
+
+void start(llm_ptr self, llm_call c, caf::typed_response_promise<std::string> rp);
+
+/// A slot ended: the next waiting completion starts.
+void next(llm_ptr self) {
+  auto& st = self->state;
+  --st.in_flight;
+  if (!st.waiting.empty()) {
+    auto q = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    start(self, std::move(q.call), std::move(q.rp));
+  }
+}
+
+void start(llm_ptr self, llm_call c, caf::typed_response_promise<std::string> rp) {
+  auto& cfg = self->state.svc->cfg.llm;
+  ++self->state.in_flight;
+  http_call call;
+  call.service = "llm";
+  call.url = cfg.base_url + "/v1/chat/completions";
+  call.headers = {{"Authorization", "Bearer " + cfg.api_key}, {"Content-Type", "application/json"}};
+  call.body = std::move(c.body);
+  call.timeout_ms = cfg.timeout.count();
+  call.correlation_id = c.correlation_id;
+  self->request(self->state.svc->http, cfg.timeout + std::chrono::seconds{1}, std::move(call))
+      .then(
+          [self, rp](http_reply& r) mutable {
+            if (r.status >= 200 && r.status < 300)
+              rp.deliver(std::move(r.body));
+            else
+              rp.deliver(core::llm_error(static_cast<int>(r.status), r.body));
+            next(self);
+          },
+          [self, rp](caf::error& e) mutable {
+            rp.deliver(std::move(e));
+            next(self);
+          });
+}
 
 llm_actor::behavior_type llm_fn(llm_ptr self, std::shared_ptr<services> svc) {
   self->state.svc = std::move(svc);
   return {
       [=](llm_call& c) -> caf::result<std::string> {
-        auto& cfg = self->state.svc->cfg.llm;
-        http_call call;
-        call.service = "llm";
-        call.url = cfg.base_url + "/v1/chat/completions";
-        call.headers
-            = {{"Authorization", "Bearer " + cfg.api_key}, {"Content-Type", "application/json"}};
-        call.body = std::move(c.body);
-        call.timeout_ms = cfg.timeout.count();
-        call.correlation_id = c.correlation_id;
         auto rp = self->make_response_promise<std::string>();
-        self->request(self->state.svc->http, cfg.timeout + std::chrono::seconds{1}, std::move(call))
-            .then(
-                [rp](http_reply& r) mutable {
-                  if (r.status >= 200 && r.status < 300)
-                    rp.deliver(std::move(r.body));
-                  else
-                    rp.deliver(core::llm_error(static_cast<int>(r.status), r.body));
-                },
-                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        auto& st = self->state;
+        if (st.in_flight < std::max<std::size_t>(1, st.svc->cfg.llm.max_in_flight))
+          start(self, std::move(c), rp);
+        else
+          st.waiting.push_back(queued_call{std::move(c), rp});
         return rp;
       },
   };

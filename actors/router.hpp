@@ -24,6 +24,8 @@ template <class Entity> struct keyed_router_state {
   services_ptr svc;
   const char* kind = "entity"; ///< metrics label of the live-actor gauge
   std::unordered_map<std::string, entry> entities;
+  std::size_t active = 0;   ///< entities not idle
+  std::size_t deferred = 0; ///< wake-ups refused since last counted in the metrics
 
   ~keyed_router_state() {
     for (auto& kv : entities)
@@ -38,12 +40,45 @@ template <class Self, class Spawn> auto& route_to(Self* self, const std::string&
   if (it == st.entities.end()) {
     typename keyed_router_state<std::decay_t<decltype(it->second.actor)>>::entry e;
     e.actor = spawn(key);
+    e.idle = true; // counted as it turns busy below
     it = st.entities.emplace(key, std::move(e)).first;
     st.svc->stats->live_actors(st.kind, 1);
   }
+  if (it->second.idle)
+    ++st.active;
   it->second.idle = false;
   ++it->second.routed;
   return it->second.actor;
+}
+
+/// Adds the wake-ups refused so far to the metrics (counted in the router, published in bulk).
+template <class Self> void count_deferred(Self* self) {
+  auto& st = self->state;
+  if (st.deferred > 0)
+    st.svc->stats->count("inbox_deferred", st.kind, static_cast<double>(st.deferred));
+  st.deferred = 0;
+}
+
+/// Whether a wake-up for an entity that is not working yet may start it now. Processing takes
+/// a bounded number of entities (inbox.max_active), and while webhooks arrive faster than
+/// inbox.yield_rate or queue up to be stored (more than inbox.yield_backlog) only
+/// inbox.min_active: the acknowledgements come first. A wake-up refused is not lost: the rows
+/// stay pending and the poller wakes the entity later.
+template <class Self> bool admit_wake(Self* self, const std::string& key) {
+  auto& st = self->state;
+  auto it = st.entities.find(key);
+  if (it != st.entities.end() && !it->second.idle)
+    return true;
+  auto& cfg = st.svc->cfg.inbox;
+  auto* load = st.svc->load.get();
+  bool busy
+      = load
+        && (load->backlog.load(std::memory_order_relaxed) > static_cast<long>(cfg.yield_backlog)
+            || load->rate() > static_cast<long>(cfg.yield_rate));
+  bool ok = st.active < cfg.max_active && (st.active < cfg.min_active || !busy);
+  if (!ok)
+    st.svc->stats->count("inbox_deferred", st.kind);
+  return ok;
 }
 
 /// How often a router looks for entities idle long enough to passivate.
@@ -61,6 +96,8 @@ template <class Self> void watch_entities(Self* self) {
       return;
     for (auto it = st.entities.begin(); it != st.entities.end(); ++it)
       if (it->second.actor.address() == dm.source) {
+        if (!it->second.idle)
+          --st.active;
         st.entities.erase(it);
         break;
       }
@@ -79,6 +116,8 @@ template <class Self> void mark_idle(Self* self, const std::string& key, uint32_
   if (it == st.entities.end() || it->second.routed != seen
       || it->second.actor.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
     return;
+  if (!it->second.idle)
+    --st.active;
   it->second.idle = true;
   it->second.idle_since = self->clock().now();
 }
@@ -87,6 +126,7 @@ template <class Self> void mark_idle(Self* self, const std::string& key, uint32_
 /// fresh one), then asked to stop (they finish what is already in their mailbox). Re-arms.
 template <class Self> void sweep_idle(Self* self) {
   auto& st = self->state;
+  count_deferred(self);
   auto limit = st.svc->cfg.actors.idle_passivate;
   auto now = self->clock().now();
   for (auto it = st.entities.begin(); it != st.entities.end();) {

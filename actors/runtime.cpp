@@ -102,6 +102,7 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   svc->policy.claim_lease = std::max<std::chrono::milliseconds>(std::chrono::seconds{30},
                                                                 s.http_client.total_timeout * 2);
   make_batch_kinds(*svc);
+  svc->load = std::make_shared<ingest_load>();
   svc->followup_prompt = load_prompt(s.llm.system_prompt_file, config::builtin_followup_prompt());
   svc->bot_prompt = load_prompt(s.llm.bot_prompt_file, config::builtin_support_bot_prompt());
   // The adapters and the LLM actor read `svc` only when handling messages, which the graph
@@ -131,7 +132,7 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   ic.workers = s.storage.ingest_workers;
   ic.statement_timeout = s.storage.request_timeout;
   ic.reconnect_backoff = s.database.reconnect_backoff;
-  d.ingest_workers = std::make_unique<ingest_pool>(*d.sys, ic, d.stats);
+  d.ingest_workers = std::make_unique<ingest_pool>(*d.sys, ic, d.stats, svc->load);
 }
 
 runtime::~runtime() {

@@ -442,10 +442,19 @@ void add_to_burst(session_ptr self, storage::accepted_messages& a) {
              {{"channel", row.channel}, {"body", core::mask_text(row.body)}});
     b.rows.push_back(std::move(row));
   }
-  if (fresh)
-    arm_answer(self, st.svc->cfg.session.coalesce);
-  else if (b.stage == burst_state::phase::generating)
+  if (fresh) {
+    // The window counts from the first message's arrival: messages that waited in the inbox
+    // (processing yielded to a flood of webhooks) are answered at once.
+    auto window = st.svc->cfg.session.coalesce;
+    if (a.first_received_ms > 0) {
+      auto age
+          = std::chrono::milliseconds{storage::to_ms(system_clock::now()) - a.first_received_ms};
+      window = std::max(std::chrono::milliseconds{0}, window - age);
+    }
+    arm_answer(self, window);
+  } else if (b.stage == burst_state::phase::generating) {
     b.stale = true;
+  }
 }
 
 // -- the inbox -----------------------------------------------------------------------------------
@@ -585,7 +594,8 @@ session_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc)
   watch_entities(self);
   return {
       [=](wake_atom, const std::string& phone) {
-        self->send(entity(self, phone), wake_atom::value);
+        if (admit_wake(self, phone))
+          self->send(entity(self, phone), wake_atom::value);
       },
       [=](tool_request& req, edge_callback& cb) {
         self->send(entity(self, req.phone), std::move(req), std::move(cb));

@@ -57,8 +57,9 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
         // that stopped): wake their entities again. 1 round trip per poll.
         auto& svc = *self->state.svc;
         self->delayed_send(self, svc.cfg.inbox.poll_interval, inbox_atom::value);
-        if (self->state.polling)
-          return;
+        auto& in = svc.cfg.inbox;
+        if (self->state.polling || (svc.load && svc.load->busy(in.yield_rate, in.yield_backlog)))
+          return; // processing yields to the acknowledgements: nobody would be admitted now
         self->state.polling = true;
         auto grace = svc.cfg.inbox.poll_grace;
         db_read<std::vector<storage::pending_entity>>(

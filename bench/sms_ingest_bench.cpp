@@ -202,38 +202,51 @@ int main() {
           r.value("switchboard_vs_peer_throughput", ingest_res.throughput / peer->throughput,
                   "ratio");
 
-        // Every stored inbound message gets a reply (LLM on the simulator, then an MTN send).
-        const std::string done_sql
-            = "SELECT count(*) FROM message_delivery_log WHERE direction = 'outbound' AND "
-              "channel = 'sms' AND status IN ('sent', 'delivered', 'read', 'failed', 'skipped')";
+        // Every stored inbound message is answered (LLM on the simulator, then an MTN send; a
+        // burst of one sender's messages gets one reply): nothing pending in the inbox, no
+        // inbound row without its reply, no reply still queued.
+        const std::string pending_sql
+            = "SELECT (SELECT count(*) FROM inbox WHERE processed_at IS NULL) + (SELECT count(*) "
+              "FROM message_delivery_log WHERE direction = 'inbound' AND reply_id IS NULL) + "
+              "(SELECT count(*) FROM message_delivery_log WHERE direction = 'outbound' AND "
+              "channel = 'sms' AND status = 'queued')";
         auto inbound = switchboard_rows(*db, "");
-        long long done = 0;
+        long long pending = 0;
         bool drained = bench::wait_until(
             [&] {
-              done = bench::db_count(*db, done_sql);
-              return done >= inbound;
+              pending = bench::db_count(*db, pending_sql);
+              return pending == 0;
             },
             drain_limit, std::chrono::milliseconds{250});
         auto drained_at = clock_type::now();
+        auto answered = bench::db_count(*db, "SELECT count(*) FROM message_delivery_log WHERE "
+                                             "direction = 'inbound' AND reply_id IS NOT NULL");
+        auto replies
+            = bench::db_count(*db, "SELECT count(*) FROM message_delivery_log WHERE direction = "
+                                   "'outbound' AND channel = 'sms'");
         auto sent
             = bench::db_count(*db, "SELECT count(*) FROM message_delivery_log WHERE direction = "
                                    "'outbound' AND channel = 'sms' AND status IN ('sent', "
                                    "'delivered', 'read')");
-        auto failed = done - sent;
         auto total_s = std::chrono::duration<double>(drained_at - load_start).count();
         r.value("inbound_stored", static_cast<double>(inbound), "messages");
+        r.value("inbound_answered", static_cast<double>(answered), "messages");
+        r.value("replies", static_cast<double>(replies), "messages");
         r.value("replies_sent", static_cast<double>(sent), "messages");
-        r.value("replies_failed_or_skipped", static_cast<double>(failed), "messages");
+        r.value("replies_failed_or_skipped", static_cast<double>(replies - sent), "messages");
         r.value("replies_drain_after_load",
                 std::chrono::duration<double>(drained_at - load_end).count(), "s");
-        r.value("replies_rate_load_start_to_drained", total_s > 0 ? sent / total_s : 0,
-                "replies/s");
+        r.value("answered_rate_load_start_to_drained", total_s > 0 ? answered / total_s : 0,
+                "messages/s");
         if (auto llm = bench::scrape_metric(st.url("/metrics"), "switchboard_provider_calls_total",
                                             {{"service", "llm"}}))
           r.value("llm_calls", *llm, "calls");
+        if (auto deferred
+            = bench::scrape_metric(st.url("/metrics"), "switchboard_inbox_deferred_total"))
+          r.value("wakeups_deferred_to_the_poller", *deferred, "wake-ups");
         if (!drained)
-          r.note("replies not drained within SB_BENCH_DRAIN_TIMEOUT_S: " + std::to_string(done)
-                 + " of " + std::to_string(inbound) + " answered");
+          r.note("not drained within SB_BENCH_DRAIN_TIMEOUT_S: " + std::to_string(pending)
+                 + " inbox rows, unanswered messages or queued replies left");
 
         // Open loop once the replies have drained, at a fraction of the closed-loop rate.
         if (auto olo = open_loop(r, lo, ingest_res, fraction, "mtn_open_loop")) {
@@ -242,10 +255,75 @@ int main() {
                        "POST /webhooks/sms/mtn, open loop (latency from schedule)", *olo, mtn, pid);
           bench::check_rows(r, "mtn_open_loop", open,
                             switchboard_rows(*db, id_prefix("mtn_open_loop", false)));
-          r.value("replies_pending_after_open_loop",
-                  static_cast<double>(switchboard_rows(*db, "") - bench::db_count(*db, done_sql)),
-                  "messages");
+          r.value("pending_after_open_loop", static_cast<double>(bench::db_count(*db, pending_sql)),
+                  "rows");
         }
+
+        // Answering: the LLM takes 500 ms (SB_BENCH_LLM_LATENCY_MS) and every sender writes a
+        // burst of three messages; acknowledgements must not wait for the LLM, every message is
+        // answered, and each burst costs one LLM call.
+        auto llm_latency = bench::env_long("SB_BENCH_LLM_LATENCY_MS", 500);
+        auto bursts = std::max<long>(1, bench::env_long("SB_BENCH_BURSTS", 600));
+        auto burst_rate = bench::env_double("SB_BENCH_BURST_RATE", 300);
+        r.config("llm_latency_ms", llm_latency);
+        r.config("bursts", bursts);
+        auto fault = test::http_post_json(st.sim_url("/_sim/faults"),
+                                          {{"service", "openai"}, {"latency_ms", llm_latency}});
+        if (fault.status >= 300)
+          throw std::runtime_error("the simulator refused the LLM latency: " + fault.body);
+        bench::wait_until([&] { return bench::db_count(*db, pending_sql) == 0; }, drain_limit,
+                          std::chrono::milliseconds{250});
+        auto llm_before
+            = bench::scrape_metric(st.url("/metrics"), "switchboard_provider_calls_total",
+                                   {{"service", "llm"}})
+                  .value_or(0);
+        auto blo = lo;
+        blo.rate_per_s = burst_rate;
+        blo.max_requests = static_cast<uint64_t>(bursts) * 3;
+        blo.warmup = std::chrono::milliseconds{0};
+        auto burst_start = clock_type::now();
+        auto burst_res = bench::measure(
+            r, "answering", "3-message bursts per sender, open loop, the LLM at 500 ms", blo,
+            [&](uint64_t seq) {
+              bench::load_request q;
+              q.method = "POST";
+              q.target = "/webhooks/sms/mtn";
+              auto sender = std::to_string(250790000000LL + static_cast<long long>(seq / 3));
+              q.body = R"({"from":"+)" + sender + R"(","to":"SWITCHBRD","message":"Part )"
+                       + std::to_string(seq % 3 + 1) + R"( of my question about order )"
+                       + std::to_string(seq / 3) + R"(","id":"answering-)" + std::to_string(seq)
+                       + R"("})";
+              q.headers.emplace_back("X-MTN-Signature", core::mtn_signature(mtn.secret, q.body));
+              return q;
+            },
+            pid);
+        bench::check_samples(r, "answering", burst_res, 200);
+        bench::check_rows(r, "answering", burst_res, switchboard_rows(*db, "answering-"));
+        bool answered_all
+            = bench::wait_until([&] { return bench::db_count(*db, pending_sql) == 0; }, drain_limit,
+                                std::chrono::milliseconds{250});
+        auto burst_done = clock_type::now();
+        auto llm_after
+            = bench::scrape_metric(st.url("/metrics"), "switchboard_provider_calls_total",
+                                   {{"service", "llm"}})
+                  .value_or(0);
+        auto burst_rows = switchboard_rows(*db, "answering-");
+        auto burst_answered = bench::db_count(
+            *db, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                 "external_id LIKE 'answering-%' AND reply_id IS NOT NULL");
+        auto burst_replies = bench::db_count(
+            *db, "SELECT count(DISTINCT reply_id) FROM message_delivery_log WHERE direction = "
+                 "'inbound' AND external_id LIKE 'answering-%'");
+        r.value("answering_messages", static_cast<double>(burst_rows), "messages");
+        r.value("answering_answered", static_cast<double>(burst_answered), "messages");
+        r.value("answering_replies", static_cast<double>(burst_replies), "replies");
+        auto bursts_sent = static_cast<double>(burst_res.answered) / 3.0;
+        r.value("answering_llm_calls_per_burst",
+                bursts_sent > 0 ? (llm_after - llm_before) / bursts_sent : 0, "calls");
+        r.value("answering_last_reply_after_first_message",
+                std::chrono::duration<double>(burst_done - burst_start).count(), "s");
+        if (!answered_all || burst_answered != burst_rows)
+          r.note("answering: not every message was answered within SB_BENCH_DRAIN_TIMEOUT_S");
         r.memory("server", bench::read_proc_memory(pid));
       });
 }

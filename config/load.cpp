@@ -61,6 +61,10 @@ std::vector<field> fields_of(settings& s) {
       {"inbox.poll_grace_ms", kind::ms, &s.inbox.poll_grace, false},
       {"inbox.retention_s", kind::sec, &s.inbox.retention, false},
       {"inbox.accept_batch", kind::size, &s.inbox.accept_batch, false},
+      {"inbox.max_active", kind::size, &s.inbox.max_active, false},
+      {"inbox.yield_rate", kind::size, &s.inbox.yield_rate, false},
+      {"inbox.yield_backlog", kind::size, &s.inbox.yield_backlog, false},
+      {"inbox.min_active", kind::size, &s.inbox.min_active, false},
       {"retry.base_ms", kind::ms, &s.retry.base, false},
       {"retry.max_delay_ms", kind::ms, &s.retry.max_delay, false},
       {"retry.horizon_s", kind::sec, &s.retry.horizon, false},
@@ -103,6 +107,7 @@ std::vector<field> fields_of(settings& s) {
       {"llm.model", kind::text, &s.llm.model, false},
       {"llm.api_key", kind::text, &s.llm.api_key, true},
       {"llm.timeout_ms", kind::ms, &s.llm.timeout, false},
+      {"llm.max_in_flight", kind::size, &s.llm.max_in_flight, false},
       {"llm.max_tool_rounds", kind::integer, &s.llm.max_tool_rounds, false},
       {"llm.system_prompt_file", kind::text, &s.llm.system_prompt_file, false},
       {"llm.bot_prompt_file", kind::text, &s.llm.bot_prompt_file, false},
@@ -297,6 +302,8 @@ caf::error validate(const settings& s) {
         {"sms.twilio.max_in_flight", s.sms.twilio.max_in_flight}})
     if (n == 0)
       errs.push_back(bad(key, "must be at least 1"));
+  if (s.inbox.max_active == 0)
+    errs.push_back(bad("inbox.max_active", "must be at least 1"));
   if (s.inbox.accept_batch == 0)
     errs.push_back(bad("inbox.accept_batch", "must be at least 1"));
   if (!is_http_url(s.server.public_url))

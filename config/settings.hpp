@@ -74,6 +74,13 @@ struct inbox_settings {
   milliseconds poll_grace{2000};    ///< rows younger than this are left to their wake-up
   seconds retention{7 * 24 * 3600}; ///< processed rows are kept this long (the dedupe window)
   std::size_t accept_batch = 1000;  ///< most messages one accept statement takes
+  std::size_t max_active = 4096;    ///< entities (sessions, conversations) processing at once
+  /// While webhooks arrive faster than yield_rate a second, or more than yield_backlog wait to
+  /// be stored, processing takes no new entity beyond min_active: the acknowledgements come
+  /// first; the rows wait in the inbox.
+  std::size_t yield_rate = 3000;
+  std::size_t yield_backlog = 64;
+  std::size_t min_active = 64;
 };
 
 /// Retries of provider calls.
@@ -152,6 +159,7 @@ struct llm_settings {
   std::string model = "gpt-4o-mini";
   std::string api_key;
   milliseconds timeout{20000};
+  std::size_t max_in_flight = 512; ///< completions awaiting the LLM at once; more wait their turn
   int max_tool_rounds = 4;
   std::string system_prompt_file = "config/prompts/post_call_followup.txt";
   std::string bot_prompt_file = "config/prompts/support_bot.txt";

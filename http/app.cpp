@@ -18,7 +18,12 @@ app::app(const config::settings& s, actors::runtime& rt) : settings_(s), rt_(rt)
   opts.address = s.server.listen_address;
   opts.port = s.server.port;
   opts.threads = s.server.threads;
-  opts.max_connections = s.server.max_connections;
+  // Connections stay below the open-file limit, with room for the database and outbound pools.
+  auto files = raise_fd_limit();
+  auto reserved
+      = s.database.pool_size + s.storage.ingest_workers + s.http_client.max_connections + 64;
+  opts.max_connections = std::min(s.server.max_connections,
+                                  files > reserved + 16 ? files - reserved : std::size_t{16});
   opts.max_header_bytes = s.server.max_header_bytes;
   opts.default_body_limit = s.server.body_limit;
   opts.header_timeout = s.server.header_timeout;

@@ -2,6 +2,8 @@
 
 #include "core/log.hpp"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <limits>
 #include <mutex>
@@ -70,6 +72,19 @@ bool header_list::has(std::string_view name) const {
 response response::error(int status, std::string_view code, std::string_view reason) {
   return make(status, "{\"error\":\"" + core::json_escape(code) + "\",\"reason\":\""
                           + core::json_escape(reason) + "\"}");
+}
+
+std::size_t raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return 1024;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  return lim.rlim_cur == RLIM_INFINITY ? std::numeric_limits<std::size_t>::max()
+                                       : static_cast<std::size_t>(lim.rlim_cur);
 }
 
 std::string make_request_id() {

@@ -120,6 +120,10 @@ private:
   std::shared_ptr<impl> impl_;
 };
 
+/// Raises the soft limit of open files (RLIMIT_NOFILE) to the hard limit, so that connections
+/// are capped by max_connections, not by the usual 1,024; returns the soft limit now in force.
+std::size_t raise_fd_limit();
+
 /// Generates a random request id (16 hex characters).
 std::string make_request_id();
 

@@ -313,6 +313,9 @@ void sim_core::start() {
   so.port = opts_.http_port;
   so.threads = opts_.http_threads;
   so.default_body_limit = 8 * 1024 * 1024;
+  // A loopback test double: as many connections as the open-file limit allows.
+  auto files = http::raise_fd_limit();
+  so.max_connections = files > 64 ? std::min<std::size_t>(files - 32, 65536) : 32;
   // "hang" faults must outlive any client timeout; the server's own 503 would end them early.
   so.handler_timeout = std::chrono::hours{24};
   so.idle_timeout = std::chrono::milliseconds{120000};

@@ -362,6 +362,10 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
     o.session = res.session;
     o.session_created = res.created;
     o.session_expired = res.expired.has_value();
+    for (auto& m : msgs)
+      if (m.received_at_ms > 0
+          && (o.first_received_ms == 0 || m.received_at_ms < o.first_received_ms))
+        o.first_received_ms = m.received_at_ms;
   }
   for (std::size_t i = 0; i < log.size(); ++i) {
     auto& o = out[request_of.at(owner[i])];

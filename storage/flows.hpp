@@ -74,6 +74,7 @@ struct accepted_messages {
   profile_row profile;
   core::session_record session;
   std::vector<delivery_row> inbound; ///< newly logged, in order, claimed for the reply
+  int64_t first_received_ms = 0;     ///< when the edge received the oldest of them (epoch ms)
   int duplicates = 0;                ///< messages already in the delivery log (no new row)
   bool session_created = false;
   bool session_expired = false;
