@@ -54,11 +54,14 @@ void log_send(const outbound_send& s, const char* msg, core::log_level level,
               std::initializer_list<core::log_field> extra = {}) {
   if (!core::log_enabled(level))
     return;
+  // The fields are views: the strings they show must outlive the log call.
+  auto to = core::mask_phone(s.recipient);
+  auto id = std::to_string(s.delivery_id);
   std::vector<core::log_field> fields{{"correlation_id", s.correlation_id},
                                       {"channel", s.channel},
                                       {"provider", s.provider},
-                                      {"to", core::mask_phone(s.recipient)},
-                                      {"delivery_id", std::to_string(s.delivery_id)}};
+                                      {"to", to},
+                                      {"delivery_id", id}};
   fields.insert(fields.end(), extra.begin(), extra.end());
   core::log(level, msg, fields);
 }

@@ -98,8 +98,8 @@ void log_flow(session_ptr self, const char* msg, const std::string& correlation_
               std::initializer_list<core::log_field> extra = {}) {
   if (!core::log_enabled(core::log_level::info))
     return;
-  std::vector<core::log_field> fields{{"phone", core::mask_phone(self->state.key)},
-                                      {"correlation_id", correlation_id}};
+  auto phone = core::mask_phone(self->state.key); // outlives the views in `fields`
+  std::vector<core::log_field> fields{{"phone", phone}, {"correlation_id", correlation_id}};
   fields.insert(fields.end(), extra.begin(), extra.end());
   core::log(core::log_level::info, msg, fields);
 }

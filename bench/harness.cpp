@@ -43,7 +43,7 @@ std::chrono::milliseconds env_seconds(const char* name, double fallback_s) {
 load_options default_load(uint16_t port) {
   load_options o;
   o.port = port;
-  o.connections = static_cast<std::size_t>(env_long("SB_BENCH_CONNECTIONS", 16));
+  o.connections = static_cast<std::size_t>(env_long("SB_BENCH_CONNECTIONS", 64));
   o.duration = env_seconds("SB_BENCH_DURATION_S", 8);
   o.warmup = env_seconds("SB_BENCH_WARMUP_S", 1);
   o.threads = static_cast<std::size_t>(env_long("SB_BENCH_LOADGEN_THREADS", 1));

@@ -30,9 +30,10 @@ double env_double(const char* name, double fallback);
 /// A knob in seconds from the environment (fractions allowed), as milliseconds.
 std::chrono::milliseconds env_seconds(const char* name, double fallback_s);
 
-/// The closed-loop shape shared by the HTTP benchmarks, from SB_BENCH_CONNECTIONS (16),
-/// SB_BENCH_DURATION_S (8), SB_BENCH_WARMUP_S (1) and SB_BENCH_LOADGEN_THREADS (1); an open-loop
-/// run (rate_per_s set by the benchmark) opens up to SB_BENCH_MAX_CONNECTIONS (512).
+/// The closed-loop shape shared by the HTTP benchmarks, from SB_BENCH_CONNECTIONS (64, as the
+/// Node peer's own benchmark uses), SB_BENCH_DURATION_S (8), SB_BENCH_WARMUP_S (1) and
+/// SB_BENCH_LOADGEN_THREADS (1); an open-loop run (rate_per_s set by the benchmark) opens up to
+/// SB_BENCH_MAX_CONNECTIONS (512).
 load_options default_load(uint16_t port);
 
 /// Resident memory of a process from /proc/PID/status, in KiB.

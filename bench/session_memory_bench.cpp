@@ -100,5 +100,56 @@ int main() {
     else
       r.fail("no session actor was added");
     r.memory("server", after);
+
+    // Passivation: many more sessions touched once each, with actors passivated after 1 s idle:
+    // memory follows the active users, not the users ever seen.
+    auto touched = static_cast<uint64_t>(
+        std::max<long>(0, bench::env_long("SB_BENCH_TOUCHED_SESSIONS", 200000)));
+    if (touched == 0)
+      return;
+    r.config("touched_sessions", touched);
+    test::stack ps{bench::bench_stack_options({{"SWITCHBOARD_ACTORS_IDLE_PASSIVATE_S", "1"}})};
+    auto ppid = ps.server().pid();
+    auto plo = bench::default_load(ps.port());
+    plo.duration = std::chrono::minutes{60};
+    plo.warmup = std::chrono::milliseconds{0};
+    auto ptoken = ps.env("SWITCHBOARD_API_TOKEN");
+    auto touch = [&](uint64_t offset) {
+      return [&, offset](uint64_t seq) {
+        bench::load_request q;
+        q.method = "POST";
+        q.target = "/api/v1/tools/session_get_or_create";
+        q.headers.emplace_back("Authorization", "Bearer " + ptoken);
+        q.body = R"({"phone_number":")" + phone_of(offset + seq) + R"("})";
+        return q;
+      };
+    };
+    auto pwarm = plo;
+    pwarm.max_requests = warm;
+    bench::run_load(pwarm, touch(0));
+    std::this_thread::sleep_for(std::chrono::seconds{3}); // the warm-up actors passivate
+    auto pbefore = bench::read_proc_memory(ppid);
+    auto prun = plo;
+    prun.max_requests = touched;
+    auto pres = bench::measure(r, "touch_sessions_once",
+                               "POST /api/v1/tools/session_get_or_create, idle actors passivated "
+                               "after 1 s",
+                               prun, touch(warm), ppid);
+    if (pres.count_2xx() < touched)
+      r.note("only " + std::to_string(pres.count_2xx()) + " of " + std::to_string(touched)
+             + " touches answered 2xx");
+    std::this_thread::sleep_for(std::chrono::seconds{3});
+    auto pafter = bench::read_proc_memory(ppid);
+    auto plive
+        = bench::scrape_metric(ps.url("/metrics"), "switchboard_live_actors", {{"kind", "session"}})
+              .value_or(-1);
+    r.value("touched_live_actors_after", plive, "actors");
+    r.value("touched_rss_growth", static_cast<double>(pafter.rss_kb - pbefore.rss_kb), "KiB");
+    r.value("touched_peak_rss", static_cast<double>(pafter.hwm_kb), "KiB");
+    r.value("touched_rss_growth_per_session",
+            static_cast<double>(pafter.rss_kb - pbefore.rss_kb) * 1024.0
+                / static_cast<double>(touched),
+            "bytes");
+    r.memory("server_passivating", pafter);
   });
 }

@@ -50,12 +50,11 @@ void configure_provider(test::stack& s, const std::string& via) {
   *sql << "INSERT INTO providers (name) VALUES ('Acme Repairs')";
   long long id = 0;
   *sql << "SELECT id FROM providers WHERE name = 'Acme Repairs'", soci::into(id);
-  std::string chat = std::to_string(provider_chat);
+  std::string slug = portal; // SOCI runs the statement after the full expression: no temporaries
   *sql << "INSERT INTO provider_notification_config (provider_id, chatwoot_account_id, "
           "chatwoot_portal_slug, notify_via, telegram_chat_id, notify_phone, notify_email) "
           "VALUES (:id, :a, :p, :v, :chat, '+250788000999', 'desk@acme.example')",
-      soci::use(id), soci::use(account), soci::use(std::string{portal}), soci::use(via),
-      soci::use(provider_chat);
+      soci::use(id), soci::use(account), soci::use(slug), soci::use(via), soci::use(provider_chat);
 }
 
 /// The customer writes in conversation `conv` (pending by default).
