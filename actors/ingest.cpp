@@ -106,7 +106,17 @@ void flush(connection& conn, pending& batch, metrics& m) {
       conn.lost();
       err = caf::make_error(sb_error::unavailable, std::string{"database unavailable"});
     }
-    fail(batch, err);
+    if (lost || batch.entries.size() == 1) {
+      fail(batch, err);
+      return;
+    }
+    // One bad row must not fail the others: each one again, alone.
+    for (std::size_t i = 0; i < batch.entries.size(); ++i) {
+      pending one;
+      one.entries.push_back(std::move(batch.entries[i]));
+      one.done.push_back(std::move(batch.done[i]));
+      flush(conn, one, m);
+    }
   }
 }
 

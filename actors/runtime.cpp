@@ -45,6 +45,12 @@ struct runtime::impl {
 
   /// Stores an inbox entry; after the commit, answers and wakes the entity.
   void ingest(core::inbox_entry e, edge_callback done) {
+    if (core::has_nul(e)) {
+      done(json_reply(400, {{"error", "malformed"},
+                            {"reason", "the message contains a NUL character, which is not "
+                                       "stored; nothing was accepted"}}));
+      return;
+    }
     auto kind = e.kind;
     auto entity = e.entity;
     auto source = e.source;

@@ -88,6 +88,7 @@ struct session_state {
   entity_work work;
   bool accepting = false;  ///< an accept of pending inbox messages is in flight
   bool wake_again = false; ///< woken while accepting: accept again after it
+  uint8_t failures = 0;    ///< accepts failed in a row for a reason of their own
   uint64_t timers = 0;
   std::unique_ptr<burst_state> burst; ///< only while a burst is being answered
 };
@@ -488,10 +489,35 @@ void on_accepted(session_ptr self, accept_outcome& out) {
   auto& st = self->state;
   st.accepting = false;
   if (out.error) {
-    // The rows stay pending; the poller wakes this session again.
+    // The rows stay pending; the poller wakes this session again. A row that fails on its own
+    // (not the database being away) is set aside after five tries, so it blocks nobody.
+    auto reason = core::reason_of(out.error);
     core::log(core::log_level::warn, "inbox messages not accepted yet",
-              {{"phone", core::mask_phone(st.key)}, {"error", core::reason_of(out.error)}});
+              {{"phone", core::mask_phone(st.key)}, {"error", reason}});
+    auto code = core::code_of(out.error);
+    if (code != sb_error::unavailable && code != sb_error::timeout && ++st.failures >= 5) {
+      st.failures = 0;
+      auto key = st.key;
+      hold(self);
+      db_write<std::string>(
+          self, *st.svc, "dead_letter",
+          [key, reason](soci::session& sql) {
+            return storage::dead_letter_oldest(sql, "message", key, reason);
+          },
+          [self, reason](std::string& dedupe_key) {
+            if (!dedupe_key.empty()) {
+              self->state.svc->stats->count("inbox_dead_letters", "message");
+              core::log(core::log_level::error, "inbox message set aside: it cannot be accepted",
+                        {{"phone", core::mask_phone(self->state.key)},
+                         {"dedupe_key", dedupe_key},
+                         {"error", reason}});
+            }
+            release(self);
+          },
+          [self](caf::error&) { release(self); });
+    }
   } else {
+    st.failures = 0;
     auto& a = out.accepted;
     auto& stats = *st.svc->stats;
     if (a.session_created)

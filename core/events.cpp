@@ -53,6 +53,22 @@ inbox_entry entry(std::string source, std::string key, std::string entity, const
 
 } // namespace
 
+bool has_nul(const inbox_entry& e) {
+  for (auto* f : {&e.source, &e.dedupe_key, &e.entity, &e.kind, &e.correlation_id})
+    if (f->find('\0') != std::string::npos)
+      return true;
+  // In the payload JSON a NUL is the escape \u0000 (an odd run of backslashes before "u0000").
+  for (auto at = e.payload.find("u0000"); at != std::string::npos;
+       at = e.payload.find("u0000", at + 1)) {
+    std::size_t slashes = 0;
+    while (slashes < at && e.payload[at - 1 - slashes] == '\\')
+      ++slashes;
+    if (slashes % 2 == 1)
+      return true;
+  }
+  return e.payload.find('\0') != std::string::npos;
+}
+
 uint32_t shard_of(std::string_view entity, uint32_t shards) {
   uint32_t h = 2166136261u;
   for (unsigned char c : entity) {

@@ -108,6 +108,10 @@ inbox_entry make_inbox_entry(const status_update& s, uint32_t shards);
 inbox_entry make_inbox_entry(const chatwoot_inbound& c, std::string dedupe_key, uint32_t shards);
 inbox_entry make_inbox_entry(const telegram_inbound& t, uint32_t shards);
 
+/// Whether an entry carries a NUL character anywhere (PostgreSQL text cannot hold one; such a
+/// webhook is refused with a 400 rather than stored cut short).
+bool has_nul(const inbox_entry& e);
+
 /// The events back from their payload JSON; malformed when it is not one.
 expected<inbound_message> decode_inbound_message(std::string_view payload);
 expected<status_update> decode_status_update(std::string_view payload);

@@ -346,6 +346,9 @@ private:
     res->set("X-Request-Id", request_id_);
     for (auto& [k, v] : r.headers.items)
       res->set(k, v);
+    // A 503 is a "try again": say when (providers and load balancers honour it).
+    if (r.status == 503 && !r.headers.has("Retry-After"))
+      res->set(bhttp::field::retry_after, "1");
     res->body() = std::move(r.body);
     bool keep = keep_alive_ && !close_after_ && !srv_->stopping
                 && served_ + 1 < opts().max_requests_per_connection;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "storage/pg.hpp"
 
 namespace switchboard::storage {
@@ -39,6 +41,12 @@ constexpr pg_statement take_sql{
     "  SELECT ctid FROM inbox WHERE processed_at IS NULL AND kind = $1 AND entity = ANY($2::text[])"
     "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)) "
     "RETURNING id, source, dedupe_key, entity, payload, correlation_id"};
+
+constexpr pg_statement dead_letter_sql{
+    "sb_inbox_dead_letter",
+    "UPDATE inbox SET processed_at = now(), result = $3 WHERE ctid = ANY(ARRAY("
+    "  SELECT ctid FROM inbox WHERE processed_at IS NULL AND kind = $1 AND entity = $2"
+    "  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)) RETURNING dedupe_key"};
 
 constexpr pg_statement pending_sql{
     "sb_inbox_pending", "SELECT kind, entity FROM inbox WHERE processed_at IS NULL AND "
@@ -148,6 +156,13 @@ std::vector<pending_entity> pending_inbox(soci::session& sql, std::chrono::milli
   for (int r = 0; r < rows.size(); ++r)
     out.push_back({std::string{rows.text(r, 0)}, std::string{rows.text(r, 1)}});
   return out;
+}
+
+std::string dead_letter_oldest(soci::session& sql, const std::string& kind,
+                               const std::string& entity, const std::string& reason) {
+  auto rows
+      = pg_exec(sql, dead_letter_sql, {kind, entity, nlohmann::json{{"failed", reason}}.dump()});
+  return rows.size() == 0 ? std::string{} : std::string{rows.text(0, 0)};
 }
 
 int purge_inbox(soci::session& sql, std::chrono::seconds retention, int limit) {

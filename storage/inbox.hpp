@@ -53,6 +53,12 @@ struct pending_entity {
 std::vector<pending_entity> pending_inbox(soci::session& sql, std::chrono::milliseconds grace,
                                           int limit);
 
+/// Sets aside the oldest pending row of an entity that cannot be processed (its accept keeps
+/// failing for a reason of its own): marked processed with `reason` as its result, so that the
+/// entity's later rows can go. Returns its dedupe key (empty when none was pending). 1 round trip.
+std::string dead_letter_oldest(soci::session& sql, const std::string& kind,
+                               const std::string& entity, const std::string& reason);
+
 /// Deletes processed rows received more than `retention` ago (the dedupe window), at most
 /// `limit`; returns how many.
 int purge_inbox(soci::session& sql, std::chrono::seconds retention, int limit);

@@ -183,3 +183,15 @@ TEST_CASE("kill -9 between the acknowledgement and the processing: after a resta
   CHECK(count(s, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0);
   CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'") == 5);
 }
+
+TEST_CASE("a message with a NUL character is refused with a 400, nothing stored or cut",
+          "[inbox]") {
+  test::stack s;
+  auto r = mtn(s, "nul-1", customer, std::string{"before\0after", 12});
+  CHECK(r.status == 400);
+  CHECK(r.json()["reason"].get<std::string>().find("NUL") != std::string::npos);
+  CHECK(count(s, "SELECT count(*) FROM inbox") == 0);
+  // The rest of the traffic is unaffected.
+  CHECK(mtn(s, "nul-2", customer, "fine").status == 200);
+  CHECK(count(s, "SELECT count(*) FROM inbox") == 1);
+}

@@ -441,6 +441,7 @@ TEST_CASE("database down: webhooks get 503 and nothing is acknowledged", "[omnic
   REQUIRE(test::eventually([&] { return test::http_get(s.url("/readyz")).status == 503; }));
   auto r = call_ended(s, "call-11");
   CHECK(r.status == 503);
+  CHECK(r.header("Retry-After") == "1"); // a 503 says when to try again
   auto answer
       = sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"message", "hi"}, {"id", "down-1"}});
   CHECK(answer["status"] == 503);

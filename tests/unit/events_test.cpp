@@ -1,0 +1,112 @@
+#include <catch2/catch.hpp>
+
+#include "core/events.hpp"
+#include "core/outbound.hpp"
+
+using namespace switchboard;
+
+TEST_CASE("inbox entries carry the event and decode back to it", "[events]") {
+  core::inbound_message m;
+  m.channel = "whatsapp";
+  m.provider = "whatsapp_cloud";
+  m.external_id = "wamid.1";
+  m.from = "+250788123456";
+  m.type = "text";
+  m.text = "Bonjour \"à\" tous\n✓";
+  m.profile_name = "Aline";
+  m.received_at_ms = 1790000000123;
+  m.correlation_id = "req-1";
+  auto e = core::make_inbox_entry(m, 256);
+  CHECK(e.source == "whatsapp_cloud");
+  CHECK(e.dedupe_key == "wamid.1");
+  CHECK(e.entity == "+250788123456");
+  CHECK(e.kind == "message");
+  CHECK(e.shard < 256);
+  CHECK(e.shard == core::shard_of("+250788123456", 256));
+  CHECK(e.correlation_id == "req-1");
+  auto back = core::decode_inbound_message(e.payload);
+  REQUIRE(back);
+  CHECK(back->text == m.text);
+  CHECK(back->profile_name == "Aline");
+  CHECK(back->received_at_ms == m.received_at_ms);
+  CHECK(back->from == m.from);
+  CHECK_FALSE(core::decode_inbound_message("not json"));
+
+  core::status_update s{"twilio", "SM1", "delivered", "", "req-2"};
+  auto se = core::make_inbox_entry(s, 256);
+  CHECK(se.source == "twilio:status");
+  CHECK(se.dedupe_key == "SM1:delivered"); // each status of a message is its own event
+  CHECK(se.entity == "twilio:SM1");
+  CHECK(core::decode_status_update(se.payload)->status == "delivered");
+
+  core::telegram_inbound t;
+  t.update_id = 42;
+  t.chat_id = -1001;
+  t.text = "/start";
+  t.is_start = true;
+  auto te = core::make_inbox_entry(t, 256);
+  CHECK(te.dedupe_key == "42");
+  CHECK(te.entity == "-1001");
+  auto tb = core::decode_telegram_inbound(te.payload);
+  REQUIRE(tb);
+  CHECK(tb->is_start);
+  CHECK(tb->chat_id == -1001);
+}
+
+TEST_CASE("shards are stable and spread", "[events]") {
+  // FNV-1a: fixed values, so that every process and version maps a key to the same shard.
+  CHECK(core::shard_of("", 256) == 2166136261u % 256);
+  CHECK(core::shard_of("a", 1u << 31) == 0xe40c292cu % (1u << 31));
+  std::vector<int> counts(16, 0);
+  for (int i = 0; i < 16000; ++i)
+    ++counts[core::shard_of("+2507880" + std::to_string(10000 + i), 16)];
+  for (auto c : counts)
+    CHECK((c > 800 && c < 1200));
+}
+
+TEST_CASE("a NUL anywhere in an event is found, an escaped backslash before u0000 is not one",
+          "[events]") {
+  core::inbound_message m;
+  m.channel = "sms";
+  m.provider = "mtn";
+  m.external_id = "id-1";
+  m.from = "+250788123456";
+  m.type = "text";
+  m.text = "plain";
+  CHECK_FALSE(core::has_nul(core::make_inbox_entry(m, 256)));
+  m.text = std::string{"cut\0here", 8};
+  CHECK(core::has_nul(core::make_inbox_entry(m, 256)));
+  m.text = "a literal \\u0000 typed by the user";
+  CHECK_FALSE(core::has_nul(core::make_inbox_entry(m, 256)));
+  m.text = "ok";
+  m.external_id = std::string{"id\0", 3};
+  CHECK(core::has_nul(core::make_inbox_entry(m, 256)));
+}
+
+TEST_CASE("the outbound plan: the WhatsApp window, templates, skips, SMS consent", "[events]") {
+  core::channel_policy policy;
+  core::outbound_recipient to;
+  auto now = std::chrono::system_clock::now();
+  to.has_whatsapp = true;
+  auto closed = core::plan_outbound(policy, to, "whatsapp", "Hello", now);
+  CHECK_FALSE(closed.queued);
+  CHECK(closed.skip_reason.find("24 h") != std::string::npos);
+  policy.template_name = "call_summary";
+  auto tpl = core::plan_outbound(policy, to, "whatsapp", "Hello", now);
+  CHECK(tpl.queued);
+  CHECK(tpl.payload.at("template") == "call_summary");
+  to.last_whatsapp_inbound_at = now - std::chrono::hours{1};
+  auto open = core::plan_outbound(policy, to, "whatsapp", "Hello", now);
+  CHECK(open.queued);
+  CHECK(open.payload.is_null());
+  to.has_whatsapp = false;
+  CHECK(core::plan_outbound(policy, to, "whatsapp", "Hello", now).skip_reason
+        == "the profile has no WhatsApp");
+  to.allows_sms = false;
+  CHECK_FALSE(core::plan_outbound(policy, to, "sms", "Hello", now).queued);
+  to.allows_sms = true;
+  auto sms = core::plan_reply(policy, to, "sms", "**Bold** reply", now);
+  CHECK(sms.queued);
+  CHECK(sms.provider == "mtn");
+  CHECK(sms.body.find('*') == std::string::npos);
+}
