@@ -49,7 +49,6 @@ CAF_ADD_ATOM(switchboard, switchboard::actors, token_atom, "token")
 CAF_ADD_ATOM(switchboard, switchboard::actors, get_atom, "get")
 CAF_ADD_ATOM(switchboard, switchboard::actors, wake_atom, "wake")
 CAF_ADD_ATOM(switchboard, switchboard::actors, accepted_atom, "accepted")
-CAF_ADD_ATOM(switchboard, switchboard::actors, answer_atom, "answer")
 CAF_ADD_ATOM(switchboard, switchboard::actors, inbox_atom, "inbox")
 CAF_ADD_ATOM(switchboard, switchboard::actors, resume_atom, "resume")
 CAF_ADD_ATOM(switchboard, switchboard::actors, ingest_atom, "ingest")
@@ -233,7 +232,6 @@ using accept_outcome_ptr = std::shared_ptr<accept_outcome>;
 /// of them with one LLM call after the coalescing window, and hands sends to channel adapters.
 using session_actor
     = caf::typed_actor<caf::reacts_to<wake_atom>, caf::reacts_to<accepted_atom, accept_outcome_ptr>,
-                       caf::reacts_to<answer_atom, uint64_t>,
                        caf::reacts_to<tool_request, edge_callback>,
                        caf::reacts_to<replay_atom, std::string, int64_t, std::string>,
                        caf::reacts_to<stop_atom>, caf::reacts_to<resume_atom, deferred_step>>;

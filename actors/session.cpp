@@ -67,7 +67,7 @@ struct burst_state {
   storage::profile_row profile;            ///< as of the latest accept
   core::session_record session;
   enum class phase { gathering, generating } stage = phase::gathering;
-  uint64_t timer = 0;      ///< the answer timer that counts (older ones are ignored)
+  uint32_t timer = 0;      ///< the answer timer that counts (older ones are ignored)
   std::size_t covered = 0; ///< rows the generation in flight answers
   bool stale = false;      ///< messages arrived during the generation
   int regenerations = 0;
@@ -89,7 +89,7 @@ struct session_state {
   bool accepting = false;  ///< an accept of pending inbox messages is in flight
   bool wake_again = false; ///< woken while accepting: accept again after it
   uint8_t failures = 0;    ///< accepts failed in a row for a reason of their own
-  uint64_t timers = 0;
+  uint32_t timers = 0;
   std::unique_ptr<burst_state> burst; ///< only while a burst is being answered
 };
 
@@ -421,8 +421,13 @@ void generate(session_ptr self) {
 
 void arm_answer(session_ptr self, std::chrono::milliseconds delay) {
   auto& b = *self->state.burst;
-  b.timer = ++self->state.timers;
-  self->delayed_send(self, delay, answer_atom::value, b.timer);
+  auto timer = b.timer = ++self->state.timers;
+  // The timer comes back as a deferred step: one handler less per actor.
+  self->delayed_send(self, delay, resume_atom::value, deferred_step{[self, timer] {
+                       auto& b = self->state.burst;
+                       if (b && b->timer == timer && b->stage == burst_state::phase::gathering)
+                         generate(self);
+                     }});
 }
 
 /// New accepted messages join the burst; the first one starts the coalescing window.
@@ -585,11 +590,6 @@ session_actor::behavior_type session_fn(session_ptr self, std::string phone, ser
         on_wake(self);
       },
       [=](accepted_atom, accept_outcome_ptr& out) { on_accepted(self, *out); },
-      [=](answer_atom, uint64_t timer) {
-        auto& b = self->state.burst;
-        if (b && b->timer == timer && b->stage == burst_state::phase::gathering)
-          generate(self);
-      },
       [=](tool_request& req, edge_callback& cb) {
         from_router(self);
         enqueue(self, [=] { on_tool(self, req, cb); });
