@@ -26,6 +26,7 @@ template <class Entity> struct keyed_router_state {
   std::unordered_map<std::string, entry> entities;
   std::size_t active = 0;   ///< entities not idle
   std::size_t deferred = 0; ///< wake-ups refused since last counted in the metrics
+  caf::actor_clock::time_point deferred_counted;
 
   ~keyed_router_state() {
     for (auto& kv : entities)
@@ -57,6 +58,7 @@ template <class Self> void count_deferred(Self* self) {
   if (st.deferred > 0)
     st.svc->stats->count("inbox_deferred", st.kind, static_cast<double>(st.deferred));
   st.deferred = 0;
+  st.deferred_counted = self->clock().now();
 }
 
 /// Whether a wake-up for an entity that is not working yet may start it now. Processing takes

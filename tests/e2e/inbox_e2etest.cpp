@@ -195,3 +195,32 @@ TEST_CASE("a message with a NUL character is refused with a 400, nothing stored 
   CHECK(mtn(s, "nul-2", customer, "fine").status == 200);
   CHECK(count(s, "SELECT count(*) FROM inbox") == 1);
 }
+
+TEST_CASE("while webhooks flood in, processing yields; every message is answered afterwards",
+          "[inbox]") {
+  // Any rate above 1 webhook a second counts as a flood here, and only one session may work.
+  test::stack s{with_env({{"SWITCHBOARD_INBOX_YIELD_RATE", "1"},
+                          {"SWITCHBOARD_INBOX_MIN_ACTIVE", "1"},
+                          {"SWITCHBOARD_INBOX_POLL_GRACE_MS", "200"},
+                          {"SWITCHBOARD_SESSION_COALESCE_MS", "50"}})};
+  for (int i = 0; i < 12; ++i)
+    REQUIRE(mtn(s, "flood-" + std::to_string(i),
+                "+25078800020" + std::to_string(i % 10) + std::to_string(i / 10),
+                "message " + std::to_string(i))
+                .status
+            == 200);
+  // Acknowledged and stored at once; most sessions were not started while the flood lasted.
+  CHECK(count(s, "SELECT count(*) FROM inbox WHERE source = 'mtn'") == 12);
+  REQUIRE(test::eventually(
+      [&] {
+        auto m = test::http_get(s.url("/metrics")).body;
+        return m.find("switchboard_inbox_deferred_total") != std::string::npos;
+      },
+      5s));
+  // The flood is over: the poller wakes the waiting sessions and all of them are answered.
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 12; }, 30s));
+  CHECK(count(s, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0);
+  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                 "reply_id IS NULL")
+        == 0);
+}
