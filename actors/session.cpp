@@ -113,7 +113,13 @@ using tool_done = std::function<void(core::expected<json>)>;
 void execute_tool(session_ptr self, const std::string& name, json args,
                   const std::string& correlation_id, tool_done done) {
   const auto& svc = *self->state.svc;
-  if (auto valid = core::validate_tool_arguments(name, args); !valid) {
+  // A WhatsApp user known by a business-scoped user id has no number: this session's own key
+  // stands for it (the schema's E.164 pattern is checked on a placeholder).
+  auto checked = args;
+  if (core::parse_whatsapp_user_key(self->state.key) && args.is_object()
+      && args.value("phone_number", std::string{}) == self->state.key)
+    checked["phone_number"] = "+10000000000";
+  if (auto valid = core::validate_tool_arguments(name, checked); !valid) {
     done(valid.error());
     return;
   }
@@ -384,7 +390,12 @@ void generate(session_ptr self) {
         auto conv = std::make_shared<conversation>();
         conv->correlation_id = b.rows[b.covered - 1].correlation_id;
         std::string system = svc.followup_prompt;
-        system += "\n\nCustomer phone number: " + self->state.key;
+        // The tools take this key as "phone_number"; a WhatsApp user known by username has none.
+        if (core::parse_whatsapp_user_key(self->state.key))
+          system += "\n\nCustomer: a WhatsApp user whose phone number is withheld (leave "
+                    "phone_number out of tool calls: they act on this customer).";
+        else
+          system += "\n\nCustomer phone number: " + self->state.key;
         system += "\nChannel of this conversation: " + b.rows[b.covered - 1].channel;
         system += "\nSession:\n" + storage::session_json(b.session, b.profile).dump(2);
         conv->messages.push_back(core::system_message(system));

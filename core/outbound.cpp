@@ -39,6 +39,8 @@ outbound_plan plan_outbound(const channel_policy& policy, const outbound_recipie
     p.provider = policy.sms_provider;
     if (!policy.sms_enabled)
       p.skip_reason = "SMS is disabled";
+    else if (!to.has_phone)
+      p.skip_reason = "no phone number is known (a WhatsApp user known by username)";
     else if (!to.allows_sms)
       p.skip_reason = "the profile does not allow SMS";
   } else {

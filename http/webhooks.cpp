@@ -268,8 +268,10 @@ void whatsapp_inbound(actors::runtime& rt, const config::settings& cfg, request&
   std::vector<core::inbound_message> messages;
   std::vector<core::status_update> statuses;
   for (auto& m : hook->messages) {
-    if (m.from.empty() || m.id.empty()) {
-      core::log(core::log_level::warn, "WhatsApp message without a phone-number sender skipped",
+    // A sender is known by its number, or by its business-scoped user id when the number is
+    // withheld (a username); without either the message cannot be answered.
+    if ((m.from.empty() && m.user_id.empty()) || m.id.empty()) {
+      core::log(core::log_level::warn, "WhatsApp message without a usable sender skipped",
                 {{"type", m.type}, {"correlation_id", req.request_id}});
       continue;
     }
@@ -278,6 +280,8 @@ void whatsapp_inbound(actors::runtime& rt, const config::settings& cfg, request&
     ev.provider = "whatsapp_cloud";
     ev.external_id = m.id;
     ev.from = m.from;
+    ev.user_id = m.user_id;
+    ev.business = m.phone_number_id;
     ev.type = m.type;
     ev.text = m.text;
     ev.profile_name = m.profile_name;

@@ -9,6 +9,7 @@
 #include "core/form.hpp"
 #include "core/signatures.hpp"
 #include "core/text.hpp"
+#include "core/whatsapp.hpp"
 #include "sim/sim.hpp"
 
 namespace switchboard::sim {
@@ -293,10 +294,15 @@ json whatsapp_status_payload(const json& p) {
     status = "delivered";
   auto recipient = text_of(p, "recipient_id");
   auto name = text_of(p, "name");
+  auto recipient_user = text_of(p, "recipient_user_id");
   json st = {{"id", text_of(p, "id")},
              {"status", status},
-             {"timestamp", std::to_string(p.value("timestamp", now_unix()))},
-             {"recipient_id", recipient}};
+             {"timestamp", std::to_string(p.value("timestamp", now_unix()))}};
+  // A message sent to a BSUID: no recipient_id (the number is withheld), recipient_user_id.
+  if (!recipient.empty() || recipient_user.empty())
+    st["recipient_id"] = recipient;
+  if (!recipient_user.empty())
+    st["recipient_user_id"] = recipient_user;
   auto conversation_id = text_of(p, "conversation_id");
   if (conversation_id.empty())
     conversation_id = core::random_hex(15);
@@ -320,8 +326,13 @@ json whatsapp_status_payload(const json& p) {
                      {"pricing_model", "CBP"},
                      {"category", p.value("category", std::string{"service"})}};
   }
-  json tail = {{"contacts", whatsapp_contacts(recipient, name.empty() ? "Sim User" : name)},
-               {"statuses", json::array({std::move(st)})}};
+  auto contacts = whatsapp_contacts(recipient, name.empty() ? "Sim User" : name);
+  if (!recipient_user.empty()) {
+    contacts[0]["user_id"] = recipient_user;
+    if (recipient.empty())
+      contacts[0].erase("wa_id");
+  }
+  json tail = {{"contacts", std::move(contacts)}, {"statuses", json::array({std::move(st)})}};
   return whatsapp_envelope(p, tail);
 }
 
@@ -373,9 +384,16 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
   };
   if (!body.is_object() || text_of(body, "messaging_product") != "whatsapp")
     return bad("(#100) The parameter messaging_product is required.");
+  // A user is addressed by number ("to") or, since 2026, by business-scoped user id
+  // ("recipient", country code + "." + digits; a malformed one is refused like an unknown id).
   auto to = text_of(body, "to");
-  if (to.empty())
+  auto bsuid = text_of(body, "recipient");
+  if (to.empty() && bsuid.empty())
     return bad("(#100) The parameter to is required.");
+  if (!bsuid.empty() && !core::is_whatsapp_user_id(bsuid))
+    return bad("(#100) Invalid parameter: recipient is not a valid business-scoped user ID.");
+  if (to.empty())
+    to = bsuid;
   auto type = body.value("type", std::string{"text"});
   if (type == "text") {
     if (!body.contains("text") || text_of(body["text"], "body").empty())
@@ -389,22 +407,23 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
   } else if (!body.contains(type) || !body[type].is_object()) {
     return bad("(#100) The parameter " + type + " is required.");
   }
-  auto wa_id = digits_only(to);
+  auto wa_id = bsuid.empty() || !text_of(body, "to").empty() ? digits_only(to) : bsuid;
   auto wamid = make_wamid(sim, wa_id);
   json message = {{"id", wamid}};
   if (type == "template")
     message["message_status"] = "accepted";
+  bool by_user_id = wa_id == bsuid;
+  json contact = {{"input", to}};
+  contact[by_user_id ? "user_id" : "wa_id"] = wa_id;
   h.res = reply(200, {{"messaging_product", "whatsapp"},
-                      {"contacts", json::array({{{"input", to}, {"wa_id", wa_id}}})},
+                      {"contacts", json::array({std::move(contact)})},
                       {"messages", json::array({std::move(message)})}});
   std::lock_guard<std::mutex> guard{sim.mtx};
   sim.state.wamid_recipient[wamid] = wa_id;
   if (!sim.state.whatsapp_status_url.empty()) {
     for (auto& status : sim.state.whatsapp_auto_statuses) {
-      json p = {{"id", wamid},
-                {"status", status},
-                {"recipient_id", wa_id},
-                {"phone_number_id", phone_number_id}};
+      json p = {{"id", wamid}, {"status", status}, {"phone_number_id", phone_number_id}};
+      p[by_user_id ? "recipient_user_id" : "recipient_id"] = wa_id;
       h.after.push_back(whatsapp_webhook(sim, sim.state.whatsapp_status_url, "status",
                                          whatsapp_status_payload(p), "", milliseconds{10000}));
     }
@@ -471,7 +490,12 @@ json whatsapp_inbound_payload(sim_core& sim, const json& p) {
                                      ? std::string{default_display_phone}
                                      : text_of(p, "display_phone_number")},
                         {"id", text_of(p, "context_id")}};
-    msg["from"] = from;
+    // Since 2026 every message names its sender's business-scoped user id; a user with a
+    // username may withhold the number ("withhold_phone": from and wa_id omitted).
+    if (!p.value("withhold_phone", false))
+      msg["from"] = from;
+    if (!text_of(p, "user_id").empty())
+      msg["from_user_id"] = text_of(p, "user_id");
     auto id = text_of(p, "id");
     msg["id"] = id.empty() ? make_wamid(sim, from) : id;
     msg["timestamp"] = std::to_string(p.value("timestamp", now_unix()));
@@ -488,9 +512,14 @@ json whatsapp_inbound_payload(sim_core& sim, const json& p) {
     }
     msg["type"] = type;
   }
-  json tail = {{"contacts", whatsapp_contacts(msg.value("from", from),
-                                              p.value("name", std::string{"Sim User"}))},
-               {"messages", json::array({std::move(msg)})}};
+  auto contacts = whatsapp_contacts(msg.value("from", from), p.value("name", std::string{"Sim User"}));
+  if (!text_of(p, "user_id").empty())
+    contacts[0]["user_id"] = text_of(p, "user_id");
+  if (p.value("withhold_phone", false)) {
+    contacts[0].erase("wa_id");
+    contacts[0]["profile"]["username"] = p.value("username", std::string{"@sim_user"});
+  }
+  json tail = {{"contacts", std::move(contacts)}, {"messages", json::array({std::move(msg)})}};
   return whatsapp_envelope(p, tail);
 }
 

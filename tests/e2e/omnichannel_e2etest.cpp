@@ -260,6 +260,47 @@ TEST_CASE("a reply by WhatsApp continues the same session and is answered on Wha
         != std::string::npos);
 }
 
+TEST_CASE("a WhatsApp user who withholds the number (a username) is answered by BSUID",
+          "[omnichannel][bsuid]") {
+  test::stack s;
+  const std::string bsuid = "US.13491208655302741918";
+  // The first message carries only the business-scoped user id.
+  sim(s, "/_sim/whatsapp/inbound",
+      {{"user_id", bsuid}, {"withhold_phone", true}, {"text", "Hi, what are your hours?"}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 1; }));
+  auto reply = sent(s, "whatsapp", "/messages")[0]["json"];
+  CHECK(reply["recipient"] == bsuid); // the simulator, like Meta, takes "recipient" for a BSUID
+  CHECK_FALSE(reply.contains("to"));
+  CHECK(reply["type"] == "text");
+  REQUIRE(test::eventually([&] {
+    return count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'outbound' AND "
+                    "status IN ('sent', 'delivered', 'read') AND recipient = '"
+                        + bsuid + "'")
+           == 1;
+  }));
+  CHECK(count(s, "SELECT count(*) FROM profiles WHERE phone_number IS NULL") == 1);
+  // Later the number appears with the same BSUID: the same profile and session continue.
+  sim(s, "/_sim/whatsapp/inbound",
+      {{"from", "250788123456"}, {"user_id", bsuid}, {"text", "It is me again"}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 2; }));
+  CHECK(sent(s, "whatsapp", "/messages")[1]["json"]["to"] == "250788123456");
+  CHECK(count(s, "SELECT count(*) FROM profiles") == 1);
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  CHECK(text_of(s, "SELECT phone_number FROM profiles") == customer);
+  // A call ended for that number now reaches the same session.
+  auto r = call_ended(s, "call-bsuid");
+  REQUIRE(r.status == 202);
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  // The simulator refuses a malformed BSUID the way the Cloud API does.
+  auto bad = test::http_post_json(
+      s.sim_url("/v21.0/1122334455667/messages"),
+      {{"messaging_product", "whatsapp"}, {"recipient", "not-a-bsuid"}, {"type", "text"},
+       {"text", {{"body", "x"}}}},
+      {test::bearer_auth(s.env("SWITCHBOARD_WHATSAPP_ACCESS_TOKEN"))});
+  CHECK(bad.status == 400);
+  CHECK(bad.json()["error"]["code"] == 100);
+}
+
 TEST_CASE("the same webhook ten times has one effect and ten 200s", "[omnichannel]") {
   test::stack s;
   for (int i = 0; i < 10; ++i) {

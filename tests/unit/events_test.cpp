@@ -53,6 +53,36 @@ TEST_CASE("inbox entries carry the event and decode back to it", "[events]") {
   CHECK(tb->chat_id == -1001);
 }
 
+TEST_CASE("a WhatsApp user without a number is keyed by business and BSUID", "[events]") {
+  core::inbound_message m;
+  m.channel = "whatsapp";
+  m.provider = "whatsapp_cloud";
+  m.external_id = "wamid.2";
+  m.user_id = "IN.1410018717833190";
+  m.business = "1088451004357858";
+  m.type = "text";
+  m.text = "Hey";
+  auto e = core::make_inbox_entry(m, 256);
+  CHECK(e.entity == "wa:1088451004357858:IN.1410018717833190");
+  CHECK(e.shard == core::shard_of(e.entity, 256));
+  auto back = core::decode_inbound_message(e.payload);
+  REQUIRE(back);
+  CHECK(back->user_id == m.user_id);
+  CHECK(back->business == m.business);
+  CHECK(back->from.empty());
+  CHECK(core::sender_key(*back) == e.entity);
+  auto ref = core::parse_whatsapp_user_key(e.entity);
+  REQUIRE(ref);
+  CHECK(ref->business == "1088451004357858");
+  CHECK(ref->user_id == "IN.1410018717833190");
+  // With the number known the number is the key (one session across WhatsApp, SMS and voice).
+  m.from = "+919810218674";
+  CHECK(core::make_inbox_entry(m, 256).entity == "+919810218674");
+  CHECK_FALSE(core::parse_whatsapp_user_key("+919810218674"));
+  CHECK_FALSE(core::parse_whatsapp_user_key("wa:"));
+  CHECK_FALSE(core::parse_whatsapp_user_key("wa:123:"));
+}
+
 TEST_CASE("shards are stable and spread", "[events]") {
   // FNV-1a: fixed values, so that every process and version maps a key to the same shard.
   CHECK(core::shard_of("", 256) == 2166136261u % 256);
@@ -109,4 +139,11 @@ TEST_CASE("the outbound plan: the WhatsApp window, templates, skips, SMS consent
   CHECK(sms.queued);
   CHECK(sms.provider == "mtn");
   CHECK(sms.body.find('*') == std::string::npos);
+  // A WhatsApp user known only by a BSUID can be answered on WhatsApp, never by SMS.
+  to.has_phone = false;
+  to.has_whatsapp = true;
+  auto no_number = core::plan_outbound(policy, to, "sms", "Hello", now);
+  CHECK_FALSE(no_number.queued);
+  CHECK(no_number.skip_reason.find("no phone number") != std::string::npos);
+  CHECK(core::plan_outbound(policy, to, "whatsapp", "Hello", now).queued);
 }
