@@ -1,4 +1,5 @@
 #include <set>
+#include "core/json_fields.hpp"
 #include <unordered_map>
 
 #include "actors/common.hpp"
@@ -574,7 +575,7 @@ void on_replay(session_ptr self, int64_t inbound_id, std::string token) {
 }
 
 void on_tool(session_ptr self, tool_request req, edge_callback cb) {
-  json args = json::parse(req.arguments, nullptr, false);
+  json args = core::parse_untrusted_json(req.arguments);
   if (!args.is_object()) {
     cb(json_reply(400, {{"error", "malformed"}, {"reason", "arguments must be a JSON object"}}));
     finish(self);

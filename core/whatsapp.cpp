@@ -233,7 +233,7 @@ bool is_transient_whatsapp_code(int64_t code) {
 } // namespace
 
 expected<whatsapp_webhook> parse_whatsapp_webhook(std::string_view raw_body) {
-  auto doc = json::parse(raw_body, nullptr, false);
+  auto doc = parse_untrusted_json(raw_body);
   if (doc.is_discarded())
     return malformed("webhook body is not valid JSON");
   return parse_whatsapp_webhook_json(doc);
@@ -307,7 +307,7 @@ nlohmann::json build_whatsapp_template(std::string_view to, const whatsapp_templ
 }
 
 std::optional<whatsapp_api_error> parse_whatsapp_error(std::string_view body) {
-  auto doc = json::parse(body, nullptr, false);
+  auto doc = parse_untrusted_json(body);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("error"))
     return std::nullopt;
   const auto& e = doc.at("error");
@@ -325,7 +325,7 @@ std::optional<whatsapp_api_error> parse_whatsapp_error(std::string_view body) {
 
 expected<std::string> parse_whatsapp_send_response(int http_status, std::string_view body) {
   if (http_status >= 200 && http_status < 300) {
-    auto doc = json::parse(body, nullptr, false);
+    auto doc = parse_untrusted_json(body);
     if (doc.is_discarded() || !doc.is_object())
       return malformed("WhatsApp send response is not a JSON object");
     const auto& messages = array_or_empty(doc, "messages");

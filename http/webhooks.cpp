@@ -1,4 +1,5 @@
 #include "http/webhooks.hpp"
+#include "core/json_fields.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -106,9 +107,11 @@ void call_ended(actors::runtime& rt, const config::settings& cfg, request&& req,
     respond(unauthorized("missing or invalid bearer token"));
     return;
   }
-  auto j = json::parse(req.body, nullptr, false);
+  std::string why;
+  auto j = core::parse_untrusted_json(req.body, &why);
   if (j.is_discarded() || !j.is_object()) {
-    respond(response::error(400, "malformed", "the body must be a JSON object"));
+    respond(response::error(400, "malformed",
+                            "the body must be a JSON object" + (why.empty() ? "" : ": " + why)));
     return;
   }
   std::string error;
@@ -326,9 +329,12 @@ void tool_call(actors::runtime& rt, const config::settings& cfg, request&& req,
     respond(response::error(404, "not_found", "unknown tool '" + name + "'"));
     return;
   }
-  auto args = json::parse(req.body, nullptr, false);
+  std::string why;
+  auto args = core::parse_untrusted_json(req.body, &why);
   if (args.is_discarded() || !args.is_object()) {
-    respond(response::error(400, "malformed", "the body must be a JSON object of arguments"));
+    respond(response::error(400, "malformed",
+                            "the body must be a JSON object of arguments"
+                                + (why.empty() ? "" : ": " + why)));
     return;
   }
   if (auto valid = core::validate_tool_arguments(name, args); !valid) {

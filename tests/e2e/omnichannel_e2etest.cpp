@@ -453,6 +453,17 @@ TEST_CASE("the tools API lists and runs the same tools the LLM uses", "[omnichan
   CHECK(bad.json()["reason"].get<std::string>().find("phone_number") != std::string::npos);
   CHECK(test::http_post_json(s.url("/api/v1/tools/no_such_tool"), json::object(), {auth}).status
         == 404);
+  // A context nested 10,000 deep is refused before it is parsed, naming the limit.
+  std::string deep = R"({"phone_number":")" + std::string{customer} + R"(","context":{"a":)"
+                     + std::string(10000, '[') + std::string(10000, ']') + "}}";
+  auto too_deep = test::http_post(url, deep, "application/json", {auth});
+  CHECK(too_deep.status == 400);
+  CHECK(too_deep.body.find("deeper than 32") != std::string::npos);
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 0);
+  auto deep_call = test::http_post(s.url("/webhooks/voice/call-ended"), deep, "application/json",
+                                   {test::bearer_auth(s.env("SWITCHBOARD_VOICE_TOKEN"))});
+  CHECK(deep_call.status == 400);
+  CHECK(deep_call.body.find("deeper than 32") != std::string::npos);
   auto ok = test::http_post_json(
       url, {{"phone_number", customer}, {"context", {{"price", "250k"}}}}, {auth});
   REQUIRE(ok.status == 200);
