@@ -306,6 +306,13 @@ nlohmann::json build_whatsapp_template(std::string_view to, const whatsapp_templ
   return out;
 }
 
+nlohmann::json build_whatsapp_typing_indicator(std::string_view message_id) {
+  return {{"messaging_product", "whatsapp"},
+          {"status", "read"},
+          {"message_id", std::string{message_id}},
+          {"typing_indicator", {{"type", "text"}}}};
+}
+
 std::optional<whatsapp_api_error> parse_whatsapp_error(std::string_view body) {
   auto doc = parse_untrusted_json(body);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("error"))

@@ -89,6 +89,10 @@ struct whatsapp_template {
 /// Body of POST /{phone-number-id}/messages for a template message.
 nlohmann::json build_whatsapp_template(std::string_view to, const whatsapp_template& tpl);
 
+/// Body of POST /{phone-number-id}/messages that marks an inbound message (its wamid) read and
+/// shows the typing indicator until the reply is sent or 25 s pass (Meta's "Typing indicators").
+nlohmann::json build_whatsapp_typing_indicator(std::string_view message_id);
+
 /// A Graph API error object ({"error": {...}}).
 struct whatsapp_api_error {
   int64_t code = 0;    ///< error.code (131047 = outside the 24-hour window)

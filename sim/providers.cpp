@@ -10,6 +10,7 @@
 #include "core/signatures.hpp"
 #include "core/text.hpp"
 #include "core/whatsapp.hpp"
+#include "core/utf8.hpp"
 #include "sim/sim.hpp"
 
 namespace switchboard::sim {
@@ -356,6 +357,72 @@ outbound whatsapp_webhook(const sim_core& sim, std::string url, std::string kind
   return o;
 }
 
+/// Meta's checks of a template's text parameters: 132018 for a newline, a tab or more than 4
+/// consecutive spaces; 132005 when a body parameter alone exceeds the 1024 characters of a body.
+std::optional<json> template_parameter_error(const json& tpl) {
+  if (!tpl.contains("components") || !tpl["components"].is_array())
+    return std::nullopt;
+  for (auto& component : tpl["components"]) {
+    if (!component.is_object() || !component.contains("parameters")
+        || !component["parameters"].is_array())
+      continue;
+    for (auto& p : component["parameters"]) {
+      if (!p.is_object() || p.value("type", std::string{}) != "text")
+        continue;
+      auto text = text_of(p, "text");
+      if (text.find_first_of("\n\t") != std::string::npos
+          || text.find("     ") != std::string::npos)
+        return graph_error(132018,
+                           "(#132018) There was an issue with the parameters in your template.",
+                           "OAuthException", 0,
+                           {{"messaging_product", "whatsapp"},
+                            {"details", "Param text cannot have new-line/tab characters or more "
+                                        "than 4 consecutive spaces"}});
+      if (text_of(component, "type") == "body" && core::count_code_points(text) > 1024)
+        return graph_error(132005, "(#132005) Translated text too long", "OAuthException", 0,
+                           {{"messaging_product", "whatsapp"},
+                            {"details", "The body of the template with its parameters exceeds "
+                                        "1024 characters."}});
+    }
+  }
+  return std::nullopt;
+}
+
+/// POST /messages with "status": mark an inbound message read, optionally with the typing
+/// indicator ({"type": "text"}, Meta's only kind); unknown ids get Meta's invalid-parameter error.
+handled whatsapp_mark_read(sim_core& sim, const json& body) {
+  handled h;
+  auto bad = [&](std::string details) {
+    h.res = reply(400, graph_error(100, "(#100) Invalid parameter", "OAuthException", 0,
+                                   {{"messaging_product", "whatsapp"}, {"details", details}}));
+    return h;
+  };
+  if (text_of(body, "status") != "read")
+    return bad("Param status must be 'read'");
+  auto id = text_of(body, "message_id");
+  if (id.empty())
+    return bad("The parameter message_id is required.");
+  if (body.contains("typing_indicator")) {
+    auto& t = body["typing_indicator"];
+    if (!t.is_object() || text_of(t, "type") != "text")
+      return bad("Param typing_indicator['type'] must be 'text'");
+  }
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const auto& key = it.key();
+    if (key != "messaging_product" && key != "status" && key != "message_id"
+        && key != "typing_indicator")
+      return bad("Unexpected key \"" + key + "\" on param \"messages\".");
+  }
+  {
+    std::lock_guard<std::mutex> guard{sim.mtx};
+    if (sim.state.inbound_wamids.count(id) == 0)
+      return bad("Invalid message_id: no inbound message with this id was received by this "
+                 "business phone number.");
+  }
+  h.res = reply(200, {{"success", true}});
+  return h;
+}
+
 handled whatsapp_send(sim_core& sim, const http::request& req) {
   handled h;
   auto token = bearer_of(req);
@@ -384,6 +451,8 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
   };
   if (!body.is_object() || text_of(body, "messaging_product") != "whatsapp")
     return bad("(#100) The parameter messaging_product is required.");
+  if (body.contains("status"))
+    return whatsapp_mark_read(sim, body);
   // A user is addressed by number ("to") or, since 2026, by business-scoped user id
   // ("recipient", country code + "." + digits; a malformed one is refused like an unknown id).
   auto to = text_of(body, "to");
@@ -404,6 +473,10 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
     if (!body["template"].contains("language")
         || text_of(body["template"]["language"], "code").empty())
       return bad("(#100) The parameter template['language']['code'] is required.");
+    if (auto refused = template_parameter_error(body["template"])) {
+      h.res = reply(400, *refused);
+      return h;
+    }
   } else if (!body.contains(type) || !body[type].is_object()) {
     return bad("(#100) The parameter " + type + " is required.");
   }
@@ -511,6 +584,10 @@ json whatsapp_inbound_payload(sim_core& sim, const json& p) {
         msg[type] = std::move(content);
     }
     msg["type"] = type;
+  }
+  if (msg.contains("id") && msg["id"].is_string()) {
+    std::lock_guard<std::mutex> guard{sim.mtx};
+    sim.state.inbound_wamids.insert(msg["id"].get<std::string>());
   }
   auto contacts = whatsapp_contacts(msg.value("from", from), p.value("name", std::string{"Sim User"}));
   if (!text_of(p, "user_id").empty())
@@ -2317,6 +2394,10 @@ Logs go to stderr. SIGINT/SIGTERM: clean exit 0.
 
 Provider endpoints (real wire formats):
   POST /{version}/{phone_number_id}/messages           WhatsApp Cloud API (Bearer); text, template, media...
+                                                       template text parameters with a newline, tab or
+                                                       5 spaces -> 400 code 132018; a {"status": "read",
+                                                       "message_id", "typing_indicator"} for an inbound
+                                                       wamid -> {"success": true}, unknown -> 400 code 100
   POST /2010-04-01/Accounts/{Sid}/Messages.json        Twilio (Basic sid:token, form body) -> 201 queued
   GET  /2010-04-01/Accounts/{Sid}/Messages/{SM}.json   Twilio message fetch
   POST /v1/oauth/access_token[/accesstoken]?grant_type=client_credentials

@@ -230,8 +230,9 @@ std::vector<accepted_call> accept_calls(soci::session& sql, const core::session_
     auto& s = sessions.at(profile.id);
     auto to = recipient_of(profile);
     for (auto* channel : {"whatsapp", "sms"}) {
-      auto text = std::string{channel} == "whatsapp" ? core::format_whatsapp_summary(in.summary)
-                                                     : core::format_sms_summary(in.summary);
+      auto text = std::string{channel} == "whatsapp"
+                      ? core::format_whatsapp_summary(in.summary)
+                      : core::format_sms_summary(in.summary, policy.sms_max_segments);
       auto plan = core::plan_outbound(policy, to, channel, text, in.now);
       rows.push_back(
           outbound_row(plan, profile, s.session.id, "summary", in.correlation_id, in.token));

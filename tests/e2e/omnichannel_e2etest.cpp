@@ -1,10 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <thread>
 
 #include <soci/soci.h>
 
 #include "core/signatures.hpp"
+#include "core/sms.hpp"
 #include "tests/support/stack.hpp"
 
 using namespace switchboard;
@@ -43,14 +45,33 @@ json sim(test::stack& s, const std::string& path, const json& body) {
   return r.json();
 }
 
-/// Requests of a simulator service on one path fragment.
-json sent(test::stack& s, const std::string& service, const std::string& path_part) {
+/// Whether a recorded request marks an inbound WhatsApp message read (no message is sent).
+bool is_read_receipt(const json& r) {
+  return r["json"].is_object() && r["json"].contains("status");
+}
+
+/// Recorded requests of a simulator service that satisfy `keep`.
+json requests_where(test::stack& s, const std::string& service,
+                    const std::function<bool(const json&)>& keep) {
   json out = json::array();
   auto all = s.sim_requests(service); // keep it alive: the loop walks into it
   for (auto& r : all["requests"])
-    if (r["path"].get<std::string>().find(path_part) != std::string::npos)
+    if (keep(r))
       out.push_back(r);
   return out;
+}
+
+/// Requests of a simulator service on one path fragment: the messages sent (WhatsApp read
+/// receipts, which share the /messages path, are listed by read_receipts).
+json sent(test::stack& s, const std::string& service, const std::string& path_part) {
+  return requests_where(s, service, [&](const json& r) {
+    return r["path"].get<std::string>().find(path_part) != std::string::npos && !is_read_receipt(r);
+  });
+}
+
+/// WhatsApp "mark read" requests (with or without the typing indicator) the simulator received.
+json read_receipts(test::stack& s) {
+  return requests_where(s, "whatsapp", is_read_receipt);
 }
 
 std::unique_ptr<soci::session> db(test::stack& s) {
@@ -96,6 +117,13 @@ TEST_CASE("call ended: WhatsApp (template outside the window) and SMS both recei
   CHECK(wa["template"]["name"] == "call_summary");
   auto param = wa["template"]["components"][0]["parameters"][0]["text"].get<std::string>();
   CHECK(param.find("200k") != std::string::npos);
+  // A first-time caller's summary is accepted: Meta (and the simulator) refuse a parameter with
+  // a newline, a tab or more than 4 consecutive spaces (132018).
+  CHECK(sent(s, "whatsapp", "/messages")[0]["status"] == 200);
+  CHECK(param.find_first_of("\n\t*") == std::string::npos);
+  CHECK(param.find("     ") == std::string::npos);
+  CHECK(param.rfind("Call summary. ", 0) == 0);
+  CHECK(param.find("Next steps: Confirm the 200k quote.") != std::string::npos);
 
   auto sms = sent(s, "mtn", "/v3/sms")[0]["json"];
   CHECK(sms["receiverAddress"][0].get<std::string>().find("250788123456") != std::string::npos);
@@ -106,6 +134,7 @@ TEST_CASE("call ended: WhatsApp (template outside the window) and SMS both recei
   REQUIRE(test::eventually([&] {
     return count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'sent'") == 2;
   }));
+  CHECK(text_of(s, "SELECT body FROM message_delivery_log WHERE channel = 'whatsapp'") == param);
   CHECK(
       count(s, "SELECT count(*) FROM omnichannel_sessions WHERE id = " + std::to_string(session_id)
                    + " AND status = 'follow_up' AND whatsapp_summary_sent AND sms_summary_sent")
@@ -527,4 +556,90 @@ TEST_CASE("idle session actors are passivated and rebuilt from the database on t
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 4; }));
   CHECK(live() == 1);
   CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 3); // the same session continued
+}
+
+namespace {
+
+/// A summary far longer than any SMS cap.
+json long_summary() {
+  std::string text;
+  for (int i = 0; i < 60; ++i)
+    text += "Point " + std::to_string(i) + " of the roof repair was discussed. ";
+  return {{"summary", text}};
+}
+
+/// Segments of the summary SMS the simulator received (after it arrived).
+std::size_t summary_sms_segments(test::stack& s) {
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  auto sms = sent(s, "mtn", "/v3/sms")[0];
+  CHECK(sms["status"].get<int>() < 300);
+  auto text = sms["json"]["message"].get<std::string>();
+  INFO(text);
+  CHECK(text.find("Outcome: quote sent") != std::string::npos);
+  return core::analyze_sms(text).segments;
+}
+
+} // namespace
+
+TEST_CASE("sms.max_segments caps the summary SMS: 1 segment", "[omnichannel]") {
+  test::stack s{with_env({{"SWITCHBOARD_SMS_MAX_SEGMENTS", "1"}})};
+  REQUIRE(call_ended(s, "call-seg-1", long_summary()).status == 202);
+  CHECK(summary_sms_segments(s) == 1);
+}
+
+TEST_CASE("sms.max_segments caps the summary SMS: a long one uses all 5", "[omnichannel]") {
+  test::stack s{with_env({{"SWITCHBOARD_SMS_MAX_SEGMENTS", "5"}})};
+  REQUIRE(call_ended(s, "call-seg-5", long_summary()).status == 202);
+  CHECK(summary_sms_segments(s) == 5); // not the 3 it was always cut to
+}
+
+TEST_CASE("an inbound WhatsApp text answered by the LLM is first marked read with the typing "
+          "indicator",
+          "[omnichannel]") {
+  test::stack s;
+  auto wamid = std::string{"wamid.HBgMMjUwNzg4MTIzNDU2FQIAEhggVFlQSU5HMQA="};
+  sim(s, "/_sim/whatsapp/inbound",
+      {{"from", "250788123456"}, {"text", "When do you come?"}, {"id", wamid}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 1; }));
+  auto reads = read_receipts(s);
+  REQUIRE(reads.size() == 1);
+  auto& r = reads[0];
+  CHECK(r["json"]
+        == json{{"messaging_product", "whatsapp"},
+                {"status", "read"},
+                {"message_id", wamid},
+                {"typing_indicator", {{"type", "text"}}}});
+  CHECK(r["status"] == 200);
+  CHECK(r["response"] == json{{"success", true}});
+  CHECK(r["path"].get<std::string>().find("/messages") != std::string::npos);
+  CHECK(r["headers"]["authorization"] == "Bearer " + s.env("SWITCHBOARD_WHATSAPP_ACCESS_TOKEN"));
+  auto reply = sent(s, "whatsapp", "/messages")[0];
+  CHECK(reply["json"]["type"] == "text");
+  CHECK(r["seq"].get<uint64_t>() < reply["seq"].get<uint64_t>()); // before the reply
+  // The read receipt is no message of the delivery log: one inbound row, one reply.
+  CHECK(count(s, "SELECT count(*) FROM message_delivery_log") == 2);
+  REQUIRE(test::eventually([&] {
+    return test::http_get(s.url("/metrics"))
+               .body.find(R"(switchboard_typing_indicators_total{kind="sent"} 1)")
+           != std::string::npos;
+  }));
+
+  // A non-text message gets the fixed notice, not the LLM: no typing indicator.
+  sim(s, "/_sim/whatsapp/inbound", {{"from", "250788123456"}, {"type", "image"}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 2; }));
+  CHECK(read_receipts(s).size() == 1);
+  // An SMS is answered by SMS: no typing indicator either.
+  sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"message", "Are you there?"}});
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  CHECK(read_receipts(s).size() == 1);
+}
+
+TEST_CASE("whatsapp.typing_indicator = false: the LLM answers without a read receipt",
+          "[omnichannel]") {
+  test::stack s{with_env({{"SWITCHBOARD_WHATSAPP_TYPING_INDICATOR", "false"}})};
+  sim(s, "/_sim/whatsapp/inbound", {{"from", "250788123456"}, {"text", "When do you come?"}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 1; }));
+  std::this_thread::sleep_for(200ms);
+  CHECK(read_receipts(s).empty());
+  CHECK(s.sim_requests("whatsapp")["requests"].size() == 1);
 }

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include "core/events.hpp"
+#include "core/format.hpp"
 #include "core/outbound.hpp"
+#include "core/sms.hpp"
+#include "core/utf8.hpp"
 
 using namespace switchboard;
 
@@ -146,4 +149,39 @@ TEST_CASE("the outbound plan: the WhatsApp window, templates, skips, SMS consent
   CHECK_FALSE(no_number.queued);
   CHECK(no_number.skip_reason.find("no phone number") != std::string::npos);
   CHECK(core::plan_outbound(policy, to, "whatsapp", "Hello", now).queued);
+}
+
+TEST_CASE("the outbound plan: a template's parameter is one line within Meta's cap", "[events]") {
+  core::channel_policy policy;
+  policy.template_name = "call_summary";
+  core::outbound_recipient to;
+  to.has_whatsapp = true; // and no inbound yet: outside the window
+  auto now = std::chrono::system_clock::now();
+  std::string rich = "\xF0\x9F\x93\x9E *Call summary*\nHi Ana,\n\n*Next steps*\n\xE2\x80\xA2 Pay\n";
+  for (int i = 0; i < 100; ++i)
+    rich += "\xE2\x80\xA2 Step " + std::to_string(i) + " of the plan\n";
+  auto tpl = core::plan_outbound(policy, to, "whatsapp", rich, now);
+  REQUIRE(tpl.queued);
+  auto param = tpl.payload.at("parameters").at(0).get<std::string>();
+  CHECK(param.rfind("Call summary. Hi Ana, Next steps: Pay; Step 0 of the plan; ", 0) == 0);
+  CHECK(param.find_first_of("\n\t*") == std::string::npos);
+  CHECK(core::count_code_points(param) <= core::whatsapp_template_parameter_limit);
+  CHECK(tpl.body == param); // the delivery log shows what went out
+  // Inside the window the rich text goes out as it is.
+  to.last_whatsapp_inbound_at = now - std::chrono::hours{1};
+  CHECK(core::plan_outbound(policy, to, "whatsapp", rich, now).body == rich);
+}
+
+TEST_CASE("the outbound plan: LLM replies by SMS use sms.max_segments", "[events]") {
+  core::channel_policy policy;
+  core::outbound_recipient to;
+  auto now = std::chrono::system_clock::now();
+  std::string reply;
+  for (int i = 0; i < 80; ++i)
+    reply += "Sentence " + std::to_string(i) + " of a long answer. ";
+  for (std::size_t cap : {1, 3, 5}) {
+    policy.sms_max_segments = cap;
+    auto plan = core::plan_reply(policy, to, "sms", reply, now);
+    CHECK(core::analyze_sms(plan.body).segments == cap);
+  }
 }

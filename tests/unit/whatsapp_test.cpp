@@ -280,6 +280,13 @@ TEST_CASE("WhatsApp: send bodies match Meta's documented shape", "[whatsapp]") {
   CHECK(json::parse(tricky.dump())["text"]["body"] == "quote \" backslash \\ newline \n <b>");
 }
 
+TEST_CASE("WhatsApp: the read receipt with typing indicator matches Meta's documented shape",
+          "[whatsapp]") {
+  auto doc = fixture_json("whatsapp/typing_indicator_and_template_errors.json");
+  auto& expected = doc["typing_indicator_request"];
+  CHECK(build_whatsapp_typing_indicator(expected["message_id"].get<std::string>()) == expected);
+}
+
 TEST_CASE("WhatsApp: send responses", "[whatsapp]") {
   auto doc = fixture_json("whatsapp/cloud_api_responses.json");
   auto ok = parse_whatsapp_send_response(200, doc["send_success_response"].dump());
