@@ -168,8 +168,6 @@ int main(int argc, char** argv) {
     std::cout << "# configuration OK" << std::endl;
     return 0;
   }
-  for (auto& w : report.warnings)
-    core::log(core::log_level::warn, w);
   if (c.command == "migrate")
     return run_migrations(*settings, false);
   if (c.command == "provider") {
@@ -180,5 +178,7 @@ int main(int argc, char** argv) {
   }
   if (c.command == "telegram")
     return app::run_telegram_command(*settings, c.args);
+  for (auto& w : report.warnings)
+    core::log(core::log_level::warn, w);
   return serve(*settings);
 }

@@ -153,7 +153,8 @@ TEST_CASE("Chatwoot credentials: the user token reads the Help Center, the bot t
     CHECK(msg["json"]["content"].get<std::string>().find("Sources") != std::string::npos);
     CHECK(msg["headers"]["api_access_token"] == s.env("SWITCHBOARD_CHATWOOT_BOT_TOKEN"));
     bool read = false;
-    for (auto& r : s.sim_requests("chatwoot")["requests"])
+    auto recorded = s.sim_requests("chatwoot");
+    for (auto& r : recorded["requests"])
       if (r["path"].get<std::string>().find("/portals/") != std::string::npos) {
         read = true;
         CHECK(r["status"] == 200);
@@ -177,7 +178,8 @@ TEST_CASE("Chatwoot credentials: the user token reads the Help Center, the bot t
     CHECK(content.find("could not read the Help Center") != std::string::npos);
     CHECK(content.find("matched") == std::string::npos);
     bool refused = false;
-    for (auto& r : s.sim_requests("chatwoot")["requests"])
+    auto recorded = s.sim_requests("chatwoot");
+    for (auto& r : recorded["requests"])
       if (r["path"].get<std::string>().find("/portals/") != std::string::npos) {
         refused = true;
         CHECK(r["status"] == 401);
