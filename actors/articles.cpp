@@ -50,7 +50,8 @@ void fetch_page(articles_ptr self, std::string key, int64_t account, std::string
   call.method = "GET";
   call.url = cfg.base_url + "/api/v1/accounts/" + std::to_string(account) + "/portals/" + slug
              + "/articles?status=published&page=" + std::to_string(page);
-  call.headers = {{"api_access_token", cfg.api_token}};
+  // Listing portal articles needs a user's token: Chatwoot refuses agent-bot tokens here.
+  call.headers = {{"api_access_token", cfg.help_center_token()}};
   auto fail = [self, key](caf::error e) {
     self->send(self, done_atom::value, key, article_set_ptr{}, std::move(e));
   };
@@ -58,8 +59,13 @@ void fetch_page(articles_ptr self, std::string key, int64_t account, std::string
       .then(
           [=](http_reply& r) {
             if (r.status != 200) {
-              fail(caf::make_error(sb_error::provider_rejected,
-                                   "Help Center articles: HTTP " + std::to_string(r.status)));
+              auto refusal = core::help_center_refusal(
+                  r.status, !self->state.svc->cfg.chatwoot.user_token.empty());
+              if (!refusal.empty())
+                fail(caf::make_error(sb_error::provider_rejected, std::move(refusal)));
+              else
+                fail(caf::make_error(sb_error::provider_transient,
+                                     "Help Center articles: HTTP " + std::to_string(r.status)));
               return;
             }
             auto items = core::parse_chatwoot_articles(r.body);
@@ -121,6 +127,11 @@ articles_actor::behavior_type articles_fn(articles_ptr self, std::shared_ptr<ser
           entry.fetched_at = std::chrono::steady_clock::now();
           core::log(core::log_level::info, "Help Center articles loaded",
                     {{"portal", key}, {"articles", std::to_string(set->articles.size())}});
+        } else if (core::code_of(err) == sb_error::provider_rejected) {
+          core::log(core::log_level::error,
+                    "Help Center unreadable: Chatwoot refused the article read; questions are "
+                    "handed to a human",
+                    {{"portal", key}, {"error", core::reason_of(err)}});
         } else {
           core::log(core::log_level::warn, "Help Center articles not loaded",
                     {{"portal", key}, {"error", core::reason_of(err)}});

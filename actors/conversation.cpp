@@ -97,7 +97,8 @@ http_call chatwoot_call(conv_ptr self, const std::string& suffix, std::string bo
   call.service = "chatwoot";
   call.url = cfg.base_url + "/api/v1/accounts/" + std::to_string(self->state.account_id)
              + "/conversations/" + std::to_string(self->state.conversation_id) + suffix;
-  call.headers = {{"api_access_token", cfg.api_token}, {"Content-Type", "application/json"}};
+  // Messages and toggle_status are on Chatwoot's allow-list for agent-bot tokens.
+  call.headers = {{"api_access_token", cfg.bot_token}, {"Content-Type", "application/json"}};
   call.body = std::move(body);
   call.correlation_id = correlation_id;
   return call;
@@ -262,10 +263,16 @@ void answer(conv_ptr self, std::string text, std::string portal, std::string cor
                     });
           },
           [=](caf::error& e) {
-            log_conv(self, "Help Center unavailable", correlation_id,
-                     {{"error", core::reason_of(e)}});
-            escalate(self, core::escalation_reason::no_match, text, {}, std::nullopt,
-                     correlation_id);
+            // Not "no article matched": the articles were never read.
+            auto refused = core::code_of(e) == sb_error::provider_rejected;
+            log_conv(self,
+                     refused ? "Help Center unreadable (Chatwoot refused the read); handing off"
+                             : "Help Center unavailable; handing off",
+                     correlation_id, {{"error", core::reason_of(e)}});
+            escalate(self,
+                     refused ? core::escalation_reason::help_center_unreadable
+                             : core::escalation_reason::help_center_unavailable,
+                     text, {}, std::nullopt, correlation_id);
           });
 }
 

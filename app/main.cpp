@@ -26,7 +26,10 @@ Usage:
   switchboard [--config FILE] [serve]        run the server (default command)
   switchboard [--config FILE] migrate        apply pending database migrations and exit
   switchboard [--config FILE] check-config   validate the configuration, print it (secrets
-                                             redacted) and exit non-zero on the first problem
+                                             redacted) with what each credential is for, and
+                                             exit non-zero listing every problem
+  switchboard example-config                 print the example configuration: every key with
+                                             its default and meaning
   switchboard [--config FILE] provider create --name NAME | rotate-key --id ID |
                                        revoke-key --id ID | list
                                              manage providers and their API keys (a new key
@@ -140,16 +143,28 @@ int main(int argc, char** argv) {
     }
   }
   if (c.command != "serve" && c.command != "migrate" && c.command != "check-config"
-      && c.command != "provider" && c.command != "telegram")
+      && c.command != "example-config" && c.command != "provider" && c.command != "telegram")
     return fail("unknown command '" + c.command + "' (see --help)");
+  if (c.command == "example-config") {
+    std::cout << config::example_config();
+    return 0;
+  }
 
-  auto settings = config::load_settings(c.config_path);
-  if (!settings)
-    return fail(core::reason_of(settings.error()));
+  auto report = config::check_settings(c.config_path);
+  if (!report.errors.empty()) {
+    for (auto& e : report.errors)
+      std::cerr << "switchboard: " << e << '\n';
+    std::cerr.flush();
+    return 2;
+  }
+  auto settings = &report.loaded;
   core::set_log_level(core::parse_log_level(settings->log.level));
 
   if (c.command == "check-config") {
     std::cout << config::describe(*settings);
+    std::cout << config::explain_credentials(*settings);
+    for (auto& w : report.warnings)
+      std::cout << "# warning: " << w << '\n';
     std::cout << "# configuration OK" << std::endl;
     return 0;
   }
@@ -163,5 +178,7 @@ int main(int argc, char** argv) {
   }
   if (c.command == "telegram")
     return app::run_telegram_command(*settings, c.args);
+  for (auto& w : report.warnings)
+    core::log(core::log_level::warn, w);
   return serve(*settings);
 }

@@ -163,8 +163,10 @@ struct llm_settings {
   milliseconds timeout{20000};
   std::size_t max_in_flight = 512; ///< completions awaiting the LLM at once; more wait their turn
   int max_tool_rounds = 4;
-  std::string system_prompt_file = "config/prompts/post_call_followup.txt";
-  std::string bot_prompt_file = "config/prompts/support_bot.txt";
+  /// Prompt files; "" = the built-in copy. A relative path in a config file is read from that
+  /// file's folder.
+  std::string system_prompt_file;
+  std::string bot_prompt_file;
 };
 
 /// Telegram Bot API.
@@ -179,7 +181,12 @@ struct telegram_settings {
 struct chatwoot_settings {
   bool enabled = false;
   std::string base_url = "http://127.0.0.1:3000";
-  std::string api_token;
+  /// The agent bot's access token: posts messages and toggles status (Chatwoot lets an agent-bot
+  /// token call only its BOT_ACCESSIBLE_ENDPOINTS).
+  std::string bot_token;
+  /// An agent's or administrator's access token: reads the Help Center (portal articles).
+  std::string user_token;
+  std::string api_token;      ///< deprecated name of bot_token, read when bot_token is empty
   std::string webhook_secret; ///< optional; when set, webhooks must be signed
   seconds article_cache_ttl{300};
   double confidence_threshold = 0.55;
@@ -189,6 +196,12 @@ struct chatwoot_settings {
       = {"human",          "agent",       "person",  "operator",
          "representative", "real person", "someone", "speak to"};
   std::size_t handoff_sms_max_segments = 2; ///< segments a hand-off notification by SMS may use
+
+  /// The token of Help Center reads: user_token, else bot_token (refused by Chatwoot when it
+  /// belongs to an agent bot).
+  const std::string& help_center_token() const {
+    return user_token.empty() ? bot_token : user_token;
+  }
 };
 
 /// SMTP for email notifications.
@@ -237,10 +250,32 @@ using env_lookup = std::optional<std::string> (*)(const char* name);
 /// The process environment.
 std::optional<std::string> process_env(const char* name);
 
+/// Everything loading a configuration found: the settings (over the built-in defaults) and
+/// every problem, not only the first.
+struct load_report {
+  settings loaded;                   ///< as far as it could be read (defaults where not)
+  std::vector<std::string> errors;   ///< one line each ("config: key: what"); empty = usable
+  std::vector<std::string> warnings; ///< deprecated keys and likely mistakes; the server starts
+  core::sb_error code = core::sb_error::invalid_argument; ///< of the first error
+};
+
 /// Loads settings from TOML text (over the built-in defaults), then applies environment
-/// overrides (SWITCHBOARD_<SECTION>_<KEY>) and validates. Errors name the offending key.
+/// overrides (SWITCHBOARD_<SECTION>_<KEY>) and validates. Every invalid value (unknown key, wrong
+/// type, out of range) is reported; keys that are required but missing are reported when no
+/// value is invalid (a misspelt key shows up as both). Relative file paths in the text are read
+/// from `base_dir` (the config file's folder; "" = the working directory).
+load_report check_settings_text(const std::string& toml_text, env_lookup env,
+                                const std::string& origin = "config",
+                                const std::string& base_dir = "");
+
+/// check_settings_text over a file, or over the embedded default config when `path` is empty.
+load_report check_settings(const std::string& path, env_lookup env = process_env);
+
+/// check_settings_text as one result: the settings, or an error listing every problem, one a
+/// line.
 core::expected<settings> load_settings_text(const std::string& toml_text, env_lookup env,
-                                            const std::string& origin = "config");
+                                            const std::string& origin = "config",
+                                            const std::string& base_dir = "");
 
 /// Loads settings from a file, or from the embedded default config when `path` is empty.
 core::expected<settings> load_settings(const std::string& path, env_lookup env = process_env);
@@ -253,6 +288,9 @@ struct key_info {
   std::string path; ///< e.g. "sms.mtn.client_secret"
   std::string env;  ///< e.g. "SWITCHBOARD_SMS_MTN_CLIENT_SECRET"
   bool secret;      ///< never logged; must come from the environment in production
+  std::string doc;  ///< its meaning, one line
+  double min = 1;   ///< inclusive bounds of a number; min > max: none
+  double max = 0;
 };
 
 /// Every key the loader accepts.
@@ -260,5 +298,13 @@ std::vector<key_info> known_keys();
 
 /// The settings as TOML-like `key = value` lines with secrets redacted (for check-config).
 std::string describe(const settings& s);
+
+/// The example configuration: every key of the key table with its default, range and meaning,
+/// as TOML (`switchboard example-config`; committed as config/switchboard.example.toml).
+std::string example_config();
+
+/// What each credential of the enabled integrations is used for, as `# ` comment lines (for
+/// check-config): which Chatwoot token posts and which one reads the Help Center.
+std::string explain_credentials(const settings& s);
 
 } // namespace switchboard::config

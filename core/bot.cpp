@@ -222,6 +222,10 @@ std::string to_string(escalation_reason x) {
     return "low_confidence";
   case escalation_reason::no_match:
     return "no_match";
+  case escalation_reason::help_center_unreadable:
+    return "help_center_unreadable";
+  case escalation_reason::help_center_unavailable:
+    return "help_center_unavailable";
   }
   return "none";
 }
@@ -236,6 +240,12 @@ std::string escalation_sentence(escalation_reason x) {
     return "The bot was not confident enough in its answer to send it.";
   case escalation_reason::no_match:
     return "No help-center article matched the customer's question.";
+  case escalation_reason::help_center_unreadable:
+    return "The bot could not read the Help Center (Chatwoot refused access to its articles), so "
+           "it did not try to answer.";
+  case escalation_reason::help_center_unavailable:
+    return "The bot could not load the Help Center (Chatwoot did not answer usably), so it did "
+           "not try to answer.";
   }
   return {};
 }

@@ -43,10 +43,20 @@ struct bot_settings {
 /// "humanity" does not).
 bool asks_for_human(std::string_view text, const std::vector<std::string>& phrases);
 
-/// Why the bot hands a conversation to a human (none: it answers).
-enum class escalation_reason : uint8_t { none, asked_for_human, low_confidence, no_match };
+/// Why the bot hands a conversation to a human (none: it answers). help_center_unreadable:
+/// Chatwoot refused the article read (401/403/404); help_center_unavailable: it failed otherwise
+/// (unreachable, 5xx, an unreadable answer). Neither is "no article matched".
+enum class escalation_reason : uint8_t {
+  none,
+  asked_for_human,
+  low_confidence,
+  no_match,
+  help_center_unreadable,
+  help_center_unavailable,
+};
 
-/// Stable name ("none", "asked_for_human", "low_confidence", "no_match") for logs and metrics.
+/// Stable name ("none", "asked_for_human", "low_confidence", "no_match",
+/// "help_center_unreadable", "help_center_unavailable") for logs and metrics.
 std::string to_string(escalation_reason x);
 
 /// One sentence for the agents' private note, e.g. "The customer asked to talk to a human.".

@@ -430,4 +430,23 @@ std::string chatwoot_article_url(std::string_view base_url, std::string_view por
          + url_encode(article_slug);
 }
 
+std::string help_center_refusal(int status, bool user_token_set) {
+  auto http = "Chatwoot answered HTTP " + std::to_string(status) + " to the Help Center read: ";
+  switch (status) {
+  case 401:
+    return http
+           + (user_token_set
+                  ? "chatwoot.user_token is not a valid access token, or not a user's"
+                  : "listing portal articles needs a user's (agent's or administrator's) access "
+                    "token and chatwoot.user_token is not set, so chatwoot.bot_token was used (an "
+                    "agent-bot token may only post messages and toggle status)");
+  case 403:
+    return http + "the user of chatwoot.user_token may not read this account's Help Center";
+  case 404:
+    return http + "no such account or portal (check the provider's chatwoot_portal_slug)";
+  default:
+    return {};
+  }
+}
+
 } // namespace switchboard::core

@@ -105,6 +105,12 @@ struct help_article {
 /// ("published") or Chatwoot's enum value (1).
 expected<std::vector<help_article>> parse_chatwoot_articles(std::string_view body);
 
+/// Why Chatwoot refused a Help Center read (GET .../portals/{slug}/articles), for the log: 401
+/// (the token may not list articles: an agent-bot token never may, it needs a user's access
+/// token), 403 (the token's user may not see this account) or 404 (no such account or portal).
+/// Empty for any other status: that is no refusal.
+std::string help_center_refusal(int status, bool user_token_set);
+
 /// Agent-facing link to a conversation: {base}/app/accounts/{account}/conversations/{id}.
 std::string chatwoot_conversation_url(std::string_view base_url, int64_t account_id,
                                       int64_t conversation_id);

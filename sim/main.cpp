@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
   from_env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET", c.mtn_webhook_secret);
   from_env("SWITCHBOARD_TELEGRAM_BOT_TOKEN", c.telegram_bot_token);
   from_env("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET", c.telegram_webhook_secret);
-  from_env("SWITCHBOARD_CHATWOOT_API_TOKEN", c.chatwoot_api_token);
+  from_env("SWITCHBOARD_CHATWOOT_API_TOKEN", c.chatwoot_bot_token); // the deprecated name
+  from_env("SWITCHBOARD_CHATWOOT_BOT_TOKEN", c.chatwoot_bot_token);
+  from_env("SWITCHBOARD_CHATWOOT_USER_TOKEN", c.chatwoot_user_token);
   from_env("SWITCHBOARD_CHATWOOT_WEBHOOK_SECRET", c.chatwoot_webhook_secret);
   from_env("SWITCHBOARD_LLM_API_KEY", c.llm_api_key);
   from_env("SWITCHBOARD_SERVER_PUBLIC_URL", opts.public_url);
@@ -81,7 +83,9 @@ int main(int argc, char** argv) {
       {"--mtn-webhook-secret", &c.mtn_webhook_secret},
       {"--telegram-bot-token", &c.telegram_bot_token},
       {"--telegram-webhook-secret", &c.telegram_webhook_secret},
-      {"--chatwoot-api-token", &c.chatwoot_api_token},
+      {"--chatwoot-api-token", &c.chatwoot_bot_token},
+      {"--chatwoot-bot-token", &c.chatwoot_bot_token},
+      {"--chatwoot-user-token", &c.chatwoot_user_token},
       {"--chatwoot-webhook-secret", &c.chatwoot_webhook_secret},
       {"--llm-api-key", &c.llm_api_key},
   };

@@ -1187,16 +1187,58 @@ json& chatwoot_conversation(provider_state& st, int64_t account, int64_t id) {
   return it->second;
 }
 
+/// Chatwoot's BOT_ACCESSIBLE_ENDPOINTS (app/controllers/concerns/access_token_auth_helper.rb):
+/// conversations create, update, toggle_status, toggle_priority, custom_attributes; messages
+/// create; assignments create. An agent-bot token calling anything else gets 401.
+bool chatwoot_bot_accessible(const std::vector<std::string>& seg, const std::string& method) {
+  // api / v1 / accounts / {account_id} / conversations [/ {id} [/ action]]
+  if (seg.size() < 5 || seg[4] != "conversations")
+    return false;
+  if (seg.size() == 5)
+    return method == "POST";
+  if (seg.size() == 6)
+    return method == "PATCH" || method == "PUT";
+  static const std::set<std::string> actions{"messages", "assignments", "toggle_status",
+                                             "toggle_priority", "custom_attributes"};
+  return seg.size() == 7 && method == "POST" && actions.count(seg[6]) > 0;
+}
+
+/// Whose token a request presents: a user's, an agent bot's, or none the simulator knows. An
+/// unconfigured token accepts any value (the user's first: an unconfigured simulator is open).
+enum class chatwoot_owner { none, user, bot };
+
+chatwoot_owner chatwoot_token_owner(const credentials& creds, std::string_view token) {
+  if (token.empty())
+    return chatwoot_owner::none;
+  auto is = [&](const std::string& configured) {
+    return !configured.empty() && core::constant_time_equal(configured, token);
+  };
+  if (is(creds.chatwoot_user_token))
+    return chatwoot_owner::user;
+  if (is(creds.chatwoot_bot_token))
+    return chatwoot_owner::bot;
+  if (creds.chatwoot_user_token.empty())
+    return chatwoot_owner::user;
+  if (creds.chatwoot_bot_token.empty())
+    return chatwoot_owner::bot;
+  return chatwoot_owner::none;
+}
+
 handled chatwoot_call(sim_core& sim, const http::request& req) {
   handled h;
   auto token = req.headers.get("api_access_token");
   if (token.empty())
     token = req.headers.get("api-access-token");
-  if (token.empty() || !accepted(sim.opts().creds.chatwoot_api_token, token)) {
+  auto owner = chatwoot_token_owner(sim.opts().creds, token);
+  if (owner == chatwoot_owner::none) {
     h.res = reply(401, {{"error", "Invalid Access Token"}});
     return h;
   }
   auto seg = split_path(req.path);
+  if (owner == chatwoot_owner::bot && !chatwoot_bot_accessible(seg, req.method)) {
+    h.res = reply(401, {{"error", "Access to this endpoint is not authorized for bots"}});
+    return h;
+  }
   auto fail = [&](int status, std::string error) {
     h.res = reply(status, {{"error", std::move(error)}});
     return h;
@@ -2386,7 +2428,12 @@ Credentials (flag or environment; unset = any value accepted, header still requi
   --mtn-webhook-secret      SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET  signs X-MTN-Signature
   --telegram-bot-token      SWITCHBOARD_TELEGRAM_BOT_TOKEN      /bot{token}/...
   --telegram-webhook-secret SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET secret token until setWebhook sets one
-  --chatwoot-api-token      SWITCHBOARD_CHATWOOT_API_TOKEN      api_access_token header
+  --chatwoot-bot-token      SWITCHBOARD_CHATWOOT_BOT_TOKEN      an agent bot's api_access_token: only
+                                                                the bot endpoints (messages create,
+                                                                toggle_status, ...); others 401
+                                                                (--chatwoot-api-token,
+                                                                SWITCHBOARD_CHATWOOT_API_TOKEN: old names)
+  --chatwoot-user-token     SWITCHBOARD_CHATWOOT_USER_TOKEN     a user's api_access_token: every endpoint
   --chatwoot-webhook-secret SWITCHBOARD_CHATWOOT_WEBHOOK_SECRET signs X-Chatwoot-Signature
   --llm-api-key             SWITCHBOARD_LLM_API_KEY             Bearer of /v1/chat/completions
 When ready it prints one line on stdout: {"event":"ready","http_port":N,"smtp_port":M}.
@@ -2408,10 +2455,10 @@ Provider endpoints (real wire formats):
                                                        -> {statusCode:"0000",statusMessage,transactionId,data}
   POST|GET /bot{token}/{getMe|setWebhook|deleteWebhook|getWebhookInfo|sendMessage|sendChatAction}
                                                        Telegram (JSON, form or query parameters)
-  POST /api/v1/accounts/{a}/conversations/{c}/messages      Chatwoot (api_access_token)
-  GET  /api/v1/accounts/{a}/conversations/{c}/messages
-  POST /api/v1/accounts/{a}/conversations/{c}/toggle_status
-  GET  /api/v1/accounts/{a}/portals/{slug}/articles?query=&status=&locale=&page=
+  POST /api/v1/accounts/{a}/conversations/{c}/messages      Chatwoot (api_access_token; bot or user)
+  GET  /api/v1/accounts/{a}/conversations/{c}/messages      (user token only)
+  POST /api/v1/accounts/{a}/conversations/{c}/toggle_status (bot or user)
+  GET  /api/v1/accounts/{a}/portals/{slug}/articles?query=&status=&locale=&page=  (user token only)
   POST /v1/chat/completions (or /chat/completions)     OpenAI-compatible (Bearer)
   SMTP on its own port: EHLO/HELO, AUTH PLAIN/LOGIN (any credentials), MAIL, RCPT, DATA, RSET,
   NOOP, QUIT; every message is recorded with service "smtp".

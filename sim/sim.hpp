@@ -41,7 +41,8 @@ struct credentials {
   std::string mtn_webhook_secret;
   std::string telegram_bot_token;
   std::string telegram_webhook_secret;
-  std::string chatwoot_api_token;
+  std::string chatwoot_bot_token;  ///< an agent bot's token: only BOT_ACCESSIBLE_ENDPOINTS
+  std::string chatwoot_user_token; ///< an agent's/admin's token: every endpoint
   std::string chatwoot_webhook_secret;
   std::string llm_api_key;
 };

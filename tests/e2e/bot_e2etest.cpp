@@ -140,6 +140,66 @@ TEST_CASE("a customer question is answered from the Help Center with sources", "
   CHECK(telegram_sends(s).empty());
 }
 
+TEST_CASE("Chatwoot credentials: the user token reads the Help Center, the bot token posts; with "
+          "only the bot token the hand-off says the Help Center could not be read",
+          "[bot]") {
+  SECTION("both tokens: the bot answers from the Help Center") {
+    test::stack s{bot_stack()};
+    load_articles(s);
+    configure_provider(s, "telegram");
+    customer_says(s, 111, "How long does a refund take to arrive?");
+    REQUIRE(test::eventually([&] { return chatwoot_calls(s, 111, "messages").size() == 1; }));
+    auto msg = chatwoot_calls(s, 111, "messages")[0];
+    CHECK(msg["json"]["private"] == false);
+    CHECK(msg["json"]["content"].get<std::string>().find("Sources") != std::string::npos);
+    CHECK(msg["headers"]["api_access_token"] == s.env("SWITCHBOARD_CHATWOOT_BOT_TOKEN"));
+    bool read = false;
+    auto recorded = s.sim_requests("chatwoot");
+    for (auto& r : recorded["requests"])
+      if (r["path"].get<std::string>().find("/portals/") != std::string::npos) {
+        read = true;
+        CHECK(r["status"] == 200);
+        CHECK(r["headers"]["api_access_token"] == s.env("SWITCHBOARD_CHATWOOT_USER_TOKEN"));
+      }
+    CHECK(read);
+  }
+  SECTION("only the agent bot's token: Chatwoot refuses the read; the note says so") {
+    auto o = bot_stack();
+    o.env.emplace_back("SWITCHBOARD_CHATWOOT_USER_TOKEN", ""); // the simulator keeps its own
+    test::stack s{o};
+    load_articles(s);
+    configure_provider(s, "telegram");
+    customer_says(s, 112, "How long does a refund take to arrive?");
+    REQUIRE(test::eventually([&] { return chatwoot_calls(s, 112, "toggle_status").size() == 1; }));
+    REQUIRE(test::eventually([&] { return chatwoot_calls(s, 112, "messages").size() == 1; }));
+    auto note = chatwoot_calls(s, 112, "messages")[0]["json"];
+    CHECK(note["private"] == true);
+    auto content = note["content"].get<std::string>();
+    INFO(content);
+    CHECK(content.find("could not read the Help Center") != std::string::npos);
+    CHECK(content.find("matched") == std::string::npos);
+    bool refused = false;
+    auto recorded = s.sim_requests("chatwoot");
+    for (auto& r : recorded["requests"])
+      if (r["path"].get<std::string>().find("/portals/") != std::string::npos) {
+        refused = true;
+        CHECK(r["status"] == 401);
+        CHECK(r["response"]
+              == json{{"error", "Access to this endpoint is not authorized for bots"}});
+      }
+    CHECK(refused);
+    // The provider's notification names the reason too.
+    REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 1; }));
+    CHECK(telegram_sends(s)[0]["json"]["text"].get<std::string>().find(
+              "could not read the Help Center")
+          != std::string::npos);
+    REQUIRE(test::eventually([&] {
+      return s.server().stderr_output().find("Help Center unreadable") != std::string::npos;
+    }));
+    CHECK(s.server().stderr_output().find("chatwoot.user_token is not set") != std::string::npos);
+  }
+}
+
 TEST_CASE("asking for a human hands off: status open, private note, Telegram notification; the "
           "provider's reply lands in the conversation",
           "[bot]") {

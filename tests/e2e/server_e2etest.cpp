@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <iterator>
 
 #include "tests/support/stack.hpp"
 
@@ -14,6 +16,41 @@ test::stack_options no_sim() {
   test::stack_options o;
   o.with_sim = false;
   return o;
+}
+
+using env_list = std::vector<std::pair<std::string, std::string>>;
+
+/// Runs `switchboard ARGS...` to completion; returns its exit status.
+int run(std::vector<std::string> args, env_list env, std::string& out, std::string& err) {
+  test::process_options po;
+  po.program = test::binary_path("app/switchboard");
+  po.args = std::move(args);
+  po.env = std::move(env);
+  po.ready_event = ""; // run to completion
+  po.capture_stderr = true;
+  test::child_process p{po};
+  auto rc = p.wait(30s);
+  out = p.stdout_output();
+  err = p.stderr_output();
+  return rc.value_or(-1);
+}
+
+/// The secrets the embedded default config needs (it enables every provider).
+env_list provider_secrets(const std::string& dsn) {
+  return {
+      {"SWITCHBOARD_DATABASE_DSN", dsn},
+      {"SWITCHBOARD_VOICE_TOKEN", "v"},
+      {"SWITCHBOARD_API_TOKEN", "a"},
+      {"SWITCHBOARD_WHATSAPP_ACCESS_TOKEN", "w"},
+      {"SWITCHBOARD_WHATSAPP_APP_SECRET", "w"},
+      {"SWITCHBOARD_WHATSAPP_VERIFY_TOKEN", "w"},
+      {"SWITCHBOARD_SMS_MTN_CLIENT_SECRET", "m"},
+      {"SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET", "m"},
+      {"SWITCHBOARD_LLM_API_KEY", "l"},
+      {"SWITCHBOARD_TELEGRAM_BOT_TOKEN", "1:t"},
+      {"SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET", "t"},
+      {"SWITCHBOARD_CHATWOOT_BOT_TOKEN", "bot-secret-value"},
+  };
 }
 
 } // namespace
@@ -73,35 +110,7 @@ TEST_CASE("SIGTERM stops the server cleanly with exit status 0", "[server]") {
 
 TEST_CASE("the binary's commands: check-config, migrate, bad configs", "[server]") {
   test::scratch_db db;
-  auto run
-      = [&](std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env,
-            std::string& out, std::string& err) {
-          test::process_options po;
-          po.program = test::binary_path("app/switchboard");
-          po.args = std::move(args);
-          po.env = std::move(env);
-          po.ready_event = ""; // run to completion
-          po.capture_stderr = true;
-          test::child_process p{po};
-          auto rc = p.wait(30s);
-          out = p.stdout_output();
-          err = p.stderr_output();
-          return rc.value_or(-1);
-        };
-  std::vector<std::pair<std::string, std::string>> secrets{
-      {"SWITCHBOARD_DATABASE_DSN", db.dsn()},
-      {"SWITCHBOARD_VOICE_TOKEN", "v"},
-      {"SWITCHBOARD_API_TOKEN", "a"},
-      {"SWITCHBOARD_WHATSAPP_ACCESS_TOKEN", "w"},
-      {"SWITCHBOARD_WHATSAPP_APP_SECRET", "w"},
-      {"SWITCHBOARD_WHATSAPP_VERIFY_TOKEN", "w"},
-      {"SWITCHBOARD_SMS_MTN_CLIENT_SECRET", "m"},
-      {"SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET", "m"},
-      {"SWITCHBOARD_LLM_API_KEY", "l"},
-      {"SWITCHBOARD_TELEGRAM_BOT_TOKEN", "1:t"},
-      {"SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET", "t"},
-      {"SWITCHBOARD_CHATWOOT_API_TOKEN", "c"},
-  };
+  auto secrets = provider_secrets(db.dsn());
   std::string out, err;
 
   CHECK(run({"check-config"}, secrets, out, err) == 0);
@@ -141,4 +150,39 @@ TEST_CASE("the binary's commands: check-config, migrate, bad configs", "[server]
   CHECK(run({"--version"}, {}, out, err) == 0);
   CHECK(out.rfind("switchboard ", 0) == 0);
   CHECK(run({"frobnicate"}, secrets, out, err) == 2);
+}
+
+TEST_CASE("check-config lists every problem and what each Chatwoot token is for; example-config "
+          "prints the committed example",
+          "[server]") {
+  auto secrets = provider_secrets("postgresql://x@127.0.0.1:9/x");
+  std::string out, err;
+  CHECK(run({"check-config"}, secrets, out, err) == 0);
+  CHECK(out.find("chatwoot.bot_token = \"<redacted>\"") != std::string::npos);
+  CHECK(out.find("# chatwoot.bot_token (set): the agent bot's access token") != std::string::npos);
+  CHECK(out.find("# chatwoot.user_token (not set)") != std::string::npos);
+  CHECK(out.find("# warning: config: chatwoot.user_token is not set") != std::string::npos);
+  CHECK(out.find("bot-secret-value") == std::string::npos);
+  CHECK(out.find("# configuration OK") != std::string::npos);
+
+  auto bad = secrets;
+  bad.emplace_back("SWITCHBOARD_CHATWOOT_CONFIDENCE_THRESHOLD", "1.5");
+  for (auto& kv : bad)
+    if (kv.first == "SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET")
+      kv.second = "has spaces";
+  bad.emplace_back("SWITCHBOARD_SMS_MAX_SEGMENTS", "0");
+  CHECK(run({"check-config"}, bad, out, err) == 2);
+  INFO(err);
+  CHECK(std::count(err.begin(), err.end(), '\n') == 3);
+  CHECK(err.find("switchboard: config: chatwoot.confidence_threshold: must be from 0.0 to 1.0")
+        != std::string::npos);
+  CHECK(err.find("switchboard: config: telegram.webhook_secret: must be 1 to 256 characters")
+        != std::string::npos);
+  CHECK(err.find("switchboard: config: sms.max_segments: must be from 1 to 10 (is 0)")
+        != std::string::npos);
+
+  CHECK(run({"example-config"}, {}, out, err) == 0);
+  std::ifstream in{std::string{SB_SOURCE_DIR} + "/config/switchboard.example.toml"};
+  std::string committed{std::istreambuf_iterator<char>{in}, {}};
+  CHECK(out == committed);
 }

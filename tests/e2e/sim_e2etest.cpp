@@ -36,7 +36,8 @@ const std::string mtn_secret = "test-mtn-secret";
 const std::string mtn_webhook = "test-mtn-webhook-secret";
 const std::string tg_token = "123456789:TEST-telegram-token";
 const std::string tg_secret = "test-tg-secret";
-const std::string cw_token = "test-chatwoot-token";
+const std::string cw_token = "test-chatwoot-token"; ///< the agent bot's
+const std::string cw_user_token = "test-chatwoot-user-token";
 const std::string cw_secret = "test-chatwoot-secret";
 const std::string llm_key = "test-llm-key";
 
@@ -66,7 +67,8 @@ struct sim_process {
              {"SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET", mtn_webhook},
              {"SWITCHBOARD_TELEGRAM_BOT_TOKEN", tg_token},
              {"SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET", ""},
-             {"SWITCHBOARD_CHATWOOT_API_TOKEN", cw_token},
+             {"SWITCHBOARD_CHATWOOT_BOT_TOKEN", cw_token},
+             {"SWITCHBOARD_CHATWOOT_USER_TOKEN", cw_user_token},
              {"SWITCHBOARD_CHATWOOT_WEBHOOK_SECRET", cw_secret},
              {"SWITCHBOARD_LLM_API_KEY", llm_key},
              {"SWITCHBOARD_SERVER_PUBLIC_URL", ""}};
@@ -497,6 +499,7 @@ TEST_CASE("sim: Chatwoot API, articles and signed webhooks", "[sim]") {
   receiver srv;
   sim_process sim{{"--server-url", srv.url("")}};
   test::header_pairs auth{{"api_access_token", cw_token}};
+  test::header_pairs user_auth{{"api_access_token", cw_user_token}};
   sim.control("/_sim/chatwoot/articles",
               {{"portal", "help"},
                {"articles",
@@ -505,7 +508,7 @@ TEST_CASE("sim: Chatwoot API, articles and signed webhooks", "[sim]") {
                   {"title", "Opening hours"},
                   {"content", "We open at 9."},
                   {"status", "draft"}}}}});
-  auto list = test::http_get(sim.url("/api/v1/accounts/1/portals/help/articles"), auth);
+  auto list = test::http_get(sim.url("/api/v1/accounts/1/portals/help/articles"), user_auth);
   REQUIRE(list.status == 200);
   auto arts = list.json();
   REQUIRE(arts["payload"].size() == 2);
@@ -516,10 +519,11 @@ TEST_CASE("sim: Chatwoot API, articles and signed webhooks", "[sim]") {
   CHECK(arts["payload"][0].contains("description"));
   CHECK(arts["payload"][0].contains("slug"));
   CHECK(arts["meta"]["articles_count"] == 2);
-  auto published
-      = test::http_get(sim.url("/api/v1/accounts/1/portals/help/articles?status=published"), auth);
+  auto published = test::http_get(
+      sim.url("/api/v1/accounts/1/portals/help/articles?status=published"), user_auth);
   CHECK(published.json()["payload"].size() == 1);
-  CHECK(test::http_get(sim.url("/api/v1/accounts/1/portals/nope/articles"), auth).status == 404);
+  CHECK(test::http_get(sim.url("/api/v1/accounts/1/portals/nope/articles"), user_auth).status
+        == 404);
 
   auto created = test::http_post_json(
       sim.url("/api/v1/accounts/1/conversations/42/messages"),
@@ -545,6 +549,21 @@ TEST_CASE("sim: Chatwoot API, articles and signed webhooks", "[sim]") {
                                      {{"api_access_token", "wrong"}});
   REQUIRE(unauthorized.status == 401);
   CHECK(unauthorized.json() == json{{"error", "Invalid Access Token"}});
+
+  // An agent-bot token may call only Chatwoot's BOT_ACCESSIBLE_ENDPOINTS (messages create,
+  // toggle_status, ...): reading the Help Center or a conversation's messages needs a user.
+  auto bot_json = json{{"error", "Access to this endpoint is not authorized for bots"}};
+  auto bot_articles = test::http_get(sim.url("/api/v1/accounts/1/portals/help/articles"), auth);
+  REQUIRE(bot_articles.status == 401);
+  CHECK(bot_articles.json() == bot_json);
+  auto bot_messages = test::http_get(sim.url("/api/v1/accounts/1/conversations/42/messages"), auth);
+  REQUIRE(bot_messages.status == 401);
+  CHECK(bot_messages.json() == bot_json);
+  CHECK(test::http_get(sim.url("/api/v1/accounts/1/conversations/42/messages"), user_auth).status
+        == 200);
+  auto by_user = test::http_post_json(sim.url("/api/v1/accounts/1/conversations/42/messages"),
+                                      {{"content", "From an agent"}}, user_auth);
+  CHECK(by_user.status == 200);
 
   auto d = sim.control("/_sim/chatwoot/webhook", {{"path", "/cw"},
                                                   {"event", "message_created"},

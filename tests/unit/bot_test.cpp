@@ -97,6 +97,19 @@ TEST_CASE("escalation reasons have names and sentences", "[bot]") {
         == "The bot was not confident enough in its answer to send it.");
 }
 
+TEST_CASE("a Help Center that cannot be read is named as such, not as no match", "[bot]") {
+  CHECK(to_string(escalation_reason::help_center_unreadable) == "help_center_unreadable");
+  CHECK(to_string(escalation_reason::help_center_unavailable) == "help_center_unavailable");
+  auto note = escalation_note(escalation_reason::help_center_unreadable, "Where is my refund?", {},
+                              std::nullopt);
+  CHECK(note.rfind("Bot handoff: The bot could not read the Help Center", 0) == 0);
+  CHECK(note.find("matched") == std::string::npos);
+  CHECK(escalation_sentence(escalation_reason::help_center_unavailable)
+            .find("could not load the "
+                  "Help Center")
+        != std::string::npos);
+}
+
 TEST_CASE("relevant_hits applies min_score and top_k", "[bot]") {
   bot_settings s;
   s.min_score = 1.0;

@@ -514,3 +514,16 @@ TEST_CASE("links to conversations and articles", "[chatwoot]") {
         == "https://chat.example.com/hc/acme/articles/101-refund-policy");
   CHECK(chatwoot_article_url("https://x", "a b", "c/d") == "https://x/hc/a%20b/articles/c%2Fd");
 }
+
+TEST_CASE("a refused Help Center read says why, by status", "[chatwoot]") {
+  auto bot_only = help_center_refusal(401, false);
+  CHECK(bot_only.rfind("Chatwoot answered HTTP 401 to the Help Center read: ", 0) == 0);
+  CHECK(bot_only.find("chatwoot.user_token is not set") != std::string::npos);
+  CHECK(bot_only.find("agent-bot token") != std::string::npos);
+  CHECK(help_center_refusal(401, true).find("chatwoot.user_token is not a valid access token")
+        != std::string::npos);
+  CHECK(help_center_refusal(403, true).find("may not read") != std::string::npos);
+  CHECK(help_center_refusal(404, true).find("no such account or portal") != std::string::npos);
+  CHECK(help_center_refusal(500, true).empty());
+  CHECK(help_center_refusal(429, false).empty());
+}

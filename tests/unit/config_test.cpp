@@ -1,7 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
+#include <sstream>
+
+#include <unistd.h>
 
 #include "config/settings.hpp"
 #include "tests/support/fixtures.hpp"
@@ -32,7 +38,8 @@ void set_default_secrets() {
       {"SWITCHBOARD_LLM_API_KEY", "llm-key"},
       {"SWITCHBOARD_TELEGRAM_BOT_TOKEN", "123:abc"},
       {"SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET", "tg-secret"},
-      {"SWITCHBOARD_CHATWOOT_API_TOKEN", "cw-token"},
+      {"SWITCHBOARD_CHATWOOT_BOT_TOKEN", "cw-bot-token"},
+      {"SWITCHBOARD_CHATWOOT_USER_TOKEN", "cw-user-token"},
   };
 }
 
@@ -142,13 +149,190 @@ TEST_CASE("the example config documents every key and loads", "[config]") {
     auto next = text.find("\n[", at + 1);
     auto body = text.substr(at, next == std::string::npos ? std::string::npos : next - at);
     CHECK(std::regex_search(body, std::regex{"\n" + leaf + " = "}));
+    CHECK_FALSE(key.doc.empty());
   }
   set_default_secrets();
   fake_env["SWITCHBOARD_DATABASE_DSN"] = "postgresql://x@127.0.0.1/x";
+  fake_env["SWITCHBOARD_WHATSAPP_PHONE_NUMBER_ID"] = "100000000000001";
+  fake_env["SWITCHBOARD_SMS_MTN_CLIENT_ID"] = "client";
+  fake_env["SWITCHBOARD_SMS_MTN_SENDER_ADDRESS"] = "SWITCHBRD";
   auto s = config::load_settings_text(text, lookup, "example");
   INFO((s ? std::string{} : reason(s.error())));
   REQUIRE(s);
-  CHECK(s->server.listen_address == "0.0.0.0");
+  CHECK(s->server.listen_address == "127.0.0.1");
+}
+
+TEST_CASE("the committed example config is the generated one, and says the code's defaults",
+          "[config]") {
+  auto committed = test::read_file(std::string{SB_SOURCE_DIR} + "/config/switchboard.example.toml");
+  // Regenerate with: build/app/switchboard example-config > config/switchboard.example.toml
+  CHECK(committed == config::example_config());
+  // Read back without environment, every key has exactly the built-in default.
+  auto r = config::check_settings_text(committed, nullptr, "example");
+  for (auto& e : r.errors) {
+    INFO(e);
+    CHECK(e.find(": required") != std::string::npos); // secrets and ids have no default
+  }
+  CHECK(config::describe(r.loaded) == config::describe(config::settings{}));
+  CHECK(committed.find("listen_address = \"127.0.0.1\"") != std::string::npos);
+  CHECK(committed.find("base_url = \"http://127.0.0.1:3000\"") != std::string::npos);
+  CHECK(committed.find("confidence_threshold = 0.55") != std::string::npos);
+  CHECK(committed.find("[0.0 to 1.0]") != std::string::npos);
+}
+
+TEST_CASE("every problem of a config is reported in one run", "[config]") {
+  set_default_secrets();
+  fake_env.erase("SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET"); // the file's value counts
+  auto text = "[chatwoot]\nconfidence_threshold = 1.5\n"
+              "[telegram]\nwebhook_secret = \"not allowed!\"\n"
+              "[server]\ncolour = \"blue\"\n";
+  auto r = config::check_settings_text(text, lookup, "x.toml");
+  REQUIRE(r.errors.size() == 3);
+  CHECK(r.errors[0] == "x.toml: server.colour: unknown key");
+  CHECK(r.errors[1] == "config: chatwoot.confidence_threshold: must be from 0.0 to 1.0 (is 1.5)");
+  CHECK(r.errors[2].rfind("config: telegram.webhook_secret: must be 1 to 256 characters of A-Z", 0)
+        == 0);
+  auto s = config::load_settings_text(text, lookup, "x.toml");
+  REQUIRE_FALSE(s);
+  auto text_of = reason(s.error());
+  CHECK(std::count(text_of.begin(), text_of.end(), '\n') == 2); // one line each
+  CHECK(text_of.find("server.colour") != std::string::npos);
+  CHECK(text_of.find("chatwoot.confidence_threshold") != std::string::npos);
+  CHECK(text_of.find("telegram.webhook_secret") != std::string::npos);
+}
+
+TEST_CASE("every numeric key is checked against its range", "[config]") {
+  std::size_t ranged = 0;
+  for (auto& key : config::known_keys()) {
+    if (key.min > key.max)
+      continue;
+    ++ranged;
+    INFO(key.path);
+    auto number = [](double v) {
+      std::ostringstream out;
+      out.precision(15);
+      out << v;
+      return out.str();
+    };
+    auto reported = [&](const config::load_report& r, const std::string& what) {
+      return std::any_of(r.errors.begin(), r.errors.end(), [&](const std::string& e) {
+        return e.find(key.path + ": " + what) != std::string::npos;
+      });
+    };
+    set_default_secrets();
+    fake_env[key.env] = number(key.max + 1);
+    // 65536 is no port at all: the type check refuses it first.
+    CHECK(reported(config::check_settings("", lookup),
+                   key.path == "server.port" ? "expected an integer" : "must be from"));
+    if (key.min > 0) {
+      fake_env[key.env] = number(key.min - 1);
+      CHECK(reported(config::check_settings("", lookup), "must be from"));
+    }
+    fake_env[key.env] = number(key.min);
+    CHECK_FALSE(reported(config::check_settings("", lookup), "must be from"));
+    fake_env[key.env] = number(key.max);
+    CHECK_FALSE(reported(config::check_settings("", lookup), "must be from"));
+  }
+  CHECK(ranged > 50);
+}
+
+TEST_CASE("the Telegram secret token: 1 to 256 of A-Z a-z 0-9 _ -", "[config]") {
+  set_default_secrets();
+  fake_env["SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET"] = "Ok_secret-123";
+  CHECK(config::load_settings("", lookup));
+  fake_env["SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET"] = std::string(256, 'a');
+  CHECK(config::load_settings("", lookup));
+  for (auto bad : {std::string(257, 'a'), std::string{"with space"}, std::string{"dot.ted"},
+                   std::string{"caf\xc3\xa9"}}) {
+    INFO(bad);
+    fake_env["SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET"] = bad;
+    auto s = config::load_settings("", lookup);
+    REQUIRE_FALSE(s);
+    CHECK(reason(s.error()).find("telegram.webhook_secret: must be 1 to 256 characters")
+          != std::string::npos);
+  }
+  fake_env["SWITCHBOARD_TELEGRAM_WEBHOOK_SECRET"] = "";
+  auto empty = config::load_settings("", lookup);
+  REQUIRE_FALSE(empty);
+  CHECK(reason(empty.error()).find("telegram.webhook_secret: required") != std::string::npos);
+}
+
+TEST_CASE("relative prompt files are read from the config file's folder", "[config]") {
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() / ("sb-config-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "prompts");
+  std::ofstream{dir / "prompts" / "bot.txt"} << "Be brief.\n";
+  std::ofstream{dir / "sb.toml"} << "[llm]\nenabled = true\nbot_prompt_file = \"prompts/bot.txt\"\n"
+                                    "system_prompt_file = \"/nonexistent/abs.txt\"\n";
+  set_default_secrets();
+  // The working directory is not the config's folder: a cwd-relative read would fail.
+  REQUIRE(fs::current_path() != dir);
+  auto r = config::check_settings((dir / "sb.toml").string(), lookup);
+  CHECK(r.loaded.llm.bot_prompt_file == (dir / "prompts" / "bot.txt").string());
+  CHECK(r.loaded.llm.system_prompt_file == "/nonexistent/abs.txt"); // absolute: as written
+  bool bot_prompt_error = false, abs_error = false;
+  for (auto& e : r.errors) {
+    bot_prompt_error |= e.find("llm.bot_prompt_file") != std::string::npos;
+    abs_error |= e.find("llm.system_prompt_file: cannot read '/nonexistent/abs.txt'")
+                 != std::string::npos;
+  }
+  CHECK_FALSE(bot_prompt_error);
+  CHECK(abs_error);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("Chatwoot: the bot token posts, the user token reads the Help Center", "[config]") {
+  set_default_secrets();
+  auto s = config::check_settings("", lookup);
+  REQUIRE(s.errors.empty());
+  CHECK(s.loaded.chatwoot.bot_token == "cw-bot-token");
+  CHECK(s.loaded.chatwoot.help_center_token() == "cw-user-token");
+  CHECK(s.warnings.empty());
+  // The comment lines, joined back into sentences.
+  auto explained
+      = std::regex_replace(config::explain_credentials(s.loaded), std::regex{"\n# "}, " ");
+  INFO(explained);
+  CHECK(explained.find("# chatwoot.bot_token (set): the agent bot's access token")
+        != std::string::npos);
+  CHECK(explained.find("post the bot's replies and private notes and to toggle a")
+        != std::string::npos);
+  CHECK(explained.find("chatwoot.user_token (set): an agent's or administrator's access token")
+        != std::string::npos);
+  CHECK(explained.find("Used only for Help Center reads.") != std::string::npos);
+  CHECK(explained.find("cw-") == std::string::npos); // secrets are never printed
+
+  SECTION("without a user token, reads fall back to the bot token, and check-config says so") {
+    fake_env.erase("SWITCHBOARD_CHATWOOT_USER_TOKEN");
+    auto r = config::check_settings("", lookup);
+    REQUIRE(r.errors.empty());
+    CHECK(r.loaded.chatwoot.help_center_token() == "cw-bot-token");
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].find("chatwoot.user_token is not set") != std::string::npos);
+    CHECK(r.warnings[0].find("SWITCHBOARD_CHATWOOT_USER_TOKEN") != std::string::npos);
+    auto text = std::regex_replace(config::explain_credentials(r.loaded), std::regex{"\n# "}, " ");
+    CHECK(text.find("chatwoot.user_token (not set)") != std::string::npos);
+    CHECK(text.find("Help Center reads use chatwoot.bot_token") != std::string::npos);
+  }
+  SECTION("the deprecated chatwoot.api_token is read as the bot token, with a note") {
+    fake_env.erase("SWITCHBOARD_CHATWOOT_BOT_TOKEN");
+    fake_env["SWITCHBOARD_CHATWOOT_API_TOKEN"] = "old-token";
+    auto r = config::check_settings("", lookup);
+    REQUIRE(r.errors.empty());
+    CHECK(r.loaded.chatwoot.bot_token == "old-token");
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0]
+          == "config: chatwoot.api_token is deprecated: it is read as chatwoot.bot_token (the "
+             "agent bot's token); rename it to chatwoot.bot_token (set "
+             "SWITCHBOARD_CHATWOOT_BOT_TOKEN)");
+  }
+  SECTION("no bot token at all is an error naming the new key") {
+    fake_env.erase("SWITCHBOARD_CHATWOOT_BOT_TOKEN");
+    auto r = config::load_settings("", lookup);
+    REQUIRE_FALSE(r);
+    CHECK(reason(r.error())
+          == "config: chatwoot.bot_token: required when chatwoot.enabled = true (set "
+             "SWITCHBOARD_CHATWOOT_BOT_TOKEN)");
+  }
 }
 
 TEST_CASE("SMS segment caps and the typing indicator are keys with defaults and ranges",
