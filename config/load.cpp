@@ -119,6 +119,7 @@ std::vector<field> fields_of(settings& s) {
       {"chatwoot.base_url", kind::text, &s.chatwoot.base_url, false},
       {"chatwoot.api_token", kind::text, &s.chatwoot.api_token, true},
       {"chatwoot.webhook_secret", kind::text, &s.chatwoot.webhook_secret, true},
+      {"chatwoot.webhook_secrets", kind::text, &s.chatwoot.webhook_secrets, true},
       {"chatwoot.article_cache_ttl_s", kind::sec, &s.chatwoot.article_cache_ttl, false},
       {"chatwoot.confidence_threshold", kind::real, &s.chatwoot.confidence_threshold, false},
       {"chatwoot.min_score", kind::real, &s.chatwoot.min_score, false},

@@ -179,6 +179,9 @@ struct chatwoot_settings {
   std::string base_url = "http://127.0.0.1:3000";
   std::string api_token;
   std::string webhook_secret; ///< optional; when set, webhooks must be signed
+  /// More secrets, comma-separated (one per webhook kind, or old and new while rotating); a
+  /// signature by any of these or webhook_secret is accepted.
+  std::string webhook_secrets;
   seconds article_cache_ttl{300};
   double confidence_threshold = 0.55;
   double min_score = 0.5;
