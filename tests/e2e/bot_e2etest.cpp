@@ -375,6 +375,7 @@ TEST_CASE("Chatwoot webhooks signed with any configured secret are accepted, ano
                                    {"conversation_id", conv},
                                    {"content", "How long does a refund take?"},
                                    {"message_type", "incoming"},
+                                   {"status", "pending"},
                                    {"secret", secret}});
     REQUIRE(r.status < 300);
     return r.json()["status"].get<int>();
@@ -422,7 +423,8 @@ TEST_CASE("Chatwoot duplicates are keyed on the event and the message id, not on
                                    {"conversation_id", 140},
                                    {"message_id", 7140},
                                    {"content", "How long does a refund take?"},
-                                   {"message_type", "incoming"}});
+                                   {"message_type", "incoming"},
+                                   {"status", "pending"}});
     REQUIRE(r.status < 300);
     CHECK(r.json()["status"] == 200);
   }
