@@ -180,6 +180,7 @@ std::vector<field> fields_of(settings& s) {
       {"chatwoot.user_token", kind::secret, &s.chatwoot.user_token, none, "an agent's or admin's access token: reads the Help Center (bot tokens may not)"},
       {"chatwoot.api_token", kind::secret, &s.chatwoot.api_token, none, "deprecated: read as chatwoot.bot_token when that is not set"},
       {"chatwoot.webhook_secret", kind::secret, &s.chatwoot.webhook_secret, none, "optional; when set, X-Chatwoot-Signature is required"},
+      {"chatwoot.webhook_secrets", kind::secret, &s.chatwoot.webhook_secrets, none, "more accepted secrets, comma-separated (account, API-inbox and agent-bot webhooks each have their own; rotation)"},
       {"chatwoot.article_cache_ttl_s", kind::sec, &s.chatwoot.article_cache_ttl, {0, 86400}, "Help Center articles are cached per portal (served stale while refreshing)"},
       {"chatwoot.confidence_threshold", kind::real, &s.chatwoot.confidence_threshold, {0, 1}, "answers below it are handed to a human"},
       {"chatwoot.min_score", kind::real, &s.chatwoot.min_score, {0, 100}, "best article below this BM25 score: hand over"},

@@ -188,6 +188,9 @@ struct chatwoot_settings {
   std::string user_token;
   std::string api_token;      ///< deprecated name of bot_token, read when bot_token is empty
   std::string webhook_secret; ///< optional; when set, webhooks must be signed
+  /// More secrets, comma-separated (one per webhook kind, or old and new while rotating); a
+  /// signature by any of these or webhook_secret is accepted.
+  std::string webhook_secrets;
   seconds article_cache_ttl{300};
   double confidence_threshold = 0.55;
   double min_score = 0.5;

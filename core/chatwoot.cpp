@@ -349,8 +349,13 @@ expected<chatwoot_event> parse_chatwoot_webhook(std::string_view body) {
 }
 
 std::string chatwoot_dedupe_key(const chatwoot_event& ev, std::string_view raw_body) {
-  if (ev.message && ev.message->id != 0)
-    return ev.event + ":" + std::to_string(ev.message->id);
+  if (ev.message && ev.message->id != 0) {
+    auto key = ev.event + ":" + std::to_string(ev.message->id);
+    // A message can be updated several times: each distinct update is its own event.
+    if (ev.event != "message_created")
+      key += ":" + to_hex(sha256(raw_body)).substr(0, 16);
+    return key;
+  }
   return to_hex(sha256(raw_body));
 }
 
@@ -359,6 +364,25 @@ bool should_bot_answer(const chatwoot_event& ev) {
          && ev.message->type == chatwoot_message_type::incoming && !ev.message->is_private
          && ev.message->sender_type == chatwoot_sender_type::contact
          && ev.conversation_status == "pending";
+}
+
+chatwoot_transition chatwoot_status_transition(const std::optional<chatwoot_seen>& stored,
+                                               std::string_view status, std::string_view previous) {
+  auto known = [](std::string_view s) {
+    return s == "open" || s == "pending" || s == "resolved" || s == "snoozed";
+  };
+  chatwoot_transition out;
+  out.status = stored ? stored->status : std::string{"pending"};
+  if (!known(status))
+    return out;
+  std::string_view before = known(previous) ? previous
+                            : stored        ? std::string_view{stored->status}
+                                            : std::string_view{};
+  bool stored_open = stored && stored->status == "open";
+  out.became_open = status == "open" && known(before) && before != "open" && !stored_open;
+  out.resumed = status == "pending" && stored && stored->handed_off && stored->status != "pending";
+  out.status = std::string{status};
+  return out;
 }
 
 std::string chatwoot_message_body(std::string_view content, bool is_private,

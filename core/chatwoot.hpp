@@ -72,14 +72,42 @@ struct chatwoot_event {
 /// or invalid UTF-8 yield sb_error::malformed with a reason naming the field.
 expected<chatwoot_event> parse_chatwoot_webhook(std::string_view body);
 
-/// The dedupe key of a webhook, from what its signature covers (X-Chatwoot-Delivery does not):
-/// "<event>:<message id>" for message events, else the hex SHA-256 of the raw body, so a replay
-/// of a signed body is recognised whatever delivery header it carries.
+/// The dedupe key of a webhook, from what its signature covers (X-Chatwoot-Delivery does not, and
+/// is no stable key across redeliveries): "message_created:<message id>"; for other message
+/// events (message_updated) "<event>:<message id>:<body digest>", since a message may be updated
+/// more than once; else the hex SHA-256 of the raw body. A replay of a signed body is recognised
+/// whatever delivery header it carries.
 std::string chatwoot_dedupe_key(const chatwoot_event& ev, std::string_view raw_body);
 
 /// True when the bot should answer: message_created, incoming, not a private note, written by a
 /// contact, in a conversation that is still pending (i.e. not yet handed to a human).
 bool should_bot_answer(const chatwoot_event& ev);
+
+/// A conversation as last stored (see chatwoot_status_transition).
+struct chatwoot_seen {
+  std::string status;      ///< open | pending | resolved | snoozed
+  bool handed_off = false; ///< the bot handed it to a human and stays silent
+};
+
+/// What a webhook's status means for the conversation.
+struct chatwoot_transition {
+  std::string status;       ///< the status to store
+  bool became_open = false; ///< a new hand-off: announce it to the provider
+  bool resumed = false;     ///< back to pending after a hand-off: the bot answers again
+};
+
+/// The hand-off rule. `stored`: the conversation as last seen (nullopt: this event is the first
+/// stored for it); `status`: the status the event shows; `previous`: the previous status from
+/// changed_attributes (empty when Chatwoot sent null or no status change). The previous status
+/// is `previous` when it is a known status, else the stored one. A hand-off is a move to open
+/// from a known other status, and never when the stored row is already open (Chatwoot echoing
+/// our own toggle, or a second event for the same change). So a conversation first seen as
+/// pending -> open (an earlier webhook lost to an outage, out-of-order delivery) is a hand-off,
+/// while one first seen open with no previous status, or open -> open, is none: nothing says a
+/// human just took it, and inventing one would notify the provider about old conversations.
+/// An unknown `status` changes nothing.
+chatwoot_transition chatwoot_status_transition(const std::optional<chatwoot_seen>& stored,
+                                               std::string_view status, std::string_view previous);
 
 /// Body for POST /api/v1/accounts/{account_id}/conversations/{conversation_id}/messages:
 /// {"content", "message_type": "outgoing", "private", "content_type"}.

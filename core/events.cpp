@@ -129,6 +129,7 @@ inbox_entry make_inbox_entry(const chatwoot_inbound& c, std::string dedupe_key, 
          {"conversation_id", c.conversation_id},
          {"event", c.event},
          {"status", c.status},
+         {"previous_status", c.previous_status},
          {"delivery_id", c.delivery_id},
          {"customer_message", c.customer_message},
          {"bot_should_answer", c.bot_should_answer},
@@ -181,6 +182,7 @@ expected<chatwoot_inbound> decode_chatwoot_inbound(std::string_view payload) {
     c.conversation_id = num(j, "conversation_id");
     c.event = str(j, "event");
     c.status = str(j, "status");
+    c.previous_status = str(j, "previous_status");
     c.delivery_id = str(j, "delivery_id");
     c.customer_message = flag(j, "customer_message");
     c.bot_should_answer = flag(j, "bot_should_answer");

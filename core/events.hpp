@@ -70,6 +70,7 @@ struct chatwoot_inbound {
   int64_t conversation_id = 0; ///< display id
   std::string event;
   std::string status;             ///< conversation.status as sent (may be empty)
+  std::string previous_status;    ///< changed_attributes' previous status (empty when not sent)
   std::string delivery_id;        ///< X-Chatwoot-Delivery (empty when absent)
   bool customer_message = false;  ///< incoming, public, from a contact
   bool bot_should_answer = false; ///< core::should_bot_answer (also requires status pending)
@@ -81,8 +82,8 @@ struct chatwoot_inbound {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chatwoot_inbound& x) {
   return f(caf::meta::type_name("chatwoot_inbound"), x.account_id, x.conversation_id, x.event,
-           x.status, x.delivery_id, x.customer_message, x.bot_should_answer, x.content,
-           x.contact_name, x.correlation_id);
+           x.status, x.previous_status, x.delivery_id, x.customer_message, x.bot_should_answer,
+           x.content, x.contact_name, x.correlation_id);
 }
 
 /// A Telegram update (a message in a chat with our bot), authenticated and parsed at the edge.

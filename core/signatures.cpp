@@ -292,6 +292,38 @@ bool verify_chatwoot_signature(std::string_view secret, std::string_view timesta
                           header.substr(prefix.size()));
 }
 
+bool verify_chatwoot_signature(const std::vector<std::string>& secrets, std::string_view timestamp,
+                               std::string_view raw_body, std::string_view header, int64_t now_unix,
+                               int64_t tolerance_s) {
+  // Every secret is tried (no early exit), so the time taken does not tell which one matched.
+  bool ok = false;
+  for (const auto& secret : secrets)
+    ok |= verify_chatwoot_signature(secret, timestamp, raw_body, header, now_unix, tolerance_s);
+  return ok;
+}
+
+std::vector<std::string> chatwoot_webhook_secrets(std::string_view single,
+                                                  std::string_view comma_separated) {
+  std::vector<std::string> out;
+  auto add = [&out](std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+      s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+      s.remove_suffix(1);
+    if (!s.empty() && std::find(out.begin(), out.end(), s) == out.end())
+      out.emplace_back(s);
+  };
+  add(single);
+  while (!comma_separated.empty()) {
+    auto comma = comma_separated.find(',');
+    add(comma_separated.substr(0, comma));
+    if (comma == std::string_view::npos)
+      break;
+    comma_separated.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 bool verify_secret_token(std::string_view expected, std::string_view presented) {
   if (expected.empty())
     return false;

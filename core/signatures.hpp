@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/form.hpp"
 
@@ -48,6 +49,19 @@ std::string chatwoot_signature(std::string_view secret, std::string_view timesta
 bool verify_chatwoot_signature(std::string_view secret, std::string_view timestamp,
                                std::string_view raw_body, std::string_view header, int64_t now_unix,
                                int64_t tolerance_s = 300);
+
+/// Verifies X-Chatwoot-Signature against each of `secrets` (account, API-inbox and agent-bot
+/// webhooks have their own; an old and a new one during a rotation): every secret is checked in
+/// constant time, without stopping at the first match. An empty list never verifies.
+bool verify_chatwoot_signature(const std::vector<std::string>& secrets, std::string_view timestamp,
+                               std::string_view raw_body, std::string_view header, int64_t now_unix,
+                               int64_t tolerance_s = 300);
+
+/// The Chatwoot webhook secrets configured: `single` (chatwoot.webhook_secret) and the
+/// comma-separated `comma_separated` (chatwoot.webhook_secrets), trimmed, without empty entries
+/// or repeats.
+std::vector<std::string> chatwoot_webhook_secrets(std::string_view single,
+                                                  std::string_view comma_separated);
 
 /// Verifies a shared secret token header (Telegram's X-Telegram-Bot-Api-Secret-Token, bearer
 /// tokens) in constant time; an empty expected value never verifies.

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "actors/runtime.hpp"
 #include "core/chatwoot.hpp"
@@ -21,13 +24,14 @@ int64_t now_unix() {
       .count();
 }
 
-void chatwoot_webhook(actors::runtime& rt, const config::settings& cfg, request&& req,
+/// `secrets`: core::chatwoot_webhook_secrets of the config (none: webhooks are not signed). The
+/// signature is checked before the body is parsed.
+void chatwoot_webhook(actors::runtime& rt, const std::vector<std::string>& secrets, request&& req,
                       responder respond) {
-  auto& secret = cfg.chatwoot.webhook_secret;
-  if (!secret.empty()
-      && !core::verify_chatwoot_signature(secret, req.headers.get("X-Chatwoot-Timestamp"), req.body,
-                                          req.headers.get("X-Chatwoot-Signature"), now_unix(),
-                                          300)) {
+  if (!secrets.empty()
+      && !core::verify_chatwoot_signature(secrets, req.headers.get("X-Chatwoot-Timestamp"),
+                                          req.body, req.headers.get("X-Chatwoot-Signature"),
+                                          now_unix(), 300)) {
     respond(response::error(401, "unauthorized", "invalid or stale X-Chatwoot-Signature"));
     return;
   }
@@ -53,6 +57,8 @@ void chatwoot_webhook(actors::runtime& rt, const config::settings& cfg, request&
   out.conversation_id = *ev->conversation_id;
   out.event = ev->event;
   out.status = ev->conversation_status;
+  if (ev->status_change)
+    out.previous_status = ev->status_change->previous;
   out.delivery_id = std::string{req.headers.get("X-Chatwoot-Delivery")};
   if (ev->event == "message_created" && ev->message) {
     auto& m = *ev->message;
@@ -102,11 +108,14 @@ void add_bot_routes(route_table& routes, actors::runtime& rt, const config::sett
   auto limit = cfg.server.webhook_body_limit;
   auto* r = &rt;
   auto* c = &cfg;
-  if (cfg.chatwoot.enabled)
+  if (cfg.chatwoot.enabled) {
+    auto secrets = std::make_shared<const std::vector<std::string>>(
+        core::chatwoot_webhook_secrets(cfg.chatwoot.webhook_secret, cfg.chatwoot.webhook_secrets));
     routes.add({"POST", "/webhooks/chatwoot", "chatwoot", limit,
-                [r, c](request&& req, const path_params&, responder res) {
-                  chatwoot_webhook(*r, *c, std::move(req), std::move(res));
+                [r, secrets](request&& req, const path_params&, responder res) {
+                  chatwoot_webhook(*r, *secrets, std::move(req), std::move(res));
                 }});
+  }
   if (cfg.telegram.enabled)
     routes.add({"POST", "/webhooks/telegram", "telegram", limit,
                 [r, c](request&& req, const path_params&, responder res) {

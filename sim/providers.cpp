@@ -11,6 +11,7 @@
 #include "core/text.hpp"
 #include "core/whatsapp.hpp"
 #include "core/utf8.hpp"
+#include "sim/answer.hpp"
 #include "sim/sim.hpp"
 
 namespace switchboard::sim {
@@ -1596,12 +1597,6 @@ json tool_completion(sim_core& sim, const std::string& model, const json& calls,
                     "tool_calls", prompt_tokens);
 }
 
-struct article_text {
-  json id; ///< number or string; null when the prompt gave none
-  std::string title;
-  std::string text;
-};
-
 /// Articles in a JSON value: an array of objects with title/content, or {"articles": [...]}.
 void collect_json_articles(const json& j, std::vector<article_text>& out) {
   const json* arr = &j;
@@ -1693,92 +1688,14 @@ std::vector<article_text> prompt_articles(const std::vector<std::string>& texts)
   return out;
 }
 
-std::set<std::string> term_set(std::string_view text) {
-  auto terms = core::analyze_text(text);
-  return {terms.begin(), terms.end()};
-}
-
-std::vector<std::string> sentences(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    cur += c == '\n' ? ' ' : c;
-    bool end = c == '.' || c == '!' || c == '?'
-               || (c == '\n' && i + 1 < text.size() && text[i + 1] == '\n');
-    if (end && (i + 1 == text.size() || std::isspace(static_cast<unsigned char>(text[i + 1])))) {
-      auto s = trim(cur);
-      if (!s.empty())
-        out.push_back(s);
-      cur.clear();
-    }
-  }
-  auto s = trim(cur);
-  if (!s.empty())
-    out.push_back(s);
-  return out;
-}
-
-/// The grounded support answer: {answer, sources, confidence} from the article sharing most
-/// (analyzed) words with the question.
+/// The grounded support answer: {answer, sources, confidence} (see pick_grounded_answer).
 json grounded_answer(const std::vector<std::string>& context, const std::string& last_user) {
   auto question = last_user;
   static const std::regex question_line{R"((?:^|\n)\s*question\s*:\s*([^\n]+))", std::regex::icase};
   std::smatch qm;
   if (std::regex_search(last_user, qm, question_line))
     question = trim(qm[1].str());
-  auto articles = prompt_articles(context);
-  auto q_terms = term_set(question);
-  const article_text* best = nullptr;
-  std::size_t best_overlap = 0;
-  std::size_t best_title_overlap = 0;
-  for (auto& a : articles) {
-    auto body = a.text;
-    if (auto at = body.find(question); !question.empty() && at != std::string::npos)
-      body.erase(at, question.size());
-    auto a_terms = term_set(a.title + "\n" + body);
-    auto t_terms = term_set(a.title);
-    std::size_t overlap = 0, title_overlap = 0;
-    for (auto& t : q_terms) {
-      overlap += a_terms.count(t);
-      title_overlap += t_terms.count(t);
-    }
-    if (overlap > best_overlap) {
-      best_overlap = overlap;
-      best_title_overlap = title_overlap;
-      best = &a;
-    }
-  }
-  double ratio = q_terms.empty() ? 0.0 : static_cast<double>(best_overlap) / q_terms.size();
-  // "Overlaps well": two shared words, half the question's words, or a word of the title.
-  bool high = best && (best_overlap >= 2 || ratio >= 0.5 || best_title_overlap >= 1);
-  json sources = json::array();
-  if (best && !best->id.is_null())
-    sources.push_back(best->id);
-  std::string answer;
-  if (high) {
-    auto sents = sentences(best->text);
-    std::size_t pick = 0, pick_overlap = 0;
-    for (std::size_t i = 0; i < sents.size(); ++i) {
-      auto s_terms = term_set(sents[i]);
-      std::size_t ov = 0;
-      for (auto& t : q_terms)
-        ov += s_terms.count(t);
-      if (ov > pick_overlap) {
-        pick_overlap = ov;
-        pick = i;
-      }
-    }
-    if (sents.empty())
-      answer = best->title;
-    else
-      answer = sents[pick] + (pick + 1 < sents.size() ? " " + sents[pick + 1] : std::string{});
-    if (answer.size() > 600)
-      answer = answer.substr(0, 597) + "...";
-  } else {
-    answer = "I could not find the answer to that in our help center articles.";
-  }
-  return {{"answer", answer}, {"sources", std::move(sources)}, {"confidence", high ? 0.9 : 0.2}};
+  return pick_grounded_answer(question, prompt_articles(context));
 }
 
 /// The default (unscripted) answer; see help_text() for the rules.
@@ -2474,9 +2391,12 @@ LLM rules (first that applies):
      {"answer","sources":[id],"confidence"}: the article (from the prompt: JSON array/{"articles"},
      or text blocks headed "[id] Title", "Article id: Title", "id: N" + "title: ...", "# Title")
      sharing most analysed words (core::analyze_text) with the question ("Question: ..." line,
-     else the last user message); answer = its best-matching sentence and the next one.
-     confidence 0.9 when it shares 2+ words, half the question's words or a word of its title,
-     else 0.2 with a "could not find" answer.
+     else the last user message), rarer words weighing more and title words twice; answer = the
+     sentence that answers it: its words, rarer ones weighing more, plus the kind of answer the
+     question asks for ("how long"/"when" -> a duration or time, "how much" -> an amount,
+     "how do I" -> instructions). confidence 0.7..0.95 (how much of the question the article
+     covers) when it shares 2+ words, half the question's words or a word of its title, else
+     0.2 with a "could not find" answer.
   5. Otherwise: You said: "<last user message>".
 
 Control API (JSON; never faulted or recorded):

@@ -2,6 +2,7 @@
 
 #include <soci/soci.h>
 
+#include "core/chatwoot.hpp"
 #include "core/crypto.hpp"
 #include "core/handoff.hpp"
 #include "storage/db.hpp"
@@ -18,7 +19,7 @@ constexpr const char* route_columns = "c.provider_id, p.name, c.chatwoot_portal_
 
 constexpr const char* insert_conversation_sql = "INSERT INTO chatwoot_conversations (account_id, "
                                                 "conversation_id, status) VALUES (:a, :c, :s) "
-                                                "ON CONFLICT DO NOTHING";
+                                                "ON CONFLICT DO NOTHING RETURNING 1";
 
 constexpr const char* lock_conversation_sql
     = "SELECT status, bot_state, coalesce(escalation_reason, ''), handoff_seq, "
@@ -123,10 +124,13 @@ std::optional<provider_route> provider_for_telegram_chat(soci::session& sql, int
 }
 
 conversation_row lock_conversation(soci::session& sql, int64_t account_id, int64_t conversation_id,
-                                   const std::string& initial_status) {
+                                   const std::string& initial_status, bool* created) {
   long long a = account_id, c = conversation_id;
   std::string st = known_status(initial_status) ? initial_status : std::string{"pending"};
-  sql << insert_conversation_sql, soci::use(a), soci::use(c), soci::use(st);
+  int inserted = 0;
+  sql << insert_conversation_sql, soci::use(a), soci::use(c), soci::use(st), soci::into(inserted);
+  if (created != nullptr)
+    *created = sql.got_data();
   conversation_row row;
   row.account_id = account_id;
   row.conversation_id = conversation_id;
@@ -148,21 +152,25 @@ void save_conversation(soci::session& sql, const conversation_row& c) {
 
 chatwoot_accepted accept_chatwoot_event(soci::session& sql, const core::chatwoot_inbound& in) {
   chatwoot_accepted out;
-  auto c = lock_conversation(sql, in.account_id, in.conversation_id, in.status);
+  bool created = false;
+  auto c = lock_conversation(sql, in.account_id, in.conversation_id, in.status, &created);
+  std::optional<core::chatwoot_seen> stored;
+  if (!created)
+    stored = core::chatwoot_seen{c.status, c.bot_state == "handed_off"};
   out.previous_status = c.status;
-  if (known_status(in.status) && in.status != c.status) {
-    if (in.status == "open")
-      out.became_open = true;
-    if (in.status == "pending" && c.bot_state == "handed_off") {
-      c.bot_state = "active";
-      out.resumed = true;
-    }
-    c.status = in.status;
-  }
+  auto t = core::chatwoot_status_transition(stored, in.status, in.previous_status);
+  out.became_open = t.became_open;
+  out.resumed = t.resumed;
+  if (t.resumed)
+    c.bot_state = "active";
+  c.status = t.status;
   if (in.customer_message) {
     c.last_customer_message = in.content;
     if (!in.contact_name.empty())
       c.contact_name = in.contact_name;
+  } else if (c.contact_name.empty() && !in.contact_name.empty()) {
+    // A conversation first seen in a status event: its meta.sender names the customer.
+    c.contact_name = in.contact_name;
   }
   save_conversation(sql, c);
   out.conversation = c;

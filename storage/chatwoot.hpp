@@ -41,9 +41,10 @@ struct conversation_row {
   std::string contact_name;
 };
 
-/// The conversation row, created when first seen, locked until the transaction ends.
+/// The conversation row, created when first seen (then `*created` is set to true, when given),
+/// locked until the transaction ends.
 conversation_row lock_conversation(soci::session& sql, int64_t account_id, int64_t conversation_id,
-                                   const std::string& initial_status);
+                                   const std::string& initial_status, bool* created = nullptr);
 
 /// Writes the conversation row.
 void save_conversation(soci::session& sql, const conversation_row& c);
@@ -78,7 +79,9 @@ struct chatwoot_accepted {
 
 /// Records a Chatwoot event taken from the inbox (which deduplicated it): the conversation's
 /// status as last seen (read from conversation.status, so changed_attributes: null is fine),
-/// the customer's last message, and whether this is a hand-off or a resumption.
+/// the customer's last message, and whether this is a hand-off or a resumption
+/// (core::chatwoot_status_transition: changed_attributes' previous status when sent, else the
+/// stored one; none when the row is created by this event and no previous status is sent).
 chatwoot_accepted accept_chatwoot_event(soci::session& sql, const core::chatwoot_inbound& in);
 
 /// What a hand-off records.

@@ -4,6 +4,7 @@
 
 #include <soci/soci.h>
 
+#include "core/crypto.hpp"
 #include "core/signatures.hpp"
 #include "core/sms.hpp"
 #include "tests/support/fixtures.hpp"
@@ -135,6 +136,9 @@ TEST_CASE("a customer question is answered from the Help Center with sources", "
   INFO(s.sim_requests("openai").dump().substr(0, 6000));
   CHECK(content.find("Sources") != std::string::npos);
   CHECK(content.find("efund") != std::string::npos);
+  // The sentence that answers "how long", not the one sharing most words with the question.
+  CHECK(content.find("processed within 5 business days") != std::string::npos);
+  CHECK(content.find("Shipping costs") == std::string::npos);
   CHECK(content.find("[end of article") == std::string::npos); // prompt markup never leaks
   CHECK(chatwoot_calls(s, 101, "toggle_status").empty());
   CHECK(telegram_sends(s).empty());
@@ -433,4 +437,146 @@ TEST_CASE("a hand-off SMS is cut to chatwoot.handoff_sms_max_segments", "[bot]")
   INFO(text);
   CHECK(text.find("#110") != std::string::npos);
   CHECK(core::analyze_sms(text).segments == 1);
+}
+
+TEST_CASE("Chatwoot webhooks signed with any configured secret are accepted, another is 401 "
+          "before parsing",
+          "[bot]") {
+  auto opts = bot_stack();
+  const std::string agent_bot_secret = "agent-bot-" + core::random_hex(8);
+  const std::string api_inbox_secret = "api-inbox-" + core::random_hex(8);
+  opts.env.emplace_back("SWITCHBOARD_CHATWOOT_WEBHOOK_SECRETS",
+                        agent_bot_secret + ", " + api_inbox_secret);
+  test::stack s{opts};
+  load_articles(s);
+  configure_provider(s, "telegram");
+  auto hook = [&](int64_t conv, const std::string& secret) {
+    auto r = test::http_post_json(s.sim_url("/_sim/chatwoot/webhook"),
+                                  {{"path", hook_path},
+                                   {"event", "message_created"},
+                                   {"account_id", account},
+                                   {"conversation_id", conv},
+                                   {"content", "How long does a refund take?"},
+                                   {"message_type", "incoming"},
+                                   {"status", "pending"},
+                                   {"secret", secret}});
+    REQUIRE(r.status < 300);
+    return r.json()["status"].get<int>();
+  };
+  // The account webhook's secret (chatwoot.webhook_secret) and both of chatwoot.webhook_secrets.
+  CHECK(hook(130, s.env("SWITCHBOARD_CHATWOOT_WEBHOOK_SECRET")) == 200);
+  CHECK(hook(131, agent_bot_secret) == 200);
+  CHECK(hook(132, api_inbox_secret) == 200);
+  CHECK(hook(133, "a-third-secret") == 401);
+  REQUIRE(test::eventually([&] {
+    return chatwoot_calls(s, 130, "messages").size() == 1
+           && chatwoot_calls(s, 131, "messages").size() == 1
+           && chatwoot_calls(s, 132, "messages").size() == 1;
+  }));
+  CHECK(chatwoot_calls(s, 133, "messages").empty());
+  // The signature is checked before the body is parsed: a badly signed non-JSON body is a 401.
+  auto ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
+  std::string junk = "{not json";
+  auto refused = test::http_post(
+      s.url("/webhooks/chatwoot"), junk, "application/json",
+      {{"X-Chatwoot-Timestamp", ts},
+       {"X-Chatwoot-Signature", core::chatwoot_signature("a-third-secret", ts, junk)}});
+  CHECK(refused.status == 401);
+  auto malformed = test::http_post(
+      s.url("/webhooks/chatwoot"), junk, "application/json",
+      {{"X-Chatwoot-Timestamp", ts},
+       {"X-Chatwoot-Signature", core::chatwoot_signature(agent_bot_secret, ts, junk)}});
+  CHECK(malformed.status == 400);
+}
+
+TEST_CASE("Chatwoot duplicates are keyed on the event and the message id, not on "
+          "X-Chatwoot-Delivery",
+          "[bot]") {
+  test::stack s{bot_stack()};
+  load_articles(s);
+  configure_provider(s, "telegram");
+  // The same message redelivered: each delivery has its own X-Chatwoot-Delivery (and timestamp).
+  for (int i = 0; i < 2; ++i) {
+    auto r = test::http_post_json(s.sim_url("/_sim/chatwoot/webhook"),
+                                  {{"path", hook_path},
+                                   {"event", "message_created"},
+                                   {"account_id", account},
+                                   {"conversation_id", 140},
+                                   {"message_id", 7140},
+                                   {"content", "How long does a refund take?"},
+                                   {"message_type", "incoming"},
+                                   {"status", "pending"}});
+    REQUIRE(r.status < 300);
+    CHECK(r.json()["status"] == 200);
+  }
+  // Two messages under one delivery id: both are events.
+  auto secret = s.env("SWITCHBOARD_CHATWOOT_WEBHOOK_SECRET");
+  auto ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
+  for (int id : {7141, 7142}) {
+    std::string payload
+        = R"({"event":"message_created","account":{"id":7},"message_type":"incoming",)"
+          R"("private":false,"content":"How long does a refund take?","id":)"
+          + std::to_string(id)
+          + R"(,"sender":{"id":3,"name":"Aline","type":"contact"},)"
+            R"("conversation":{"id":141,"status":"pending","account_id":7}})";
+    auto r = test::http_post(
+        s.url("/webhooks/chatwoot"), payload, "application/json",
+        {{"X-Chatwoot-Timestamp", ts},
+         {"X-Chatwoot-Delivery", "same-delivery"},
+         {"X-Chatwoot-Signature", core::chatwoot_signature(secret, ts, payload)}});
+    CHECK(r.status == 200);
+  }
+  REQUIRE(test::eventually([&] {
+    return chatwoot_calls(s, 140, "messages").size() == 1
+           && chatwoot_calls(s, 141, "messages").size() == 2;
+  }));
+  std::this_thread::sleep_for(300ms);
+  CHECK(chatwoot_calls(s, 140, "messages").size() == 1);
+  CHECK(chatwoot_calls(s, 141, "messages").size() == 2);
+}
+
+TEST_CASE("a conversation first seen as pending -> open notifies the provider once; first seen "
+          "open without a previous status, or open -> open, notifies nobody",
+          "[bot]") {
+  test::stack s{bot_stack()};
+  configure_provider(s, "telegram");
+  // The webhooks before it were lost (a 503 during an outage): the first stored is the change.
+  auto changed = status_changes(s, 150, "open", "pending", false);
+  CHECK(changed["status"] == 200);
+  REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 1; }));
+  auto text = telegram_sends(s)[0]["json"]["text"].get<std::string>();
+  CHECK(text.find("#150") != std::string::npos);
+  CHECK(count(s, "SELECT count(*) FROM provider_notifications WHERE conversation_id = 150") == 1);
+  // conversation_updated carrying the same change, and a redelivery: still one notification.
+  test::http_post_json(s.sim_url("/_sim/chatwoot/webhook"), {{"path", hook_path},
+                                                             {"event", "conversation_updated"},
+                                                             {"account_id", account},
+                                                             {"conversation_id", 150},
+                                                             {"status", "open"},
+                                                             {"previous_status", "pending"}});
+  status_changes(s, 150, "open", "pending", false);
+  // Conversation 151 first seen open with changed_attributes null (Chatwoot sends null when it
+  // has no change to report), 152 first seen open -> open: no hand-off is invented.
+  auto null_change = test::http_post_json(s.sim_url("/_sim/chatwoot/webhook"),
+                                          {{"path", hook_path},
+                                           {"body",
+                                            {{"event", "conversation_status_changed"},
+                                             {"id", 151},
+                                             {"account_id", account},
+                                             {"inbox_id", 1},
+                                             {"status", "open"},
+                                             {"meta", {{"sender", {{"id", 5}, {"name", "Jean"}}}}},
+                                             {"changed_attributes", nullptr}}}});
+  CHECK(null_change.json()["status"] == 200);
+  status_changes(s, 152, "open", "open", false);
+  REQUIRE(test::eventually(
+      [&] { return count(s, "SELECT count(*) FROM chatwoot_conversations") == 3; }));
+  std::this_thread::sleep_for(300ms);
+  CHECK(telegram_sends(s).size() == 1);
+  CHECK(count(s, "SELECT count(*) FROM provider_notifications") == 1);
+  CHECK(count(s, "SELECT count(*) FROM chatwoot_conversations WHERE status = 'open'") == 3);
 }

@@ -188,3 +188,49 @@ TEST_CASE("a sent Telegram notification is found by (chat, message id); stalled 
   CHECK(due[0].id == h2.notification->id);
   CHECK(due[0].claim_token != "tok");
 }
+
+TEST_CASE("a conversation first seen as pending -> open is a hand-off; first seen open with no "
+          "previous status, or open -> open, is none",
+          "[chatwoot]") {
+  bot_db b;
+  b.provider(7, "telegram");
+  auto with_previous = [](int64_t conv, const std::string& status, const std::string& previous) {
+    auto in = event(conv, status);
+    in.previous_status = previous;
+    return in;
+  };
+  // The first webhook stored for conversation 10 (the earlier ones were lost to a 503).
+  auto first = b.tx([&](soci::session& sql) {
+    return accept_chatwoot_event(sql, with_previous(10, "open", "pending"));
+  });
+  CHECK(first.became_open);
+  CHECK(first.conversation.status == "open");
+  CHECK(first.conversation.contact_name == "Jean"); // from the event's meta.sender
+  auto h = b.tx([&](soci::session& sql) {
+    return record_handoff(sql, handoff(10, "The conversation was opened for a human agent."));
+  });
+  REQUIRE(h.notification);
+  CHECK(h.notification->body.find("Jean") != std::string::npos);
+  // conversation_updated carrying the same change: the stored row is open, no second hand-off.
+  auto again = b.tx([&](soci::session& sql) {
+    return accept_chatwoot_event(sql, with_previous(10, "open", "pending"));
+  });
+  CHECK_FALSE(again.became_open);
+
+  // Conversation 11 first seen open, changed_attributes null: nothing says it was just opened.
+  auto unknown
+      = b.tx([&](soci::session& sql) { return accept_chatwoot_event(sql, event(11, "open")); });
+  CHECK_FALSE(unknown.became_open);
+  CHECK(unknown.conversation.status == "open");
+  // Conversation 12 first seen open -> open (an attribute other than the status changed).
+  auto same = b.tx([&](soci::session& sql) {
+    return accept_chatwoot_event(sql, with_previous(12, "open", "open"));
+  });
+  CHECK_FALSE(same.became_open);
+  // A stored pending row with changed_attributes null still falls back to the stored status.
+  b.tx([&](soci::session& sql) { return accept_chatwoot_event(sql, event(13, "pending")); });
+  auto fallback
+      = b.tx([&](soci::session& sql) { return accept_chatwoot_event(sql, event(13, "open")); });
+  CHECK(fallback.became_open);
+  CHECK(b.count("SELECT count(*) FROM provider_notifications") == 1);
+}

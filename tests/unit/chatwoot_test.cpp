@@ -1,10 +1,12 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "core/chatwoot.hpp"
+#include "core/crypto.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace switchboard::core;
@@ -526,4 +528,79 @@ TEST_CASE("a refused Help Center read says why, by status", "[chatwoot]") {
   CHECK(help_center_refusal(404, true).find("no such account or portal") != std::string::npos);
   CHECK(help_center_refusal(500, true).empty());
   CHECK(help_center_refusal(429, false).empty());
+}
+
+TEST_CASE("the dedupe key is the event and the message id, never the delivery header",
+          "[chatwoot]") {
+  auto j = incoming();
+  auto ev = parse_ok(j);
+  auto key = chatwoot_dedupe_key(ev, j.dump());
+  CHECK(key == "message_created:" + std::to_string(ev.message->id));
+  // A redelivery re-serialised differently (another timestamp field, another key order) is the
+  // same message: the same key.
+  auto again = j;
+  again["created_at"] = "2024-05-03T10:00:09.000Z";
+  CHECK(chatwoot_dedupe_key(parse_ok(again), again.dump(2)) == key);
+  // Another message is another event, and message_updated is not message_created.
+  auto other = j;
+  other["id"] = ev.message->id + 1;
+  CHECK(chatwoot_dedupe_key(parse_ok(other), other.dump()) != key);
+  auto updated = j;
+  updated["event"] = "message_updated";
+  auto updated_key = chatwoot_dedupe_key(parse_ok(updated), updated.dump());
+  CHECK(updated_key.rfind("message_updated:" + std::to_string(ev.message->id) + ":", 0) == 0);
+  // Two different updates of one message are two events; the same update twice is one.
+  auto edited = updated;
+  edited["content"] = "edited again";
+  CHECK(chatwoot_dedupe_key(parse_ok(edited), edited.dump()) != updated_key);
+  CHECK(chatwoot_dedupe_key(parse_ok(updated), updated.dump()) == updated_key);
+  // Events without a message: the body's digest.
+  auto status = json::parse(status_changed_null);
+  CHECK(chatwoot_dedupe_key(parse_ok(status), status.dump()) == to_hex(sha256(status.dump())));
+}
+
+TEST_CASE("hand-off rule: changed_attributes' previous status first, else the stored one",
+          "[chatwoot]") {
+  using seen = std::optional<chatwoot_seen>;
+  const seen none;
+  const seen pending = chatwoot_seen{"pending", false};
+  const seen open = chatwoot_seen{"open", true};
+  const seen resolved = chatwoot_seen{"resolved", false};
+  const seen handed_back = chatwoot_seen{"open", true};
+
+  SECTION("first event stored for the conversation") {
+    // pending -> open in changed_attributes (the earlier webhooks were lost): a hand-off.
+    auto t = chatwoot_status_transition(none, "open", "pending");
+    CHECK(t.became_open);
+    CHECK(t.status == "open");
+    CHECK(chatwoot_status_transition(none, "open", "resolved").became_open);
+    CHECK(chatwoot_status_transition(none, "open", "snoozed").became_open);
+    // No previous status, an unknown one, or open -> open: none is invented.
+    CHECK_FALSE(chatwoot_status_transition(none, "open", "").became_open);
+    CHECK_FALSE(chatwoot_status_transition(none, "open", "archived").became_open);
+    CHECK_FALSE(chatwoot_status_transition(none, "open", "open").became_open);
+    CHECK_FALSE(chatwoot_status_transition(none, "pending", "open").became_open);
+    CHECK_FALSE(chatwoot_status_transition(none, "pending", "open").resumed);
+    CHECK(chatwoot_status_transition(none, "", "").status == "pending");
+  }
+  SECTION("a stored conversation") {
+    // changed_attributes null: the stored status is the previous one.
+    CHECK(chatwoot_status_transition(pending, "open", "").became_open);
+    CHECK(chatwoot_status_transition(resolved, "open", "").became_open);
+    CHECK(chatwoot_status_transition(pending, "open", "pending").became_open);
+    // changed_attributes wins over the stored status when it has one.
+    CHECK_FALSE(chatwoot_status_transition(pending, "open", "open").became_open);
+    // Stored open: Chatwoot echoing our own toggle, or the same change in conversation_updated.
+    CHECK_FALSE(chatwoot_status_transition(open, "open", "pending").became_open);
+    CHECK_FALSE(chatwoot_status_transition(open, "open", "").became_open);
+    // Back to pending after a hand-off: the bot answers again.
+    auto back = chatwoot_status_transition(handed_back, "pending", "open");
+    CHECK(back.resumed);
+    CHECK(back.status == "pending");
+    CHECK_FALSE(chatwoot_status_transition(pending, "pending", "").resumed);
+    // A status the rule does not know changes nothing.
+    auto odd = chatwoot_status_transition(resolved, "archived", "resolved");
+    CHECK(odd.status == "resolved");
+    CHECK_FALSE(odd.became_open);
+  }
 }

@@ -238,6 +238,33 @@ TEST_CASE("Chatwoot signature: timestamp.body over raw bytes", "[signatures][cha
   }
 }
 
+TEST_CASE("Chatwoot signature against several secrets (one per webhook kind, rotation)",
+          "[signatures][chatwoot]") {
+  const std::string body = R"({"event":"message_created","id":1})";
+  const std::string ts = "1717000000";
+  const int64_t now = 1717000000;
+  const std::vector<std::string> secrets{"account-secret", "api-inbox-secret", "agent-bot-secret"};
+  for (const auto& secret : secrets) {
+    INFO(secret);
+    CHECK(verify_chatwoot_signature(secrets, ts, body, chatwoot_signature(secret, ts, body), now));
+  }
+  CHECK_FALSE(
+      verify_chatwoot_signature(secrets, ts, body, chatwoot_signature("third", ts, body), now));
+  CHECK_FALSE(verify_chatwoot_signature(std::vector<std::string>{}, ts, body,
+                                        chatwoot_signature("", ts, body), now));
+  // Each secret still gets the timestamp window.
+  CHECK_FALSE(verify_chatwoot_signature(
+      secrets, ts, body, chatwoot_signature("agent-bot-secret", ts, body), now + 301));
+
+  SECTION("the configured list: the single key first, then the comma-separated one") {
+    CHECK(chatwoot_webhook_secrets("", "").empty());
+    CHECK(chatwoot_webhook_secrets("a", "") == std::vector<std::string>{"a"});
+    CHECK(chatwoot_webhook_secrets("", "b") == std::vector<std::string>{"b"});
+    CHECK(chatwoot_webhook_secrets("a", " b , c,,a, ") == std::vector<std::string>{"a", "b", "c"});
+    CHECK(chatwoot_webhook_secrets(" ", ",").empty());
+  }
+}
+
 TEST_CASE("Secret token comparison", "[signatures]") {
   CHECK(verify_secret_token("s3cr3t", "s3cr3t"));
   CHECK_FALSE(verify_secret_token("s3cr3t", "s3cr3T"));
