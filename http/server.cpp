@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <cerrno>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -116,7 +117,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   impl(server_options o, handler hd) : opts(std::move(o)), h(std::move(hd)) {}
 
+  std::atomic<std::size_t> accept_backoffs{0}; ///< accepts paused for want of descriptors
+
   void do_accept();
+  void accept_later();
   void forget(uint64_t id) {
     std::lock_guard<std::mutex> guard{mtx};
     conns.erase(id);
@@ -419,12 +423,33 @@ private:
   std::size_t bytes_in_ = 0;
 };
 
+static bool out_of_resources(const beast::error_code& ec) {
+  return ec == net::error::no_descriptors || ec.value() == ENFILE
+         || ec == net::error::no_buffer_space || ec == net::error::no_memory;
+}
+
+void server::impl::accept_later() {
+  ++accept_backoffs;
+  auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds{50});
+  timer->async_wait([self = shared_from_this(), timer](beast::error_code ec) {
+    if (!ec && self->acceptor && self->acceptor->is_open() && !self->stopping)
+      self->do_accept();
+  });
+}
+
 void server::impl::do_accept() {
   acceptor->async_accept(net::make_strand(ioc),
                          [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
                            if (ec) {
                              if (ec == net::error::operation_aborted || !self->acceptor->is_open())
                                return;
+                             if (out_of_resources(ec)) {
+                               // No descriptor for the connection: it stays in the backlog, so
+                               // accepting again at once fails again at once (a spinning accept
+                               // loop). Wait for connections to close.
+                               self->accept_later();
+                               return;
+                             }
                              self->do_accept();
                              return;
                            }
@@ -481,6 +506,10 @@ void server::start() {
   auto n = s.opts.threads == 0 ? 1 : s.opts.threads;
   for (std::size_t i = 0; i < n; ++i)
     s.threads.emplace_back([&s] { s.ioc.run(); });
+}
+
+std::size_t server::accept_backoffs() const {
+  return impl_->accept_backoffs.load();
 }
 
 uint16_t server::port() const {

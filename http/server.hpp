@@ -108,6 +108,8 @@ public:
   void start();
   /// The bound port (after start).
   uint16_t port() const;
+  /// How often accepting paused (50 ms) because the process had no descriptor left (EMFILE).
+  std::size_t accept_backoffs() const;
   /// Stops accepting, lets in-flight requests finish (up to `drain`), closes idle connections
   /// and joins the I/O threads.
   void stop(std::chrono::milliseconds drain = std::chrono::milliseconds{5000});

@@ -1,6 +1,13 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <vector>
+
+#include <sys/resource.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <future>
 #include <thread>
 
@@ -195,6 +202,76 @@ TEST_CASE("connections over the cap get 503 and are closed", "[http]") {
   // The first two stay usable (keep-alive).
   a.send(get("/again"));
   CHECK(status_of(a.read_response()) == 200);
+}
+
+namespace {
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/// Lowers this process's soft descriptor limit for the test's duration.
+struct fd_limit {
+  rlimit saved{};
+  explicit fd_limit(rlim_t soft) {
+    getrlimit(RLIMIT_NOFILE, &saved);
+    rlimit lower = saved;
+    lower.rlim_cur = soft;
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &lower) == 0);
+  }
+  ~fd_limit() { setrlimit(RLIMIT_NOFILE, &saved); }
+};
+
+} // namespace
+
+TEST_CASE("out of descriptors, accepting pauses instead of spinning; it resumes when they free",
+          "[http]") {
+  server_fixture f{[](http::server_options& o) { o.max_connections = 100000; }};
+  f.start();
+  // The server shares this process's descriptor table. The client sockets are made first; then
+  // the limit leaves no descriptor free, and they connect: the kernel completes the handshakes
+  // into the listen backlog, with nothing to accept them into.
+  std::vector<int> socks;
+  for (int i = 0; i < 8; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    socks.push_back(fd);
+  }
+  int probe = ::dup(0);
+  REQUIRE(probe >= 0);
+  ::close(probe);
+  {
+    fd_limit limit{static_cast<rlim_t>(probe)};
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(f.port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int fd : socks)
+      REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    std::this_thread::sleep_for(200ms);
+    REQUIRE(f.srv->accept_backoffs() > 0);
+    // While the backlog waits, the accept loop does not spin (it did: ~100 % of a core).
+    auto before = cpu_seconds();
+    std::this_thread::sleep_for(1s);
+    CHECK(cpu_seconds() - before < 0.3);
+  }
+  // Descriptors free again: the waiting connections are accepted and served.
+  const std::string req = get("/waited");
+  CHECK(::send(socks[0], req.data(), req.size(), 0) == static_cast<ssize_t>(req.size()));
+  char buf[64] = {};
+  timeval tv{5, 0};
+  setsockopt(socks[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  auto n = ::recv(socks[0], buf, sizeof buf - 1, 0);
+  CHECK(n > 12);
+  CHECK(std::string{buf}.rfind("HTTP/1.1 200", 0) == 0);
+  for (int fd : socks)
+    ::close(fd);
+  // A new client is served within a pause or two.
+  raw_client c{f.port()};
+  c.send(get("/after"));
+  CHECK(status_of(c.read_response()) == 200);
 }
 
 TEST_CASE("keep-alive serves several requests, pipelined ones in order", "[http]") {
