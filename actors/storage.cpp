@@ -33,6 +33,8 @@ struct worker_state {
 
 using worker_ptr = storage_worker_actor::stateful_pointer<worker_state>;
 
+constexpr milliseconds max_reconnect_backoff{1000};
+
 caf::error unavailable() {
   return caf::make_error(sb_error::unavailable, std::string{"database unavailable"});
 }
@@ -55,7 +57,10 @@ void try_connect(worker_ptr self) {
   self->send(st.front, down_atom::value, st.index);
   st.reconnect_scheduled = true;
   self->delayed_send(self, st.backoff, reconnect_atom::value);
-  st.backoff = std::min(st.backoff * 2, milliseconds{30000});
+  // Doubling, but never past a second: the database is back within a second of returning
+  // (a refused connection costs a fraction of a millisecond; an unreachable host is bounded by
+  // database.connect_timeout_s, on this worker's own thread).
+  st.backoff = std::min(st.backoff * 2, std::max(st.cfg.reconnect_backoff, max_reconnect_backoff));
 }
 
 void lose_connection(worker_ptr self) {

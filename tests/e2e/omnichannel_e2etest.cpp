@@ -536,6 +536,23 @@ TEST_CASE("database down: webhooks get 503 and nothing is acknowledged", "[omnic
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 2; }));
 }
 
+TEST_CASE("after a long database outage the server is ready within about a second of its return",
+          "[omnichannel]") {
+  test::stack s; // reconnect backoff from 100 ms: doubling without a cap, the next attempt after
+                 // a 10 s outage would come 2.7 s after the database returned
+  s.db().set_available(false);
+  REQUIRE(test::eventually([&] { return test::http_get(s.url("/readyz")).status == 503; }));
+  std::this_thread::sleep_for(10s);
+  CHECK(call_ended(s, "call-outage").status == 503);
+  s.db().set_available(true);
+  auto back = std::chrono::steady_clock::now();
+  REQUIRE(test::eventually([&] { return call_ended(s, "call-outage").status == 202; }, 15s));
+  auto took = std::chrono::steady_clock::now() - back;
+  INFO("accepted " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                   << " ms after the database returned");
+  CHECK(took < 2s);
+}
+
 TEST_CASE("idle session actors are passivated and rebuilt from the database on the next event",
           "[omnichannel]") {
   test::stack s{with_env({{"SWITCHBOARD_ACTORS_IDLE_PASSIVATE_S", "1"}})};
