@@ -1,5 +1,5 @@
-#include <unordered_map>
 #include "core/json_fields.hpp"
+#include <unordered_map>
 
 #include "actors/common.hpp"
 

@@ -1,5 +1,5 @@
-#include <set>
 #include "core/json_fields.hpp"
+#include <set>
 #include <unordered_map>
 
 #include "actors/common.hpp"

@@ -124,7 +124,8 @@ std::string encode_llm_request(const llm_request& req, const nlohmann::json& too
 
 expected<llm_response> parse_llm_response(std::string_view body) {
   if (json_depth(body) > max_json_depth)
-    return fail(sb_error::malformed, "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
+    return fail(sb_error::malformed,
+                "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
   try {
     auto root = json::parse(body);
     if (!root.is_object())

@@ -9,8 +9,8 @@
 #include "core/form.hpp"
 #include "core/signatures.hpp"
 #include "core/text.hpp"
-#include "core/whatsapp.hpp"
 #include "core/utf8.hpp"
+#include "core/whatsapp.hpp"
 #include "sim/answer.hpp"
 #include "sim/sim.hpp"
 
@@ -590,7 +590,8 @@ json whatsapp_inbound_payload(sim_core& sim, const json& p) {
     std::lock_guard<std::mutex> guard{sim.mtx};
     sim.state.inbound_wamids.insert(msg["id"].get<std::string>());
   }
-  auto contacts = whatsapp_contacts(msg.value("from", from), p.value("name", std::string{"Sim User"}));
+  auto contacts
+      = whatsapp_contacts(msg.value("from", from), p.value("name", std::string{"Sim User"}));
   if (!text_of(p, "user_id").empty())
     contacts[0]["user_id"] = text_of(p, "user_id");
   if (p.value("withhold_phone", false)) {

@@ -45,9 +45,9 @@ constexpr pg_statement profiles_by_id_sql{"sb_profiles_by_id",
 
 // The profiles of (business, BSUID) pairs.
 constexpr pg_statement find_user_ids_sql{
-    "sb_wa_ids_find",
-    "SELECT i.business, i.user_id, i.profile_id FROM profile_whatsapp_ids i JOIN unnest($1::text[], "
-    "$2::text[]) AS v(b, u) ON i.business = v.b AND i.user_id = v.u"};
+    "sb_wa_ids_find", "SELECT i.business, i.user_id, i.profile_id FROM profile_whatsapp_ids i JOIN "
+                      "unnest($1::text[], "
+                      "$2::text[]) AS v(b, u) ON i.business = v.b AND i.user_id = v.u"};
 
 // New profiles for unknown (business, BSUID) pairs, addressed on WhatsApp by the BSUID. A pair
 // another transaction created meanwhile keeps that profile (the new one stays unused).

@@ -321,11 +321,12 @@ TEST_CASE("a WhatsApp user who withholds the number (a username) is answered by 
   REQUIRE(r.status == 202);
   CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
   // The simulator refuses a malformed BSUID the way the Cloud API does.
-  auto bad = test::http_post_json(
-      s.sim_url("/v21.0/1122334455667/messages"),
-      {{"messaging_product", "whatsapp"}, {"recipient", "not-a-bsuid"}, {"type", "text"},
-       {"text", {{"body", "x"}}}},
-      {test::bearer_auth(s.env("SWITCHBOARD_WHATSAPP_ACCESS_TOKEN"))});
+  auto bad = test::http_post_json(s.sim_url("/v21.0/1122334455667/messages"),
+                                  {{"messaging_product", "whatsapp"},
+                                   {"recipient", "not-a-bsuid"},
+                                   {"type", "text"},
+                                   {"text", {{"body", "x"}}}},
+                                  {test::bearer_auth(s.env("SWITCHBOARD_WHATSAPP_ACCESS_TOKEN"))});
   CHECK(bad.status == 400);
   CHECK(bad.json()["error"]["code"] == 100);
 }

@@ -320,8 +320,8 @@ TEST_CASE("accept: a WhatsApp user known by a BSUID only, then by number too, is
 
   // Its reply goes out on WhatsApp to the BSUID; an SMS cannot (no number).
   auto reply = d.tx([&](soci::session& sql) {
-    return queue_reply(sql, d.policy, {{first[0].inbound[0].id, "tok-a"}}, "whatsapp",
-                       "Hello!", "reply", d.now);
+    return queue_reply(sql, d.policy, {{first[0].inbound[0].id, "tok-a"}}, "whatsapp", "Hello!",
+                       "reply", d.now);
   });
   REQUIRE(reply);
   CHECK(reply->status == "queued");
