@@ -258,6 +258,34 @@ void fall_back(channel_ptr self, const outbound_send& s, int64_t code, const std
       });
 }
 
+/// A send refused by a per-user limit (131049, 131056): only this row waits, back in the queue
+/// until `wait` has passed (the outbox sweeper sends it then); the adapter goes on sending to
+/// everybody else. Failed for good once the row's attempts are spent.
+void back_off(channel_ptr self, const outbound_send& s, const std::string& reason,
+              milliseconds wait) {
+  auto& svc = *self->state.svc;
+  svc.stats->count("whatsapp_user_backoffs", "send");
+  log_send(s, "per-user limit: the send waits", core::log_level::info,
+           {{"reason", reason}, {"delay_ms", std::to_string(wait.count())}});
+  auto id = s.delivery_id;
+  db_write<bool>(
+      self, svc, "back_off",
+      [id, reason, wait](soci::session& sql) {
+        if (storage::back_off_row(sql, id, reason, wait))
+          return true;
+        storage::record_failed(sql, id, reason + " (per-user limit: attempts spent)");
+        return false;
+      },
+      [self, s](bool& later) {
+        if (!later)
+          self->state.svc->stats->message_sent(s.channel, s.provider, false);
+      },
+      [s](caf::error& e) {
+        log_send(s, "could not record a back-off; the sweeper will retry it", core::log_level::warn,
+                 {{"error", core::reason_of(e)}});
+      });
+}
+
 /// Acts on a WhatsApp error code that calls for more than the ordinary retry or failure (see
 /// core::whatsapp_error_action_for); false when the ordinary handling applies.
 bool on_whatsapp_error(channel_ptr self, const outbound_send& s, const caf::error& err,
@@ -266,13 +294,10 @@ bool on_whatsapp_error(channel_ptr self, const outbound_send& s, const caf::erro
   if (!code || static_cast<storage::outbox>(s.box) != storage::outbox::deliveries)
     return false;
   switch (core::whatsapp_error_action_for(*code)) {
-  case core::whatsapp_error_action::user_backoff: {
-    // Only this row waits; the adapter goes on sending to everybody else.
-    auto wait = std::max(core::whatsapp_user_backoff(*code), retry_after.value_or(milliseconds{0}));
-    self->state.svc->stats->count("whatsapp_user_backoffs", "send");
-    retry_later(self, s, reason, wait);
+  case core::whatsapp_error_action::user_backoff:
+    back_off(self, s, reason,
+             std::max(core::whatsapp_user_backoff(*code), retry_after.value_or(milliseconds{0})));
     return true;
-  }
   case core::whatsapp_error_action::reengage:
   case core::whatsapp_error_action::undeliverable:
     fall_back(self, s, *code, reason);

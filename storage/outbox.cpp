@@ -159,11 +159,7 @@ status_outcome apply_status_update(soci::session& sql, const core::channel_polic
     action = core::whatsapp_error_action_for(s.error_code);
   if (action == core::whatsapp_error_action::user_backoff
       || action == core::whatsapp_error_action::retry) {
-    auto delay = core::whatsapp_user_backoff(s.error_code);
-    auto r = pg_exec(sql, requeue_sql,
-                     {id_text, s.error, std::to_string(delay.count()),
-                      std::to_string(core::whatsapp_user_backoff_attempts)});
-    if (r.size() > 0) {
+    if (back_off_row(sql, id, s.error, core::whatsapp_user_backoff(s.error_code))) {
       out.status = "queued";
       out.backed_off = true;
       return out;
@@ -183,6 +179,14 @@ status_outcome apply_status_update(soci::session& sql, const core::channel_polic
     }
   }
   return out;
+}
+
+bool back_off_row(soci::session& sql, int64_t id, const std::string& error,
+                  std::chrono::milliseconds delay) {
+  auto r = pg_exec(sql, requeue_sql,
+                   {std::to_string(id), error, std::to_string(delay.count()),
+                    std::to_string(core::whatsapp_user_backoff_attempts)});
+  return r.size() > 0;
 }
 
 std::optional<delivery_row> fail_with_fallback(soci::session& sql,

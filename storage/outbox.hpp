@@ -64,6 +64,12 @@ struct status_outcome {
 status_outcome apply_status_update(soci::session& sql, const core::channel_policy& policy,
                                    const core::status_update& s);
 
+/// Puts a row hit by a per-user limit back in the queue, due after `delay` and unclaimed, so the
+/// outbox sweeper sends it then (no other row waits for it). False when its attempts are spent
+/// (core::whatsapp_user_backoff_attempts); the row is then left as it was. 1 round trip.
+bool back_off_row(soci::session& sql, int64_t id, const std::string& error,
+                  std::chrono::milliseconds delay);
+
 /// A WhatsApp send refused synchronously with `code` (131047, 131026): records the row failed
 /// with `reason` and queues its fallback. nullopt when the row was no longer queued or no
 /// fallback was queued.

@@ -600,6 +600,9 @@ TEST_CASE("131056 pair rate limit: that user's reply waits, another user's does 
                         + std::string{other_customer} + "' AND status = 'sent'")
            == 1;
   }));
+  INFO(text_of(s, "SELECT string_agg(direction || ' ' || status || ' ' || attempts || ' ' || "
+                  "coalesce(last_error, '-'), ' | ') FROM message_delivery_log WHERE recipient = '"
+                      + std::string{customer} + "'"));
   CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
                      + std::string{customer} + "' AND direction = 'outbound' AND status = 'queued'")
         == 1);
@@ -714,8 +717,9 @@ TEST_CASE("cost: a status's pricing lands on the row and in /metrics; SMS segmen
   auto log = test::http_get(s.url(path), {test::bearer_auth(s.env("SWITCHBOARD_API_TOKEN"))});
   REQUIRE(log.status == 200);
   int priced = 0, segmented = 0;
-  for (auto& d : log.json().at("deliveries")) {
-    if (d["channel"] == "whatsapp" && d["direction"] == "outbound") {
+  auto doc = log.json(); // keep it alive: the loop walks into it
+  for (auto& d : doc.at("deliveries")) {
+    if (d["external_id"] == wamid) { // the reply (the call's WhatsApp summary was skipped)
       CHECK(d["pricing"]["category"] == "utility");
       CHECK(d["pricing"]["type"] == "regular");
       CHECK(d["pricing"]["cost_units"] == 1);
