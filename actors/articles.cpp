@@ -1,4 +1,5 @@
 #include <unordered_map>
+#include "core/json_fields.hpp"
 
 #include "actors/common.hpp"
 
@@ -66,7 +67,7 @@ void fetch_page(articles_ptr self, std::string key, int64_t account, std::string
               fail(items.error());
               return;
             }
-            auto raw = nlohmann::json::parse(r.body, nullptr, false);
+            auto raw = core::parse_untrusted_json(r.body);
             std::size_t on_page = 0;
             if (raw.is_object() && raw.contains("payload") && raw["payload"].is_array())
               on_page = raw["payload"].size();

@@ -137,7 +137,7 @@ void record_handoff(conv_ptr self, std::string reason, bool already_open,
                                                         in.conversation_id);
   in.correlation_id = correlation_id;
   in.token = core::random_hex(8);
-  in.sms_max_segments = 2;
+  in.sms_max_segments = svc.cfg.chatwoot.handoff_sms_max_segments;
   in.now = system_clock::now();
   db_write<storage::handoff_result>(
       self, svc, "handoff", [in](soci::session& sql) { return storage::record_handoff(sql, in); },

@@ -1,4 +1,5 @@
 #include <set>
+#include "core/json_fields.hpp"
 #include <unordered_map>
 
 #include "actors/common.hpp"
@@ -9,6 +10,7 @@
 #include "core/phone.hpp"
 #include "core/responder.hpp"
 #include "core/tools.hpp"
+#include "core/whatsapp.hpp"
 #include "storage/db.hpp"
 #include "storage/sets.hpp"
 
@@ -71,6 +73,7 @@ struct burst_state {
   std::size_t covered = 0; ///< rows the generation in flight answers
   bool stale = false;      ///< messages arrived during the generation
   int regenerations = 0;
+  std::string typing_for; ///< wamid last marked read with the typing indicator
 };
 
 /// One LLM conversation in progress (a burst being answered).
@@ -113,7 +116,13 @@ using tool_done = std::function<void(core::expected<json>)>;
 void execute_tool(session_ptr self, const std::string& name, json args,
                   const std::string& correlation_id, tool_done done) {
   const auto& svc = *self->state.svc;
-  if (auto valid = core::validate_tool_arguments(name, args); !valid) {
+  // A WhatsApp user known by a business-scoped user id has no number: this session's own key
+  // stands for it (the schema's E.164 pattern is checked on a placeholder).
+  auto checked = args;
+  if (core::parse_whatsapp_user_key(self->state.key) && args.is_object()
+      && args.value("phone_number", std::string{}) == self->state.key)
+    checked["phone_number"] = "+10000000000";
+  if (auto valid = core::validate_tool_arguments(name, checked); !valid) {
     done(valid.error());
     return;
   }
@@ -352,6 +361,52 @@ std::string user_text(const storage::delivery_row& row) {
   return row.message_type == "text" ? row.body : "[the customer sent a " + row.message_type + "]";
 }
 
+/// Before the LLM answers on WhatsApp: marks the newest WhatsApp text of the burst read with the
+/// typing indicator (which marks the earlier ones read too). Best effort: one try, the answer
+/// does not wait for it, and it is no delivery (counted in switchboard_typing_indicators_total).
+void show_typing(session_ptr self) {
+  auto& b = *self->state.burst;
+  const auto& svc = *self->state.svc;
+  const auto& w = svc.cfg.whatsapp;
+  if (!w.enabled || !w.typing_indicator || b.covered == 0
+      || b.rows[b.covered - 1].channel != "whatsapp")
+    return;
+  const storage::delivery_row* target = nullptr;
+  for (std::size_t i = b.covered; i-- > 0 && target == nullptr;) {
+    const auto& r = b.rows[i];
+    if (r.channel == "whatsapp" && r.message_type == "text" && !r.external_id.empty())
+      target = &r;
+  }
+  if (target == nullptr || target->external_id == b.typing_for)
+    return; // a regeneration keeps the indicator it showed
+  b.typing_for = target->external_id;
+  http_call call;
+  call.service = "whatsapp";
+  call.url = w.base_url + "/" + w.api_version + "/" + w.phone_number_id + "/messages";
+  call.headers
+      = {{"Authorization", "Bearer " + w.access_token}, {"Content-Type", "application/json"}};
+  call.body = core::build_whatsapp_typing_indicator(target->external_id).dump();
+  call.timeout_ms = 5000; // Meta shows it for 25 s at most: later is useless
+  call.correlation_id = target->correlation_id;
+  auto correlation_id = target->correlation_id;
+  self->request(svc.http, std::chrono::seconds{7}, std::move(call))
+      .then(
+          [self, correlation_id](http_reply& r) {
+            bool ok = r.status >= 200 && r.status < 300;
+            self->state.svc->stats->count("typing_indicators", ok ? "sent" : "refused");
+            if (!ok)
+              core::log(core::log_level::warn, "typing indicator refused",
+                        {{"correlation_id", correlation_id},
+                         {"status", std::to_string(r.status)},
+                         {"error", r.body.substr(0, 300)}});
+          },
+          [self, correlation_id](caf::error& e) {
+            self->state.svc->stats->count("typing_indicators", "failed");
+            core::log(core::log_level::warn, "typing indicator not sent",
+                      {{"correlation_id", correlation_id}, {"error", core::reason_of(e)}});
+          });
+}
+
 /// Answers the rows gathered so far: the LLM sees the session, the earlier messages of the
 /// session (1 read) and every message of the burst.
 void generate(session_ptr self) {
@@ -372,6 +427,7 @@ void generate(session_ptr self) {
     fallback(self, "no LLM configured");
     return;
   }
+  show_typing(self);
   auto session_id = b.session.id;
   db_read<std::vector<storage::delivery_row>>(
       self, svc, "history",
@@ -384,7 +440,12 @@ void generate(session_ptr self) {
         auto conv = std::make_shared<conversation>();
         conv->correlation_id = b.rows[b.covered - 1].correlation_id;
         std::string system = svc.followup_prompt;
-        system += "\n\nCustomer phone number: " + self->state.key;
+        // The tools take this key as "phone_number"; a WhatsApp user known by username has none.
+        if (core::parse_whatsapp_user_key(self->state.key))
+          system += "\n\nCustomer: a WhatsApp user whose phone number is withheld (leave "
+                    "phone_number out of tool calls: they act on this customer).";
+        else
+          system += "\n\nCustomer phone number: " + self->state.key;
         system += "\nChannel of this conversation: " + b.rows[b.covered - 1].channel;
         system += "\nSession:\n" + storage::session_json(b.session, b.profile).dump(2);
         conv->messages.push_back(core::system_message(system));
@@ -563,7 +624,7 @@ void on_replay(session_ptr self, int64_t inbound_id, std::string token) {
 }
 
 void on_tool(session_ptr self, tool_request req, edge_callback cb) {
-  json args = json::parse(req.arguments, nullptr, false);
+  json args = core::parse_untrusted_json(req.arguments);
   if (!args.is_object()) {
     cb(json_reply(400, {{"error", "malformed"}, {"reason", "arguments must be a JSON object"}}));
     finish(self);

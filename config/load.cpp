@@ -84,6 +84,7 @@ std::vector<field> fields_of(settings& s) {
       {"whatsapp.template_language", kind::text, &s.whatsapp.template_language, false},
       {"whatsapp.max_in_flight", kind::size, &s.whatsapp.max_in_flight, false},
       {"whatsapp.rate_per_s", kind::real, &s.whatsapp.rate_per_s, false},
+      {"whatsapp.typing_indicator", kind::boolean, &s.whatsapp.typing_indicator, false},
       {"sms.enabled", kind::boolean, &s.sms.enabled, false},
       {"sms.provider", kind::text, &s.sms.provider, false},
       {"sms.max_segments", kind::size, &s.sms.max_segments, false},
@@ -124,6 +125,8 @@ std::vector<field> fields_of(settings& s) {
       {"chatwoot.min_score", kind::real, &s.chatwoot.min_score, false},
       {"chatwoot.top_articles", kind::size, &s.chatwoot.top_articles, false},
       {"chatwoot.handoff_phrases", kind::text_list, &s.chatwoot.handoff_phrases, false},
+      {"chatwoot.handoff_sms_max_segments", kind::size, &s.chatwoot.handoff_sms_max_segments,
+       false},
       {"smtp.enabled", kind::boolean, &s.smtp.enabled, false},
       {"smtp.url", kind::text, &s.smtp.url, false},
       {"smtp.from", kind::text, &s.smtp.from, false},
@@ -324,6 +327,8 @@ caf::error validate(const settings& s) {
     errs.push_back(bad("sms.provider", "must be \"mtn\" or \"twilio\""));
   if (s.sms.max_segments == 0 || s.sms.max_segments > 10)
     errs.push_back(bad("sms.max_segments", "must be from 1 to 10"));
+  if (s.chatwoot.handoff_sms_max_segments == 0 || s.chatwoot.handoff_sms_max_segments > 10)
+    errs.push_back(bad("chatwoot.handoff_sms_max_segments", "must be from 1 to 10"));
   if (s.sms.enabled && s.sms.provider == "mtn") {
     std::string when = " when sms.provider = \"mtn\"";
     if (!is_http_url(s.sms.mtn.base_url))

@@ -118,6 +118,8 @@ struct whatsapp_settings {
   std::string template_language = "en";
   std::size_t max_in_flight = 256; ///< sends awaiting Meta's answer at once
   double rate_per_s = 80;          ///< Meta's default throughput per business number; 0 = none
+  bool typing_indicator
+      = true; ///< mark an inbound text read, with "typing…", before the LLM answers
 };
 
 /// MTN SMS v3.
@@ -186,6 +188,7 @@ struct chatwoot_settings {
   std::vector<std::string> handoff_phrases
       = {"human",          "agent",       "person",  "operator",
          "representative", "real person", "someone", "speak to"};
+  std::size_t handoff_sms_max_segments = 2; ///< segments a hand-off notification by SMS may use
 };
 
 /// SMTP for email notifications.

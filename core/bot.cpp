@@ -1,4 +1,5 @@
 #include "core/bot.hpp"
+#include "core/json_fields.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -381,7 +382,7 @@ expected<bot_answer> parse_grounded_answer(std::string_view content,
     if (text.size() >= 3 && text.substr(text.size() - 3) == "```")
       text = trim(text.substr(0, text.size() - 3));
   }
-  json root = json::parse(text, nullptr, false);
+  json root = parse_untrusted_json(text);
   if (root.is_discarded())
     return malformed("content: not JSON");
   if (!root.is_object())

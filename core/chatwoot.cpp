@@ -337,6 +337,8 @@ std::string to_string(chatwoot_sender_type x) {
 }
 
 expected<chatwoot_event> parse_chatwoot_webhook(std::string_view body) {
+  if (json_depth(body) > max_json_depth)
+    return fail(sb_error::malformed, "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
   try {
     return parse_event(json::parse(body));
   } catch (const field_error& e) {
@@ -379,6 +381,8 @@ expected<std::string> chatwoot_toggle_status_body(std::string_view status) {
 }
 
 expected<std::vector<help_article>> parse_chatwoot_articles(std::string_view body) {
+  if (json_depth(body) > max_json_depth)
+    return fail(sb_error::malformed, "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
   try {
     auto root = json::parse(body);
     const json* payload = find(root, "payload");

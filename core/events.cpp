@@ -78,16 +78,40 @@ uint32_t shard_of(std::string_view entity, uint32_t shards) {
   return shards == 0 ? 0 : h % shards;
 }
 
+std::string whatsapp_user_key(std::string_view business, std::string_view user_id) {
+  std::string key = "wa:";
+  key.append(business).append(":").append(user_id);
+  return key;
+}
+
+std::optional<whatsapp_user_ref> parse_whatsapp_user_key(std::string_view key) {
+  if (key.size() < 5 || key.substr(0, 3) != "wa:")
+    return std::nullopt;
+  auto rest = key.substr(3);
+  auto colon = rest.find(':');
+  if (colon == std::string_view::npos || colon + 1 >= rest.size())
+    return std::nullopt;
+  return whatsapp_user_ref{std::string{rest.substr(0, colon)}, std::string{rest.substr(colon + 1)}};
+}
+
+std::string sender_key(const inbound_message& m) {
+  if (!m.from.empty() || m.user_id.empty())
+    return m.from;
+  return whatsapp_user_key(m.business, m.user_id);
+}
+
 inbox_entry make_inbox_entry(const inbound_message& m, uint32_t shards) {
   json p{{"channel", m.channel},
          {"provider", m.provider},
          {"external_id", m.external_id},
          {"from", m.from},
+         {"user_id", m.user_id},
+         {"business", m.business},
          {"type", m.type},
          {"text", m.text},
          {"profile_name", m.profile_name},
          {"received_at_ms", m.received_at_ms}};
-  return entry(m.provider, m.external_id, m.from, "message", p, m.correlation_id, shards);
+  return entry(m.provider, m.external_id, sender_key(m), "message", p, m.correlation_id, shards);
 }
 
 inbox_entry make_inbox_entry(const status_update& s, uint32_t shards) {
@@ -142,6 +166,8 @@ expected<inbound_message> decode_inbound_message(std::string_view payload) {
     m.provider = str(j, "provider");
     m.external_id = str(j, "external_id");
     m.from = str(j, "from");
+    m.user_id = str(j, "user_id");
+    m.business = str(j, "business");
     m.type = str(j, "type");
     m.text = str(j, "text");
     m.profile_name = str(j, "profile_name");

@@ -4,6 +4,7 @@
 // them, the inbox stores them (as their payload JSON), the entity actors process them.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,7 +20,9 @@ struct inbound_message {
   std::string channel;     ///< whatsapp | sms
   std::string provider;    ///< whatsapp_cloud | mtn | twilio
   std::string external_id; ///< provider message id (dedupe key)
-  std::string from;        ///< E.164
+  std::string from;        ///< E.164; empty for a WhatsApp user whose number is withheld
+  std::string user_id;     ///< WhatsApp: the business-scoped user id (BSUID), when sent
+  std::string business;    ///< WhatsApp: the business number it was sent to (phone_number_id)
   std::string type;        ///< text, image, ... (SMS: text or media)
   std::string text;
   std::string profile_name;
@@ -30,8 +33,23 @@ struct inbound_message {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, inbound_message& x) {
   return f(caf::meta::type_name("inbound_message"), x.channel, x.provider, x.external_id, x.from,
-           x.type, x.text, x.profile_name, x.received_at_ms, x.correlation_id);
+           x.user_id, x.business, x.type, x.text, x.profile_name, x.received_at_ms,
+           x.correlation_id);
 }
+
+/// The entity key of a WhatsApp user known only by a business-scoped user id (their number
+/// withheld): "wa:<business number id>:<BSUID>". Every other user's key is their E.164 number.
+std::string whatsapp_user_key(std::string_view business, std::string_view user_id);
+
+/// The (business, BSUID) of a whatsapp_user_key; nullopt for any other key.
+struct whatsapp_user_ref {
+  std::string business;
+  std::string user_id;
+};
+std::optional<whatsapp_user_ref> parse_whatsapp_user_key(std::string_view key);
+
+/// Who sent a message, as an entity key: the number when known, else the WhatsApp user key.
+std::string sender_key(const inbound_message& m);
 
 /// A provider's delivery status callback for a message we sent.
 struct status_update {
@@ -114,7 +132,7 @@ struct inbox_entry {
 /// processes and versions: shards are assigned to nodes by number).
 uint32_t shard_of(std::string_view entity, uint32_t shards);
 
-/// The inbox entries of the events (entity: the sender's number; a status: its message id;
+/// The inbox entries of the events (entity: sender_key of a message; a status: its message id;
 /// a Chatwoot event: "account:conversation"; a Telegram update: the chat id).
 inbox_entry make_inbox_entry(const inbound_message& m, uint32_t shards);
 inbox_entry make_inbox_entry(const status_update& s, uint32_t shards);

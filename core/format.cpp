@@ -132,6 +132,83 @@ std::string strip_markdown(std::string_view text) {
   return encode_utf8(out);
 }
 
+/// Line breaks of any kind (Meta refuses each of them in a template parameter).
+bool is_line_break(char32_t c) {
+  return c == U'\n' || c == U'\r' || c == U'\v' || c == U'\f' || c == 0x0085 || c == 0x2028
+         || c == 0x2029;
+}
+
+/// Control characters other than line breaks: shown as a space in a parameter.
+bool is_control(char32_t c) {
+  return c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0);
+}
+
+/// Emoji, pictographs, dingbats, arrows and geometric shapes used as line decorations or bullets
+/// ("📞", "✅", "👉", "▪️", "➡"), with their joiners, variation selectors and keycaps.
+bool is_decoration(char32_t c) {
+  return (c >= 0x1F000 && c <= 0x1FAFF) || (c >= 0x2600 && c <= 0x27BF)
+         || (c >= 0x2190 && c <= 0x21FF) || (c >= 0x25A0 && c <= 0x25FF)
+         || (c >= 0x2B00 && c <= 0x2BFF) || c == 0x2022 || c == 0x2023 || c == 0x2043 || c == 0x200D
+         || c == 0xFE0E || c == 0xFE0F || c == 0x20E3;
+}
+
+bool ends_clause(char32_t c) {
+  return c == U'.' || c == U'!' || c == U'?' || c == 0x2026 || c == U':' || c == U';' || c == U',';
+}
+
+/// One line of a parameter: its text without leading decoration, and whether it was a list item.
+struct param_line {
+  std::u32string text;
+  bool item = false;
+};
+
+param_line clean_line(std::u32string_view line) {
+  param_line out;
+  line = trim(line);
+  for (;;) {
+    auto before = line.size();
+    std::size_t n = 0;
+    while (n < line.size() && is_decoration(line[n]))
+      ++n;
+    if (n > 0) {
+      // Bullets, arrows and squares mark list items; pictographs ("📞", "✅") only decorate.
+      auto c = line[0];
+      out.item = out.item || c == 0x2022 || c == 0x2023 || c == 0x2043
+                 || (c >= 0x2190 && c <= 0x21FF) || (c >= 0x25A0 && c <= 0x25FF);
+      line = trim(line.substr(n));
+    }
+    auto stripped = strip_bullet(line);
+    if (stripped.size() != line.size()) {
+      out.item = true;
+      line = stripped;
+    }
+    if (line.size() == before)
+      break;
+  }
+  out.text = std::u32string{line};
+  return out;
+}
+
+/// Cuts a one-line parameter to `max` code points: after the last sentence that fits (when that
+/// keeps at least half), else on a word boundary; "…" marks the cut.
+std::string cut_parameter(const std::u32string& cps, std::size_t max) {
+  if (cps.size() <= max)
+    return encode_utf8(cps);
+  if (max < 3)
+    return truncate_text(encode_utf8(cps), max);
+  // Room for " …" after the sentence's own punctuation.
+  for (std::size_t end = max - 2; end > max / 2; --end) {
+    auto c = cps[end - 1];
+    if ((c == U'.' || c == U'!' || c == U'?' || c == U';') && cps[end] == U' ') {
+      auto kept = std::u32string{cps.substr(0, end)};
+      if (kept.back() == U';')
+        kept.back() = U'.';
+      return encode_utf8(kept) + " \xE2\x80\xA6";
+    }
+  }
+  return truncate_text(encode_utf8(cps), max);
+}
+
 } // namespace
 
 std::vector<std::string> summary_key_points(std::string_view summary) {
@@ -216,7 +293,7 @@ std::string format_whatsapp_summary(const call_summary& s) {
   return truncate_text(text, whatsapp_text_limit);
 }
 
-std::string format_sms_summary(const call_summary& s) {
+std::string format_sms_summary(const call_summary& s, std::size_t max_segments) {
   const auto& l = labels_for(s.language);
   std::string text = l.title;
   auto name = trim_utf8(strip_markdown(s.customer_name));
@@ -247,7 +324,46 @@ std::string format_sms_summary(const call_summary& s) {
     for (std::size_t i = 0; i < steps.size(); ++i)
       text += (i > 0 ? "; " : "") + steps[i];
   }
-  return fit_sms(smart_encode(text), sms_summary_segments);
+  return fit_sms(smart_encode(text), max_segments);
+}
+
+std::string format_template_parameter(std::string_view text, std::size_t max_code_points) {
+  auto cps = decode_utf8(strip_markdown(text));
+  std::vector<param_line> lines;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= cps.size(); ++i) {
+    if (i == cps.size() || is_line_break(cps[i])) {
+      auto line = clean_line(std::u32string_view{cps}.substr(start, i - start));
+      if (!line.text.empty())
+        lines.push_back(std::move(line));
+      start = i + 1;
+    }
+  }
+  // Lines become clauses of one paragraph: a heading before its items takes ":", items between
+  // items ";", other lines ".".
+  std::u32string joined;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    auto& t = lines[i].text;
+    joined += t;
+    if (i + 1 == lines.size())
+      break;
+    if (!ends_clause(t.back()))
+      joined += lines[i + 1].item ? (lines[i].item ? U';' : U':') : U'.';
+    joined += U' ';
+  }
+  // Every run of whitespace (tabs, no-break and other spaces, controls) becomes one space.
+  std::u32string flat;
+  for (auto c : joined) {
+    if (is_space(c) || is_control(c)) {
+      if (!flat.empty() && flat.back() != U' ')
+        flat += U' ';
+    } else {
+      flat += c;
+    }
+  }
+  while (!flat.empty() && flat.back() == U' ')
+    flat.pop_back();
+  return cut_parameter(flat, max_code_points);
 }
 
 std::string format_whatsapp_text(std::string_view reply) {

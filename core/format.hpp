@@ -20,8 +20,12 @@ struct call_summary {
 /// WhatsApp caps a text message body at 4096 characters.
 constexpr std::size_t whatsapp_text_limit = 4096;
 
-/// Segments an SMS summary may use.
+/// Segments an SMS summary uses unless told otherwise (the default of sms.max_segments).
 constexpr std::size_t sms_summary_segments = 3;
+
+/// Code points a WhatsApp template body parameter may take. Meta caps a template body at 1024
+/// characters with its parameters filled in; this leaves 124 for the approved template's own text.
+constexpr std::size_t whatsapp_template_parameter_limit = 900;
 
 /// Key points of a summary: its lines (bullet markers such as "-", "*", "•", "1." removed) or,
 /// when it is a single paragraph, its sentences.
@@ -37,8 +41,17 @@ std::string truncate_text(std::string_view text, std::size_t max_code_points);
 std::string format_whatsapp_summary(const call_summary& s);
 
 /// SMS rendering: plain text (no markdown), outcome first, smart-encoded to stay GSM-7 where
-/// possible, fitted to sms_summary_segments segments.
-std::string format_sms_summary(const call_summary& s);
+/// possible, fitted to `max_segments` segments (sms.max_segments).
+std::string format_sms_summary(const call_summary& s,
+                               std::size_t max_segments = sms_summary_segments);
+
+/// A WhatsApp template body parameter made of any text (a rich WhatsApp message included): one
+/// line of plain text, since Meta refuses parameters with a newline, a tab or more than 4
+/// consecutive spaces (error 132018). Markdown emphasis and leading emoji or list markers go,
+/// lines become sentences ("Heading: item; item."), every run of whitespace becomes one space,
+/// and text over `max_code_points` is cut after a sentence (or else a word) with "…".
+std::string format_template_parameter(std::string_view text, std::size_t max_code_points
+                                                             = whatsapp_template_parameter_limit);
 
 /// Any reply for WhatsApp: valid UTF-8, trimmed, at most 4096 code points.
 std::string format_whatsapp_text(std::string_view reply);

@@ -1,5 +1,7 @@
 #include "core/json_fields.hpp"
 
+#include <algorithm>
+
 namespace switchboard::core::json_fields {
 
 const json* find(const json& obj, const char* key) {
@@ -53,3 +55,44 @@ const json& array_or_empty(const json& obj, const char* key) {
 }
 
 } // namespace switchboard::core::json_fields
+
+namespace switchboard::core {
+
+std::size_t json_depth(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i; // the escaped character cannot end the string
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit)
+        return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+nlohmann::json parse_untrusted_json(std::string_view text, std::string* why) {
+  if (json_depth(text) > max_json_depth) {
+    if (why)
+      *why = "JSON nested deeper than " + std::to_string(max_json_depth) + " levels";
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() && why)
+    *why = "not valid JSON";
+  return j;
+}
+
+} // namespace switchboard::core

@@ -9,6 +9,22 @@
 
 #include <nlohmann/json.hpp>
 
+namespace switchboard::core {
+
+/// How deep untrusted JSON may nest (arrays and objects): every provider payload and API body
+/// is under 12; a deeper one is refused before it is parsed, so a hostile document can neither
+/// exhaust the stack nor be stored and echoed into every prompt.
+constexpr std::size_t max_json_depth = 32;
+
+/// The nesting depth of a JSON text (strings skipped), counting at most to `limit + 1`.
+std::size_t json_depth(std::string_view text, std::size_t limit = max_json_depth);
+
+/// Parses untrusted JSON: a discarded value (is_discarded()) when it is not JSON or nests deeper
+/// than max_json_depth; `why`, when given, says which.
+nlohmann::json parse_untrusted_json(std::string_view text, std::string* why = nullptr);
+
+} // namespace switchboard::core
+
 namespace switchboard::core::json_fields {
 
 using json = nlohmann::json;

@@ -83,7 +83,7 @@ llm_tool_call read_tool_call(const json& call, const std::string& path) {
   if (!args)
     throw field_error{fn_path + ".arguments: missing"};
   // The model does not always produce valid JSON: check it here, at the boundary.
-  json parsed = json::parse(*args, nullptr, false);
+  json parsed = parse_untrusted_json(*args);
   if (parsed.is_discarded() || !parsed.is_object())
     throw field_error{fn_path + ".arguments: not a JSON object (tool " + tc.name + ")"};
   tc.arguments = std::move(*args);
@@ -123,6 +123,8 @@ std::string encode_llm_request(const llm_request& req, const nlohmann::json& too
 }
 
 expected<llm_response> parse_llm_response(std::string_view body) {
+  if (json_depth(body) > max_json_depth)
+    return fail(sb_error::malformed, "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
   try {
     auto root = json::parse(body);
     if (!root.is_object())
@@ -166,7 +168,7 @@ expected<llm_response> parse_llm_response(std::string_view body) {
 caf::error llm_error(int http_status, std::string_view body) {
   std::string message;
   std::string code;
-  json root = json::parse(body, nullptr, false);
+  json root = parse_untrusted_json(body);
   if (!root.is_discarded()) {
     if (const json* err = find(root, "error"); err != nullptr && err->is_object()) {
       if (const json* m = find(*err, "message"); m != nullptr && m->is_string())
@@ -186,7 +188,7 @@ caf::error llm_error(int http_status, std::string_view body) {
 }
 
 expected<nlohmann::json> tool_call_arguments(const llm_tool_call& call) {
-  json parsed = json::parse(call.arguments, nullptr, false);
+  json parsed = parse_untrusted_json(call.arguments);
   if (parsed.is_discarded() || !parsed.is_object())
     return fail(sb_error::malformed, "arguments: not a JSON object (tool " + call.name + ")");
   return parsed;

@@ -4,13 +4,6 @@
 
 namespace switchboard::core {
 
-namespace {
-
-/// Template parameters are short; Meta refuses long ones.
-constexpr std::size_t template_parameter_limit = 1000;
-
-} // namespace
-
 bool whatsapp_window_open(const channel_policy& policy, const outbound_recipient& to,
                           std::chrono::system_clock::time_point now) {
   return to.last_whatsapp_inbound_at && now - *to.last_whatsapp_inbound_at < policy.whatsapp_window;
@@ -31,14 +24,19 @@ outbound_plan plan_outbound(const channel_policy& policy, const outbound_recipie
       p.skip_reason = "the profile has no WhatsApp";
     else if (!open && policy.template_name.empty())
       p.skip_reason = "outside the 24 h WhatsApp window and no template is configured";
-    else if (!open)
+    else if (!open) {
+      // The template's one body parameter is what goes out: one line, within Meta's cap.
+      p.body = format_template_parameter(text);
       p.payload = {{"template", policy.template_name},
                    {"language", policy.template_language},
-                   {"parameters", {truncate_text(text, template_parameter_limit)}}};
+                   {"parameters", {p.body}}};
+    }
   } else if (channel == "sms") {
     p.provider = policy.sms_provider;
     if (!policy.sms_enabled)
       p.skip_reason = "SMS is disabled";
+    else if (!to.has_phone)
+      p.skip_reason = "no phone number is known (a WhatsApp user known by username)";
     else if (!to.allows_sms)
       p.skip_reason = "the profile does not allow SMS";
   } else {

@@ -28,6 +28,7 @@ struct channel_policy {
 struct outbound_recipient {
   bool has_whatsapp = false;
   bool allows_sms = true;
+  bool has_phone = true; ///< false for a WhatsApp user known only by a business-scoped user id
   std::optional<std::chrono::system_clock::time_point> last_whatsapp_inbound_at;
 };
 

@@ -93,9 +93,15 @@ expected<void> session_machine::merge_context(session_record& s,
                                + patch.type_name());
   if (s.status == session_status::closed)
     return caf::make_error(sb_error::conflict, std::string{"session is closed"});
-  if (!s.context.is_object())
-    s.context = nlohmann::json::object();
-  s.context.merge_patch(patch);
+  auto merged = s.context.is_object() ? s.context : nlohmann::json::object();
+  merged.merge_patch(patch);
+  auto size = merged.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
+  if (size > max_context_bytes)
+    return caf::make_error(sb_error::invalid_argument,
+                           "the session context would hold " + std::to_string(size)
+                               + " bytes; at most " + std::to_string(max_context_bytes)
+                               + " are kept (it goes into every prompt)");
+  s.context = std::move(merged);
   return {};
 }
 

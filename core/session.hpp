@@ -81,6 +81,10 @@ public:
   /// conflict on a closed session.
   expected<void> merge_context(session_record& s, const nlohmann::json& patch) const;
 
+  /// The most a session's context may hold (compact JSON): it goes into every LLM prompt of the
+  /// session, so a patch that would make it larger is refused (invalid_argument).
+  static constexpr std::size_t max_context_bytes = 16 * 1024;
+
   /// Marks the call summary as sent on `channel`; false when it already was (send once).
   bool mark_summary_sent(session_record& s, summary_channel channel) const;
 

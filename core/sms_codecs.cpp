@@ -81,7 +81,7 @@ bool mtn_success_code(const std::string& code) {
 } // namespace
 
 expected<inbound_sms> parse_mtn_inbound(std::string_view raw_body) {
-  auto doc = json::parse(raw_body, nullptr, false);
+  auto doc = parse_untrusted_json(raw_body);
   if (doc.is_discarded() || !doc.is_object())
     return malformed("MTN inbound body is not a JSON object");
   inbound_sms out;
@@ -127,7 +127,7 @@ nlohmann::json build_mtn_send(const mtn_send_request& req) {
 }
 
 expected<oauth_token> parse_oauth_token_response(int http_status, std::string_view body) {
-  auto doc = json::parse(body, nullptr, false);
+  auto doc = parse_untrusted_json(body);
   bool is_object = !doc.is_discarded() && doc.is_object();
   if (!is_2xx(http_status)) {
     std::string reason = "token endpoint HTTP " + std::to_string(http_status);
@@ -170,7 +170,7 @@ expected<oauth_token> parse_oauth_token_response(int http_status, std::string_vi
 }
 
 expected<provider_send_result> parse_mtn_send_response(int http_status, std::string_view body) {
-  auto doc = json::parse(body, nullptr, false);
+  auto doc = parse_untrusted_json(body);
   bool is_object = !doc.is_discarded() && doc.is_object();
   auto status_code = is_object ? text_or_empty(doc, "statusCode") : std::string{};
   auto status_message = is_object ? text_or_empty(doc, "statusMessage") : std::string{};
@@ -290,7 +290,7 @@ expected<form_params> build_twilio_send_form(const twilio_send_request& req) {
 }
 
 std::optional<twilio_api_error> parse_twilio_error(std::string_view body) {
-  auto doc = json::parse(body, nullptr, false);
+  auto doc = parse_untrusted_json(body);
   if (doc.is_discarded() || !doc.is_object())
     return std::nullopt;
   auto code = doc.find("code");
@@ -314,7 +314,7 @@ std::optional<twilio_api_error> parse_twilio_error(std::string_view body) {
 
 expected<provider_send_result> parse_twilio_send_response(int http_status, std::string_view body) {
   if (is_2xx(http_status)) {
-    auto doc = json::parse(body, nullptr, false);
+    auto doc = parse_untrusted_json(body);
     if (doc.is_discarded() || !doc.is_object())
       return malformed("Twilio send response is not a JSON object");
     provider_send_result out;

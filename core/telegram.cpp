@@ -153,6 +153,8 @@ caf::error api_error(int http_status, const json* body) {
 
 /// The `result` of a successful response, or the mapped error.
 expected<json> result_of(int http_status, std::string_view body) {
+  if (json_depth(body) > max_json_depth)
+    return fail(sb_error::malformed, "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
   json root;
   try {
     root = json::parse(body);
@@ -204,6 +206,8 @@ expected<telegram_message> parse_telegram_message(const nlohmann::json& msg) {
 }
 
 expected<telegram_update> parse_telegram_update(std::string_view body) {
+  if (json_depth(body) > max_json_depth)
+    return fail(sb_error::malformed, "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
   try {
     auto root = json::parse(body);
     if (!root.is_object())

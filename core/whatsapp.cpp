@@ -57,13 +57,19 @@ expected<whatsapp_message> parse_message(const json& m, const json& value,
   if (!id || id->empty())
     return malformed(path + ": missing 'id'");
   out.id = std::move(*id);
+  // Since 2026 a sender is known by its business-scoped user id (from_user_id, contacts[].user_id);
+  // its phone number (from, contacts[].wa_id) is withheld for users with a username. One of the
+  // two is required. A sender that is not a phone number is kept as sent in `from_raw`.
   auto from = text_field(m, "from");
-  if (!from)
-    return malformed(path + ": missing 'from'");
-  // A sender that is not a phone number (e.g. Meta's business-scoped user ids) is kept as sent in
-  // `from_raw` with `from` empty: the item is skipped, the rest of the webhook still counts.
-  out.from_raw = *from;
-  out.from = phone_or_empty(*from);
+  auto user_id = text_field(m, "from_user_id");
+  if (!from && !user_id)
+    return malformed(path + ": missing 'from' and 'from_user_id'");
+  if (from) {
+    out.from_raw = *from;
+    out.from = phone_or_empty(*from);
+  }
+  if (user_id)
+    out.user_id = std::move(*user_id);
   auto type = text_field(m, "type");
   if (!type || type->empty())
     return malformed(path + ": missing 'type'");
@@ -98,17 +104,32 @@ expected<whatsapp_message> parse_message(const json& m, const json& value,
   else if (!value_errors.empty())
     out.error_code = int_or_zero(value_errors.front(), "code");
 
-  // Profile name of the contact whose wa_id matches the sender.
+  // The sender's contact (by BSUID, else by wa_id; the only contact when there is one): its
+  // profile name, and the ids the message itself lacks.
   const auto& contacts = array_or_empty(value, "contacts");
+  const json* contact = nullptr;
   for (const auto& c : contacts) {
+    auto c_user = text_or_empty(c, "user_id");
     auto wa_id = text_field(c, "wa_id");
-    if (wa_id && phone_or_empty(*wa_id) == out.from) {
-      out.profile_name = text_or_empty(object_or_empty(c, "profile"), "name");
+    if ((!out.user_id.empty() && c_user == out.user_id)
+        || (!out.from.empty() && wa_id && phone_or_empty(*wa_id) == out.from)) {
+      contact = &c;
       break;
     }
   }
-  if (out.profile_name.empty() && contacts.size() == 1)
-    out.profile_name = text_or_empty(object_or_empty(contacts.front(), "profile"), "name");
+  if (!contact && contacts.size() == 1)
+    contact = &contacts.front();
+  if (contact) {
+    out.profile_name = text_or_empty(object_or_empty(*contact, "profile"), "name");
+    if (out.user_id.empty())
+      out.user_id = text_or_empty(*contact, "user_id");
+    if (out.from_raw.empty()) {
+      out.from_raw = text_or_empty(*contact, "wa_id");
+      out.from = phone_or_empty(out.from_raw);
+    }
+  }
+  if (!out.user_id.empty() && !is_whatsapp_user_id(out.user_id))
+    out.user_id.clear(); // not a BSUID: not used as an identity
   return out;
 }
 
@@ -138,10 +159,15 @@ expected<whatsapp_status> parse_status(const json& s, const std::string& path) {
   if (!status || status->empty())
     return malformed(path + ": missing 'status'");
   out.status = std::move(*status);
+  // recipient_id is omitted for a message sent to a BSUID whose phone number is withheld.
   auto recipient = text_field(s, "recipient_id");
-  if (!recipient)
-    return malformed(path + ": missing 'recipient_id'");
-  out.recipient_id = std::move(*recipient);
+  auto recipient_user = text_field(s, "recipient_user_id");
+  if (!recipient && !recipient_user)
+    return malformed(path + ": missing 'recipient_id' and 'recipient_user_id'");
+  if (recipient)
+    out.recipient_id = std::move(*recipient);
+  if (recipient_user)
+    out.recipient_user_id = std::move(*recipient_user);
   // Group statuses carry a group id, not a phone number.
   if (s.value("recipient_type", "individual") != "group")
     out.recipient = phone_or_empty(out.recipient_id);
@@ -224,7 +250,7 @@ bool is_transient_whatsapp_code(int64_t code) {
 } // namespace
 
 expected<whatsapp_webhook> parse_whatsapp_webhook(std::string_view raw_body) {
-  auto doc = json::parse(raw_body, nullptr, false);
+  auto doc = parse_untrusted_json(raw_body);
   if (doc.is_discarded())
     return malformed("webhook body is not valid JSON");
   return parse_whatsapp_webhook_json(doc);
@@ -252,15 +278,30 @@ expected<std::string> whatsapp_verify_challenge(const form_params& query,
   return std::string{challenge};
 }
 
+bool is_whatsapp_user_id(std::string_view id) {
+  auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+  auto alnum = [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); };
+  if (id.size() < 4 || !alpha(id[0]) || !alpha(id[1]) || id[2] != '.')
+    return false;
+  auto rest = id.substr(3);
+  if (rest.size() > 4 && rest.substr(0, 4) == "ENT.")
+    rest = rest.substr(4);
+  return !rest.empty() && rest.size() <= 128 && std::all_of(rest.begin(), rest.end(), alnum);
+}
+
+nlohmann::json whatsapp_recipient(std::string_view to) {
+  if (is_whatsapp_user_id(to))
+    return {{"recipient", std::string{to}}};
+  return {{"to", std::string{to}}};
+}
+
 nlohmann::json build_whatsapp_text(std::string_view to, std::string_view body,
                                    std::string_view reply_to, bool preview_url) {
-  json out = {
-      {"messaging_product", "whatsapp"},
-      {"recipient_type", "individual"},
-      {"to", std::string{to}},
-      {"type", "text"},
-      {"text", {{"preview_url", preview_url}, {"body", std::string{body}}}},
-  };
+  json out = whatsapp_recipient(to);
+  out["messaging_product"] = "whatsapp";
+  out["recipient_type"] = "individual";
+  out["type"] = "text";
+  out["text"] = {{"preview_url", preview_url}, {"body", std::string{body}}};
   if (!reply_to.empty())
     out["context"] = {{"message_id", std::string{reply_to}}};
   return out;
@@ -274,17 +315,23 @@ nlohmann::json build_whatsapp_template(std::string_view to, const whatsapp_templ
       params.push_back({{"type", "text"}, {"text", p}});
     templ["components"] = json::array({{{"type", "body"}, {"parameters", params}}});
   }
-  return {
-      {"messaging_product", "whatsapp"},
-      {"recipient_type", "individual"},
-      {"to", std::string{to}},
-      {"type", "template"},
-      {"template", templ},
-  };
+  json out = whatsapp_recipient(to);
+  out["messaging_product"] = "whatsapp";
+  out["recipient_type"] = "individual";
+  out["type"] = "template";
+  out["template"] = std::move(templ);
+  return out;
+}
+
+nlohmann::json build_whatsapp_typing_indicator(std::string_view message_id) {
+  return {{"messaging_product", "whatsapp"},
+          {"status", "read"},
+          {"message_id", std::string{message_id}},
+          {"typing_indicator", {{"type", "text"}}}};
 }
 
 std::optional<whatsapp_api_error> parse_whatsapp_error(std::string_view body) {
-  auto doc = json::parse(body, nullptr, false);
+  auto doc = parse_untrusted_json(body);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("error"))
     return std::nullopt;
   const auto& e = doc.at("error");
@@ -302,7 +349,7 @@ std::optional<whatsapp_api_error> parse_whatsapp_error(std::string_view body) {
 
 expected<std::string> parse_whatsapp_send_response(int http_status, std::string_view body) {
   if (http_status >= 200 && http_status < 300) {
-    auto doc = json::parse(body, nullptr, false);
+    auto doc = parse_untrusted_json(body);
     if (doc.is_discarded() || !doc.is_object())
       return malformed("WhatsApp send response is not a JSON object");
     const auto& messages = array_or_empty(doc, "messages");

@@ -18,8 +18,9 @@ namespace switchboard::core {
 /// One inbound message from a WhatsApp Cloud API "messages" webhook.
 struct whatsapp_message {
   std::string id;              ///< wamid
-  std::string from;            ///< sender in E.164; empty when `from_raw` is no phone number
-  std::string from_raw;        ///< sender as sent
+  std::string from;            ///< sender in E.164; empty when withheld or not a phone number
+  std::string from_raw;        ///< sender as sent (empty when withheld)
+  std::string user_id;         ///< the sender's business-scoped user id (BSUID), when sent
   std::string type;            ///< text, image, audio, reaction, location, unsupported, ...
   std::string text;            ///< text.body for type "text"; empty for every other type
   int64_t timestamp = 0;       ///< unix seconds
@@ -39,6 +40,7 @@ struct whatsapp_status {
   std::string status;          ///< sent, delivered, read, played, failed (as sent by Meta)
   std::string recipient_id;    ///< recipient_id as sent (a wa_id, or a group id)
   std::string recipient;       ///< recipient_id normalised to E.164, empty when not a number
+  std::string recipient_user_id; ///< the recipient's BSUID (recipient_user_id), when sent
   int64_t timestamp = 0;       ///< unix seconds
   std::string phone_number_id; ///< business number that sent the message
   int64_t error_code = 0;      ///< errors[0].code for failed messages, else 0
@@ -67,8 +69,16 @@ expected<whatsapp_webhook> parse_whatsapp_webhook_json(const nlohmann::json& doc
 expected<std::string> whatsapp_verify_challenge(const form_params& query,
                                                 std::string_view verify_token);
 
-/// Body of POST /{phone-number-id}/messages for a text message; `to` is E.164, `reply_to` a
-/// wamid to quote (omitted when empty).
+/// Whether `id` has the form of a business-scoped user id: a two-letter ISO country code, a
+/// period, optionally "ENT." (a parent BSUID), then 1-128 letters and digits.
+bool is_whatsapp_user_id(std::string_view id);
+
+/// The recipient fields of a send: {"recipient": BSUID} for a business-scoped user id (Cloud
+/// API, 2026), else {"to": number} (E.164 or digits, as given).
+nlohmann::json whatsapp_recipient(std::string_view to);
+
+/// Body of POST /{phone-number-id}/messages for a text message; `to` is E.164 (or a BSUID, see
+/// whatsapp_recipient), `reply_to` a wamid to quote (omitted when empty).
 nlohmann::json build_whatsapp_text(std::string_view to, std::string_view body,
                                    std::string_view reply_to = {}, bool preview_url = false);
 
@@ -81,6 +91,10 @@ struct whatsapp_template {
 
 /// Body of POST /{phone-number-id}/messages for a template message.
 nlohmann::json build_whatsapp_template(std::string_view to, const whatsapp_template& tpl);
+
+/// Body of POST /{phone-number-id}/messages that marks an inbound message (its wamid) read and
+/// shows the typing indicator until the reply is sent or 25 s pass (Meta's "Typing indicators").
+nlohmann::json build_whatsapp_typing_indicator(std::string_view message_id);
 
 /// A Graph API error object ({"error": {...}}).
 struct whatsapp_api_error {

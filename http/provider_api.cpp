@@ -1,4 +1,5 @@
 #include "http/provider_api.hpp"
+#include "core/json_fields.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -324,9 +325,11 @@ void put_config(actors::runtime& rt, request&& req, responder respond) {
           respond(from_reply(auth));
           return;
         }
-        auto j = json::parse(*body, nullptr, false);
+        std::string why;
+        auto j = core::parse_untrusted_json(*body, &why);
         if (j.is_discarded() || !j.is_object()) {
-          respond(response::error(400, "malformed", "the body must be a JSON object"));
+          respond(response::error(400, "malformed",
+                                  "the body must be a JSON object" + (why.empty() ? "" : ": " + why)));
           return;
         }
         auto in = core::parse_notification_config(j);

@@ -1,4 +1,5 @@
 #include "http/webhooks.hpp"
+#include "core/json_fields.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -106,9 +107,11 @@ void call_ended(actors::runtime& rt, const config::settings& cfg, request&& req,
     respond(unauthorized("missing or invalid bearer token"));
     return;
   }
-  auto j = json::parse(req.body, nullptr, false);
+  std::string why;
+  auto j = core::parse_untrusted_json(req.body, &why);
   if (j.is_discarded() || !j.is_object()) {
-    respond(response::error(400, "malformed", "the body must be a JSON object"));
+    respond(response::error(400, "malformed",
+                            "the body must be a JSON object" + (why.empty() ? "" : ": " + why)));
     return;
   }
   std::string error;
@@ -268,8 +271,10 @@ void whatsapp_inbound(actors::runtime& rt, const config::settings& cfg, request&
   std::vector<core::inbound_message> messages;
   std::vector<core::status_update> statuses;
   for (auto& m : hook->messages) {
-    if (m.from.empty() || m.id.empty()) {
-      core::log(core::log_level::warn, "WhatsApp message without a phone-number sender skipped",
+    // A sender is known by its number, or by its business-scoped user id when the number is
+    // withheld (a username); without either the message cannot be answered.
+    if ((m.from.empty() && m.user_id.empty()) || m.id.empty()) {
+      core::log(core::log_level::warn, "WhatsApp message without a usable sender skipped",
                 {{"type", m.type}, {"correlation_id", req.request_id}});
       continue;
     }
@@ -278,6 +283,8 @@ void whatsapp_inbound(actors::runtime& rt, const config::settings& cfg, request&
     ev.provider = "whatsapp_cloud";
     ev.external_id = m.id;
     ev.from = m.from;
+    ev.user_id = m.user_id;
+    ev.business = m.phone_number_id;
     ev.type = m.type;
     ev.text = m.text;
     ev.profile_name = m.profile_name;
@@ -326,9 +333,12 @@ void tool_call(actors::runtime& rt, const config::settings& cfg, request&& req,
     respond(response::error(404, "not_found", "unknown tool '" + name + "'"));
     return;
   }
-  auto args = json::parse(req.body, nullptr, false);
+  std::string why;
+  auto args = core::parse_untrusted_json(req.body, &why);
   if (args.is_discarded() || !args.is_object()) {
-    respond(response::error(400, "malformed", "the body must be a JSON object of arguments"));
+    respond(response::error(400, "malformed",
+                            "the body must be a JSON object of arguments"
+                                + (why.empty() ? "" : ": " + why)));
     return;
   }
   if (auto valid = core::validate_tool_arguments(name, args); !valid) {

@@ -9,6 +9,8 @@
 #include "core/form.hpp"
 #include "core/signatures.hpp"
 #include "core/text.hpp"
+#include "core/utf8.hpp"
+#include "core/whatsapp.hpp"
 #include "sim/sim.hpp"
 
 namespace switchboard::sim {
@@ -324,10 +326,15 @@ json whatsapp_status_payload(const json& p) {
     status = "delivered";
   auto recipient = text_of(p, "recipient_id");
   auto name = text_of(p, "name");
+  auto recipient_user = text_of(p, "recipient_user_id");
   json st = {{"id", text_of(p, "id")},
              {"status", status},
-             {"timestamp", std::to_string(p.value("timestamp", now_unix()))},
-             {"recipient_id", recipient}};
+             {"timestamp", std::to_string(p.value("timestamp", now_unix()))}};
+  // A message sent to a BSUID: no recipient_id (the number is withheld), recipient_user_id.
+  if (!recipient.empty() || recipient_user.empty())
+    st["recipient_id"] = recipient;
+  if (!recipient_user.empty())
+    st["recipient_user_id"] = recipient_user;
   auto conversation_id = text_of(p, "conversation_id");
   if (conversation_id.empty())
     conversation_id = core::random_hex(15);
@@ -357,8 +364,13 @@ json whatsapp_status_payload(const json& p) {
                      {"type", type},
                      {"category", category}};
   }
-  json tail = {{"contacts", whatsapp_contacts(recipient, name.empty() ? "Sim User" : name)},
-               {"statuses", json::array({std::move(st)})}};
+  auto contacts = whatsapp_contacts(recipient, name.empty() ? "Sim User" : name);
+  if (!recipient_user.empty()) {
+    contacts[0]["user_id"] = recipient_user;
+    if (recipient.empty())
+      contacts[0].erase("wa_id");
+  }
+  json tail = {{"contacts", std::move(contacts)}, {"statuses", json::array({std::move(st)})}};
   return whatsapp_envelope(p, tail);
 }
 
@@ -380,6 +392,72 @@ outbound whatsapp_webhook(const sim_core& sim, std::string url, std::string kind
     o.headers.emplace_back("X-Hub-Signature-256", core::hub_signature(secret, o.body));
   }
   return o;
+}
+
+/// Meta's checks of a template's text parameters: 132018 for a newline, a tab or more than 4
+/// consecutive spaces; 132005 when a body parameter alone exceeds the 1024 characters of a body.
+std::optional<json> template_parameter_error(const json& tpl) {
+  if (!tpl.contains("components") || !tpl["components"].is_array())
+    return std::nullopt;
+  for (auto& component : tpl["components"]) {
+    if (!component.is_object() || !component.contains("parameters")
+        || !component["parameters"].is_array())
+      continue;
+    for (auto& p : component["parameters"]) {
+      if (!p.is_object() || p.value("type", std::string{}) != "text")
+        continue;
+      auto text = text_of(p, "text");
+      if (text.find_first_of("\n\t") != std::string::npos
+          || text.find("     ") != std::string::npos)
+        return graph_error(132018,
+                           "(#132018) There was an issue with the parameters in your template.",
+                           "OAuthException", 0,
+                           {{"messaging_product", "whatsapp"},
+                            {"details", "Param text cannot have new-line/tab characters or more "
+                                        "than 4 consecutive spaces"}});
+      if (text_of(component, "type") == "body" && core::count_code_points(text) > 1024)
+        return graph_error(132005, "(#132005) Translated text too long", "OAuthException", 0,
+                           {{"messaging_product", "whatsapp"},
+                            {"details", "The body of the template with its parameters exceeds "
+                                        "1024 characters."}});
+    }
+  }
+  return std::nullopt;
+}
+
+/// POST /messages with "status": mark an inbound message read, optionally with the typing
+/// indicator ({"type": "text"}, Meta's only kind); unknown ids get Meta's invalid-parameter error.
+handled whatsapp_mark_read(sim_core& sim, const json& body) {
+  handled h;
+  auto bad = [&](std::string details) {
+    h.res = reply(400, graph_error(100, "(#100) Invalid parameter", "OAuthException", 0,
+                                   {{"messaging_product", "whatsapp"}, {"details", details}}));
+    return h;
+  };
+  if (text_of(body, "status") != "read")
+    return bad("Param status must be 'read'");
+  auto id = text_of(body, "message_id");
+  if (id.empty())
+    return bad("The parameter message_id is required.");
+  if (body.contains("typing_indicator")) {
+    auto& t = body["typing_indicator"];
+    if (!t.is_object() || text_of(t, "type") != "text")
+      return bad("Param typing_indicator['type'] must be 'text'");
+  }
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const auto& key = it.key();
+    if (key != "messaging_product" && key != "status" && key != "message_id"
+        && key != "typing_indicator")
+      return bad("Unexpected key \"" + key + "\" on param \"messages\".");
+  }
+  {
+    std::lock_guard<std::mutex> guard{sim.mtx};
+    if (sim.state.inbound_wamids.count(id) == 0)
+      return bad("Invalid message_id: no inbound message with this id was received by this "
+                 "business phone number.");
+  }
+  h.res = reply(200, {{"success", true}});
+  return h;
 }
 
 handled whatsapp_send(sim_core& sim, const http::request& req) {
@@ -410,9 +488,18 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
   };
   if (!body.is_object() || text_of(body, "messaging_product") != "whatsapp")
     return bad("(#100) The parameter messaging_product is required.");
+  if (body.contains("status"))
+    return whatsapp_mark_read(sim, body);
+  // A user is addressed by number ("to") or, since 2026, by business-scoped user id
+  // ("recipient", country code + "." + digits; a malformed one is refused like an unknown id).
   auto to = text_of(body, "to");
-  if (to.empty())
+  auto bsuid = text_of(body, "recipient");
+  if (to.empty() && bsuid.empty())
     return bad("(#100) The parameter to is required.");
+  if (!bsuid.empty() && !core::is_whatsapp_user_id(bsuid))
+    return bad("(#100) Invalid parameter: recipient is not a valid business-scoped user ID.");
+  if (to.empty())
+    to = bsuid;
   auto type = body.value("type", std::string{"text"});
   if (type == "text") {
     if (!body.contains("text") || text_of(body["text"], "body").empty())
@@ -423,10 +510,14 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
     if (!body["template"].contains("language")
         || text_of(body["template"]["language"], "code").empty())
       return bad("(#100) The parameter template['language']['code'] is required.");
+    if (auto refused = template_parameter_error(body["template"])) {
+      h.res = reply(400, *refused);
+      return h;
+    }
   } else if (!body.contains(type) || !body[type].is_object()) {
     return bad("(#100) The parameter " + type + " is required.");
   }
-  auto wa_id = digits_only(to);
+  auto wa_id = bsuid.empty() || !text_of(body, "to").empty() ? digits_only(to) : bsuid;
   std::lock_guard<std::mutex> guard{sim.mtx};
   // A per-recipient rule answers with Meta's error for this user (templates are exempt from
   // the re-engagement rule, as at Meta).
@@ -453,8 +544,11 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
   json message = {{"id", wamid}};
   if (type == "template")
     message["message_status"] = "accepted";
+  bool by_user_id = wa_id == bsuid;
+  json contact = {{"input", to}};
+  contact[by_user_id ? "user_id" : "wa_id"] = wa_id;
   h.res = reply(200, {{"messaging_product", "whatsapp"},
-                      {"contacts", json::array({{{"input", to}, {"wa_id", wa_id}}})},
+                      {"contacts", json::array({std::move(contact)})},
                       {"messages", json::array({std::move(message)})}});
   sim.state.wamid_recipient[wamid] = wa_id;
   if (refusal) {
@@ -464,11 +558,11 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
                    : sim.state.whatsapp_status_url;
     json p = {{"id", wamid},
               {"status", "failed"},
-              {"recipient_id", wa_id},
               {"phone_number_id", phone_number_id},
               {"error_code", refusal->code},
               {"error_title", refusal->title},
               {"error_details", refusal->details}};
+    p[by_user_id ? "recipient_user_id" : "recipient_id"] = wa_id;
     h.after.push_back(
         whatsapp_webhook(sim, url, "status", whatsapp_status_payload(p), "", milliseconds{10000}));
     h.after_delay = sim.state.whatsapp_auto_delay;
@@ -478,9 +572,9 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
     for (auto& status : sim.state.whatsapp_auto_statuses) {
       json p = {{"id", wamid},
                 {"status", status},
-                {"recipient_id", wa_id},
                 {"phone_number_id", phone_number_id},
                 {"template", type == "template"}};
+      p[by_user_id ? "recipient_user_id" : "recipient_id"] = wa_id;
       h.after.push_back(whatsapp_webhook(sim, sim.state.whatsapp_status_url, "status",
                                          whatsapp_status_payload(p), "", milliseconds{10000}));
     }
@@ -547,7 +641,12 @@ json whatsapp_inbound_payload(sim_core& sim, const json& p) {
                                      ? std::string{default_display_phone}
                                      : text_of(p, "display_phone_number")},
                         {"id", text_of(p, "context_id")}};
-    msg["from"] = from;
+    // Since 2026 every message names its sender's business-scoped user id; a user with a
+    // username may withhold the number ("withhold_phone": from and wa_id omitted).
+    if (!p.value("withhold_phone", false))
+      msg["from"] = from;
+    if (!text_of(p, "user_id").empty())
+      msg["from_user_id"] = text_of(p, "user_id");
     auto id = text_of(p, "id");
     msg["id"] = id.empty() ? make_wamid(sim, from) : id;
     msg["timestamp"] = std::to_string(p.value("timestamp", now_unix()));
@@ -564,9 +663,19 @@ json whatsapp_inbound_payload(sim_core& sim, const json& p) {
     }
     msg["type"] = type;
   }
-  json tail = {{"contacts", whatsapp_contacts(msg.value("from", from),
-                                              p.value("name", std::string{"Sim User"}))},
-               {"messages", json::array({std::move(msg)})}};
+  if (msg.contains("id") && msg["id"].is_string()) {
+    std::lock_guard<std::mutex> guard{sim.mtx};
+    sim.state.inbound_wamids.insert(msg["id"].get<std::string>());
+  }
+  auto contacts
+      = whatsapp_contacts(msg.value("from", from), p.value("name", std::string{"Sim User"}));
+  if (!text_of(p, "user_id").empty())
+    contacts[0]["user_id"] = text_of(p, "user_id");
+  if (p.value("withhold_phone", false)) {
+    contacts[0].erase("wa_id");
+    contacts[0]["profile"]["username"] = p.value("username", std::string{"@sim_user"});
+  }
+  json tail = {{"contacts", std::move(contacts)}, {"messages", json::array({std::move(msg)})}};
   return whatsapp_envelope(p, tail);
 }
 
@@ -2397,6 +2506,10 @@ Logs go to stderr. SIGINT/SIGTERM: clean exit 0.
 
 Provider endpoints (real wire formats):
   POST /{version}/{phone_number_id}/messages           WhatsApp Cloud API (Bearer); text, template, media...
+                                                       template text parameters with a newline, tab or
+                                                       5 spaces -> 400 code 132018; a {"status": "read",
+                                                       "message_id", "typing_indicator"} for an inbound
+                                                       wamid -> {"success": true}, unknown -> 400 code 100
   POST /2010-04-01/Accounts/{Sid}/Messages.json        Twilio (Basic sid:token, form body) -> 201 queued
   GET  /2010-04-01/Accounts/{Sid}/Messages/{SM}.json   Twilio message fetch
   POST /v1/oauth/access_token[/accesstoken]?grant_type=client_credentials

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -160,6 +161,7 @@ struct provider_state {
   std::vector<std::string> whatsapp_auto_statuses{"sent", "delivered"};
   milliseconds whatsapp_auto_delay{50};
   std::map<std::string, std::string> wamid_recipient; ///< wamid -> wa_id
+  std::set<std::string> inbound_wamids;               ///< ids of the inbound messages sent
   uint64_t wamid_counter = 0;
   // Twilio
   bool twilio_auto_status = true;

@@ -6,6 +6,8 @@
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
+#include "core/log.hpp"
+
 namespace switchboard::storage {
 
 using core::sb_error;
@@ -109,15 +111,18 @@ caf::error map_db_exception(std::exception_ptr ex, soci::session* sql, bool& con
       connection_lost = true;
       return caf::make_error(sb_error::unavailable, std::string{"database unavailable"});
     }
+    // The database's own text goes to the log only: error reasons reach response bodies.
+    std::string message = e.get_error_message();
+    core::log(core::log_level::warn, "database statement failed",
+              {{"sqlstate", state}, {"message", message}});
     if (state == "23505")
-      return caf::make_error(sb_error::conflict,
-                             std::string{"duplicate: "} + e.get_error_message());
+      return caf::make_error(sb_error::conflict, std::string{"duplicate (SQLSTATE 23505)"});
     if (state.rfind("23", 0) == 0 || state.rfind("22", 0) == 0)
-      return caf::make_error(sb_error::invalid_argument, std::string{e.get_error_message()});
+      return caf::make_error(sb_error::invalid_argument,
+                             "the database refused a value (SQLSTATE " + state + ")");
     if (state == "40001" || state == "40P01")
       return caf::make_error(sb_error::conflict, std::string{"serialization failure, retry"});
-    return caf::make_error(sb_error::internal,
-                           std::string{"database error "} + state + ": " + e.get_error_message());
+    return caf::make_error(sb_error::internal, "database error (SQLSTATE " + state + ")");
   } catch (const std::exception& e) {
     return caf::make_error(sb_error::internal, std::string{e.what()});
   } catch (...) {

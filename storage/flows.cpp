@@ -97,6 +97,7 @@ core::outbound_recipient recipient_of(const profile_row& p) {
   core::outbound_recipient r;
   r.has_whatsapp = p.has_whatsapp;
   r.allows_sms = p.allows_sms;
+  r.has_phone = !p.phone_number.empty();
   r.last_whatsapp_inbound_at = p.last_whatsapp_inbound_at;
   return r;
 }
@@ -111,7 +112,9 @@ delivery_row outbound_row(const core::outbound_plan& plan, const profile_row& pr
   row.provider = plan.provider;
   row.direction = "outbound";
   row.message_type = message_type;
-  row.recipient = profile.phone_number;
+  // A WhatsApp user without a known number is addressed by their business-scoped user id.
+  row.recipient = profile.phone_number.empty() && plan.channel == "whatsapp" ? profile.whatsapp_jid
+                                                                             : profile.phone_number;
   row.correlation_id = correlation_id;
   row.body = plan.body;
   row.payload = plan.payload;
@@ -275,8 +278,9 @@ std::vector<accepted_call> accept_calls(soci::session& sql, const core::session_
     auto& s = sessions.at(profile.id);
     auto to = recipient_of(profile);
     for (auto* channel : {"whatsapp", "sms"}) {
-      auto text = std::string{channel} == "whatsapp" ? core::format_whatsapp_summary(in.summary)
-                                                     : core::format_sms_summary(in.summary);
+      auto text = std::string{channel} == "whatsapp"
+                      ? core::format_whatsapp_summary(in.summary)
+                      : core::format_sms_summary(in.summary, policy.sms_max_segments);
       auto plan = core::plan_outbound(policy, to, channel, text, in.now);
       rows.push_back(
           outbound_row(plan, profile, s.session.id, "summary", in.correlation_id, in.token));
@@ -332,7 +336,7 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
   std::map<std::string, std::vector<core::inbound_message>> by_phone;
   for (auto& row : rows) {
     auto m = core::decode_inbound_message(row.payload);
-    if (!m || m->from != row.entity || request_of.count(row.entity) == 0) {
+    if (!m || core::sender_key(*m) != row.entity || request_of.count(row.entity) == 0) {
       core::log(core::log_level::error, "unusable inbox message dropped",
                 {{"correlation_id", row.correlation_id}, {"source", row.source}});
       continue;
@@ -343,12 +347,20 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
   if (by_phone.empty())
     return out;
   // 2. Profiles (2-3 round trips).
+  // WhatsApp users may be known by number and business-scoped user id (BSUID) at once: a BSUID
+  // seen with a number joins that number's profile (+1 round trip when it is new to it).
   std::set<std::string> with_messages;
-  for (auto& [phone, msgs] : by_phone)
-    with_messages.insert(phone);
-  auto profiles = lock_profiles(sql, with_messages);
+  std::vector<phone_user_id> seen_with, links;
+  for (auto& [key, msgs] : by_phone) {
+    with_messages.insert(key);
+    for (auto& m : msgs)
+      if (!m.from.empty() && !m.user_id.empty())
+        seen_with.push_back({m.from, m.business, m.user_id});
+  }
+  auto profiles = lock_profiles(sql, with_messages, seen_with);
   std::vector<const profile_row*> changed;
   std::set<int64_t> profile_ids;
+  std::map<std::string, int64_t> profile_of_phone;
   for (auto& [phone, msgs] : by_phone) {
     auto& p = profiles.rows.at(phone);
     auto before = p;
@@ -357,8 +369,16 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
       facts.last_active_channel = m.channel;
       if (m.channel == "whatsapp") {
         facts.has_whatsapp = true;
-        facts.whatsapp_jid = m.from.substr(m.from.rfind('+') + 1);
+        if (!m.from.empty())
+          facts.whatsapp_jid = m.from.substr(m.from.rfind('+') + 1);
         facts.whatsapp_inbound_at = m.received_at_ms > 0 ? from_ms(m.received_at_ms) : now;
+        if (!m.user_id.empty()) {
+          if (!m.from.empty() && m.user_id != p.whatsapp_user_id) {
+            links.push_back({m.from, m.business, m.user_id});
+            profile_of_phone[m.from] = p.id;
+          }
+          facts.whatsapp_user_id = m.user_id;
+        }
       }
       if (!m.profile_name.empty())
         facts.name = m.profile_name;
@@ -369,6 +389,7 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
     profile_ids.insert(p.id);
   }
   save_profiles(sql, changed);
+  link_user_ids(sql, links, profile_of_phone);
   // 3. Sessions: continued or opened, expiry extended (2-4 round trips).
   auto sessions = resolve_sessions(sql, machine, profile_ids, now);
   for (auto& [pid, res] : sessions)
@@ -391,7 +412,7 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
       row.direction = "inbound";
       row.message_type = m.type == "text" ? "text" : m.type;
       row.status = "received";
-      row.recipient = m.from;
+      row.recipient = m.from.empty() ? m.user_id : m.from;
       row.body = m.text;
       row.external_id = m.external_id;
       row.correlation_id = m.correlation_id;

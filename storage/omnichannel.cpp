@@ -6,6 +6,7 @@
 
 #include "core/crypto.hpp"
 #include "core/delivery.hpp"
+#include "core/events.hpp"
 #include "core/log.hpp"
 #include "storage/db.hpp"
 #include "storage/outbox.hpp"
@@ -21,10 +22,10 @@ namespace {
 // -- SQL -----------------------------------------------------------------------------------------
 
 constexpr const char* profile_columns
-    = "id, phone_number, coalesce(whatsapp_jid, ''), has_whatsapp::int, allows_sms::int, "
-      "coalesce(last_active_channel, ''), "
+    = "id, coalesce(phone_number, ''), coalesce(whatsapp_jid, ''), has_whatsapp::int, "
+      "allows_sms::int, coalesce(last_active_channel, ''), "
       "coalesce((extract(epoch FROM last_whatsapp_inbound_at) * 1000)::bigint, -1), "
-      "coalesce(name, ''), coalesce(locale, '')";
+      "coalesce(name, ''), coalesce(locale, ''), coalesce(whatsapp_user_id, '')";
 
 constexpr const char* insert_profile_sql
     = "INSERT INTO profiles (phone_number, has_whatsapp, allows_sms) VALUES (:p, :w, :s) "
@@ -36,7 +37,8 @@ constexpr const char* update_profile_sql
       "last_whatsapp_inbound_at = CASE WHEN :wi::bigint < 0 THEN last_whatsapp_inbound_at "
       "  ELSE greatest(coalesce(last_whatsapp_inbound_at, to_timestamp(0)), to_timestamp(:wi2 / "
       "1000.0)) END, "
-      "name = nullif(:n, ''), locale = nullif(:l, ''), updated_at = now() WHERE id = :id";
+      "name = nullif(:n, ''), locale = nullif(:l, ''), whatsapp_user_id = nullif(:u, ''), "
+      "updated_at = now() WHERE id = :id";
 
 constexpr const char* session_columns
     = "id, profile_id, status, context::text, (extract(epoch FROM created_at) * 1000)::bigint, "
@@ -174,6 +176,7 @@ profile_row read_profile(const soci::row& r) {
     p.last_whatsapp_inbound_at = from_ms(wi);
   p.name = r.get<std::string>(7);
   p.locale = r.get<std::string>(8);
+  p.whatsapp_user_id = r.get<std::string>(9);
   return p;
 }
 
@@ -245,6 +248,19 @@ time_point from_ms(int64_t ms) {
 }
 
 std::optional<profile_row> find_profile(soci::session& sql, const std::string& phone) {
+  if (auto user = core::parse_whatsapp_user_key(phone)) {
+    // A WhatsApp user known by a business-scoped user id.
+    std::string b = user->business, u = user->user_id;
+    soci::rowset<soci::row> rows
+        = (sql.prepare << std::string{"SELECT "} + profile_columns
+                              + " FROM profiles WHERE id = (SELECT profile_id FROM "
+                                "profile_whatsapp_ids WHERE business = :b AND user_id = :u) "
+                                "FOR NO KEY UPDATE",
+           soci::use(b), soci::use(u));
+    for (auto& r : rows)
+      return read_profile(r);
+    return std::nullopt;
+  }
   std::string p = phone;
   soci::rowset<soci::row> rows
       = (sql.prepare << std::string{"SELECT "} + profile_columns
@@ -256,11 +272,16 @@ std::optional<profile_row> find_profile(soci::session& sql, const std::string& p
 }
 
 profile_row upsert_profile(soci::session& sql, const std::string& phone, const profile_facts& f) {
-  std::string p = phone;
-  int w = f.has_whatsapp.value_or(false) ? 1 : 0;
-  int s = f.allows_sms.value_or(true) ? 1 : 0;
-  sql << insert_profile_sql, soci::use(p), soci::use(w), soci::use(s);
-  auto row = find_profile(sql, phone);
+  std::optional<profile_row> row;
+  if (core::parse_whatsapp_user_key(phone)) {
+    row = lock_profiles(sql, {phone}).rows.at(phone); // created when unknown
+  } else {
+    std::string p = phone;
+    int w = f.has_whatsapp.value_or(false) ? 1 : 0;
+    int s = f.allows_sms.value_or(true) ? 1 : 0;
+    sql << insert_profile_sql, soci::use(p), soci::use(w), soci::use(s);
+    row = find_profile(sql, phone);
+  }
   if (!row)
     throw domain_error(sb_error::internal, "profile vanished after upsert");
   apply_facts(*row, f);
@@ -270,7 +291,7 @@ profile_row upsert_profile(soci::session& sql, const std::string& phone, const p
   long long id = row->id;
   sql << update_profile_sql, soci::use(w_s), soci::use(s_s), soci::use(row->whatsapp_jid),
       soci::use(row->last_active_channel), soci::use(wi), soci::use(wi), soci::use(row->name),
-      soci::use(row->locale), soci::use(id);
+      soci::use(row->locale), soci::use(row->whatsapp_user_id), soci::use(id);
   return *row;
 }
 

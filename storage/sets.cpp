@@ -3,40 +3,83 @@
 #include "storage/db.hpp"
 #include "storage/pg.hpp"
 
+#include "core/events.hpp"
+
 namespace switchboard::storage {
 
 using core::sb_error;
 
 namespace {
 
+// $1 numbers to create; $2-$4 (number, business, BSUID) of WhatsApp messages that carry both:
+// a profile known so far only by that BSUID adopts the number (when no profile has it) instead
+// of a second profile being created for it.
 constexpr pg_statement create_profiles_sql{
     "sb_profiles_create",
-    "INSERT INTO profiles (phone_number) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING "
-    "RETURNING phone_number"};
+    "WITH v AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS v(phone, b, u)), "
+    "adopted AS (UPDATE profiles p SET phone_number = v.phone, whatsapp_jid = substr(v.phone, 2), "
+    "updated_at = now() FROM v JOIN profile_whatsapp_ids i ON i.business = v.b AND i.user_id = v.u "
+    "WHERE p.id = i.profile_id AND p.phone_number IS NULL AND NOT EXISTS (SELECT 1 FROM profiles q "
+    "WHERE q.phone_number = v.phone) RETURNING p.phone_number) "
+    "INSERT INTO profiles (phone_number) SELECT x FROM unnest($1::text[]) AS x WHERE x NOT IN "
+    "(SELECT phone_number FROM adopted) ON CONFLICT DO NOTHING RETURNING phone_number"};
 
 #define SB_PROFILE_COLUMNS                                                                         \
-  "SELECT id, phone_number, coalesce(whatsapp_jid, ''), has_whatsapp, allows_sms, "                \
+  "SELECT id, coalesce(phone_number, ''), coalesce(whatsapp_jid, ''), has_whatsapp, allows_sms, "  \
   "coalesce(last_active_channel, ''), "                                                            \
   "coalesce((extract(epoch FROM last_whatsapp_inbound_at) * 1000)::bigint, -1), "                  \
-  "coalesce(name, ''), coalesce(locale, '') FROM profiles "
+  "coalesce(name, ''), coalesce(locale, ''), coalesce(whatsapp_user_id, '') FROM profiles "
 
 constexpr pg_statement lock_profiles_sql{
     "sb_profiles_lock", SB_PROFILE_COLUMNS
     "WHERE phone_number = ANY($1::text[]) ORDER BY phone_number FOR NO KEY UPDATE"};
+
+constexpr pg_statement lock_profiles_by_id_sql{
+    "sb_profiles_lock_id",
+    SB_PROFILE_COLUMNS "WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE"};
 
 constexpr pg_statement profiles_by_id_sql{"sb_profiles_by_id",
                                           SB_PROFILE_COLUMNS "WHERE id = ANY($1::bigint[])"};
 
 #undef SB_PROFILE_COLUMNS
 
+// The profiles of (business, BSUID) pairs.
+constexpr pg_statement find_user_ids_sql{
+    "sb_wa_ids_find",
+    "SELECT i.business, i.user_id, i.profile_id FROM profile_whatsapp_ids i JOIN unnest($1::text[], "
+    "$2::text[]) AS v(b, u) ON i.business = v.b AND i.user_id = v.u"};
+
+// New profiles for unknown (business, BSUID) pairs, addressed on WhatsApp by the BSUID. A pair
+// another transaction created meanwhile keeps that profile (the new one stays unused).
+constexpr pg_statement create_user_ids_sql{
+    "sb_wa_ids_create",
+    "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(b, u, id)), "
+    "p AS (INSERT INTO profiles (id, phone_number, whatsapp_jid, whatsapp_user_id, has_whatsapp) "
+    "SELECT id, NULL, u, u, true FROM v RETURNING id) "
+    "INSERT INTO profile_whatsapp_ids (business, user_id, profile_id) SELECT v.b, v.u, v.id FROM v "
+    "JOIN p ON p.id = v.id ON CONFLICT DO NOTHING RETURNING business, user_id, profile_id"};
+
+constexpr pg_statement profile_ids_sql{
+    "sb_profiles_ids", "SELECT nextval('profiles_id_seq') FROM generate_series(1, $1::int)"};
+
+// Links (business, BSUID) pairs to profiles (a BSUID seen with a number joins that number's
+// profile, the number's owner being who the user is).
+constexpr pg_statement link_user_ids_sql{
+    "sb_wa_ids_link",
+    "INSERT INTO profile_whatsapp_ids (business, user_id, profile_id) SELECT * FROM "
+    "unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT (business, user_id) DO UPDATE SET "
+    "profile_id = EXCLUDED.profile_id, updated_at = now() WHERE profile_whatsapp_ids.profile_id "
+    "<> EXCLUDED.profile_id"};
+
 constexpr pg_statement save_profiles_sql{
     "sb_profiles_save",
     "UPDATE profiles p SET has_whatsapp = v.wa, allows_sms = v.sms, whatsapp_jid = nullif(v.jid, "
     "''), last_active_channel = nullif(v.ch, ''), last_whatsapp_inbound_at = CASE WHEN v.wi < 0 "
     "THEN NULL ELSE to_timestamp(v.wi / 1000.0) END, name = nullif(v.name, ''), locale = "
-    "nullif(v.locale, ''), updated_at = now() FROM unnest($1::bigint[], $2::bool[], $3::bool[], "
-    "$4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[]) AS v(id, wa, sms, jid, ch, wi, "
-    "name, locale) WHERE p.id = v.id"};
+    "nullif(v.locale, ''), whatsapp_user_id = nullif(v.uid, ''), updated_at = now() FROM "
+    "unnest($1::bigint[], $2::bool[], $3::bool[], $4::text[], $5::text[], $6::bigint[], "
+    "$7::text[], $8::text[], $9::text[]) AS v(id, wa, sms, jid, ch, wi, name, locale, uid) "
+    "WHERE p.id = v.id"};
 
 constexpr pg_statement lock_sessions_sql{
     "sb_sessions_lock",
@@ -118,28 +161,118 @@ profile_row read_profile(const pg_rows& rows, int r) {
     p.last_whatsapp_inbound_at = from_ms(wi);
   p.name = std::string{rows.text(r, 7)};
   p.locale = std::string{rows.text(r, 8)};
+  p.whatsapp_user_id = std::string{rows.text(r, 9)};
   return p;
 }
 
 } // namespace
 
-locked_profiles lock_profiles(soci::session& sql, const std::set<std::string>& phones) {
+locked_profiles lock_profiles(soci::session& sql, const std::set<std::string>& keys,
+                              const std::vector<phone_user_id>& seen_with) {
   locked_profiles out;
-  if (phones.empty())
-    return out;
-  std::vector<std::string> list(phones.begin(), phones.end());
-  auto array = pg_text_array(list);
-  auto created = pg_exec(sql, create_profiles_sql, {array});
-  for (int r = 0; r < created.size(); ++r)
-    out.created.insert(std::string{created.text(r, 0)});
-  auto rows = pg_exec(sql, lock_profiles_sql, {array});
-  for (int r = 0; r < rows.size(); ++r) {
-    auto p = read_profile(rows, r);
-    out.rows.emplace(p.phone_number, std::move(p));
+  std::vector<std::string> phones;
+  std::map<std::pair<std::string, std::string>, std::string> users; ///< (business, BSUID) -> key
+  for (auto& k : keys) {
+    if (auto ref = core::parse_whatsapp_user_key(k))
+      users.emplace(std::make_pair(ref->business, ref->user_id), k);
+    else
+      phones.push_back(k);
   }
-  if (out.rows.size() != phones.size())
+  if (!phones.empty()) {
+    // Numbers (1 statement creating the missing ones, 1 locking all).
+    std::vector<std::string> ap, ab, au;
+    for (auto& s : seen_with) {
+      ap.push_back(s.phone);
+      ab.push_back(s.business);
+      au.push_back(s.user_id);
+    }
+    auto array = pg_text_array(phones);
+    auto created = pg_exec(sql, create_profiles_sql,
+                           {array, pg_text_array(ap), pg_text_array(ab), pg_text_array(au)});
+    for (int r = 0; r < created.size(); ++r)
+      out.created.insert(std::string{created.text(r, 0)});
+    auto rows = pg_exec(sql, lock_profiles_sql, {array});
+    for (int r = 0; r < rows.size(); ++r) {
+      auto p = read_profile(rows, r);
+      out.rows.emplace(p.phone_number, std::move(p));
+    }
+  }
+  if (!users.empty()) {
+    // Users known by a BSUID only (1 round trip to find them; 2 more to create the unknown; 1 to
+    // lock them by id).
+    auto find = [&](const std::vector<std::pair<std::string, std::string>>& pairs) {
+      std::vector<std::string> b, u;
+      for (auto& [bb, uu] : pairs) {
+        b.push_back(bb);
+        u.push_back(uu);
+      }
+      std::map<std::pair<std::string, std::string>, int64_t> found;
+      auto rows = pg_exec(sql, find_user_ids_sql, {pg_text_array(b), pg_text_array(u)});
+      for (int r = 0; r < rows.size(); ++r)
+        found[{std::string{rows.text(r, 0)}, std::string{rows.text(r, 1)}}] = rows.int64(r, 2);
+      return found;
+    };
+    std::vector<std::pair<std::string, std::string>> all;
+    for (auto& [pair, key] : users)
+      all.push_back(pair);
+    auto ids = find(all);
+    std::vector<std::pair<std::string, std::string>> missing;
+    for (auto& pair : all)
+      if (!ids.count(pair))
+        missing.push_back(pair);
+    if (!missing.empty()) {
+      auto fresh = pg_exec(sql, profile_ids_sql, {std::to_string(missing.size())});
+      std::vector<std::string> b, u;
+      std::vector<int64_t> id;
+      for (std::size_t i = 0; i < missing.size(); ++i) {
+        b.push_back(missing[i].first);
+        u.push_back(missing[i].second);
+        id.push_back(fresh.int64(static_cast<int>(i), 0));
+      }
+      auto made = pg_exec(sql, create_user_ids_sql,
+                          {pg_text_array(b), pg_text_array(u), pg_int_array(id)});
+      for (int r = 0; r < made.size(); ++r) {
+        std::pair<std::string, std::string> pair{std::string{made.text(r, 0)},
+                                                 std::string{made.text(r, 1)}};
+        ids[pair] = made.int64(r, 2);
+        out.created.insert(users.at(pair));
+      }
+      if (made.size() != static_cast<int>(missing.size())) // created concurrently elsewhere
+        for (auto& [pair, pid] : find(missing))
+          ids[pair] = pid;
+    }
+    std::vector<int64_t> lock;
+    std::map<int64_t, std::vector<std::string>> keys_of;
+    for (auto& [pair, pid] : ids) {
+      lock.push_back(pid);
+      keys_of[pid].push_back(users.at(pair));
+    }
+    auto rows = pg_exec(sql, lock_profiles_by_id_sql, {pg_int_array(lock)});
+    for (int r = 0; r < rows.size(); ++r) {
+      auto p = read_profile(rows, r);
+      for (auto& k : keys_of[p.id])
+        out.rows.emplace(k, p);
+    }
+  }
+  if (out.rows.size() != keys.size())
     throw domain_error(sb_error::internal, "a profile vanished while being locked");
   return out;
+}
+
+void link_user_ids(soci::session& sql, const std::vector<phone_user_id>& links,
+                   const std::map<std::string, int64_t>& profile_of_phone) {
+  std::vector<std::string> b, u;
+  std::vector<int64_t> id;
+  for (auto& l : links) {
+    auto it = profile_of_phone.find(l.phone);
+    if (it == profile_of_phone.end())
+      continue;
+    b.push_back(l.business);
+    u.push_back(l.user_id);
+    id.push_back(it->second);
+  }
+  if (!id.empty())
+    pg_exec(sql, link_user_ids_sql, {pg_text_array(b), pg_text_array(u), pg_int_array(id)});
 }
 
 std::map<int64_t, profile_row> profiles_by_id(soci::session& sql, const std::set<int64_t>& ids) {
@@ -162,6 +295,8 @@ void apply_facts(profile_row& p, const profile_facts& f) {
     p.allows_sms = *f.allows_sms;
   if (f.whatsapp_jid)
     p.whatsapp_jid = *f.whatsapp_jid;
+  if (f.whatsapp_user_id && !f.whatsapp_user_id->empty())
+    p.whatsapp_user_id = *f.whatsapp_user_id;
   if (f.last_active_channel)
     p.last_active_channel = *f.last_active_channel;
   if (f.name && !f.name->empty())
@@ -177,7 +312,7 @@ bool same_fields(const profile_row& a, const profile_row& b) {
   return a.has_whatsapp == b.has_whatsapp && a.allows_sms == b.allows_sms
          && a.whatsapp_jid == b.whatsapp_jid && a.last_active_channel == b.last_active_channel
          && a.last_whatsapp_inbound_at == b.last_whatsapp_inbound_at && a.name == b.name
-         && a.locale == b.locale;
+         && a.locale == b.locale && a.whatsapp_user_id == b.whatsapp_user_id;
 }
 
 void save_profiles(soci::session& sql, const std::vector<const profile_row*>& rows) {
@@ -185,7 +320,7 @@ void save_profiles(soci::session& sql, const std::vector<const profile_row*>& ro
     return;
   std::vector<int64_t> id, wi;
   std::vector<bool> wa, sms;
-  std::vector<std::string> jid, ch, name, locale;
+  std::vector<std::string> jid, ch, name, locale, uid;
   for (auto* p : rows) {
     id.push_back(p->id);
     wa.push_back(p->has_whatsapp);
@@ -195,10 +330,12 @@ void save_profiles(soci::session& sql, const std::vector<const profile_row*>& ro
     wi.push_back(p->last_whatsapp_inbound_at ? to_ms(*p->last_whatsapp_inbound_at) : -1);
     name.push_back(p->name);
     locale.push_back(p->locale);
+    uid.push_back(p->whatsapp_user_id);
   }
   pg_exec(sql, save_profiles_sql,
           {pg_int_array(id), pg_bool_array(wa), pg_bool_array(sms), pg_text_array(jid),
-           pg_text_array(ch), pg_int_array(wi), pg_text_array(name), pg_text_array(locale)});
+           pg_text_array(ch), pg_int_array(wi), pg_text_array(name), pg_text_array(locale),
+           pg_text_array(uid)});
 }
 
 std::map<int64_t, core::session_record> lock_open_sessions(soci::session& sql,

@@ -21,15 +21,31 @@ class session;
 
 namespace switchboard::storage {
 
-/// Profiles of some phone numbers, created when unknown, locked until the transaction ends.
+/// Profiles of some users, created when unknown, locked until the transaction ends.
 struct locked_profiles {
-  std::map<std::string, profile_row> rows; ///< by phone number
-  std::set<std::string> created;           ///< numbers that had no profile before
+  std::map<std::string, profile_row> rows; ///< by key (a number, or a core::whatsapp_user_key)
+  std::set<std::string> created;           ///< keys that had no profile before
 };
 
-/// Creates the missing profiles (defaults: SMS allowed, no WhatsApp) and locks all of them, in
-/// number order. 2 round trips.
-locked_profiles lock_profiles(soci::session& sql, const std::set<std::string>& phones);
+/// A WhatsApp user's number and business-scoped user id, seen together in one message.
+struct phone_user_id {
+  std::string phone;
+  std::string business;
+  std::string user_id;
+};
+
+/// Creates the missing profiles (defaults: SMS allowed, no WhatsApp) and locks all of them:
+/// numbers in number order (2 round trips), then users known by a BSUID only (a whatsapp_user_key)
+/// in id order (2 round trips, 2 more when some are new). A number in `seen_with` whose BSUID
+/// has a number-less profile is given to that profile rather than to a new one.
+locked_profiles lock_profiles(soci::session& sql, const std::set<std::string>& keys,
+                              const std::vector<phone_user_id>& seen_with = {});
+
+/// Links BSUIDs to the profiles of the numbers they were seen with (by number, in
+/// `profile_of_phone`); a BSUID linked elsewhere before moves to the number's profile. 1 round
+/// trip.
+void link_user_ids(soci::session& sql, const std::vector<phone_user_id>& links,
+                   const std::map<std::string, int64_t>& profile_of_phone);
 
 /// The profiles with these ids (not locked), by id. 1 round trip.
 std::map<int64_t, profile_row> profiles_by_id(soci::session& sql, const std::set<int64_t>& ids);

@@ -5,6 +5,7 @@
 #include <soci/soci.h>
 
 #include "core/signatures.hpp"
+#include "core/sms.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/stack.hpp"
 
@@ -350,4 +351,26 @@ TEST_CASE("Chatwoot webhooks need a valid signature when a secret is set; duplic
   REQUIRE(test::eventually([&] { return chatwoot_calls(s, 109, "messages").size() == 1; }));
   std::this_thread::sleep_for(300ms);
   CHECK(chatwoot_calls(s, 109, "messages").size() == 1);
+}
+
+TEST_CASE("a hand-off SMS is cut to chatwoot.handoff_sms_max_segments", "[bot]") {
+  auto opts = bot_stack();
+  opts.env.emplace_back("SWITCHBOARD_CHATWOOT_HANDOFF_SMS_MAX_SEGMENTS", "1");
+  test::stack s{opts};
+  configure_provider(s, "sms");
+  // Long enough for two segments at the default cap of 2.
+  customer_says(s, 110,
+                "I have been waiting for three weeks and nobody answers my emails or my calls, "
+                "so please get me a real person, an agent, right now");
+  std::string text;
+  REQUIRE(test::eventually([&] {
+    auto all = s.sim_requests("mtn");
+    for (auto& r : all["requests"])
+      if (r["path"].get<std::string>().find("/v3/sms") != std::string::npos)
+        text = r["json"]["message"].get<std::string>();
+    return !text.empty();
+  }));
+  INFO(text);
+  CHECK(text.find("#110") != std::string::npos);
+  CHECK(core::analyze_sms(text).segments == 1);
 }

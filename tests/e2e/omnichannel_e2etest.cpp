@@ -1,10 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <thread>
 
 #include <soci/soci.h>
 
 #include "core/signatures.hpp"
+#include "core/sms.hpp"
 #include "tests/support/stack.hpp"
 
 using namespace switchboard;
@@ -43,14 +45,33 @@ json sim(test::stack& s, const std::string& path, const json& body) {
   return r.json();
 }
 
-/// Requests of a simulator service on one path fragment.
-json sent(test::stack& s, const std::string& service, const std::string& path_part) {
+/// Whether a recorded request marks an inbound WhatsApp message read (no message is sent).
+bool is_read_receipt(const json& r) {
+  return r["json"].is_object() && r["json"].contains("status");
+}
+
+/// Recorded requests of a simulator service that satisfy `keep`.
+json requests_where(test::stack& s, const std::string& service,
+                    const std::function<bool(const json&)>& keep) {
   json out = json::array();
   auto all = s.sim_requests(service); // keep it alive: the loop walks into it
   for (auto& r : all["requests"])
-    if (r["path"].get<std::string>().find(path_part) != std::string::npos)
+    if (keep(r))
       out.push_back(r);
   return out;
+}
+
+/// Requests of a simulator service on one path fragment: the messages sent (WhatsApp read
+/// receipts, which share the /messages path, are listed by read_receipts).
+json sent(test::stack& s, const std::string& service, const std::string& path_part) {
+  return requests_where(s, service, [&](const json& r) {
+    return r["path"].get<std::string>().find(path_part) != std::string::npos && !is_read_receipt(r);
+  });
+}
+
+/// WhatsApp "mark read" requests (with or without the typing indicator) the simulator received.
+json read_receipts(test::stack& s) {
+  return requests_where(s, "whatsapp", is_read_receipt);
 }
 
 std::unique_ptr<soci::session> db(test::stack& s) {
@@ -96,6 +117,13 @@ TEST_CASE("call ended: WhatsApp (template outside the window) and SMS both recei
   CHECK(wa["template"]["name"] == "call_summary");
   auto param = wa["template"]["components"][0]["parameters"][0]["text"].get<std::string>();
   CHECK(param.find("200k") != std::string::npos);
+  // A first-time caller's summary is accepted: Meta (and the simulator) refuse a parameter with
+  // a newline, a tab or more than 4 consecutive spaces (132018).
+  CHECK(sent(s, "whatsapp", "/messages")[0]["status"] == 200);
+  CHECK(param.find_first_of("\n\t*") == std::string::npos);
+  CHECK(param.find("     ") == std::string::npos);
+  CHECK(param.rfind("Call summary. ", 0) == 0);
+  CHECK(param.find("Next steps: Confirm the 200k quote.") != std::string::npos);
 
   auto sms = sent(s, "mtn", "/v3/sms")[0]["json"];
   CHECK(sms["receiverAddress"][0].get<std::string>().find("250788123456") != std::string::npos);
@@ -106,6 +134,7 @@ TEST_CASE("call ended: WhatsApp (template outside the window) and SMS both recei
   REQUIRE(test::eventually([&] {
     return count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'sent'") == 2;
   }));
+  CHECK(text_of(s, "SELECT body FROM message_delivery_log WHERE channel = 'whatsapp'") == param);
   CHECK(
       count(s, "SELECT count(*) FROM omnichannel_sessions WHERE id = " + std::to_string(session_id)
                    + " AND status = 'follow_up' AND whatsapp_summary_sent AND sms_summary_sent")
@@ -260,6 +289,48 @@ TEST_CASE("a reply by WhatsApp continues the same session and is answered on Wha
         != std::string::npos);
 }
 
+TEST_CASE("a WhatsApp user who withholds the number (a username) is answered by BSUID",
+          "[omnichannel][bsuid]") {
+  test::stack s;
+  const std::string bsuid = "US.13491208655302741918";
+  // The first message carries only the business-scoped user id.
+  sim(s, "/_sim/whatsapp/inbound",
+      {{"user_id", bsuid}, {"withhold_phone", true}, {"text", "Hi, what are your hours?"}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 1; }));
+  auto reply = sent(s, "whatsapp", "/messages")[0]["json"];
+  CHECK(reply["recipient"] == bsuid); // the simulator, like Meta, takes "recipient" for a BSUID
+  CHECK_FALSE(reply.contains("to"));
+  CHECK(reply["type"] == "text");
+  REQUIRE(test::eventually([&] {
+    return count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'outbound' AND "
+                    "status IN ('sent', 'delivered', 'read') AND recipient = '"
+                        + bsuid + "'")
+           == 1;
+  }));
+  CHECK(count(s, "SELECT count(*) FROM profiles WHERE phone_number IS NULL") == 1);
+  // Later the number appears with the same BSUID: the same profile and session continue.
+  sim(s, "/_sim/whatsapp/inbound",
+      {{"from", "250788123456"}, {"user_id", bsuid}, {"text", "It is me again"}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 2; }));
+  CHECK(sent(s, "whatsapp", "/messages")[1]["json"]["to"] == "250788123456");
+  CHECK(count(s, "SELECT count(*) FROM profiles") == 1);
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  CHECK(text_of(s, "SELECT phone_number FROM profiles") == customer);
+  // A call ended for that number now reaches the same session.
+  auto r = call_ended(s, "call-bsuid");
+  REQUIRE(r.status == 202);
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  // The simulator refuses a malformed BSUID the way the Cloud API does.
+  auto bad = test::http_post_json(s.sim_url("/v21.0/1122334455667/messages"),
+                                  {{"messaging_product", "whatsapp"},
+                                   {"recipient", "not-a-bsuid"},
+                                   {"type", "text"},
+                                   {"text", {{"body", "x"}}}},
+                                  {test::bearer_auth(s.env("SWITCHBOARD_WHATSAPP_ACCESS_TOKEN"))});
+  CHECK(bad.status == 400);
+  CHECK(bad.json()["error"]["code"] == 100);
+}
+
 TEST_CASE("the same webhook ten times has one effect and ten 200s", "[omnichannel]") {
   test::stack s;
   for (int i = 0; i < 10; ++i) {
@@ -412,6 +483,17 @@ TEST_CASE("the tools API lists and runs the same tools the LLM uses", "[omnichan
   CHECK(bad.json()["reason"].get<std::string>().find("phone_number") != std::string::npos);
   CHECK(test::http_post_json(s.url("/api/v1/tools/no_such_tool"), json::object(), {auth}).status
         == 404);
+  // A context nested 10,000 deep is refused before it is parsed, naming the limit.
+  std::string deep = R"({"phone_number":")" + std::string{customer} + R"(","context":{"a":)"
+                     + std::string(10000, '[') + std::string(10000, ']') + "}}";
+  auto too_deep = test::http_post(url, deep, "application/json", {auth});
+  CHECK(too_deep.status == 400);
+  CHECK(too_deep.body.find("deeper than 32") != std::string::npos);
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 0);
+  auto deep_call = test::http_post(s.url("/webhooks/voice/call-ended"), deep, "application/json",
+                                   {test::bearer_auth(s.env("SWITCHBOARD_VOICE_TOKEN"))});
+  CHECK(deep_call.status == 400);
+  CHECK(deep_call.body.find("deeper than 32") != std::string::npos);
   auto ok = test::http_post_json(
       url, {{"phone_number", customer}, {"context", {{"price", "250k"}}}}, {auth});
   REQUIRE(ok.status == 200);
@@ -475,6 +557,92 @@ TEST_CASE("idle session actors are passivated and rebuilt from the database on t
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 4; }));
   CHECK(live() == 1);
   CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 3); // the same session continued
+}
+
+namespace {
+
+/// A summary far longer than any SMS cap.
+json long_summary() {
+  std::string text;
+  for (int i = 0; i < 60; ++i)
+    text += "Point " + std::to_string(i) + " of the roof repair was discussed. ";
+  return {{"summary", text}};
+}
+
+/// Segments of the summary SMS the simulator received (after it arrived).
+std::size_t summary_sms_segments(test::stack& s) {
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  auto sms = sent(s, "mtn", "/v3/sms")[0];
+  CHECK(sms["status"].get<int>() < 300);
+  auto text = sms["json"]["message"].get<std::string>();
+  INFO(text);
+  CHECK(text.find("Outcome: quote sent") != std::string::npos);
+  return core::analyze_sms(text).segments;
+}
+
+} // namespace
+
+TEST_CASE("sms.max_segments caps the summary SMS: 1 segment", "[omnichannel]") {
+  test::stack s{with_env({{"SWITCHBOARD_SMS_MAX_SEGMENTS", "1"}})};
+  REQUIRE(call_ended(s, "call-seg-1", long_summary()).status == 202);
+  CHECK(summary_sms_segments(s) == 1);
+}
+
+TEST_CASE("sms.max_segments caps the summary SMS: a long one uses all 5", "[omnichannel]") {
+  test::stack s{with_env({{"SWITCHBOARD_SMS_MAX_SEGMENTS", "5"}})};
+  REQUIRE(call_ended(s, "call-seg-5", long_summary()).status == 202);
+  CHECK(summary_sms_segments(s) == 5); // not the 3 it was always cut to
+}
+
+TEST_CASE("an inbound WhatsApp text answered by the LLM is first marked read with the typing "
+          "indicator",
+          "[omnichannel]") {
+  test::stack s;
+  auto wamid = std::string{"wamid.HBgMMjUwNzg4MTIzNDU2FQIAEhggVFlQSU5HMQA="};
+  sim(s, "/_sim/whatsapp/inbound",
+      {{"from", "250788123456"}, {"text", "When do you come?"}, {"id", wamid}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 1; }));
+  auto reads = read_receipts(s);
+  REQUIRE(reads.size() == 1);
+  auto& r = reads[0];
+  CHECK(r["json"]
+        == json{{"messaging_product", "whatsapp"},
+                {"status", "read"},
+                {"message_id", wamid},
+                {"typing_indicator", {{"type", "text"}}}});
+  CHECK(r["status"] == 200);
+  CHECK(r["response"] == json{{"success", true}});
+  CHECK(r["path"].get<std::string>().find("/messages") != std::string::npos);
+  CHECK(r["headers"]["authorization"] == "Bearer " + s.env("SWITCHBOARD_WHATSAPP_ACCESS_TOKEN"));
+  auto reply = sent(s, "whatsapp", "/messages")[0];
+  CHECK(reply["json"]["type"] == "text");
+  CHECK(r["seq"].get<uint64_t>() < reply["seq"].get<uint64_t>()); // before the reply
+  // The read receipt is no message of the delivery log: one inbound row, one reply.
+  CHECK(count(s, "SELECT count(*) FROM message_delivery_log") == 2);
+  REQUIRE(test::eventually([&] {
+    return test::http_get(s.url("/metrics"))
+               .body.find(R"(switchboard_typing_indicators_total{kind="sent"} 1)")
+           != std::string::npos;
+  }));
+
+  // A non-text message gets the fixed notice, not the LLM: no typing indicator.
+  sim(s, "/_sim/whatsapp/inbound", {{"from", "250788123456"}, {"type", "image"}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 2; }));
+  CHECK(read_receipts(s).size() == 1);
+  // An SMS is answered by SMS: no typing indicator either.
+  sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"message", "Are you there?"}});
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  CHECK(read_receipts(s).size() == 1);
+}
+
+TEST_CASE("whatsapp.typing_indicator = false: the LLM answers without a read receipt",
+          "[omnichannel]") {
+  test::stack s{with_env({{"SWITCHBOARD_WHATSAPP_TYPING_INDICATOR", "false"}})};
+  sim(s, "/_sim/whatsapp/inbound", {{"from", "250788123456"}, {"text", "When do you come?"}});
+  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 1; }));
+  std::this_thread::sleep_for(200ms);
+  CHECK(read_receipts(s).empty());
+  CHECK(s.sim_requests("whatsapp")["requests"].size() == 1);
 }
 
 namespace {

@@ -244,6 +244,74 @@ TEST_CASE("sim: WhatsApp Cloud API sends, auth failures and recording", "[sim]")
   CHECK(since.size() == 1);
 }
 
+TEST_CASE("sim: WhatsApp refuses template parameters Meta refuses (132018, 132005)", "[sim]") {
+  sim_process sim;
+  auto errors = test::fixture_json("whatsapp/typing_indicator_and_template_errors.json");
+  auto send = [&](const std::string& param) {
+    json tmpl = {{"messaging_product", "whatsapp"},
+                 {"to", "16505551234"},
+                 {"type", "template"},
+                 {"template",
+                  {{"name", "call_summary"},
+                   {"language", {{"code", "en"}}},
+                   {"components",
+                    {{{"type", "body"}, {"parameters", {{{"type", "text"}, {"text", param}}}}}}}}}};
+    return test::http_post_json(sim.url(graph_path), tmpl, {test::bearer_auth(wa_token)});
+  };
+  for (std::string bad : {"Call summary\nKey points", "tab\there", "five     spaces"}) {
+    auto r = send(bad);
+    INFO(bad << " -> " << r.body);
+    REQUIRE(r.status == 400);
+    require_same_shape(errors["template_parameter_132018"], r.json());
+    CHECK(r.json()["error"]["code"] == 132018);
+    CHECK(r.json()["error"]["error_data"]["details"]
+          == errors["template_parameter_132018"]["error"]["error_data"]["details"]);
+  }
+  CHECK(send("four    spaces are fine. One line, emoji \xE2\x9C\x85 too").status == 200);
+  auto too_long = send(std::string(1025, 'a'));
+  REQUIRE(too_long.status == 400);
+  CHECK(too_long.json()["error"]["code"] == 132005);
+  CHECK(send(std::string(1024, 'a')).status == 200);
+}
+
+TEST_CASE("sim: WhatsApp marks inbound messages read with the typing indicator", "[sim]") {
+  sim_process sim;
+  auto doc = test::fixture_json("whatsapp/typing_indicator_and_template_errors.json");
+  auto request = doc["typing_indicator_request"];
+  auto post = [&](const json& body) {
+    return test::http_post_json(sim.url(graph_path), body, {test::bearer_auth(wa_token)});
+  };
+  // Unknown message ids are refused in Meta's error shape.
+  auto unknown = post(request);
+  REQUIRE(unknown.status == 400);
+  CHECK(unknown.json()["error"]["code"] == 100);
+  CHECK(unknown.json()["error"]["type"] == "OAuthException");
+  CHECK(unknown.json()["error"]["error_data"]["messaging_product"] == "whatsapp");
+  CHECK(unknown.json()["error"].contains("fbtrace_id"));
+  // Once the simulator sent that message inbound, Meta's documented request succeeds.
+  sim.control("/_sim/whatsapp/inbound",
+              {{"async", true}, {"id", request["message_id"]}, {"text", "Hello"}});
+  auto ok = post(request);
+  REQUIRE(ok.status == 200);
+  CHECK(ok.json() == doc["typing_indicator_success_response"]);
+  auto plain_read = request;
+  plain_read.erase("typing_indicator");
+  CHECK(post(plain_read).status == 200);
+  // Malformed: another indicator type, another status, stray keys, no message id.
+  auto bad_type = request;
+  bad_type["typing_indicator"]["type"] = "audio";
+  CHECK(post(bad_type).status == 400);
+  auto bad_status = request;
+  bad_status["status"] = "delivered";
+  CHECK(post(bad_status).status == 400);
+  auto stray = request;
+  stray["to"] = "16505551234";
+  CHECK(post(stray).status == 400);
+  auto no_id = request;
+  no_id.erase("message_id");
+  CHECK(post(no_id).status == 400);
+}
+
 TEST_CASE("sim: Twilio Messages API", "[sim]") {
   sim_process sim;
   auto fixture = test::fixture_json("twilio/messages_api_examples.json");

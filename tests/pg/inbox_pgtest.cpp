@@ -287,3 +287,111 @@ TEST_CASE("call-ended batch: repeated call ids get the first answer, within a ba
                 "AND result IS NOT NULL")
         == 2);
 }
+
+TEST_CASE("accept: a WhatsApp user known by a BSUID only, then by number too, is one profile",
+          "[inbox][bsuid]") {
+  inbox_db d;
+  const std::string business = "1088451004357858", bsuid = "IN.1410018717833190";
+  auto wa = [&](const std::string& id, const std::string& from, const std::string& text) {
+    auto m = msg(id, from, text, "whatsapp");
+    m.user_id = bsuid;
+    m.business = business;
+    return m;
+  };
+  // 1. The number withheld (a username): a number-less profile, addressed by the BSUID.
+  d.tx([&](soci::session& sql) { return ingest(sql, {wa("w1", "", "hi, I have a username")}); });
+  auto key = core::whatsapp_user_key(business, bsuid);
+  accept_request a{key, "tok-a"};
+  auto first = d.tx([&](soci::session& sql) {
+    return accept_messages(sql, d.machine, d.policy, {&a}, d.now, 100);
+  });
+  REQUIRE(first[0].inbound.size() == 1);
+  CHECK(first[0].inbound[0].recipient == bsuid);
+  CHECK(first[0].profile.phone_number.empty());
+  CHECK(first[0].profile.whatsapp_jid == bsuid);
+  CHECK(first[0].profile.has_whatsapp);
+  CHECK(first[0].session_created);
+  CHECK(d.count("SELECT count(*) FROM profiles WHERE phone_number IS NULL AND whatsapp_user_id = '"
+                + bsuid + "'")
+        == 1);
+  CHECK(d.count("SELECT count(*) FROM profile_whatsapp_ids WHERE business = '" + business
+                + "' AND user_id = '" + bsuid + "'")
+        == 1);
+
+  // Its reply goes out on WhatsApp to the BSUID; an SMS cannot (no number).
+  auto reply = d.tx([&](soci::session& sql) {
+    return queue_reply(sql, d.policy, {{first[0].inbound[0].id, "tok-a"}}, "whatsapp",
+                       "Hello!", "reply", d.now);
+  });
+  REQUIRE(reply);
+  CHECK(reply->status == "queued");
+  CHECK(reply->recipient == bsuid);
+
+  // 2. The same BSUID again, still without a number: the same profile and session.
+  d.tx([&](soci::session& sql) { return ingest(sql, {wa("w2", "", "still me")}); });
+  auto again = d.tx([&](soci::session& sql) {
+    return accept_messages(sql, d.machine, d.policy, {&a}, d.now + 1min, 100);
+  });
+  CHECK(again[0].profile.id == first[0].profile.id);
+  CHECK(again[0].session.id == first[0].session.id);
+  CHECK_FALSE(again[0].session_created);
+
+  // 3. The number appears with the BSUID: the profile adopts it, no second profile.
+  d.tx([&](soci::session& sql) { return ingest(sql, {wa("w3", "+919810218674", "now with")}); });
+  accept_request b{"+919810218674", "tok-b"};
+  auto linked = d.tx([&](soci::session& sql) {
+    return accept_messages(sql, d.machine, d.policy, {&b}, d.now + 2min, 100);
+  });
+  REQUIRE(linked[0].inbound.size() == 1);
+  CHECK(linked[0].profile.id == first[0].profile.id);
+  CHECK(linked[0].profile.phone_number == "+919810218674");
+  CHECK(linked[0].profile.whatsapp_jid == "919810218674");
+  CHECK(linked[0].session.id == first[0].session.id); // the same live session continues
+  CHECK(d.count("SELECT count(*) FROM profiles") == 1);
+  // Later SMS from that number continue the same profile and session.
+  d.tx([&](soci::session& sql) { return ingest(sql, {msg("s1", "+919810218674", "by SMS")}); });
+  auto sms = d.tx([&](soci::session& sql) {
+    return accept_messages(sql, d.machine, d.policy, {&b}, d.now + 3min, 100);
+  });
+  CHECK(sms[0].profile.id == first[0].profile.id);
+  CHECK(sms[0].session.id == first[0].session.id);
+  CHECK(d.count("SELECT count(*) FROM profiles") == 1);
+}
+
+TEST_CASE("accept: a BSUID seen with the number of an existing profile joins that profile",
+          "[inbox][bsuid]") {
+  inbox_db d;
+  const std::string business = "1088451004357858", bsuid = "US.13491208655302741918";
+  // A known SMS user ...
+  d.tx([&](soci::session& sql) { return ingest(sql, {msg("s1", "+16315551111", "sms first")}); });
+  accept_request b{"+16315551111", "tok-b"};
+  auto sms = d.tx([&](soci::session& sql) {
+    return accept_messages(sql, d.machine, d.policy, {&b}, d.now, 100);
+  });
+  // ... writes on WhatsApp, number and BSUID together: the BSUID is linked to that profile.
+  auto m = msg("w1", "+16315551111", "on WhatsApp now", "whatsapp");
+  m.user_id = bsuid;
+  m.business = business;
+  d.tx([&](soci::session& sql) { return ingest(sql, {m}); });
+  auto wa = d.tx([&](soci::session& sql) {
+    return accept_messages(sql, d.machine, d.policy, {&b}, d.now + 1min, 100);
+  });
+  CHECK(wa[0].profile.id == sms[0].profile.id);
+  CHECK(wa[0].profile.whatsapp_user_id == bsuid);
+  CHECK(d.count("SELECT count(*) FROM profile_whatsapp_ids WHERE profile_id = "
+                + std::to_string(sms[0].profile.id))
+        == 1);
+  // Later the user hides the number: the BSUID finds the same profile and session.
+  auto hidden = msg("w2", "", "username now", "whatsapp");
+  hidden.user_id = bsuid;
+  hidden.business = business;
+  d.tx([&](soci::session& sql) { return ingest(sql, {hidden}); });
+  accept_request a{core::whatsapp_user_key(business, bsuid), "tok-a"};
+  auto later = d.tx([&](soci::session& sql) {
+    return accept_messages(sql, d.machine, d.policy, {&a}, d.now + 2min, 100);
+  });
+  REQUIRE(later[0].inbound.size() == 1);
+  CHECK(later[0].profile.id == sms[0].profile.id);
+  CHECK(later[0].session.id == sms[0].session.id);
+  CHECK(d.count("SELECT count(*) FROM profiles") == 1);
+}

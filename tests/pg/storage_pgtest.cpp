@@ -226,3 +226,28 @@ TEST_CASE("flush answers once queued writes are committed", "[storage]") {
   auto sql = f.db.connect();
   CHECK(count_rows(*sql) == 50);
 }
+
+TEST_CASE("database errors keep PostgreSQL's text out of the reason (it reaches responses)",
+          "[storage]") {
+  test::migrated_db d;
+  auto reason_of_failure = [&](const std::string& sql_text) {
+    try {
+      *d.sql << sql_text;
+    } catch (...) {
+      bool lost = false;
+      auto e = storage::map_db_exception(std::current_exception(), d.sql.get(), lost);
+      CHECK_FALSE(lost);
+      return std::make_pair(core::code_of(e), core::reason_of(e));
+    }
+    FAIL("the statement did not fail");
+    return std::make_pair(core::sb_error::none, std::string{});
+  };
+  auto [code, reason] = reason_of_failure("SELECT 1 / 0");
+  CHECK(code == core::sb_error::invalid_argument);
+  CHECK(reason == "the database refused a value (SQLSTATE 22012)");
+  CHECK(reason.find("division") == std::string::npos);
+  auto [code2, reason2] = reason_of_failure("SELECT no_such_column FROM profiles");
+  CHECK(code2 == core::sb_error::internal);
+  CHECK(reason2 == "database error (SQLSTATE 42703)");
+  CHECK(reason2.find("no_such_column") == std::string::npos);
+}

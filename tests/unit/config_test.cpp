@@ -150,3 +150,25 @@ TEST_CASE("the example config documents every key and loads", "[config]") {
   REQUIRE(s);
   CHECK(s->server.listen_address == "0.0.0.0");
 }
+
+TEST_CASE("SMS segment caps and the typing indicator are keys with defaults and ranges",
+          "[config]") {
+  set_default_secrets();
+  auto s = config::load_settings("", lookup);
+  REQUIRE(s);
+  CHECK(s->sms.max_segments == 3);
+  CHECK(s->chatwoot.handoff_sms_max_segments == 2);
+  CHECK(s->whatsapp.typing_indicator);
+  fake_env["SWITCHBOARD_CHATWOOT_HANDOFF_SMS_MAX_SEGMENTS"] = "5";
+  fake_env["SWITCHBOARD_WHATSAPP_TYPING_INDICATOR"] = "false";
+  s = config::load_settings("", lookup);
+  REQUIRE(s);
+  CHECK(s->chatwoot.handoff_sms_max_segments == 5);
+  CHECK_FALSE(s->whatsapp.typing_indicator);
+  for (auto bad : {"0", "11"}) {
+    fake_env["SWITCHBOARD_CHATWOOT_HANDOFF_SMS_MAX_SEGMENTS"] = bad;
+    auto r = config::load_settings("", lookup);
+    REQUIRE_FALSE(r);
+    CHECK(reason(r.error()).find("chatwoot.handoff_sms_max_segments") != std::string::npos);
+  }
+}

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include "core/events.hpp"
+#include "core/format.hpp"
 #include "core/outbound.hpp"
+#include "core/sms.hpp"
+#include "core/utf8.hpp"
 
 using namespace switchboard;
 
@@ -51,6 +54,36 @@ TEST_CASE("inbox entries carry the event and decode back to it", "[events]") {
   REQUIRE(tb);
   CHECK(tb->is_start);
   CHECK(tb->chat_id == -1001);
+}
+
+TEST_CASE("a WhatsApp user without a number is keyed by business and BSUID", "[events]") {
+  core::inbound_message m;
+  m.channel = "whatsapp";
+  m.provider = "whatsapp_cloud";
+  m.external_id = "wamid.2";
+  m.user_id = "IN.1410018717833190";
+  m.business = "1088451004357858";
+  m.type = "text";
+  m.text = "Hey";
+  auto e = core::make_inbox_entry(m, 256);
+  CHECK(e.entity == "wa:1088451004357858:IN.1410018717833190");
+  CHECK(e.shard == core::shard_of(e.entity, 256));
+  auto back = core::decode_inbound_message(e.payload);
+  REQUIRE(back);
+  CHECK(back->user_id == m.user_id);
+  CHECK(back->business == m.business);
+  CHECK(back->from.empty());
+  CHECK(core::sender_key(*back) == e.entity);
+  auto ref = core::parse_whatsapp_user_key(e.entity);
+  REQUIRE(ref);
+  CHECK(ref->business == "1088451004357858");
+  CHECK(ref->user_id == "IN.1410018717833190");
+  // With the number known the number is the key (one session across WhatsApp, SMS and voice).
+  m.from = "+919810218674";
+  CHECK(core::make_inbox_entry(m, 256).entity == "+919810218674");
+  CHECK_FALSE(core::parse_whatsapp_user_key("+919810218674"));
+  CHECK_FALSE(core::parse_whatsapp_user_key("wa:"));
+  CHECK_FALSE(core::parse_whatsapp_user_key("wa:123:"));
 }
 
 TEST_CASE("shards are stable and spread", "[events]") {
@@ -109,6 +142,48 @@ TEST_CASE("the outbound plan: the WhatsApp window, templates, skips, SMS consent
   CHECK(sms.queued);
   CHECK(sms.provider == "mtn");
   CHECK(sms.body.find('*') == std::string::npos);
+  // A WhatsApp user known only by a BSUID can be answered on WhatsApp, never by SMS.
+  to.has_phone = false;
+  to.has_whatsapp = true;
+  auto no_number = core::plan_outbound(policy, to, "sms", "Hello", now);
+  CHECK_FALSE(no_number.queued);
+  CHECK(no_number.skip_reason.find("no phone number") != std::string::npos);
+  CHECK(core::plan_outbound(policy, to, "whatsapp", "Hello", now).queued);
+}
+
+TEST_CASE("the outbound plan: a template's parameter is one line within Meta's cap", "[events]") {
+  core::channel_policy policy;
+  policy.template_name = "call_summary";
+  core::outbound_recipient to;
+  to.has_whatsapp = true; // and no inbound yet: outside the window
+  auto now = std::chrono::system_clock::now();
+  std::string rich = "\xF0\x9F\x93\x9E *Call summary*\nHi Ana,\n\n*Next steps*\n\xE2\x80\xA2 Pay\n";
+  for (int i = 0; i < 100; ++i)
+    rich += "\xE2\x80\xA2 Step " + std::to_string(i) + " of the plan\n";
+  auto tpl = core::plan_outbound(policy, to, "whatsapp", rich, now);
+  REQUIRE(tpl.queued);
+  auto param = tpl.payload.at("parameters").at(0).get<std::string>();
+  CHECK(param.rfind("Call summary. Hi Ana, Next steps: Pay; Step 0 of the plan; ", 0) == 0);
+  CHECK(param.find_first_of("\n\t*") == std::string::npos);
+  CHECK(core::count_code_points(param) <= core::whatsapp_template_parameter_limit);
+  CHECK(tpl.body == param); // the delivery log shows what went out
+  // Inside the window the rich text goes out as it is.
+  to.last_whatsapp_inbound_at = now - std::chrono::hours{1};
+  CHECK(core::plan_outbound(policy, to, "whatsapp", rich, now).body == rich);
+}
+
+TEST_CASE("the outbound plan: LLM replies by SMS use sms.max_segments", "[events]") {
+  core::channel_policy policy;
+  core::outbound_recipient to;
+  auto now = std::chrono::system_clock::now();
+  std::string reply;
+  for (int i = 0; i < 80; ++i)
+    reply += "Sentence " + std::to_string(i) + " of a long answer. ";
+  for (std::size_t cap : {1, 3, 5}) {
+    policy.sms_max_segments = cap;
+    auto plan = core::plan_reply(policy, to, "sms", reply, now);
+    CHECK(core::analyze_sms(plan.body).segments == cap);
+  }
 }
 
 TEST_CASE("a status's error code and pricing survive the inbox", "[events][cost]") {

@@ -195,3 +195,109 @@ TEST_CASE("truncate_text", "[format]") {
     CHECK(count_code_points(out) <= max);
   }
 }
+
+namespace {
+
+/// What Meta checks of a template parameter (error 132018): no newline or tab, at most 4
+/// consecutive spaces.
+bool meta_accepts_parameter(const std::string& p) {
+  if (p.find_first_of("\n\t\r") != std::string::npos)
+    return false;
+  return p.find("     ") == std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("template parameter: the rich WhatsApp summary becomes one plain line", "[format]") {
+  auto rich = format_whatsapp_summary(sample());
+  auto p = format_template_parameter(rich);
+  CHECK(p
+        == "Call summary. Hi Alice, Your router was reset and the connection is stable again. "
+           "Next steps: Restart the router if the light turns red; Call us back if speed drops. "
+           "Outcome: resolved");
+  CHECK(meta_accepts_parameter(p));
+  CHECK(p.find('*') == std::string::npos);
+
+  // Key points (no action items): a heading and its bullets.
+  auto s = sample();
+  s.action_items.clear();
+  s.summary = "- Router reset\n- Line tested\n- Speed is fine";
+  CHECK(format_template_parameter(format_whatsapp_summary(s))
+        == "Call summary. Hi Alice, Key points: Router reset; Line tested; Speed is fine. "
+           "Outcome: resolved");
+  CHECK(format_template_parameter(format_whatsapp_summary(s)).find("\xE2\x80\xA2")
+        == std::string::npos); // no "•" bullets left
+}
+
+TEST_CASE("template parameter: whitespace, emoji bullets and markdown", "[format]") {
+  CHECK(format_template_parameter("a\tb     c\r\nd") == "a b c. d");
+  CHECK(format_template_parameter("  lots\xC2\xA0\xC2\xA0of \xE2\x80\x83 spaces  ")
+        == "lots of spaces");
+  // Emoji used as bullets (and emoji-only lines) go; emoji inside the text stay.
+  CHECK(format_template_parameter("\xF0\x9F\x91\x89 Pay the bill\n\xE2\x9C\x85\xEF\xB8\x8F Done "
+                                  "\xF0\x9F\x98\x80\n\xF0\x9F\x8E\x89")
+        == "Pay the bill. Done \xF0\x9F\x98\x80");
+  CHECK(format_template_parameter("Steps\n1. Call\n2) Pay\n\xE2\x96\xAA\xEF\xB8\x8F Wait")
+        == "Steps: Call; Pay; Wait");
+  CHECK(format_template_parameter("*Bold* _italic_ `code` snake_case")
+        == "Bold italic code snake_case");
+  CHECK(format_template_parameter("Line one.\n\n\nLine two!\u2028Line three")
+        == "Line one. Line two! Line three");
+  CHECK(format_template_parameter("") == "");
+  CHECK(format_template_parameter(" \n\t ") == "");
+  // Already one line: unchanged (the plan can apply it twice).
+  std::string flat = "Call summary. Hi Alice, all good.";
+  CHECK(format_template_parameter(flat) == flat);
+  CHECK(format_template_parameter(format_template_parameter(format_whatsapp_summary(sample())))
+        == format_template_parameter(format_whatsapp_summary(sample())));
+}
+
+TEST_CASE("template parameter: within the cap, cut after a sentence or a word", "[format]") {
+  std::string text;
+  for (int i = 0; i < 200; ++i)
+    text += "Sentence number " + std::to_string(i) + " of the summary.\n";
+  auto p = format_template_parameter(text);
+  CHECK(count_code_points(p) <= whatsapp_template_parameter_limit);
+  CHECK(count_code_points(p) > whatsapp_template_parameter_limit - 40);
+  CHECK(meta_accepts_parameter(p));
+  CHECK(ends_with(p, "summary. \xE2\x80\xA6")); // after a whole sentence
+
+  // No sentence end in reach: cut between words.
+  std::string words;
+  for (int i = 0; i < 100; ++i)
+    words += "word" + std::to_string(i) + " ";
+  p = format_template_parameter(words, 60);
+  CHECK(count_code_points(p) <= 60);
+  CHECK(ends_with(p, "\xE2\x80\xA6"));
+  auto kept = p.substr(0, p.size() - 3);
+  CHECK(words.compare(0, kept.size(), kept) == 0);
+  CHECK(words[kept.size()] == ' '); // a whole word
+
+  // Multi-byte text is counted in code points and stays valid UTF-8.
+  std::string french;
+  for (int i = 0; i < 300; ++i)
+    french += "R\xC3\xA9sum\xC3\xA9 \xC3\xA9t\xC3\xA9. ";
+  p = format_template_parameter(french, 100);
+  CHECK(is_valid_utf8(p));
+  CHECK(count_code_points(p) <= 100);
+  CHECK(format_template_parameter("abcdef", 2).size() > 0);
+  CHECK(count_code_points(format_template_parameter("abcdef", 2)) <= 2);
+}
+
+TEST_CASE("SMS summary honours the segment cap it is given", "[format]") {
+  auto s = sample();
+  s.summary.clear();
+  for (int i = 0; i < 100; ++i)
+    s.summary += "Sentence " + std::to_string(i) + " of the summary. ";
+  for (std::size_t cap : {1, 2, 5, 10}) {
+    auto text = format_sms_summary(s, cap);
+    INFO("cap " << cap << ": " << text);
+    auto info = analyze_sms(text);
+    CHECK(info.segments == cap); // long text uses every segment allowed, no more
+    CHECK(text.find("Outcome: resolved") != std::string::npos);
+  }
+  // A short summary is not padded or cut.
+  CHECK(format_sms_summary(sample(), 2) == format_sms_summary(sample(), 5));
+  CHECK(analyze_sms(format_sms_summary(sample(), 5)).segments == 2);
+  CHECK(analyze_sms(format_sms_summary(sample(), 1)).segments == 1);
+}

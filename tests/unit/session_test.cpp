@@ -216,3 +216,18 @@ TEST_CASE("mark_summary_sent is idempotent per channel", "[session]") {
   REQUIRE(m.set_status(t, session_status::closed).value());
   CHECK(m.mark_summary_sent(t, summary_channel::sms));
 }
+
+TEST_CASE("a session context is bounded: a patch that would grow it past the cap is refused",
+          "[session]") {
+  session_machine m{std::chrono::hours{24}};
+  auto s = m.open(1, std::chrono::system_clock::now());
+  REQUIRE(m.merge_context(s, {{"note", std::string(8000, 'a')}}));
+  auto r = m.merge_context(s, {{"more", std::string(9000, 'b')}});
+  REQUIRE_FALSE(r);
+  CHECK(code_of(r.error()) == sb_error::invalid_argument);
+  CHECK_THAT(reason_of(r.error()), Catch::Contains("16384"));
+  CHECK_FALSE(s.context.contains("more")); // unchanged
+  // Replacing a large value by a small one is fine.
+  REQUIRE(m.merge_context(s, {{"note", "short"}, {"more", std::string(9000, 'b')}}));
+  CHECK(s.context["note"] == "short");
+}

@@ -280,6 +280,13 @@ TEST_CASE("WhatsApp: send bodies match Meta's documented shape", "[whatsapp]") {
   CHECK(json::parse(tricky.dump())["text"]["body"] == "quote \" backslash \\ newline \n <b>");
 }
 
+TEST_CASE("WhatsApp: the read receipt with typing indicator matches Meta's documented shape",
+          "[whatsapp]") {
+  auto doc = fixture_json("whatsapp/typing_indicator_and_template_errors.json");
+  auto& expected = doc["typing_indicator_request"];
+  CHECK(build_whatsapp_typing_indicator(expected["message_id"].get<std::string>()) == expected);
+}
+
 TEST_CASE("WhatsApp: send responses", "[whatsapp]") {
   auto doc = fixture_json("whatsapp/cloud_api_responses.json");
   auto ok = parse_whatsapp_send_response(200, doc["send_success_response"].dump());
@@ -407,4 +414,63 @@ TEST_CASE("WhatsApp: what each per-user error code calls for", "[whatsapp]") {
   auto st = parse_ok(doc.dump()).statuses.at(0);
   CHECK(st.error_code == 131026);
   CHECK(whatsapp_error_action_for(st.error_code) == whatsapp_error_action::undeliverable);
+}
+
+TEST_CASE("WhatsApp: business-scoped user ids (2026) in webhooks and sends", "[whatsapp]") {
+  // A real delivery carrying both the number and the BSUID.
+  auto both = parse_ok(read_fixture("whatsapp/inbound_text_bsuid.json"));
+  REQUIRE(both.messages.size() == 1);
+  CHECK(both.messages[0].from == "+919810218674");
+  CHECK(both.messages[0].user_id == "IN.1410018717833190");
+  CHECK(both.messages[0].phone_number_id == "1088451004357858");
+  CHECK(both.messages[0].profile_name == "Krish Thakur");
+  CHECK(both.messages[0].text == "Hey");
+
+  // A user with a username: the number is withheld, the BSUID is all there is.
+  auto withheld = parse_ok(read_fixture("whatsapp/inbound_text_username.json"));
+  REQUIRE(withheld.messages.size() == 1);
+  CHECK(withheld.messages[0].from.empty());
+  CHECK(withheld.messages[0].from_raw.empty());
+  CHECK(withheld.messages[0].user_id == "IN.1410018717833190");
+  CHECK(withheld.messages[0].profile_name == "Krish Thakur");
+
+  // The BSUID only in contacts[] (the first 2026 deliveries): taken from the sender's contact.
+  auto doc = fixture_json("whatsapp/inbound_text_bsuid.json");
+  doc["entry"][0]["changes"][0]["value"]["messages"][0].erase("from_user_id");
+  auto from_contact = parse_ok(doc.dump());
+  CHECK(from_contact.messages[0].user_id == "IN.1410018717833190");
+  // Neither a number nor a BSUID on the message: malformed, with the reason.
+  doc = fixture_json("whatsapp/inbound_text_username.json");
+  doc["entry"][0]["changes"][0]["value"]["messages"][0].erase("from_user_id");
+  auto none = parse_whatsapp_webhook(doc.dump());
+  REQUIRE_FALSE(none);
+  CHECK_THAT(reason_of(none.error()), Catch::Contains("'from_user_id'"));
+
+  // A status for a message sent to a BSUID has no recipient_id.
+  auto status = parse_ok(read_fixture("whatsapp/status_delivered_username.json"));
+  REQUIRE(status.statuses.size() == 1);
+  CHECK(status.statuses[0].recipient_id.empty());
+  CHECK(status.statuses[0].recipient_user_id == "IN.1410018717833190");
+  CHECK(status.statuses[0].status == "delivered");
+
+  // The form: country code, period, optional ENT., 1-128 letters and digits.
+  CHECK(is_whatsapp_user_id("US.13491208655302741918"));
+  CHECK(is_whatsapp_user_id("US.ENT.11815799212886844830"));
+  CHECK(is_whatsapp_user_id("BR.1502576394655843"));
+  CHECK_FALSE(is_whatsapp_user_id("+14155550123"));
+  CHECK_FALSE(is_whatsapp_user_id("14155550123"));
+  CHECK_FALSE(is_whatsapp_user_id("US."));
+  CHECK_FALSE(is_whatsapp_user_id("USA.123"));
+  CHECK_FALSE(is_whatsapp_user_id("US.12-3"));
+  CHECK_FALSE(is_whatsapp_user_id("US." + std::string(129, '1')));
+
+  // Sends address a BSUID with "recipient" instead of "to".
+  auto text = build_whatsapp_text("US.13491208655302741918", "Hello");
+  CHECK(text["recipient"] == "US.13491208655302741918");
+  CHECK_FALSE(text.contains("to"));
+  CHECK(text["text"]["body"] == "Hello");
+  auto tpl = build_whatsapp_template("US.13491208655302741918", {"call_summary", "en", {"x"}});
+  CHECK(tpl["recipient"] == "US.13491208655302741918");
+  CHECK_FALSE(tpl.contains("to"));
+  CHECK(build_whatsapp_text("+16505551234", "Hi")["to"] == "+16505551234");
 }
