@@ -36,17 +36,17 @@ struct whatsapp_message {
 
 /// One status update for a message the business sent.
 struct whatsapp_status {
-  std::string message_id;      ///< wamid of the outbound message
-  std::string status;          ///< sent, delivered, read, played, failed (as sent by Meta)
-  std::string recipient_id;    ///< recipient_id as sent (a wa_id, or a group id)
-  std::string recipient;       ///< recipient_id normalised to E.164, empty when not a number
+  std::string message_id;        ///< wamid of the outbound message
+  std::string status;            ///< sent, delivered, read, played, failed (as sent by Meta)
+  std::string recipient_id;      ///< recipient_id as sent (a wa_id, or a group id)
+  std::string recipient;         ///< recipient_id normalised to E.164, empty when not a number
   std::string recipient_user_id; ///< the recipient's BSUID (recipient_user_id), when sent
-  int64_t timestamp = 0;       ///< unix seconds
-  std::string phone_number_id; ///< business number that sent the message
-  int64_t error_code = 0;      ///< errors[0].code for failed messages, else 0
-  std::string error_title;     ///< errors[0].title
-  std::string error_details;   ///< errors[0].error_data.details
-  message_pricing pricing;     ///< the `pricing` object (all fields empty when absent)
+  int64_t timestamp = 0;         ///< unix seconds
+  std::string phone_number_id;   ///< business number that sent the message
+  int64_t error_code = 0;        ///< errors[0].code for failed messages, else 0
+  std::string error_title;       ///< errors[0].title
+  std::string error_details;     ///< errors[0].error_data.details
+  message_pricing pricing;       ///< the `pricing` object (all fields empty when absent)
 };
 
 /// Everything a webhook delivery carried; changes other than field "messages" are skipped.

@@ -328,8 +328,9 @@ void put_config(actors::runtime& rt, request&& req, responder respond) {
         std::string why;
         auto j = core::parse_untrusted_json(*body, &why);
         if (j.is_discarded() || !j.is_object()) {
-          respond(response::error(400, "malformed",
-                                  "the body must be a JSON object" + (why.empty() ? "" : ": " + why)));
+          respond(
+              response::error(400, "malformed",
+                              "the body must be a JSON object" + (why.empty() ? "" : ": " + why)));
           return;
         }
         auto in = core::parse_notification_config(j);

@@ -26,8 +26,8 @@ time_point from_ms(int64_t ms);
 /// An end user, keyed by E.164 phone number.
 struct profile_row {
   int64_t id = 0;
-  std::string phone_number; ///< E.164; empty for a WhatsApp user known only by a BSUID
-  std::string whatsapp_jid; ///< the WhatsApp address: the number's digits, or the BSUID
+  std::string phone_number;     ///< E.164; empty for a WhatsApp user known only by a BSUID
+  std::string whatsapp_jid;     ///< the WhatsApp address: the number's digits, or the BSUID
   std::string whatsapp_user_id; ///< the latest business-scoped user id seen (may be empty)
   bool has_whatsapp = false;
   bool allows_sms = true;
