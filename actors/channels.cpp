@@ -6,10 +6,12 @@
 #include "core/form.hpp"
 #include "core/phone.hpp"
 #include "core/retry.hpp"
+#include "core/sms.hpp"
 #include "core/sms_codecs.hpp"
 #include "core/telegram.hpp"
 #include "core/whatsapp.hpp"
 #include "storage/chatwoot.hpp"
+#include "storage/outbox.hpp"
 
 namespace switchboard::actors {
 
@@ -230,6 +232,81 @@ void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
   self->delayed_send(self, *delay, retry_atom::value, std::move(s));
 }
 
+/// A WhatsApp send Meta refused for its user (131047 outside the window, 131026 not on
+/// WhatsApp): the row fails for good and its fallback (the template, or SMS) is queued for the
+/// outbox sweeper, in one transaction.
+void fall_back(channel_ptr self, const outbound_send& s, int64_t code, const std::string& reason) {
+  auto& svc = *self->state.svc;
+  svc.stats->message_sent(s.channel, s.provider, false);
+  log_send(s, "WhatsApp refused the message for this user; falling back", core::log_level::warn,
+           {{"reason", reason}});
+  auto id = s.delivery_id;
+  auto policy = svc.policy;
+  db_write<std::string>(
+      self, svc, "fail_with_fallback",
+      [id, code, reason, policy](soci::session& sql) {
+        auto row = storage::fail_with_fallback(sql, policy, id, code, reason);
+        return row && row->status == "queued" ? row->channel : std::string{};
+      },
+      [self](std::string& channel) {
+        if (!channel.empty())
+          self->state.svc->stats->count("whatsapp_fallbacks", channel);
+      },
+      [s](caf::error& e) {
+        log_send(s, "could not record a refused send; the sweeper will retry it",
+                 core::log_level::warn, {{"error", core::reason_of(e)}});
+      });
+}
+
+/// A send refused by a per-user limit (131049, 131056): only this row waits, back in the queue
+/// until `wait` has passed (the outbox sweeper sends it then); the adapter goes on sending to
+/// everybody else. Failed for good once the row's attempts are spent.
+void back_off(channel_ptr self, const outbound_send& s, const std::string& reason,
+              milliseconds wait) {
+  auto& svc = *self->state.svc;
+  svc.stats->count("whatsapp_user_backoffs", "send");
+  log_send(s, "per-user limit: the send waits", core::log_level::info,
+           {{"reason", reason}, {"delay_ms", std::to_string(wait.count())}});
+  auto id = s.delivery_id;
+  db_write<bool>(
+      self, svc, "back_off",
+      [id, reason, wait](soci::session& sql) {
+        if (storage::back_off_row(sql, id, reason, wait))
+          return true;
+        storage::record_failed(sql, id, reason + " (per-user limit: attempts spent)");
+        return false;
+      },
+      [self, s](bool& later) {
+        if (!later)
+          self->state.svc->stats->message_sent(s.channel, s.provider, false);
+      },
+      [s](caf::error& e) {
+        log_send(s, "could not record a back-off; the sweeper will retry it", core::log_level::warn,
+                 {{"error", core::reason_of(e)}});
+      });
+}
+
+/// Acts on a WhatsApp error code that calls for more than the ordinary retry or failure (see
+/// core::whatsapp_error_action_for); false when the ordinary handling applies.
+bool on_whatsapp_error(channel_ptr self, const outbound_send& s, const caf::error& err,
+                       const std::string& reason, std::optional<milliseconds> retry_after) {
+  auto code = core::provider_error_code(err);
+  if (!code || static_cast<storage::outbox>(s.box) != storage::outbox::deliveries)
+    return false;
+  switch (core::whatsapp_error_action_for(*code)) {
+  case core::whatsapp_error_action::user_backoff:
+    back_off(self, s, reason,
+             std::max(core::whatsapp_user_backoff(*code), retry_after.value_or(milliseconds{0})));
+    return true;
+  case core::whatsapp_error_action::reengage:
+  case core::whatsapp_error_action::undeliverable:
+    fall_back(self, s, *code, reason);
+    return true;
+  default:
+    return false; // 130429 is transient: retried with backoff like any throttling
+  }
+}
+
 /// Fetches an MTN access token, then resumes the sends waiting for it.
 void fetch_token(channel_ptr self) {
   auto& st = self->state;
@@ -293,10 +370,13 @@ void on_answer(channel_ptr self, outbound_send s, http_reply& r) {
   auto id = parse_answer(st, r);
   if (!id) {
     auto reason = core::reason_of(id.error());
+    std::optional<milliseconds> retry_after;
+    if (auto ra = core::parse_retry_after(r.header("retry-after"), system_clock::now()))
+      retry_after = std::chrono::duration_cast<milliseconds>(*ra);
+    if (st.kind == provider_kind::whatsapp_cloud
+        && on_whatsapp_error(self, s, id.error(), reason, retry_after))
+      return;
     if (core::code_of(id.error()) == sb_error::provider_transient) {
-      std::optional<milliseconds> retry_after;
-      if (auto ra = core::parse_retry_after(r.header("retry-after"), system_clock::now()))
-        retry_after = std::chrono::duration_cast<milliseconds>(*ra);
       retry_later(self, s, reason, retry_after);
     } else {
       give_up(self, s, reason);
@@ -308,7 +388,16 @@ void on_answer(channel_ptr self, outbound_send s, http_reply& r) {
   log_send(s, "sent", core::log_level::info,
            {{"attempt", std::to_string(s.attempt)},
             {"latency_ms", std::to_string(r.elapsed_us / 1000)}});
-  storage::sent_record rec{s.delivery_id, *id, static_cast<storage::outbox>(s.box)};
+  storage::sent_record rec;
+  rec.id = s.delivery_id;
+  rec.external_id = *id;
+  rec.box = static_cast<storage::outbox>(s.box);
+  if (st.kind == provider_kind::mtn || st.kind == provider_kind::twilio) {
+    auto info = core::analyze_sms(s.body);
+    rec.sms_segments = static_cast<int>(info.segments);
+    rec.sms_encoding = core::to_string(info.encoding);
+    svc.stats->cost("sms", rec.sms_encoding, "segments", static_cast<double>(info.segments));
+  }
   db_batch<bool>(
       self, svc.storage, svc.sent_batch, std::move(rec), [](bool&) {},
       [s](caf::error& e) {

@@ -4,6 +4,7 @@
 
 #include "storage/inbox.hpp"
 #include "actors/common.hpp"
+#include "storage/outbox.hpp"
 
 namespace switchboard::actors {
 
@@ -27,11 +28,11 @@ void make_batch_kinds(services& svc) {
                         const std::vector<const storage::call_ended_input*>& in) {
         return storage::accept_calls(sql, machine, policy, in);
       });
-  // Statuses: 1 round trip to take them, then 2 per status (forward-only update or park).
+  // Statuses: 1 round trip to take them, then 2-3 per status (forward-only update or park,
+  // pricing), a few more for a failure that calls for a fallback or a back-off.
   svc.statuses_batch = make_take_kind("apply_statuses", "status", core::decode_status_update,
-                                      [](soci::session& sql, core::status_update& s) {
-                                        return storage::apply_status(sql, s.provider, s.external_id,
-                                                                     s.status, s.error);
+                                      [policy](soci::session& sql, core::status_update& s) {
+                                        return storage::apply_status_update(sql, policy, s);
                                       });
   // Replies to bursts: 5 round trips per batch of up to 256 replies.
   svc.replies_batch = make_batch_kind<storage::reply_request, std::optional<storage::delivery_row>>(
@@ -48,8 +49,8 @@ void make_batch_kinds(services& svc) {
       });
   svc.sent_batch = make_batch_kind<storage::sent_record, bool>(
       "record_sends", 512, false,
-      [](soci::session& sql, const std::vector<const storage::sent_record*>& in) {
-        return storage::record_sends(sql, in);
+      [policy](soci::session& sql, const std::vector<const storage::sent_record*>& in) {
+        return storage::record_sends(sql, policy, in);
       });
   svc.chatwoot_batch = make_chatwoot_kind();
   svc.telegram_batch = make_telegram_kind();
@@ -66,10 +67,26 @@ void wake(const services& svc, const inbox_targets& to, const std::string& kind,
     if (to.telegram)
       caf::anon_send(to.telegram, wake_atom::value, entity);
   } else if (kind == "status") {
-    submit_batch(svc.storage, svc.statuses_batch, entity, [](db_result& r) {
-      if (r.error)
+    submit_batch(svc.storage, svc.statuses_batch, entity, [stats = svc.stats](db_result& r) {
+      if (r.error) {
         core::log(core::log_level::warn, "delivery statuses not applied; retried by the poller",
                   {{"error", core::reason_of(r.error)}});
+        return;
+      }
+      auto* outcomes = std::any_cast<std::vector<storage::status_outcome>>(&r.value);
+      if (!outcomes || !stats)
+        return;
+      for (auto& o : *outcomes) {
+        if (core::has_pricing(o.pricing))
+          stats->cost(o.channel, o.pricing.category.empty() ? "unknown" : o.pricing.category,
+                      o.pricing.type.empty() ? (core::is_billable(o.pricing) ? "billable" : "free")
+                                             : o.pricing.type,
+                      core::cost_units(o.pricing));
+        if (!o.fallback_channel.empty())
+          stats->count("whatsapp_fallbacks", o.fallback_channel);
+        if (o.backed_off)
+          stats->count("whatsapp_user_backoffs", "status");
+      }
     });
   }
 }

@@ -73,6 +73,18 @@ struct metrics::impl {
                                                       .Name("switchboard_live_actors")
                                                       .Help("Live entity actors by kind")
                                                       .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cost_units
+      = BuildCounter()
+            .Name("switchboard_cost_units_total")
+            .Help("Billable units as the providers report them: WhatsApp messages charged "
+                  "(pricing.type regular), by pricing category; SMS segments sent, by encoding")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& priced_messages
+      = BuildCounter()
+            .Name("switchboard_priced_messages_total")
+            .Help("Messages whose pricing the provider reported, by channel, category and "
+                  "pricing type (billable or free)")
+            .Register(*registry);
   prometheus::Family<prometheus::Counter>& provider_calls
       = BuildCounter()
             .Name("switchboard_provider_calls_total")
@@ -151,6 +163,15 @@ void metrics::message_sent(std::string_view channel, std::string_view provider, 
       .Add(
           {{"channel", s(channel)}, {"provider", s(provider)}, {"outcome", ok ? "sent" : "failed"}})
       .Increment();
+}
+
+void metrics::cost(std::string_view channel, std::string_view category, std::string_view type,
+                   double units) {
+  impl_->priced_messages
+      .Add({{"channel", s(channel)}, {"category", s(category)}, {"type", s(type)}})
+      .Increment();
+  // Free messages still show up, with 0 units, so every category a deployment meets is listed.
+  impl_->cost_units.Add({{"channel", s(channel)}, {"category", s(category)}}).Increment(units);
 }
 
 void metrics::dedupe_hit(std::string_view source) {

@@ -31,6 +31,11 @@ public:
   void provider_retry(std::string_view service);
   /// A message sent (or failed for good) on a channel through a provider.
   void message_sent(std::string_view channel, std::string_view provider, bool ok);
+  /// What one message cost: `units` billable units (a charged WhatsApp message: 1, an SMS: its
+  /// segments) on a channel, by category (WhatsApp pricing category, SMS encoding) and pricing
+  /// type (WhatsApp pricing.type; "segments" for SMS).
+  void cost(std::string_view channel, std::string_view category, std::string_view type,
+            double units);
   /// A duplicate webhook recognised.
   void dedupe_hit(std::string_view source);
   /// Session lifecycle: opened, closed, expired.

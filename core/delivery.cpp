@@ -92,6 +92,20 @@ bool status_may_advance(delivery_status current, delivery_status incoming, bool 
   return rank(incoming) > rank(current);
 }
 
+bool has_pricing(const message_pricing& p) {
+  return p.billable.has_value() || !p.model.empty() || !p.category.empty() || !p.type.empty();
+}
+
+bool is_billable(const message_pricing& p) {
+  if (!p.type.empty())
+    return p.type == "regular";
+  return p.billable.value_or(false);
+}
+
+double cost_units(const message_pricing& p) {
+  return is_billable(p) ? 1.0 : 0.0;
+}
+
 std::optional<int64_t> provider_error_code(const caf::error& err) {
   if (!err)
     return std::nullopt;

@@ -33,6 +33,24 @@ std::optional<delivery_status> from_whatsapp_status(std::string_view status);
 bool status_may_advance(delivery_status current, delivery_status incoming,
                         bool retry_succeeded = false);
 
+/// What a provider says a message costs: WhatsApp's `pricing` object of status webhooks.
+struct message_pricing {
+  std::optional<bool> billable; ///< pricing.billable (Meta deprecates it in favour of type)
+  std::string model;            ///< pricing.pricing_model: PMP (CBP before July 2025)
+  std::string category; ///< pricing.category: marketing, utility, authentication, service, ...
+  std::string type;     ///< pricing.type (2025+): regular, free_customer_service, free_entry_point
+};
+
+/// Whether the provider reported any pricing at all.
+bool has_pricing(const message_pricing& p);
+
+/// Whether the message is charged: pricing.type "regular" when the type is given (Meta's advice
+/// since per-message pricing), else pricing.billable.
+bool is_billable(const message_pricing& p);
+
+/// Cost units a message counts for: 1 for a billable WhatsApp message, 0 for a free one.
+double cost_units(const message_pricing& p);
+
 /// The provider's own numeric error code carried by a send error (e.g. WhatsApp 131047,
 /// Twilio 21211), when the codec that produced the error knew it.
 std::optional<int64_t> provider_error_code(const caf::error& err);

@@ -119,6 +119,15 @@ inbox_entry make_inbox_entry(const status_update& s, uint32_t shards) {
          {"external_id", s.external_id},
          {"status", s.status},
          {"error", s.error}};
+  if (s.error_code != 0)
+    p["error_code"] = s.error_code;
+  if (s.pricing_billable >= 0)
+    p["pricing_billable"] = s.pricing_billable == 1;
+  for (auto [key, value] : {std::pair{"pricing_model", &s.pricing_model},
+                            std::pair{"pricing_category", &s.pricing_category},
+                            std::pair{"pricing_type", &s.pricing_type}})
+    if (!value->empty())
+      p[key] = *value;
   // Each status of a message is its own event; a repeated callback is the same one.
   return entry(s.provider + ":status", s.external_id + ":" + s.status,
                s.provider + ":" + s.external_id, "status", p, s.correlation_id, shards);
@@ -167,12 +176,35 @@ expected<inbound_message> decode_inbound_message(std::string_view payload) {
   });
 }
 
+message_pricing pricing_of(const status_update& s) {
+  message_pricing p;
+  if (s.pricing_billable >= 0)
+    p.billable = s.pricing_billable == 1;
+  p.model = s.pricing_model;
+  p.category = s.pricing_category;
+  p.type = s.pricing_type;
+  return p;
+}
+
+void set_pricing(status_update& s, const message_pricing& p) {
+  s.pricing_billable = p.billable ? (*p.billable ? 1 : 0) : -1;
+  s.pricing_model = p.model;
+  s.pricing_category = p.category;
+  s.pricing_type = p.type;
+}
+
 expected<status_update> decode_status_update(std::string_view payload) {
   return decode<status_update>(payload, [](const json& j, status_update& s) {
     s.provider = str(j, "provider");
     s.external_id = str(j, "external_id");
     s.status = str(j, "status");
     s.error = str(j, "error");
+    s.error_code = num(j, "error_code");
+    if (j.contains("pricing_billable"))
+      s.pricing_billable = flag(j, "pricing_billable") ? 1 : 0;
+    s.pricing_model = str(j, "pricing_model");
+    s.pricing_category = str(j, "pricing_category");
+    s.pricing_type = str(j, "pricing_type");
   });
 }
 

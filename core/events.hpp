@@ -10,6 +10,7 @@
 
 #include <caf/meta/type_name.hpp>
 
+#include "core/delivery.hpp"
 #include "core/error.hpp"
 
 namespace switchboard::core {
@@ -57,12 +58,25 @@ struct status_update {
   std::string status;      ///< queued|sent|delivered|read|failed
   std::string error;
   std::string correlation_id;
+  int64_t error_code = 0; ///< the provider's numeric error code of a failure (0: none)
+  // WhatsApp's `pricing` object, when the status carried one (core::message_pricing).
+  int8_t pricing_billable = -1; ///< -1 absent, 0 false, 1 true
+  std::string pricing_model{};
+  std::string pricing_category{};
+  std::string pricing_type{};
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, status_update& x) {
   return f(caf::meta::type_name("status_update"), x.provider, x.external_id, x.status, x.error,
-           x.correlation_id);
+           x.correlation_id, x.error_code, x.pricing_billable, x.pricing_model, x.pricing_category,
+           x.pricing_type);
 }
+
+/// The pricing a status carried (every field empty when none).
+message_pricing pricing_of(const status_update& s);
+
+/// Sets the pricing fields of a status.
+void set_pricing(status_update& s, const message_pricing& p);
 
 /// A Chatwoot webhook, authenticated and parsed at the edge (what the bot needs of it).
 struct chatwoot_inbound {

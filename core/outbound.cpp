@@ -55,4 +55,17 @@ outbound_plan plan_reply(const channel_policy& policy, const outbound_recipient&
   return plan_outbound(policy, to, channel, body, now);
 }
 
+outbound_plan plan_whatsapp_fallback(const channel_policy& policy, const outbound_recipient& to,
+                                     bool undeliverable, bool was_template, const std::string& text,
+                                     std::chrono::system_clock::time_point now) {
+  if (!undeliverable && !was_template && !policy.template_name.empty()) {
+    // Meta says the window is closed, whatever our clock says: the template it is.
+    auto closed = to;
+    closed.has_whatsapp = true;
+    closed.last_whatsapp_inbound_at.reset();
+    return plan_outbound(policy, closed, "whatsapp", text, now);
+  }
+  return plan_reply(policy, to, "sms", text, now);
+}
+
 } // namespace switchboard::core

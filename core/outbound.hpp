@@ -58,4 +58,12 @@ outbound_plan plan_reply(const channel_policy& policy, const outbound_recipient&
                          const std::string& channel, const std::string& text,
                          std::chrono::system_clock::time_point now);
 
+/// The plan after Meta refused a WhatsApp message for its user: 131047 (the window is closed)
+/// sends the configured template, unless there is none or the refused message was a template
+/// already; 131026 (`undeliverable`: not on WhatsApp) and the template-less case go by SMS
+/// (formatted for it). `to` is the profile as it is after the refusal.
+outbound_plan plan_whatsapp_fallback(const channel_policy& policy, const outbound_recipient& to,
+                                     bool undeliverable, bool was_template, const std::string& text,
+                                     std::chrono::system_clock::time_point now);
+
 } // namespace switchboard::core

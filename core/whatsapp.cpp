@@ -133,6 +133,22 @@ expected<whatsapp_message> parse_message(const json& m, const json& value,
   return out;
 }
 
+/// The `pricing` object of a status; every field empty when there is none.
+message_pricing parse_pricing(const json& p) {
+  message_pricing out;
+  if (!p.is_object())
+    return out;
+  auto billable = p.find("billable");
+  if (billable != p.end() && billable->is_boolean())
+    out.billable = billable->get<bool>();
+  else if (billable != p.end() && billable->is_string())
+    out.billable = billable->get<std::string>() == "true";
+  out.model = text_or_empty(p, "pricing_model");
+  out.category = text_or_empty(p, "category");
+  out.type = text_or_empty(p, "type");
+  return out;
+}
+
 expected<whatsapp_status> parse_status(const json& s, const std::string& path) {
   whatsapp_status out;
   auto id = text_field(s, "id");
@@ -168,6 +184,7 @@ expected<whatsapp_status> parse_status(const json& s, const std::string& path) {
       out.error_title = text_or_empty(e, "message");
     out.error_details = text_or_empty(object_or_empty(e, "error_data"), "details");
   }
+  out.pricing = parse_pricing(object_or_empty(s, "pricing"));
   return out;
 }
 
@@ -362,6 +379,33 @@ expected<std::string> parse_whatsapp_send_response(int http_status, std::string_
 
 bool is_whatsapp_reengagement_error(const caf::error& err) {
   return provider_error_code(err) == whatsapp_reengagement_error;
+}
+
+whatsapp_error_action whatsapp_error_action_for(int64_t code) {
+  switch (code) {
+  case whatsapp_reengagement_error:
+    return whatsapp_error_action::reengage;
+  case whatsapp_undeliverable_error:
+    return whatsapp_error_action::undeliverable;
+  case whatsapp_marketing_limit_error:
+  case whatsapp_pair_rate_limit_error:
+    return whatsapp_error_action::user_backoff;
+  case whatsapp_throughput_error:
+    return whatsapp_error_action::retry;
+  default:
+    return whatsapp_error_action::none;
+  }
+}
+
+std::chrono::milliseconds whatsapp_user_backoff(int64_t code) {
+  using namespace std::chrono;
+  // The pair limit lets about one message through every 6 seconds; the marketing limit is
+  // per user and day, so retrying before an hour is pointless.
+  if (code == whatsapp_marketing_limit_error)
+    return duration_cast<milliseconds>(hours{1});
+  if (code == whatsapp_pair_rate_limit_error)
+    return duration_cast<milliseconds>(seconds{6});
+  return duration_cast<milliseconds>(seconds{1});
 }
 
 } // namespace switchboard::core

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/delivery.hpp"
 #include "core/error.hpp"
 #include "core/form.hpp"
 
@@ -44,6 +46,7 @@ struct whatsapp_status {
   int64_t error_code = 0;        ///< errors[0].code for failed messages, else 0
   std::string error_title;       ///< errors[0].title
   std::string error_details;     ///< errors[0].error_data.details
+  message_pricing pricing;       ///< the `pricing` object (all fields empty when absent)
 };
 
 /// Everything a webhook delivery carried; changes other than field "messages" are skipped.
@@ -117,5 +120,34 @@ expected<std::string> parse_whatsapp_send_response(int http_status, std::string_
 
 /// True when a send failed because the 24-hour re-engagement window is closed (131047).
 bool is_whatsapp_reengagement_error(const caf::error& err);
+
+/// "Message undeliverable": the number is not on WhatsApp (or cannot receive from us).
+constexpr int64_t whatsapp_undeliverable_error = 131026;
+/// Per-user marketing message limit ("healthy ecosystem engagement").
+constexpr int64_t whatsapp_marketing_limit_error = 131049;
+/// Too many messages from our number to the same user in a short time.
+constexpr int64_t whatsapp_pair_rate_limit_error = 131056;
+/// Cloud API throughput of our number reached.
+constexpr int64_t whatsapp_throughput_error = 130429;
+
+/// What the outbox does about a WhatsApp error code, synchronous (the send's answer) or
+/// asynchronous (a failed status webhook) alike.
+enum class whatsapp_error_action {
+  none,          ///< the send's ordinary handling (retry when transient, else failed)
+  retry,         ///< 130429: retry the send with backoff
+  user_backoff,  ///< 131049, 131056: retry this row later; other users are not held back
+  reengage,      ///< 131047: the template when one is configured, else SMS
+  undeliverable, ///< 131026: the profile is not on WhatsApp; SMS, never a retry
+};
+
+/// The action for a Graph API error code.
+whatsapp_error_action whatsapp_error_action_for(int64_t code);
+
+/// Shortest wait before a row hit by a per-user limit is tried again (6 s for the pair rate
+/// limit, an hour for the marketing limit).
+std::chrono::milliseconds whatsapp_user_backoff(int64_t code);
+
+/// How many attempts a row hit by per-user limits gets before it fails for good.
+constexpr int whatsapp_user_backoff_attempts = 5;
 
 } // namespace switchboard::core

@@ -13,9 +13,11 @@
 
 #include "actors/runtime.hpp"
 #include "core/provider_config.hpp"
+#include "core/signatures.hpp"
 #include "core/tools.hpp"
 #include "http/edge.hpp"
 #include "storage/db.hpp"
+#include "storage/omnichannel.hpp"
 #include "storage/providers.hpp"
 
 namespace switchboard::http {
@@ -204,6 +206,55 @@ void complete_operation(json& op, const std::string& where, const std::string& p
           {{"name", name}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});
   if (declared.empty())
     op.erase("parameters");
+}
+
+json deliveries_operation() {
+  json row = {
+      {"type", "object"},
+      {"required", {"id", "direction", "channel", "status", "pricing", "sms"}},
+      {"properties",
+       {{"id", {{"type", "integer"}}},
+        {"direction", {{"enum", {"inbound", "outbound"}}}},
+        {"channel", {{"enum", {"whatsapp", "sms"}}}},
+        {"provider", {{"type", "string"}}},
+        {"message_type", {{"type", "string"}}},
+        {"status", {{"type", "string"}}},
+        {"attempts", {{"type", "integer"}}},
+        {"external_id", {{"type", {"string", "null"}}}},
+        {"last_error", {{"type", {"string", "null"}}}},
+        {"template", {{"type", {"string", "null"}}}},
+        {"fallback_for",
+         {{"type", {"integer", "null"}},
+          {"description", "The WhatsApp row Meta refused (131047, 131026) this one replaces."}}},
+        {"pricing",
+         {{"type", {"object", "null"}},
+          {"description", "WhatsApp's pricing object from the status webhooks, with the cost units "
+                          "it counts for (1 when charged)."}}},
+        {"sms",
+         {{"type", {"object", "null"}},
+          {"description", "Segments and encoding (GSM-7, UCS-2) of an SMS sent; cost_units = "
+                          "segments."}}},
+        {"correlation_id", {{"type", "string"}}}}}};
+  return {
+      {"operationId", "listSessionDeliveries"},
+      {"summary", "The delivery log of a session, with what each message cost"},
+      {"tags", {"sessions"}},
+      {"security", {{{"api_token", json::array()}}}},
+      {"parameters",
+       {{{"name", "session_id"},
+         {"in", "path"},
+         {"required", true},
+         {"schema", {{"type", "integer"}}}}}},
+      {"responses",
+       {{"200",
+         {{"description", "Every message in and out of the session, oldest first."},
+          {"content",
+           json_content({{"type", "object"},
+                         {"required", {"deliveries"}},
+                         {"properties", {{"deliveries", {{"type", "array"}, {"items", row}}}}}})}}},
+        {"400", error_response("The session id is not a number.")},
+        {"401", unauthorized_response("Missing or invalid bearer token.")},
+        {"503", error_response("The database is unavailable.")}}}};
 }
 
 // -- handlers ------------------------------------------------------------------------------------
@@ -409,8 +460,43 @@ json openapi_document(const route_table& routes) {
   return doc;
 }
 
+/// GET the delivery log of a session (api.token).
+void get_deliveries(actors::runtime& rt, const config::settings& cfg, request&& req,
+                    const path_params& params, responder respond) {
+  if (!core::verify_secret_token(cfg.api.token, bearer_of(req))) {
+    respond(unauthorized());
+    return;
+  }
+  int64_t session_id = 0;
+  try {
+    std::size_t used = 0;
+    const auto& text = params.at("session_id");
+    session_id = std::stoll(text, &used);
+    if (used != text.size())
+      throw std::invalid_argument{"trailing characters"};
+  } catch (const std::exception&) {
+    respond(response::error(400, "malformed", "session_id must be a number"));
+    return;
+  }
+  rt.run_job(
+      "session_deliveries", false,
+      [session_id](soci::session& sql) {
+        json out = json::array();
+        for (const auto& row : storage::deliveries_of_session(sql, session_id))
+          out.push_back(storage::delivery_log_json(row));
+        return json{{"deliveries", std::move(out)}};
+      },
+      [respond](actors::edge_reply r) { respond(from_reply(r)); });
+}
+
 void add_provider_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg) {
   auto* r = &rt;
+  auto* c = &cfg;
+  routes.add({"GET", "/api/v1/sessions/{session_id}/deliveries", "session_deliveries", 0,
+              [r, c](request&& req, const path_params& p, responder res) {
+                get_deliveries(*r, *c, std::move(req), p, std::move(res));
+              },
+              deliveries_operation().dump()});
   routes.add({"GET", config_path, "provider_config_get", 0,
               [r](request&& req, const path_params&, responder res) {
                 get_config(*r, std::move(req), std::move(res));

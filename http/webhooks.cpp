@@ -301,6 +301,10 @@ void whatsapp_inbound(actors::runtime& rt, const config::settings& cfg, request&
     ev.external_id = s.message_id;
     ev.status = core::to_string(*mapped);
     ev.error = s.error_title.empty() ? s.error_details : s.error_title;
+    if (s.error_code != 0)
+      ev.error = std::to_string(s.error_code) + ": " + ev.error;
+    ev.error_code = s.error_code;
+    core::set_pricing(ev, s.pricing);
     ev.correlation_id = req.request_id;
     statuses.push_back(std::move(ev));
   }

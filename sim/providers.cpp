@@ -261,6 +261,37 @@ json whatsapp_error_body(int status) {
   }
 }
 
+/// Meta's per-user error codes the rules can answer with: title, error_data.details, and
+/// whether Meta reports it in a status webhook (true) or as the send's answer.
+struct whatsapp_error_spec {
+  int64_t code;
+  const char* title;
+  const char* details;
+  bool async;
+};
+
+const whatsapp_error_spec* whatsapp_error_spec_for(int64_t code) {
+  static const whatsapp_error_spec table[] = {
+      {131047, "Re-engagement message",
+       "Message failed to send because more than 24 hours have passed since the customer last "
+       "replied to this number.",
+       true},
+      {131026, "Message undeliverable", "Message Undeliverable.", true},
+      {131049, "This message was not delivered to maintain healthy ecosystem engagement.",
+       "In order to maintain a healthy ecosystem engagement, the message failed to be delivered.",
+       true},
+      {131056, "(Business Account, Consumer Account) pair rate limit hit",
+       "Message failed to send because there were too many messages sent from this phone number "
+       "to the same phone number in a short period of time.",
+       false},
+      {130429, "Rate limit hit", "Cloud API message throughput has been reached.", false},
+  };
+  for (const auto& e : table)
+    if (e.code == code)
+      return &e;
+  return nullptr;
+}
+
 std::string make_wamid(sim_core& sim, const std::string& wa_id) {
   // Real ids are base64 of a binary key that embeds the recipient; this keeps the alphabet.
   std::string raw = std::string{"\x18\x0b"} + wa_id + "\x15\x02\x11\x18\x12"
@@ -319,14 +350,20 @@ json whatsapp_status_payload(const json& p) {
           {"href",
            "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}}});
   } else {
+    // Per-message pricing (July 2025+, `type` since v24): free-form messages inside the window
+    // are free_customer_service/service, templates regular/utility unless told otherwise.
+    bool tpl = p.value("template", false);
+    auto category = p.value("category", std::string{tpl ? "utility" : "service"});
+    auto type = p.value("pricing_type", std::string{tpl ? "regular" : "free_customer_service"});
     json conv = {{"id", conversation_id}};
     if (status == "sent")
       conv["expiration_timestamp"] = std::to_string(now_unix() + 24 * 3600);
-    conv["origin"] = {{"type", p.value("category", std::string{"service"})}};
+    conv["origin"] = {{"type", category}};
     st["conversation"] = std::move(conv);
-    st["pricing"] = {{"billable", true},
-                     {"pricing_model", "CBP"},
-                     {"category", p.value("category", std::string{"service"})}};
+    st["pricing"] = {{"billable", p.value("billable", type == "regular")},
+                     {"pricing_model", p.value("pricing_model", std::string{"PMP"})},
+                     {"type", type},
+                     {"category", category}};
   }
   auto contacts = whatsapp_contacts(recipient, name.empty() ? "Sim User" : name);
   if (!recipient_user.empty()) {
@@ -482,6 +519,28 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
     return bad("(#100) The parameter " + type + " is required.");
   }
   auto wa_id = bsuid.empty() || !text_of(body, "to").empty() ? digits_only(to) : bsuid;
+  std::lock_guard<std::mutex> guard{sim.mtx};
+  // A per-recipient rule answers with Meta's error for this user (templates are exempt from
+  // the re-engagement rule, as at Meta).
+  const whatsapp_error_spec* refusal = nullptr;
+  bool refuse_async = false;
+  if (auto rule = sim.state.whatsapp_rules.find(wa_id); rule != sim.state.whatsapp_rules.end()) {
+    auto& r = rule->second;
+    if (!(r.code == 131047 && type == "template")) {
+      refusal = whatsapp_error_spec_for(r.code);
+      refuse_async = r.async;
+      if (r.remaining > 0 && --r.remaining == 0)
+        sim.state.whatsapp_rules.erase(rule);
+    }
+  }
+  if (refusal && !refuse_async) {
+    h.res = reply(400,
+                  graph_error(static_cast<int>(refusal->code),
+                              "(#" + std::to_string(refusal->code) + ") " + refusal->title,
+                              "OAuthException", 0,
+                              {{"messaging_product", "whatsapp"}, {"details", refusal->details}}));
+    return h;
+  }
   auto wamid = make_wamid(sim, wa_id);
   json message = {{"id", wamid}};
   if (type == "template")
@@ -492,11 +551,30 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
   h.res = reply(200, {{"messaging_product", "whatsapp"},
                       {"contacts", json::array({std::move(contact)})},
                       {"messages", json::array({std::move(message)})}});
-  std::lock_guard<std::mutex> guard{sim.mtx};
   sim.state.wamid_recipient[wamid] = wa_id;
+  if (refusal) {
+    // Accepted, then reported failed in a status webhook, without a "sent" first.
+    auto url = sim.state.whatsapp_status_url.empty()
+                   ? target_url(sim, json::object(), whatsapp_webhook_path)
+                   : sim.state.whatsapp_status_url;
+    json p = {{"id", wamid},
+              {"status", "failed"},
+              {"phone_number_id", phone_number_id},
+              {"error_code", refusal->code},
+              {"error_title", refusal->title},
+              {"error_details", refusal->details}};
+    p[by_user_id ? "recipient_user_id" : "recipient_id"] = wa_id;
+    h.after.push_back(
+        whatsapp_webhook(sim, url, "status", whatsapp_status_payload(p), "", milliseconds{10000}));
+    h.after_delay = sim.state.whatsapp_auto_delay;
+    return h;
+  }
   if (!sim.state.whatsapp_status_url.empty()) {
     for (auto& status : sim.state.whatsapp_auto_statuses) {
-      json p = {{"id", wamid}, {"status", status}, {"phone_number_id", phone_number_id}};
+      json p = {{"id", wamid},
+                {"status", status},
+                {"phone_number_id", phone_number_id},
+                {"template", type == "template"}};
       p[by_user_id ? "recipient_user_id" : "recipient_id"] = wa_id;
       h.after.push_back(whatsapp_webhook(sim, sim.state.whatsapp_status_url, "status",
                                          whatsapp_status_payload(p), "", milliseconds{10000}));
@@ -2017,6 +2095,39 @@ bool handle_provider_control(sim_core& sim, const http::request& req, http::resp
       deliver_and_answer(sim, std::move(reqs), body, respond);
       return true;
     }
+    if (path == "/_sim/whatsapp/rules") {
+      std::lock_guard<std::mutex> guard{sim.mtx};
+      auto& rules = sim.state.whatsapp_rules;
+      if (body.value("clear", false) && !body.contains("recipient")) {
+        rules.clear();
+      } else {
+        auto wa_id = digits_only(text_of(body, "recipient"));
+        if (wa_id.empty())
+          return bad("\"recipient\" (the user's number) is required");
+        if (body.value("clear", false)) {
+          rules.erase(wa_id);
+        } else {
+          whatsapp_rule r;
+          r.code = body.value("error_code", int64_t{0});
+          const auto* spec = whatsapp_error_spec_for(r.code);
+          if (!spec)
+            return bad("\"error_code\" must be one of 131047, 131026, 131049, 131056, 130429");
+          auto mode = body.value("mode", std::string{spec->async ? "async" : "sync"});
+          if (mode != "sync" && mode != "async")
+            return bad("\"mode\" must be \"sync\" or \"async\"");
+          r.async = mode == "async";
+          r.remaining = body.value("count", int64_t{-1});
+          rules[wa_id] = r;
+        }
+      }
+      json out = json::object();
+      for (auto& [wa, r] : rules)
+        out[wa] = {{"error_code", r.code},
+                   {"mode", r.async ? "async" : "sync"},
+                   {"remaining", r.remaining}};
+      respond(json_response(200, {{"rules", std::move(out)}}));
+      return true;
+    }
     if (path == "/_sim/whatsapp/auto_status") {
       std::lock_guard<std::mutex> guard{sim.mtx};
       auto& st = sim.state;
@@ -2423,8 +2534,12 @@ Control API (JSON; never faulted or recorded):
   POST /_sim/whatsapp/inbound {from,name,type:text|image|audio|video|document|sticker|location|
          reaction|button|unsupported,text,context_id,id,timestamp,message(raw),phone_number_id,
          display_phone_number,waba_id}                   default path /webhooks/whatsapp
-  POST /_sim/whatsapp/status {id(wamid),status|statuses[],recipient_id,error_code,error_title}
+  POST /_sim/whatsapp/status {id(wamid),status|statuses[],recipient_id,error_code,error_title,
+         category,pricing_type,billable,pricing_model,template}   pricing: PMP shape (v24+)
   POST /_sim/whatsapp/auto_status {url|path,enabled,statuses,delay_ms}
+  POST /_sim/whatsapp/rules {recipient,error_code:131047|131026|131049|131056|130429,
+         mode:sync|async (default: as Meta reports it),count (default: every send),clear}
+         per-recipient refusals: sync = HTTP 400 Graph error, async = 200 then a failed status
   POST /_sim/twilio/inbound {from,to,body,media_urls[],message_sid,messaging_service_sid,
          params{},signature_url}                         default path /webhooks/sms/twilio
   POST /_sim/twilio/status {sid,status,error_code,url|path,signature_url}  (default: the send's

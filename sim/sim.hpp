@@ -145,9 +145,19 @@ struct llm_script_entry {
   int64_t remaining = 1;
 };
 
+/// How the WhatsApp endpoint answers sends to one recipient (POST /_sim/whatsapp/rules): with
+/// one of Meta's per-user error codes, synchronously (HTTP 400 with the Graph error) or the way
+/// Meta reports it later (200 with a wamid, then a "failed" status webhook).
+struct whatsapp_rule {
+  int64_t code = 0;
+  bool async = false;
+  int64_t remaining = -1; ///< sends it still applies to; -1: every one
+};
+
 /// Provider-side state kept in memory; guarded by sim_core::mtx.
 struct provider_state {
   // WhatsApp
+  std::map<std::string, whatsapp_rule> whatsapp_rules; ///< wa_id (digits) -> rule
   std::string whatsapp_status_url;
   std::vector<std::string> whatsapp_auto_statuses{"sent", "delivered"};
   milliseconds whatsapp_auto_delay{50};

@@ -6,6 +6,7 @@
 #include <soci/soci.h>
 
 #include "core/log.hpp"
+#include "core/whatsapp.hpp"
 #include "storage/db.hpp"
 #include "storage/inbox.hpp"
 #include "storage/pg.hpp"
@@ -35,6 +36,17 @@ constexpr pg_statement link_burst_sql{
     "claim_token = NULL, updated_at = now() FROM unnest($1::bigint[], $2::bigint[]) AS v(id, "
     "reply) "
     "WHERE m.id = v.id"};
+
+constexpr pg_statement not_on_whatsapp_sql{
+    "sb_profile_not_on_whatsapp",
+    "UPDATE profiles SET has_whatsapp = false, updated_at = now() WHERE id = $1::bigint"};
+
+// $1 session, $2 correlation id, $3 message type.
+constexpr pg_statement sms_underway_sql{
+    "sb_sms_underway",
+    "SELECT 1 FROM message_delivery_log WHERE session_id = $1::bigint AND correlation_id = $2 AND "
+    "message_type = $3 AND channel = 'sms' AND direction = 'outbound' AND "
+    "status IN ('queued', 'sent', 'delivered', 'read') LIMIT 1"};
 
 void require(const core::expected<void>& r) {
   if (!r)
@@ -114,6 +126,42 @@ delivery_row outbound_row(const core::outbound_plan& plan, const profile_row& pr
     row.last_error = plan.skip_reason;
   }
   return row;
+}
+
+std::optional<delivery_row> queue_whatsapp_fallback(soci::session& sql,
+                                                    const channel_policy& policy,
+                                                    const delivery_row& refused, int64_t code,
+                                                    time_point now) {
+  auto profiles = profiles_by_id(sql, {refused.profile_id});
+  auto it = profiles.find(refused.profile_id);
+  if (it == profiles.end())
+    return std::nullopt;
+  auto profile = it->second;
+  bool undeliverable = code == core::whatsapp_undeliverable_error;
+  if (undeliverable && profile.has_whatsapp) {
+    pg_exec(sql, not_on_whatsapp_sql, {std::to_string(profile.id)});
+    profile.has_whatsapp = false;
+  }
+  bool was_template = refused.payload.is_object() && refused.payload.contains("template");
+  auto plan = core::plan_whatsapp_fallback(policy, recipient_of(profile), undeliverable,
+                                           was_template, refused.body, now);
+  if (plan.channel == "sms" && refused.session_id != 0) {
+    auto underway = pg_exec(
+        sql, sms_underway_sql,
+        {std::to_string(refused.session_id), refused.correlation_id, refused.message_type});
+    if (underway.size() > 0)
+      return std::nullopt;
+  }
+  auto row = outbound_row(plan, profile, refused.session_id, refused.message_type,
+                          refused.correlation_id, "");
+  if (!row.payload.is_object())
+    row.payload = nlohmann::json::object();
+  row.payload["fallback_for"] = refused.id;
+  row.payload["after_error"] = code;
+  std::optional<time_point> due;
+  if (plan.queued)
+    due = now;
+  return insert_delivery(sql, row, due);
 }
 
 delivery_row plan_outbound(soci::session& sql, const channel_policy& policy,

@@ -24,6 +24,16 @@ delivery_row outbound_row(const core::outbound_plan& plan, const profile_row& pr
                           int64_t session_id, const std::string& message_type,
                           const std::string& correlation_id, const std::string& token);
 
+/// Queues the fallback of a WhatsApp row Meta refused for its user with `code` (131047: the
+/// template, or SMS; 131026: the profile is marked as not on WhatsApp, then SMS), due at `now`
+/// and unclaimed, so the outbox sweeper sends it. An SMS is not queued when the same event
+/// already has one going to the user (a call summary goes out on both channels). nullopt when
+/// nothing was queued; a skipped row (SMS refused by the profile) is returned as such.
+std::optional<delivery_row> queue_whatsapp_fallback(soci::session& sql,
+                                                    const channel_policy& policy,
+                                                    const delivery_row& refused, int64_t code,
+                                                    time_point now);
+
 /// What the plan needs of a profile.
 core::outbound_recipient recipient_of(const profile_row& p);
 

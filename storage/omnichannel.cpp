@@ -9,6 +9,7 @@
 #include "core/events.hpp"
 #include "core/log.hpp"
 #include "storage/db.hpp"
+#include "storage/outbox.hpp"
 #include "storage/sets.hpp"
 
 namespace switchboard::storage {
@@ -74,7 +75,10 @@ constexpr const char* delivery_columns
     = "id, coalesce(session_id, 0), profile_id, channel, provider, direction, message_type, "
       "status, "
       "recipient, body, coalesce(payload::text, 'null'), coalesce(external_id, ''), attempts, "
-      "coalesce(last_error, ''), correlation_id, coalesce(claim_token, ''), coalesce(reply_id, 0)";
+      "coalesce(last_error, ''), correlation_id, coalesce(claim_token, ''), coalesce(reply_id, 0), "
+      "coalesce(pricing_billable::int, -1), coalesce(pricing_model, ''), "
+      "coalesce(pricing_category, ''), coalesce(pricing_type, ''), coalesce(sms_segments, 0), "
+      "coalesce(sms_encoding, '')";
 
 constexpr const char* insert_delivery_sql
     = "INSERT INTO message_delivery_log (session_id, profile_id, channel, provider, direction, "
@@ -122,19 +126,6 @@ constexpr const char* record_failed_sql[] = {
     "UPDATE provider_notifications SET status = 'failed', last_error = :err, next_attempt_at = "
     "NULL, claim_token = NULL, updated_at = now() WHERE id = :id AND status = 'queued'",
 };
-
-constexpr const char* find_by_external_sql
-    = "SELECT id, status FROM message_delivery_log WHERE provider = :pr AND direction = 'outbound' "
-      "AND external_id = :ext FOR NO KEY UPDATE";
-
-constexpr const char* set_status_sql
-    = "UPDATE message_delivery_log SET status = :st, "
-      "last_error = CASE WHEN :err = '' THEN last_error ELSE :err2 END, updated_at = now() "
-      "WHERE id = :id";
-
-constexpr const char* park_status_sql
-    = "INSERT INTO delivery_status_early (provider, external_id, status, error) "
-      "VALUES (:pr, :ext, :st, nullif(:err, '')) ON CONFLICT DO NOTHING";
 
 constexpr const char* early_statuses_sql
     = "DELETE FROM delivery_status_early WHERE provider = :pr AND external_id = :ext "
@@ -227,6 +218,13 @@ delivery_row read_delivery(const soci::row& r) {
   d.correlation_id = r.get<std::string>(14);
   d.claim_token = r.get<std::string>(15);
   d.reply_id = r.get<long long>(16);
+  if (auto billable = r.get<int>(17); billable >= 0)
+    d.pricing.billable = billable == 1;
+  d.pricing.model = r.get<std::string>(18);
+  d.pricing.category = r.get<std::string>(19);
+  d.pricing.type = r.get<std::string>(20);
+  d.sms_segments = r.get<int>(21);
+  d.sms_encoding = r.get<std::string>(22);
   return d;
 }
 
@@ -406,6 +404,40 @@ std::vector<delivery_row> deliveries_of_session(soci::session& sql, int64_t sess
   return out;
 }
 
+nlohmann::json delivery_log_json(const delivery_row& row) {
+  using nlohmann::json;
+  auto or_null = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+  json pricing = nullptr;
+  if (core::has_pricing(row.pricing))
+    pricing = {{"billable", row.pricing.billable ? json(*row.pricing.billable) : json(nullptr)},
+               {"pricing_model", or_null(row.pricing.model)},
+               {"category", or_null(row.pricing.category)},
+               {"type", or_null(row.pricing.type)},
+               {"cost_units", core::cost_units(row.pricing)}};
+  json sms = nullptr;
+  if (row.sms_segments > 0)
+    sms = {{"segments", row.sms_segments},
+           {"encoding", or_null(row.sms_encoding)},
+           {"cost_units", row.sms_segments}};
+  return {{"id", row.id},
+          {"direction", row.direction},
+          {"channel", row.channel},
+          {"provider", row.provider},
+          {"message_type", row.message_type},
+          {"status", row.status},
+          {"attempts", row.attempts},
+          {"external_id", or_null(row.external_id)},
+          {"last_error", or_null(row.last_error)},
+          {"template", row.payload.is_object() ? json(row.payload.value("template", json(nullptr)))
+                                               : json(nullptr)},
+          {"fallback_for", row.payload.is_object()
+                               ? json(row.payload.value("fallback_for", json(nullptr)))
+                               : json(nullptr)},
+          {"pricing", std::move(pricing)},
+          {"sms", std::move(sms)},
+          {"correlation_id", row.correlation_id}};
+}
+
 bool begin_attempt(soci::session& sql, int64_t id, const std::string& token, milliseconds lease,
                    outbox box) {
   std::string tok = token;
@@ -461,24 +493,12 @@ void record_failed(soci::session& sql, int64_t id, const std::string& error, out
 std::string apply_status(soci::session& sql, const std::string& provider,
                          const std::string& external_id, const std::string& status,
                          const std::string& error) {
-  auto incoming = core::parse_delivery_status(status);
-  if (!incoming)
-    throw domain_error(sb_error::invalid_argument, "unknown delivery status '" + status + "'");
-  std::string pr = provider, ext = external_id;
-  long long id = 0;
-  std::string current;
-  sql << find_by_external_sql, soci::use(pr), soci::use(ext), soci::into(id), soci::into(current);
-  if (!sql.got_data()) {
-    std::string st = status, err = error;
-    sql << park_status_sql, soci::use(pr), soci::use(ext), soci::use(st), soci::use(err);
-    return {};
-  }
-  auto cur = core::parse_delivery_status(current);
-  if (!cur || !core::status_may_advance(*cur, *incoming))
-    return current;
-  std::string st = core::to_string(*incoming), err = error;
-  sql << set_status_sql, soci::use(st), soci::use(err), soci::use(err), soci::use(id);
-  return st;
+  core::status_update s;
+  s.provider = provider;
+  s.external_id = external_id;
+  s.status = status;
+  s.error = error;
+  return apply_status_update(sql, core::channel_policy{}, s).status;
 }
 
 void link_reply(soci::session& sql, int64_t inbound_id, int64_t reply_id) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/delivery.hpp"
 #include "core/session.hpp"
 
 namespace soci {
@@ -103,6 +104,9 @@ struct delivery_row {
   std::string correlation_id;
   std::string claim_token;
   int64_t reply_id = 0;
+  core::message_pricing pricing; ///< what the provider reported it costs (WhatsApp)
+  int sms_segments = 0;          ///< SMS: segments it went out in (0: unknown or not an SMS)
+  std::string sms_encoding;      ///< SMS: "GSM-7" or "UCS-2" (empty: unknown)
 };
 
 /// Inserts a row; an inbound row whose (provider, external_id) exists already is not inserted
@@ -115,6 +119,10 @@ std::optional<delivery_row> find_delivery(soci::session& sql, int64_t id);
 
 /// Rows of a session (oldest first).
 std::vector<delivery_row> deliveries_of_session(soci::session& sql, int64_t session_id);
+
+/// A delivery-log row as the API shows it: channel, status, attempts, error, and what it cost
+/// (the provider's pricing for WhatsApp, segments and encoding for SMS; null when unknown).
+nlohmann::json delivery_log_json(const delivery_row& row);
 
 /// The two outboxes: end-user messages (message_delivery_log) and provider notifications
 /// (provider_notifications). Both follow the same claim/attempt protocol.

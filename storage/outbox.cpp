@@ -2,7 +2,12 @@
 
 #include <set>
 
+#include <nlohmann/json.hpp>
+
+#include "core/whatsapp.hpp"
 #include "storage/chatwoot.hpp"
+#include "storage/db.hpp"
+#include "storage/flows.hpp"
 #include "storage/pg.hpp"
 
 namespace switchboard::storage {
@@ -27,8 +32,11 @@ constexpr pg_statement begin_notifications_sql{
 constexpr pg_statement sent_sql{
     "sb_outbox_sent",
     "UPDATE message_delivery_log m SET status = 'sent', external_id = nullif(v.ext, ''), "
+    "sms_segments = coalesce(nullif(v.seg, 0), m.sms_segments), "
+    "sms_encoding = coalesce(nullif(v.enc, ''), m.sms_encoding), "
     "last_error = NULL, next_attempt_at = NULL, claim_token = NULL, updated_at = now() "
-    "FROM unnest($1::bigint[], $2::text[]) AS v(id, ext) WHERE m.id = v.id AND "
+    "FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[]) AS v(id, ext, seg, enc) "
+    "WHERE m.id = v.id AND "
     "m.status IN ('queued', 'failed') "
     "RETURNING m.id, coalesce(m.session_id, 0), m.message_type, m.channel, m.provider, "
     "coalesce(m.external_id, '')"};
@@ -44,9 +52,154 @@ constexpr pg_statement early_sql{
     "sb_outbox_early",
     "DELETE FROM delivery_status_early e USING unnest($1::text[], $2::text[]) AS v(pr, ext) "
     "WHERE e.provider = v.pr AND e.external_id = v.ext "
-    "RETURNING e.provider, e.external_id, e.status, coalesce(e.error, '')"};
+    "RETURNING e.provider, e.external_id, e.status, coalesce(e.error, ''), "
+    "coalesce(e.error_code, 0), coalesce(e.pricing::text, '')"};
+
+// $1 provider, $2 external id.
+constexpr pg_statement find_status_sql{
+    "sb_status_find",
+    "SELECT id, status, channel FROM message_delivery_log WHERE provider = $1 AND "
+    "direction = 'outbound' AND external_id = $2 FOR NO KEY UPDATE"};
+
+constexpr pg_statement park_status_sql{
+    "sb_status_park",
+    "INSERT INTO delivery_status_early (provider, external_id, status, error, error_code, pricing) "
+    "VALUES ($1, $2, $3, nullif($4, ''), nullif($5::bigint, 0), $6::jsonb) ON CONFLICT DO NOTHING"};
+
+// Recorded once: the first status that carries pricing.
+constexpr pg_statement pricing_sql{
+    "sb_status_pricing",
+    "UPDATE message_delivery_log SET pricing_billable = $2::boolean, "
+    "pricing_model = nullif($3, ''), pricing_category = nullif($4, ''), "
+    "pricing_type = nullif($5, ''), updated_at = now() WHERE id = $1::bigint AND "
+    "pricing_billable IS NULL AND pricing_model IS NULL AND pricing_category IS NULL AND "
+    "pricing_type IS NULL"};
+
+constexpr pg_statement set_status_sql{
+    "sb_status_set",
+    "UPDATE message_delivery_log SET status = $2, last_error = coalesce(nullif($3, ''), "
+    "last_error), updated_at = now() WHERE id = $1::bigint RETURNING attempts"};
+
+// $1 id, $2 error, $3 delay in ms, $4 attempts allowed: back to queued, due later, unclaimed.
+constexpr pg_statement requeue_sql{
+    "sb_status_requeue",
+    "UPDATE message_delivery_log SET status = 'queued', last_error = nullif($2, ''), "
+    "claim_token = NULL, next_attempt_at = now() + make_interval(secs => $3::bigint / 1000.0), "
+    "updated_at = now() WHERE id = $1::bigint AND attempts < $4::int RETURNING id"};
+
+constexpr pg_statement fail_queued_sql{
+    "sb_outbox_fail_queued",
+    "UPDATE message_delivery_log SET status = 'failed', last_error = $2, next_attempt_at = NULL, "
+    "claim_token = NULL, updated_at = now() WHERE id = $1::bigint AND status = 'queued' "
+    "RETURNING id"};
+
+pg_param pricing_json(const core::message_pricing& p) {
+  if (!core::has_pricing(p))
+    return std::nullopt;
+  nlohmann::json j = nlohmann::json::object();
+  if (p.billable)
+    j["billable"] = *p.billable;
+  if (!p.model.empty())
+    j["pricing_model"] = p.model;
+  if (!p.category.empty())
+    j["category"] = p.category;
+  if (!p.type.empty())
+    j["type"] = p.type;
+  return j.dump();
+}
+
+core::message_pricing pricing_from_json(std::string_view text) {
+  core::message_pricing p;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object())
+    return p;
+  if (j.contains("billable") && j["billable"].is_boolean())
+    p.billable = j["billable"].get<bool>();
+  p.model = j.value("pricing_model", std::string{});
+  p.category = j.value("category", std::string{});
+  p.type = j.value("type", std::string{});
+  return p;
+}
 
 } // namespace
+
+status_outcome apply_status_update(soci::session& sql, const core::channel_policy& policy,
+                                   const core::status_update& s) {
+  auto incoming = core::parse_delivery_status(s.status);
+  if (!incoming)
+    throw domain_error(core::sb_error::invalid_argument,
+                       "unknown delivery status '" + s.status + "'");
+  auto pricing = core::pricing_of(s);
+  status_outcome out;
+  auto found = pg_exec(sql, find_status_sql, {s.provider, s.external_id});
+  if (found.size() == 0) {
+    pg_exec(sql, park_status_sql,
+            {s.provider, s.external_id, s.status, s.error, std::to_string(s.error_code),
+             pricing_json(pricing)});
+    return out;
+  }
+  auto id = found.int64(0, 0);
+  out.status = std::string{found.text(0, 1)};
+  out.channel = std::string{found.text(0, 2)};
+  auto id_text = std::to_string(id);
+  if (core::has_pricing(pricing)) {
+    pg_param billable;
+    if (pricing.billable)
+      billable = *pricing.billable ? "true" : "false";
+    auto r = pg_exec(sql, pricing_sql,
+                     {id_text, billable, pricing.model, pricing.category, pricing.type});
+    if (r.affected() > 0)
+      out.pricing = pricing;
+  }
+  auto current = core::parse_delivery_status(out.status);
+  if (!current || !core::status_may_advance(*current, *incoming))
+    return out;
+  auto action = core::whatsapp_error_action::none;
+  if (s.provider == "whatsapp_cloud" && *incoming == core::delivery_status::failed)
+    action = core::whatsapp_error_action_for(s.error_code);
+  if (action == core::whatsapp_error_action::user_backoff
+      || action == core::whatsapp_error_action::retry) {
+    if (back_off_row(sql, id, s.error, core::whatsapp_user_backoff(s.error_code))) {
+      out.status = "queued";
+      out.backed_off = true;
+      return out;
+    }
+    // Out of attempts: failed for good, below.
+  }
+  out.status = core::to_string(*incoming);
+  pg_exec(sql, set_status_sql, {id_text, out.status, s.error});
+  if (action == core::whatsapp_error_action::reengage
+      || action == core::whatsapp_error_action::undeliverable) {
+    auto row = find_delivery(sql, id);
+    if (row) {
+      auto fallback = queue_whatsapp_fallback(sql, policy, *row, s.error_code,
+                                              std::chrono::system_clock::now());
+      if (fallback && fallback->status == "queued")
+        out.fallback_channel = fallback->channel;
+    }
+  }
+  return out;
+}
+
+bool back_off_row(soci::session& sql, int64_t id, const std::string& error,
+                  std::chrono::milliseconds delay) {
+  auto r = pg_exec(sql, requeue_sql,
+                   {std::to_string(id), error, std::to_string(delay.count()),
+                    std::to_string(core::whatsapp_user_backoff_attempts)});
+  return r.size() > 0;
+}
+
+std::optional<delivery_row> fail_with_fallback(soci::session& sql,
+                                               const core::channel_policy& policy, int64_t id,
+                                               int64_t code, const std::string& reason) {
+  auto failed = pg_exec(sql, fail_queued_sql, {std::to_string(id), reason});
+  if (failed.size() == 0)
+    return std::nullopt;
+  auto row = find_delivery(sql, id);
+  if (!row)
+    return std::nullopt;
+  return queue_whatsapp_fallback(sql, policy, *row, code, std::chrono::system_clock::now());
+}
 
 std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const attempt_claim*>& in,
                                  std::chrono::milliseconds lease) {
@@ -76,10 +229,11 @@ std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const att
   return out;
 }
 
-std::vector<bool> record_sends(soci::session& sql, const std::vector<const sent_record*>& in) {
+std::vector<bool> record_sends(soci::session& sql, const core::channel_policy& policy,
+                               const std::vector<const sent_record*>& in) {
   std::vector<bool> out(in.size(), false);
-  std::vector<int64_t> ids;
-  std::vector<std::string> exts;
+  std::vector<int64_t> ids, segments;
+  std::vector<std::string> exts, encodings;
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (in[i]->box == outbox::notifications) {
       record_notification_sent(sql, in[i]->id, in[i]->external_id);
@@ -88,10 +242,14 @@ std::vector<bool> record_sends(soci::session& sql, const std::vector<const sent_
     }
     ids.push_back(in[i]->id);
     exts.push_back(in[i]->external_id);
+    segments.push_back(in[i]->sms_segments);
+    encodings.push_back(in[i]->sms_encoding);
   }
   if (ids.empty())
     return out;
-  auto rows = pg_exec(sql, sent_sql, {pg_int_array(ids), pg_text_array(exts)});
+  auto rows = pg_exec(
+      sql, sent_sql,
+      {pg_int_array(ids), pg_text_array(exts), pg_int_array(segments), pg_text_array(encodings)});
   std::set<int64_t> updated;
   std::vector<int64_t> sessions;
   std::vector<bool> wa, sms;
@@ -115,9 +273,16 @@ std::vector<bool> record_sends(soci::session& sql, const std::vector<const sent_
   if (!providers.empty()) {
     // Status callbacks that raced ahead of these sends.
     auto early = pg_exec(sql, early_sql, {pg_text_array(providers), pg_text_array(external)});
-    for (int r = 0; r < early.size(); ++r)
-      apply_status(sql, std::string{early.text(r, 0)}, std::string{early.text(r, 1)},
-                   std::string{early.text(r, 2)}, std::string{early.text(r, 3)});
+    for (int r = 0; r < early.size(); ++r) {
+      core::status_update st;
+      st.provider = early.text(r, 0);
+      st.external_id = early.text(r, 1);
+      st.status = early.text(r, 2);
+      st.error = early.text(r, 3);
+      st.error_code = early.int64(r, 4);
+      core::set_pricing(st, pricing_from_json(early.text(r, 5)));
+      apply_status_update(sql, policy, st);
+    }
   }
   for (std::size_t i = 0; i < in.size(); ++i)
     if (in[i]->box == outbox::deliveries && updated.count(in[i]->id))

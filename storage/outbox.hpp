@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/events.hpp"
+#include "core/outbound.hpp"
 #include "storage/omnichannel.hpp"
 
 namespace soci {
@@ -34,11 +36,45 @@ struct sent_record {
   int64_t id = 0;
   std::string external_id; ///< the provider's id (empty when it gave none)
   outbox box = outbox::deliveries;
+  int sms_segments = 0;       ///< SMS: segments the body went out in (0: not an SMS)
+  std::string sms_encoding{}; ///< SMS: "GSM-7" or "UCS-2"
 };
 
-/// Records sends as sent with the providers' ids, sets the sessions' summary flags for
-/// summaries, and applies status callbacks that raced ahead of them. 2-3 round trips per batch
-/// (plus 2 per early status found). Answers per record whether its row was updated.
-std::vector<bool> record_sends(soci::session& sql, const std::vector<const sent_record*>& in);
+/// Records sends as sent with the providers' ids (and an SMS's segments and encoding), sets the
+/// sessions' summary flags for summaries, and applies status callbacks that raced ahead of them
+/// (acting on their error codes with `policy`, see apply_status_update). 2-3 round trips per
+/// batch (plus a few per early status found). Answers per record whether its row was updated.
+std::vector<bool> record_sends(soci::session& sql, const core::channel_policy& policy,
+                               const std::vector<const sent_record*>& in);
+
+/// What applying one status callback did.
+struct status_outcome {
+  std::string status;            ///< the row's status afterwards; empty when parked for later
+  std::string channel;           ///< the row's channel (when found)
+  core::message_pricing pricing; ///< pricing recorded now (empty when none or recorded before)
+  std::string fallback_channel;  ///< channel of the fallback send queued, if any
+  bool backed_off = false;       ///< requeued for later: a per-user limit of the provider
+};
+
+/// Applies a provider status callback: forward-only status, the pricing it carries (recorded
+/// once per row), and on a WhatsApp failure the action its error code calls for
+/// (core::whatsapp_error_action_for): a per-user limit or throughput error requeues the row for
+/// later (until its attempts run out), 131047 and 131026 queue the fallback send
+/// (queue_whatsapp_fallback). Parked for later when the id is not known yet. 2-6 round trips.
+status_outcome apply_status_update(soci::session& sql, const core::channel_policy& policy,
+                                   const core::status_update& s);
+
+/// Puts a row hit by a per-user limit back in the queue, due after `delay` and unclaimed, so the
+/// outbox sweeper sends it then (no other row waits for it). False when its attempts are spent
+/// (core::whatsapp_user_backoff_attempts); the row is then left as it was. 1 round trip.
+bool back_off_row(soci::session& sql, int64_t id, const std::string& error,
+                  std::chrono::milliseconds delay);
+
+/// A WhatsApp send refused synchronously with `code` (131047, 131026): records the row failed
+/// with `reason` and queues its fallback. nullopt when the row was no longer queued or no
+/// fallback was queued.
+std::optional<delivery_row> fail_with_fallback(soci::session& sql,
+                                               const core::channel_policy& policy, int64_t id,
+                                               int64_t code, const std::string& reason);
 
 } // namespace switchboard::storage

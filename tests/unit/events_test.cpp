@@ -185,3 +185,60 @@ TEST_CASE("the outbound plan: LLM replies by SMS use sms.max_segments", "[events
     CHECK(core::analyze_sms(plan.body).segments == cap);
   }
 }
+
+TEST_CASE("a status's error code and pricing survive the inbox", "[events][cost]") {
+  core::status_update s{"whatsapp_cloud", "wamid.2", "delivered", "", "req-3"};
+  core::message_pricing p;
+  p.billable = true;
+  p.model = "PMP";
+  p.category = "utility";
+  p.type = "regular";
+  core::set_pricing(s, p);
+  auto back = core::decode_status_update(core::make_inbox_entry(s, 256).payload);
+  REQUIRE(back);
+  auto q = core::pricing_of(*back);
+  CHECK(q.billable == true);
+  CHECK(q.model == "PMP");
+  CHECK(q.category == "utility");
+  CHECK(q.type == "regular");
+
+  core::status_update f{"whatsapp_cloud", "wamid.3", "failed", "131026: Message undeliverable",
+                        "req-4"};
+  f.error_code = 131026;
+  auto fb = core::decode_status_update(core::make_inbox_entry(f, 256).payload);
+  REQUIRE(fb);
+  CHECK(fb->error_code == 131026);
+  CHECK_FALSE(core::has_pricing(core::pricing_of(*fb))); // none was carried
+}
+
+TEST_CASE("the fallback after Meta refuses a WhatsApp message for its user", "[events]") {
+  core::channel_policy policy;
+  core::outbound_recipient to;
+  to.has_whatsapp = true;
+  auto now = std::chrono::system_clock::now();
+  // Our clock thinks the window is open; Meta says 131047: the template, with the text.
+  to.last_whatsapp_inbound_at = now - std::chrono::hours{1};
+  policy.template_name = "call_summary";
+  auto tpl = core::plan_whatsapp_fallback(policy, to, false, false, "Your quote is *200k*", now);
+  CHECK(tpl.channel == "whatsapp");
+  CHECK(tpl.queued);
+  CHECK(tpl.payload.at("template") == "call_summary");
+  // A template refused with 131047 (or no template configured): SMS, plain.
+  auto after_tpl = core::plan_whatsapp_fallback(policy, to, false, true, "**Quote** 200k", now);
+  CHECK(after_tpl.channel == "sms");
+  CHECK(after_tpl.queued);
+  CHECK(after_tpl.body.find('*') == std::string::npos);
+  policy.template_name.clear();
+  CHECK(core::plan_whatsapp_fallback(policy, to, false, false, "Hi", now).channel == "sms");
+  // 131026: SMS even with a template.
+  policy.template_name = "call_summary";
+  to.has_whatsapp = false;
+  auto sms = core::plan_whatsapp_fallback(policy, to, true, false, "Hi", now);
+  CHECK(sms.channel == "sms");
+  CHECK(sms.queued);
+  // ... unless the profile refuses SMS: skipped with the reason.
+  to.allows_sms = false;
+  auto none = core::plan_whatsapp_fallback(policy, to, true, false, "Hi", now);
+  CHECK_FALSE(none.queued);
+  CHECK(none.skip_reason == "the profile does not allow SMS");
+}

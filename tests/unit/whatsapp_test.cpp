@@ -341,6 +341,81 @@ TEST_CASE("WhatsApp: send responses", "[whatsapp]") {
   }
 }
 
+TEST_CASE("WhatsApp: the pricing object of status webhooks", "[whatsapp][cost]") {
+  // Per-message pricing with pricing.type (v24+), from Meta's own example.
+  auto pmp = parse_ok(read_fixture("whatsapp/status_delivered_pricing_pmp.json")).statuses.at(0);
+  CHECK(pmp.pricing.billable == true);
+  CHECK(pmp.pricing.model == "PMP");
+  CHECK(pmp.pricing.category == "marketing");
+  CHECK(pmp.pricing.type == "regular");
+  CHECK(has_pricing(pmp.pricing));
+  CHECK(is_billable(pmp.pricing));
+  CHECK(cost_units(pmp.pricing) == 1.0);
+
+  // The older conversation-based shape (no type): billable decides.
+  auto cbp = parse_ok(read_fixture("whatsapp/status_sent.json")).statuses.at(0);
+  CHECK(cbp.pricing.model == "CBP");
+  CHECK(cbp.pricing.category == "service");
+  CHECK(cbp.pricing.type.empty());
+  CHECK(is_billable(cbp.pricing));
+
+  // A failed status carries no pricing.
+  auto failed = parse_ok(read_fixture("whatsapp/status_failed.json")).statuses.at(0);
+  CHECK_FALSE(has_pricing(failed.pricing));
+  CHECK(cost_units(failed.pricing) == 0.0);
+
+  // A free service message: the type wins over a stale billable flag.
+  message_pricing free_service;
+  free_service.billable = true;
+  free_service.model = "PMP";
+  free_service.category = "service";
+  free_service.type = "free_customer_service";
+  CHECK_FALSE(is_billable(free_service));
+  CHECK(cost_units(free_service) == 0.0);
+
+  // Meta's placeholder docs show billable as a string; it still parses.
+  auto doc = fixture_json("whatsapp/status_delivered_pricing_pmp.json");
+  auto& pricing = doc["entry"][0]["changes"][0]["value"]["statuses"][0]["pricing"];
+  pricing["billable"] = "false";
+  pricing["type"] = "free_entry_point";
+  auto st = parse_ok(doc.dump()).statuses.at(0);
+  CHECK(st.pricing.billable == false);
+  CHECK_FALSE(is_billable(st.pricing));
+}
+
+TEST_CASE("WhatsApp: what each per-user error code calls for", "[whatsapp]") {
+  CHECK(whatsapp_error_action_for(131047) == whatsapp_error_action::reengage);
+  CHECK(whatsapp_error_action_for(131026) == whatsapp_error_action::undeliverable);
+  CHECK(whatsapp_error_action_for(131049) == whatsapp_error_action::user_backoff);
+  CHECK(whatsapp_error_action_for(131056) == whatsapp_error_action::user_backoff);
+  CHECK(whatsapp_error_action_for(130429) == whatsapp_error_action::retry);
+  CHECK(whatsapp_error_action_for(130472) == whatsapp_error_action::none);
+  CHECK(whatsapp_error_action_for(0) == whatsapp_error_action::none);
+  CHECK(whatsapp_user_backoff(131056) >= std::chrono::seconds{6});
+  CHECK(whatsapp_user_backoff(131049) >= std::chrono::hours{1});
+
+  // The codes as Meta sends them, synchronously (Graph error body on HTTP 400).
+  auto pair = parse_whatsapp_send_response(
+      400, R"({"error":{"message":"(#131056) (Business Account, Consumer Account) pair rate limit )"
+           R"(hit","type":"OAuthException","code":131056,"error_data":{"messaging_product":)"
+           R"("whatsapp","details":"Message failed to send because there were too many messages )"
+           R"(sent from this phone number to the same phone number in a short period of time."},)"
+           R"("fbtrace_id":"Az8or2yhqkZfEZ-_4Qn_Bam"}})");
+  REQUIRE_FALSE(pair);
+  CHECK(provider_error_code(pair.error()) == 131056);
+  CHECK(whatsapp_error_action_for(*provider_error_code(pair.error()))
+        == whatsapp_error_action::user_backoff);
+
+  // And asynchronously, in a failed status (the failed fixture with the code swapped).
+  auto doc = fixture_json("whatsapp/status_failed.json");
+  auto& err = doc["entry"][0]["changes"][0]["value"]["statuses"][0]["errors"][0];
+  err["code"] = 131026;
+  err["title"] = "Message undeliverable";
+  auto st = parse_ok(doc.dump()).statuses.at(0);
+  CHECK(st.error_code == 131026);
+  CHECK(whatsapp_error_action_for(st.error_code) == whatsapp_error_action::undeliverable);
+}
+
 TEST_CASE("WhatsApp: business-scoped user ids (2026) in webhooks and sends", "[whatsapp]") {
   // A real delivery carrying both the number and the BSUID.
   auto both = parse_ok(read_fixture("whatsapp/inbound_text_bsuid.json"));
