@@ -34,8 +34,11 @@ std::string handoff_telegram_text(const handoff_notice& n) {
 
 std::string handoff_sms_text(const handoff_notice& n, std::size_t max_segments) {
   std::string out = "Chatwoot #" + std::to_string(n.conversation_id) + " needs you: " + n.reason;
-  if (!n.last_message.empty())
-    out += ". " + who(n) + ": \"" + excerpt(n.last_message, 80) + "\"";
+  if (!n.last_message.empty()) {
+    if (out.back() != '.' && out.back() != '!' && out.back() != '?')
+      out += '.'; // reasons are sentences, mostly ending with their own full stop
+    out += " " + who(n) + ": \"" + excerpt(n.last_message, 80) + "\"";
+  }
   if (!n.conversation_url.empty())
     out += " " + n.conversation_url;
   return fit_sms(smart_encode(out), max_segments);

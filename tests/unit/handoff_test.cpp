@@ -38,6 +38,12 @@ TEST_CASE("SMS hand-off text stays within two segments whatever the message", "[
   CHECK(s.find("#42") != std::string::npos);
   auto short_one = handoff_sms_text(notice(), 2);
   CHECK(analyze_sms(short_one).encoding == sms_encoding::gsm7);
+  // One full stop between the reason and the quote, whether or not the reason ends with one.
+  CHECK(short_one.find("asked for a human. Aline") != std::string::npos);
+  CHECK(short_one.find("..") == std::string::npos);
+  auto bare = notice();
+  bare.reason = "Low confidence";
+  CHECK(handoff_sms_text(bare, 2).find("Low confidence. Aline") != std::string::npos);
 }
 
 TEST_CASE("email hand-off has a subject and the link", "[handoff]") {
