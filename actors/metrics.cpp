@@ -69,6 +69,11 @@ struct metrics::impl {
             .Help("Storage workers holding a live database connection")
             .Register(*registry);
   prometheus::Gauge& workers_up = workers_family.Add({});
+  prometheus::Family<prometheus::Gauge>& tables
+      = BuildGauge()
+            .Name("switchboard_table_bytes")
+            .Help("On-disk size of each table (data, indexes, TOAST), sampled every sweep")
+            .Register(*registry);
   prometheus::Family<prometheus::Gauge>& actors = BuildGauge()
                                                       .Name("switchboard_live_actors")
                                                       .Help("Live entity actors by kind")
@@ -172,6 +177,10 @@ void metrics::cost(std::string_view channel, std::string_view category, std::str
       .Increment();
   // Free messages still show up, with 0 units, so every category a deployment meets is listed.
   impl_->cost_units.Add({{"channel", s(channel)}, {"category", s(category)}}).Increment(units);
+}
+
+void metrics::table_bytes(std::string_view table, double bytes) {
+  impl_->tables.Add({{"table", s(table)}}).Set(bytes);
 }
 
 void metrics::dedupe_hit(std::string_view source) {

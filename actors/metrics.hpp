@@ -38,6 +38,8 @@ public:
             double units);
   /// A duplicate webhook recognised.
   void dedupe_hit(std::string_view source);
+  /// A table's size on disk (sampled by the sweeper).
+  void table_bytes(std::string_view table, double bytes);
   /// Session lifecycle: opened, closed, expired.
   void session_event(std::string_view what);
   /// A generic counter with one label, for events not listed above.

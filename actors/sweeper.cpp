@@ -1,4 +1,5 @@
 #include "actors/common.hpp"
+#include "storage/db.hpp"
 #include "storage/inbox.hpp"
 
 namespace switchboard::actors {
@@ -50,6 +51,14 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
             self, svc, "purge_inbox",
             [retention](soci::session& sql) { return storage::purge_inbox(sql, retention, 10000); },
             [](int&) {}, [](caf::error&) {});
+        // Table sizes for /metrics (retention shows as sizes that level off). 1 round trip.
+        db_read<std::vector<std::pair<std::string, int64_t>>>(
+            self, svc, "table_sizes", [](soci::session& sql) { return storage::table_sizes(sql); },
+            [self](std::vector<std::pair<std::string, int64_t>>& sizes) {
+              for (auto& [table, bytes] : sizes)
+                self->state.svc->stats->table_bytes(table, static_cast<double>(bytes));
+            },
+            [](caf::error&) {});
         self->delayed_send(self, svc.cfg.session.sweep_interval, sweep_atom::value);
       },
       [=](inbox_atom) {

@@ -131,3 +131,18 @@ caf::error map_db_exception(std::exception_ptr ex, soci::session* sql, bool& con
 }
 
 } // namespace switchboard::storage
+
+namespace switchboard::storage {
+
+std::vector<std::pair<std::string, int64_t>> table_sizes(soci::session& sql) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  soci::rowset<soci::row> rows
+      = (sql.prepare << "SELECT c.relname::text, pg_total_relation_size(c.oid)::bigint FROM "
+                        "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
+                        "n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1");
+  for (auto& r : rows)
+    out.emplace_back(r.get<std::string>(0), static_cast<int64_t>(r.get<long long>(1)));
+  return out;
+}
+
+} // namespace switchboard::storage

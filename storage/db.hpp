@@ -1,9 +1,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/error.hpp>
 
@@ -56,5 +59,9 @@ caf::error map_db_exception(std::exception_ptr ex, soci::session* sql, bool& con
 
 /// SQLSTATE of a SOCI PostgreSQL error, or empty.
 std::string sqlstate_of(const std::exception& e);
+
+/// The on-disk size of each table of the schema (data, indexes and TOAST), in bytes, by name.
+/// 1 round trip.
+std::vector<std::pair<std::string, int64_t>> table_sizes(soci::session& sql);
 
 } // namespace switchboard::storage

@@ -554,6 +554,21 @@ TEST_CASE("after a long database outage the server is ready within about a secon
   CHECK(took < 2s);
 }
 
+TEST_CASE("/metrics reports each table's size on disk, sampled every sweep", "[omnichannel]") {
+  test::stack s{with_env({{"SWITCHBOARD_SESSION_SWEEP_INTERVAL_S", "1"}})};
+  REQUIRE(call_ended(s, "call-sizes").status == 202);
+  auto bytes_of = [&](const std::string& table) {
+    auto body = test::http_get(s.url("/metrics")).body;
+    auto at = body.find("switchboard_table_bytes{table=\"" + table + "\"} ");
+    if (at == std::string::npos)
+      return -1.0;
+    return std::stod(body.substr(body.find("} ", at) + 2));
+  };
+  REQUIRE(test::eventually([&] { return bytes_of("inbox") > 0; }, 10s));
+  CHECK(bytes_of("message_delivery_log") > 0);
+  CHECK(bytes_of("profiles") > 0);
+}
+
 TEST_CASE("idle session actors are passivated and rebuilt from the database on the next event",
           "[omnichannel]") {
   test::stack s{with_env({{"SWITCHBOARD_ACTORS_IDLE_PASSIVATE_S", "1"}})};
