@@ -14,10 +14,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct migrated_db : test::migrated_db {
-  core::session_machine machine{std::chrono::hours{24}};
-  channel_policy policy;
-  time_point now = std::chrono::system_clock::now();
+struct migrated_db : test::omni_db {
 
   /// A WhatsApp user whose window is open, sent one free-form text by the tools (queued).
   delivery_row whatsapp_text(const std::string& phone, const std::string& text) {

@@ -19,11 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct inbox_db : test::migrated_db {
-  core::session_machine machine{std::chrono::hours{24}};
-  channel_policy policy;
-  time_point now = std::chrono::system_clock::now();
-};
+using inbox_db = test::omni_db;
 
 core::inbound_message msg(const std::string& id, const std::string& from, const std::string& text,
                           const std::string& channel = "sms") {

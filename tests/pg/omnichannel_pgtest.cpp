@@ -19,11 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct migrated_db : test::migrated_db {
-  core::session_machine machine{std::chrono::hours{24}};
-  channel_policy policy;
-  time_point now = std::chrono::system_clock::now();
-};
+using migrated_db = test::omni_db;
 
 call_ended_input call(const std::string& call_id, const std::string& phone, time_point now) {
   call_ended_input in;

@@ -1,7 +1,11 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+
+#include "core/outbound.hpp"
+#include "core/session.hpp"
 
 namespace soci {
 class session;
@@ -65,6 +69,14 @@ private:
   void begin();
   void commit();
   void rollback();
+};
+
+/// A migrated database with what the omnichannel flows take: the session rules (24 h), the
+/// default channel policy and a fixed "now".
+struct omni_db : migrated_db {
+  core::session_machine machine{std::chrono::hours{24}};
+  core::channel_policy policy;
+  std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
 };
 
 /// Replaces the database name in a DSN URI ("postgresql://u@h:p/db?x" -> ".../name?x").
