@@ -1,5 +1,9 @@
 #include "actors/runtime.hpp"
 
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -79,7 +83,22 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   d.cfg.set("scheduler.policy", caf::atom("sharing"));
   d.cfg.set("scheduler.max-threads", s.actors.scheduler_threads);
   d.cfg.set("logger.verbosity", caf::atom("quiet"));
-  d.sys = std::make_unique<caf::actor_system>(d.cfg);
+  // Every thread the actor system starts (the scheduler, the clock) and every thread those
+  // start in turn (detached storage workers, the HTTP client's loop) inherits the nice value of
+  // its creator, so the system is built on a thread at actors.processing_nice: processing then
+  // runs below the acknowledgement path, whose threads (the HTTP server's, the ingest workers
+  // spawned below from this thread) keep the server's own priority. Raising a nice value needs
+  // no privilege; this thread cannot lower its own again, hence the helper thread.
+  std::thread{[&d, nice = s.actors.processing_nice] {
+    if (nice > 0) {
+      errno = 0;
+      int now = getpriority(PRIO_PROCESS, 0);
+      if (errno == 0 && setpriority(PRIO_PROCESS, 0, std::min(19, now + nice)) != 0)
+        core::log(core::log_level::warn, "processing threads keep the server's priority",
+                  {{"error", std::strerror(errno)}});
+    }
+    d.sys = std::make_unique<caf::actor_system>(d.cfg);
+  }}.join();
 
   auto svc = std::make_shared<services>();
   svc->cfg = s;

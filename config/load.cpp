@@ -109,6 +109,7 @@ std::vector<field> fields_of(settings& s) {
       {"storage.flush_delay_ms", kind::ms, &s.storage.flush_delay, {0, 1000}, "how long a write may wait for others to join its batch"},
       {"storage.request_timeout_ms", kind::ms, &s.storage.request_timeout, {100, 600000}, "a storage request not answered by then fails"},
       {"actors.scheduler_threads", kind::size, &s.actors.scheduler_threads, {1, 256}, "CAF worker threads (policy: sharing)"},
+      {"actors.processing_nice", kind::integer, &s.actors.processing_nice, {0, 19}, "nice value added to processing threads, so acknowledgements get the CPU first (0: same priority)"},
       {"actors.idle_passivate_s", kind::sec, &s.actors.idle_passivate, {1, 604800}, "session/conversation actors idle this long are stopped"},
       {"session.ttl_s", kind::sec, &s.session.ttl, {1, 2592000}, "session expiry after the last activity"},
       {"session.sweep_interval_s", kind::sec, &s.session.sweep_interval, {1, 86400}, "how often expired sessions are closed in the database"},

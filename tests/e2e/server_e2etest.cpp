@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
+
+#include <sys/resource.h>
 
 #include "tests/support/stack.hpp"
 
@@ -185,4 +189,53 @@ TEST_CASE("check-config lists every problem and what each Chatwoot token is for;
   std::ifstream in{std::string{SB_SOURCE_DIR} + "/config/switchboard.example.toml"};
   std::string committed{std::istreambuf_iterator<char>{in}, {}};
   CHECK(out == committed);
+}
+
+namespace {
+
+/// Each thread of a process: its name and nice value (/proc/PID/task/TID/stat, field 19).
+std::vector<std::pair<std::string, int>> threads_of(int pid) {
+  std::vector<std::pair<std::string, int>> out;
+  for (auto& task : std::filesystem::directory_iterator{"/proc/" + std::to_string(pid) + "/task"}) {
+    std::ifstream st{task.path() / "stat"};
+    if (!st)
+      continue; // the thread ended meanwhile
+    std::string line{std::istreambuf_iterator<char>{st}, {}};
+    auto open = line.find('('), close = line.rfind(')');
+    REQUIRE(open != std::string::npos);
+    REQUIRE(close != std::string::npos);
+    std::istringstream rest{line.substr(close + 2)};
+    std::string field;
+    for (int i = 3; i <= 19; ++i) // fields after "pid (comm)" start at 3; nice is 19
+      rest >> field;
+    out.emplace_back(line.substr(open + 1, close - open - 1), std::stoi(field));
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("processing threads run below the acknowledgement path's priority", "[server]") {
+  auto opts = no_sim();
+  opts.env
+      = {{"SWITCHBOARD_STORAGE_INGEST_WORKERS", "3"}, {"SWITCHBOARD_ACTORS_PROCESSING_NICE", "7"}};
+  test::stack s{opts};
+  int base = getpriority(PRIO_PROCESS, 0); // the server inherits this process's nice value
+  if (base + 7 > 19)
+    WARN("this test runs at nice " << base << ": the processing threads cannot go lower");
+  auto threads = threads_of(s.server().pid());
+  int ack_caf = 0, niced_caf = 0, other = 0;
+  for (auto& [name, nice] : threads) {
+    INFO(name << " " << nice);
+    if (name.rfind("caf.", 0) == 0) {
+      CHECK((nice == base || nice == std::min(19, base + 7)));
+      (nice == base ? ack_caf : niced_caf)++;
+    } else {
+      CHECK(nice == base); // main and the HTTP server's threads
+      ++other;
+    }
+  }
+  CHECK(ack_caf == 3);   // the ingest workers, one per SWITCHBOARD_STORAGE_INGEST_WORKERS
+  CHECK(niced_caf >= 3); // the scheduler (2), the clock, the storage workers
+  CHECK(other >= 2);
 }
