@@ -40,6 +40,10 @@ struct ingest_load {
   std::atomic<long> window_ms{0}; ///< start of the current one-second window (steady clock)
   std::atomic<long> in_window{0}; ///< webhooks submitted in it
   std::atomic<long> last_window{0};
+  /// inbox.yield_latency_ms: an acknowledgement slower than this makes processing yield for
+  /// the next second (0: never on latency).
+  long latency_target_ms = 0;
+  std::atomic<long> slow_until_ms{0};
 
   /// Counts a submitted webhook.
   void submitted() {
@@ -55,11 +59,18 @@ struct ingest_load {
     in_window.fetch_add(1, std::memory_order_relaxed);
   }
 
-  /// Whether processing should yield to the acknowledgement path (inbox.yield_rate and
-  /// yield_backlog).
+  /// Counts an acknowledgement that took `ms` from submission to commit.
+  void acked(long ms) {
+    if (latency_target_ms > 0 && ms > latency_target_ms)
+      slow_until_ms.store(now_ms() + 1000, std::memory_order_relaxed);
+  }
+
+  /// Whether processing should yield to the acknowledgement path (inbox.yield_rate,
+  /// yield_backlog and yield_latency_ms).
   bool busy(std::size_t yield_rate, std::size_t yield_backlog) const {
     return backlog.load(std::memory_order_relaxed) > static_cast<long>(yield_backlog)
-           || rate() > static_cast<long>(yield_rate);
+           || rate() > static_cast<long>(yield_rate)
+           || now_ms() < slow_until_ms.load(std::memory_order_relaxed);
   }
 
   /// Webhooks per second, over the last full second (or the current one when busier).

@@ -63,9 +63,9 @@ template <class Self> void count_deferred(Self* self) {
 
 /// Whether a wake-up for an entity that is not working yet may start it now. Processing takes
 /// a bounded number of entities (inbox.max_active), and while webhooks arrive faster than
-/// inbox.yield_rate or queue up to be stored (more than inbox.yield_backlog) only
-/// inbox.min_active: the acknowledgements come first. A wake-up refused is not lost: the rows
-/// stay pending and the poller wakes the entity later.
+/// inbox.yield_rate, queue up to be stored (more than inbox.yield_backlog) or are acknowledged
+/// slower than inbox.yield_latency_ms, only inbox.min_active: the acknowledgements come first. A
+/// wake-up refused is not lost: the rows stay pending and the poller wakes the entity later.
 template <class Self> bool admit_wake(Self* self, const std::string& key) {
   auto& st = self->state;
   auto it = st.entities.find(key);
@@ -73,10 +73,7 @@ template <class Self> bool admit_wake(Self* self, const std::string& key) {
     return true;
   auto& cfg = st.svc->cfg.inbox;
   auto* load = st.svc->load.get();
-  bool busy
-      = load
-        && (load->backlog.load(std::memory_order_relaxed) > static_cast<long>(cfg.yield_backlog)
-            || load->rate() > static_cast<long>(cfg.yield_rate));
+  bool busy = load && load->busy(cfg.yield_rate, cfg.yield_backlog);
   bool ok = st.active < cfg.max_active && (st.active < cfg.min_active || !busy);
   if (!ok)
     st.svc->stats->count("inbox_deferred", st.kind);

@@ -110,6 +110,12 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   sc.flush_delay = s.storage.flush_delay;
   sc.request_timeout = s.storage.request_timeout;
   sc.reconnect_backoff = s.database.reconnect_backoff;
+  svc->load = std::make_shared<ingest_load>();
+  svc->load->latency_target_ms = static_cast<long>(s.inbox.yield_latency.count());
+  sc.yielding = [load = svc->load, rate = s.inbox.yield_rate, backlog = s.inbox.yield_backlog] {
+    return load->busy(rate, backlog);
+  };
+  sc.yield_workers = s.storage.yield_workers;
   svc->storage = spawn_storage(*d.sys, sc, d.stats);
   http_client_config hc;
   hc.connect_timeout = s.http_client.connect_timeout;
@@ -127,7 +133,6 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   svc->policy.claim_lease = std::max<std::chrono::milliseconds>(std::chrono::seconds{30},
                                                                 s.http_client.total_timeout * 2);
   make_batch_kinds(*svc);
-  svc->load = std::make_shared<ingest_load>();
   svc->followup_prompt = load_prompt(s.llm.system_prompt_file, config::builtin_followup_prompt());
   svc->bot_prompt = load_prompt(s.llm.bot_prompt_file, config::builtin_support_bot_prompt());
   // The adapters and the LLM actor read `svc` only when handling messages, which the graph

@@ -258,6 +258,7 @@ struct front_state {
   std::vector<bool> up;
   std::vector<bool> reported; ///< the worker has told whether it connected
   std::vector<bool> busy;
+  std::vector<bool> writing; ///< busy with writes or a batch job (what yielding caps)
   std::deque<pending_job> writes;
   std::deque<pending_job> reads;
   std::vector<kind_queue> kinds;
@@ -410,12 +411,26 @@ void pump(front_ptr self) {
   auto due = [&](std::size_t size, std::size_t max, std::chrono::steady_clock::time_point oldest) {
     return size > 0 && (size >= max || now - oldest >= st.cfg.flush_delay);
   };
+  // While the acknowledgement path is busy, writes and batch jobs take at most yield_workers
+  // connections; the job in flight pumps again when it is done, so no tick is needed meanwhile.
+  std::size_t cap = st.workers.size();
+  if (st.cfg.yielding && st.cfg.yield_workers < cap && st.cfg.yielding())
+    cap = std::max<std::size_t>(1, st.cfg.yield_workers);
+  std::size_t writing = 0;
+  for (std::size_t w = 0; w < st.workers.size(); ++w)
+    writing += st.busy[w] && st.writing[w];
+  bool capped = false;
   for (std::size_t w = 0; w < st.workers.size(); ++w) {
     if (!st.up[w] || st.busy[w])
       continue;
     if (!st.reads.empty()) {
       dispatch(self, w, false, st.reads);
+      st.writing[w] = false;
       continue;
+    }
+    if (writing >= cap) {
+      capped = true;
+      break;
     }
     bool dispatched = false;
     for (std::size_t i = 0; i < st.kinds.size() && !dispatched; ++i) {
@@ -429,8 +444,10 @@ void pump(front_ptr self) {
     }
     if (!dispatched && due(st.writes.size(), st.cfg.max_batch, st.oldest_write))
       dispatch(self, w, true, st.writes);
+    st.writing[w] = st.busy[w]; // a write or a batch job went to it
+    writing += st.writing[w];
   }
-  if (!st.tick_scheduled && (!st.writes.empty() || !st.kinds_empty())) {
+  if (!capped && !st.tick_scheduled && (!st.writes.empty() || !st.kinds_empty())) {
     auto oldest = st.writes.empty() ? now : st.oldest_write;
     for (auto& k : st.kinds)
       if (!k.items.empty())
@@ -521,6 +538,7 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
   st.up.assign(n, false);
   st.reported.assign(n, false);
   st.busy.assign(n, false);
+  st.writing.assign(n, false);
   for (uint32_t i = 0; i < n; ++i) {
     auto w = self->spawn<caf::detached + caf::linked>(storage_worker, i, st.cfg,
                                                       storage_actor{self}, st.m);

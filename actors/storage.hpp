@@ -24,6 +24,11 @@ struct storage_config {
   std::chrono::milliseconds flush_delay{1};
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds reconnect_backoff{500};
+  /// While this says so (the acknowledgement path is busy), writes and batch jobs run on at most
+  /// yield_workers connections at once, so that processing leaves the database's CPU to the
+  /// ingest INSERTs. Reads are not held back.
+  std::function<bool()> yielding;
+  std::size_t yield_workers = 1;
 };
 
 /// Spawns the storage front and its detached workers.

@@ -47,6 +47,9 @@ struct storage_settings {
   /// Connections (and threads) of their own that store webhooks, besides database.pool_size:
   /// the acknowledgement path never waits for processing.
   std::size_t ingest_workers = 2;
+  /// While processing yields to the acknowledgement path (inbox.yield_*), writes and batch jobs
+  /// use at most this many pool connections.
+  std::size_t yield_workers = 1;
   milliseconds flush_delay{1};
   milliseconds request_timeout{10000};
 };
@@ -85,6 +88,7 @@ struct inbox_settings {
   /// first; the rows wait in the inbox.
   std::size_t yield_rate = 3000;
   std::size_t yield_backlog = 64;
+  milliseconds yield_latency{10}; ///< or while acknowledgements take longer (0: off)
   std::size_t min_active = 64;
 };
 

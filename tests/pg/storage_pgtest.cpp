@@ -28,7 +28,8 @@ struct fixture {
   std::shared_ptr<metrics> m = std::make_shared<metrics>();
   storage_actor store;
 
-  explicit fixture(std::size_t pool = 2, std::chrono::milliseconds flush = 5ms) {
+  explicit fixture(std::size_t pool = 2, std::chrono::milliseconds flush = 5ms,
+                   const std::function<void(storage_config&)>& tweak = {}) {
     auto sql = db.connect();
     storage::exec_script(*sql, "CREATE TABLE t (v int PRIMARY KEY, xid bigint NOT NULL)");
     cfg.set("scheduler.policy", caf::atom("sharing"));
@@ -41,6 +42,8 @@ struct fixture {
     sc.flush_delay = flush;
     sc.request_timeout = 5s;
     sc.reconnect_backoff = 50ms;
+    if (tweak)
+      tweak(sc);
     store = spawn_storage(*sys, sc, m);
   }
 
@@ -77,6 +80,21 @@ int count_rows(soci::session& sql, const std::string& where = "true") {
   int n = 0;
   sql << "SELECT count(*) FROM t WHERE " + where, soci::into(n);
   return n;
+}
+
+/// Waits until `n` storage workers hold a live connection (the readiness answer counts them).
+bool eventually_all_up(fixture& f, uint32_t n) {
+  caf::scoped_actor self{*f.sys};
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    uint32_t up = 0;
+    self->request(f.store, 5s, ready_atom::value)
+        .receive([&](storage_status s) { up = s.workers_up; }, [&](caf::error&) {});
+    if (up >= n)
+      return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
 }
 
 } // namespace
@@ -250,4 +268,44 @@ TEST_CASE("database errors keep PostgreSQL's text out of the reason (it reaches 
   CHECK(code2 == core::sb_error::internal);
   CHECK(reason2 == "database error (SQLSTATE 42703)");
   CHECK(reason2.find("no_such_column") == std::string::npos);
+}
+
+TEST_CASE("while the acknowledgement path is busy, writes use at most yield_workers connections",
+          "[storage]") {
+  auto yielding = std::make_shared<std::atomic<bool>>(true);
+  fixture f{4, 1ms, [yielding](storage_config& sc) {
+              sc.max_batch = 1; // each write its own transaction, so they can spread
+              sc.yielding = [yielding] { return yielding->load(); };
+              sc.yield_workers = 1;
+            }};
+  REQUIRE(f.wait_up());
+  REQUIRE(eventually_all_up(f, 4));
+  std::atomic<int> in_flight{0}, most{0}, done{0};
+  auto slow = [&](int v) {
+    return make_job<int>("slow", [&, v](soci::session& sql) {
+      int now = ++in_flight;
+      for (int m = most; now > m && !most.compare_exchange_weak(m, now);)
+        ;
+      sql << "SELECT pg_sleep(0.05)";
+      --in_flight;
+      ++done;
+      return v;
+    });
+  };
+  auto run = [&](int first, int n) {
+    caf::scoped_actor self{*f.sys};
+    for (int i = 0; i < n; ++i)
+      self->send(f.store, write_atom::value, slow(first + i), batch_callback{[](db_result&) {}});
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (done < first + n && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(5ms);
+    REQUIRE(done == first + n);
+  };
+  run(0, 8);
+  CHECK(most == 1); // one connection at a time while yielding
+  most = 0;
+  *yielding = false;
+  run(8, 8);
+  CHECK(most > 1); // the whole pool again (4 connections)
+  CHECK(most <= 4);
 }

@@ -204,3 +204,16 @@ TEST_CASE("an idle report overtaken by a routed message does not passivate the e
   f.send("+1", "b");
   CHECK(std::get<2>(f.log.seen.back()) == first);
 }
+
+TEST_CASE("a slow acknowledgement makes processing yield; a fast one does not", "[router]") {
+  actors::ingest_load load;
+  load.latency_target_ms = 10;
+  CHECK_FALSE(load.busy(1000000, 1000000));
+  load.acked(10); // at the target: fine
+  CHECK_FALSE(load.busy(1000000, 1000000));
+  load.acked(11);
+  CHECK(load.busy(1000000, 1000000));
+  actors::ingest_load off; // yield_latency_ms = 0: never on latency
+  off.acked(100000);
+  CHECK_FALSE(off.busy(1000000, 1000000));
+}
