@@ -170,12 +170,12 @@ void ingest_pool::submit(core::inbox_entry entry, batch_callback done) {
   auto i = entry.shard % workers_.size();
   load_->submitted();
   // Two clock reads a request: the latency that makes processing yield (inbox.yield_latency_ms).
-  batch_callback counted = [load = load_, done = std::move(done),
-                            since = ingest_load::now_ms()](db_result& r) {
-    load->backlog.fetch_sub(1, std::memory_order_relaxed);
-    load->acked(ingest_load::now_ms() - since);
-    done(r);
-  };
+  batch_callback counted
+      = [load = load_, done = std::move(done), since = ingest_load::now_ms()](db_result& r) {
+          load->backlog.fetch_sub(1, std::memory_order_relaxed);
+          load->acked(ingest_load::now_ms() - since);
+          done(r);
+        };
   caf::anon_send(workers_[i], ingest_atom::value, std::move(entry), std::move(counted));
 }
 
