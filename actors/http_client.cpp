@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "actors/metrics.hpp"
+#include "core/bulkheads.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
@@ -34,18 +35,31 @@ struct transfer {
   curl_slist* headers = nullptr;
   curl_slist* recipients = nullptr;
   std::string service;
-  std::string upload; ///< SMTP payload
+  std::string provider; ///< the bulkhead it spends (core::bulkhead_of the service)
+  std::string upload;   ///< SMTP payload
   std::size_t upload_pos = 0;
   http_reply reply;
-  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point queued;  ///< submitted: the total timeout runs from here
+  std::chrono::steady_clock::time_point started; ///< handed to libcurl
   int64_t timeout_ms = 0;
 };
 
-/// A libcurl multi handle driven by socket_action and epoll on a dedicated thread.
+core::bulkhead_limits limits_of(const http_client_config& cfg) {
+  core::bulkhead_limits l;
+  l.total = cfg.max_connections;
+  l.per_provider = cfg.max_in_flight_per_provider;
+  l.overrides = cfg.max_in_flight;
+  return l;
+}
+
+/// A libcurl multi handle driven by socket_action and epoll on a dedicated thread. Transfers
+/// reach libcurl through per-provider bulkheads: at most a provider's budget in flight and
+/// max_connections in all, the rest queued per provider here (so libcurl's own pending queue,
+/// shared by every host, stays empty and one hung provider cannot hold another's calls back).
 class curl_engine {
 public:
   curl_engine(http_client_config cfg, std::shared_ptr<metrics> m, completion done)
-      : cfg_(cfg), metrics_(std::move(m)), done_(std::move(done)) {
+      : cfg_(cfg), metrics_(std::move(m)), done_(std::move(done)), lanes_(limits_of(cfg_)) {
     epoll_ = epoll_create1(EPOLL_CLOEXEC);
     wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     epoll_event ev{};
@@ -57,6 +71,8 @@ public:
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &curl_engine::on_timer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    // The bulkheads keep transfers in flight within max_connections, so this cap only makes
+    // libcurl close an idle cached connection before opening one past it (the fd budget).
     curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS,
                       static_cast<long>(cfg_.max_connections));
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(cfg_.max_connections));
@@ -71,6 +87,8 @@ public:
       curl_multi_remove_handle(multi_, easy);
       release(*t);
     }
+    for (auto& [id, t] : queued_)
+      release(*t);
     curl_multi_cleanup(multi_);
     close(wake_);
     close(epoll_);
@@ -159,12 +177,66 @@ private:
     curl_easy_cleanup(t.easy);
   }
 
+  /// Queues a submitted transfer in its provider's bulkhead.
+  void admit(std::unique_ptr<transfer> t) {
+    t->provider = core::bulkhead_of(t->service);
+    t->queued = std::chrono::steady_clock::now();
+    lanes_.push(t->provider, t->id, t->queued + std::chrono::milliseconds{t->timeout_ms});
+    queued_.emplace(t->id, std::move(t));
+    dirty_ = true;
+  }
+
+  /// Hands libcurl what the bulkheads let start.
+  void pump() {
+    for (auto id : lanes_.take_startable()) {
+      auto it = queued_.find(id);
+      auto t = std::move(it->second);
+      queued_.erase(it);
+      start(std::move(t));
+      dirty_ = true;
+    }
+  }
+
+  /// Fails the queued transfers whose total timeout ran out before their bulkhead had room.
+  void expire_queued(std::chrono::steady_clock::time_point now) {
+    for (auto id : lanes_.take_expired(now)) {
+      auto it = queued_.find(id);
+      auto t = std::move(it->second);
+      queued_.erase(it);
+      dirty_ = true;
+      auto waited = now - t->queued;
+      t->reply.elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(waited).count();
+      if (metrics_)
+        metrics_->provider_call(t->service, "timeout",
+                                std::chrono::duration<double>(waited).count());
+      auto err = caf::make_error(
+          sb_error::timeout, t->service + ": no answer within " + std::to_string(t->timeout_ms)
+                                 + " ms (queued: its " + std::to_string(lanes_.budget(t->provider))
+                                 + " calls in flight did not end)");
+      auto reply = std::move(t->reply);
+      release(*t);
+      done_(id, std::move(reply), std::move(err));
+    }
+  }
+
+  /// The bulkhead gauges, when they changed.
+  void publish() {
+    if (!dirty_ || !metrics_)
+      return;
+    dirty_ = false;
+    for (auto& p : lanes_.providers())
+      metrics_->http_bulkhead(p, lanes_.budget(p), lanes_.in_flight(p), lanes_.queued(p));
+  }
+
   void start(std::unique_ptr<transfer> t) {
     t->started = std::chrono::steady_clock::now();
+    // What is left of the total timeout after the wait in the bulkhead's queue.
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(t->started - t->queued);
+    auto left = std::max<int64_t>(1, t->timeout_ms - waited.count());
     curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(cfg_.connect_timeout.count()));
-    curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, static_cast<long>(t->timeout_ms));
+    curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, static_cast<long>(left));
     curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, &curl_engine::on_body);
     curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, &curl_engine::on_header);
@@ -187,6 +259,8 @@ private:
     auto t = std::move(it->second);
     transfers_.erase(it);
     curl_multi_remove_handle(multi_, easy);
+    lanes_.done(t->provider);
+    dirty_ = true;
     auto elapsed = std::chrono::steady_clock::now() - t->started;
     t->reply.elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
     double secs = std::chrono::duration<double>(elapsed).count();
@@ -224,9 +298,12 @@ private:
     int running = 0;
     while (!stopping_) {
       int wait = 1000;
-      if (timer_) {
+      auto due = timer_;
+      if (auto expiry = lanes_.next_deadline(); expiry && (!due || *expiry < *due))
+        due = expiry;
+      if (due) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            *timer_ - std::chrono::steady_clock::now());
+            *due - std::chrono::steady_clock::now());
         wait = static_cast<int>(std::clamp<long long>(left.count(), 0, 1000));
       }
       int n = epoll_wait(epoll_, events, 64, wait);
@@ -243,7 +320,7 @@ private:
             batch.swap(incoming_);
           }
           for (auto& t : batch)
-            start(std::move(t));
+            admit(std::move(t));
           continue;
         }
         int flags = 0;
@@ -262,6 +339,9 @@ private:
         curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
       }
       drain_messages();
+      expire_queued(std::chrono::steady_clock::now());
+      pump();
+      publish();
     }
   }
 
@@ -275,6 +355,9 @@ private:
   std::mutex mtx_;
   std::deque<std::unique_ptr<transfer>> incoming_;
   std::unordered_map<CURL*, std::unique_ptr<transfer>> transfers_;
+  core::bulkheads lanes_;
+  std::unordered_map<uint64_t, std::unique_ptr<transfer>> queued_; ///< waiting in lanes_
+  bool dirty_ = true; ///< the bulkhead gauges changed since published
   std::thread thread_;
 };
 

@@ -100,6 +100,21 @@ struct metrics::impl {
             .Name("switchboard_provider_call_duration_seconds")
             .Help("Provider API call latency by service")
             .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& bulkhead_budget
+      = BuildGauge()
+            .Name("switchboard_http_client_budget")
+            .Help("Outbound calls a provider may have in flight at once (its bulkhead)")
+            .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& bulkhead_in_flight
+      = BuildGauge()
+            .Name("switchboard_http_client_in_flight")
+            .Help("Outbound calls in flight, by provider")
+            .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& bulkhead_queued
+      = BuildGauge()
+            .Name("switchboard_http_client_queued")
+            .Help("Outbound calls waiting for a slot in their provider's bulkhead, by provider")
+            .Register(*registry);
   prometheus::Family<prometheus::Counter>& retries = BuildCounter()
                                                          .Name("switchboard_provider_retries_total")
                                                          .Help("Retried provider calls by service")
@@ -157,6 +172,13 @@ void metrics::live_actors(std::string_view kind, long delta) {
 void metrics::provider_call(std::string_view service, std::string_view outcome, double seconds) {
   impl_->provider_calls.Add({{"service", s(service)}, {"outcome", s(outcome)}}).Increment();
   impl_->provider_latency.Add({{"service", s(service)}}, latency_buckets()).Observe(seconds);
+}
+
+void metrics::http_bulkhead(std::string_view provider, std::size_t budget, std::size_t in_flight,
+                            std::size_t queued) {
+  impl_->bulkhead_budget.Add({{"provider", s(provider)}}).Set(static_cast<double>(budget));
+  impl_->bulkhead_in_flight.Add({{"provider", s(provider)}}).Set(static_cast<double>(in_flight));
+  impl_->bulkhead_queued.Add({{"provider", s(provider)}}).Set(static_cast<double>(queued));
 }
 
 void metrics::provider_retry(std::string_view service) {

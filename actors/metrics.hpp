@@ -27,6 +27,9 @@ public:
   void live_actors(std::string_view kind, long delta);
   /// One provider API call: service, outcome (ok, http_4xx, http_5xx, network, timeout), latency.
   void provider_call(std::string_view service, std::string_view outcome, double seconds);
+  /// A provider's outbound bulkhead: its budget, calls in flight and calls queued for a slot.
+  void http_bulkhead(std::string_view provider, std::size_t budget, std::size_t in_flight,
+                     std::size_t queued);
   /// A retry of a provider call.
   void provider_retry(std::string_view service);
   /// A message sent (or failed for good) on a channel through a provider.

@@ -121,6 +121,11 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   hc.connect_timeout = s.http_client.connect_timeout;
   hc.total_timeout = s.http_client.total_timeout;
   hc.max_connections = s.http_client.max_connections;
+  hc.max_in_flight_per_provider = s.http_client.max_in_flight_per_provider;
+  auto& b = s.http_client.max_in_flight;
+  hc.max_in_flight
+      = {{"whatsapp", b.whatsapp}, {"mtn", b.mtn},           {"twilio", b.twilio}, {"llm", b.llm},
+         {"telegram", b.telegram}, {"chatwoot", b.chatwoot}, {"smtp", b.smtp}};
   svc->http = spawn_http_client(*d.sys, hc, d.stats);
   svc->machine = core::session_machine{s.session.ttl};
   svc->policy.whatsapp_enabled = s.whatsapp.enabled;

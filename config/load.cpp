@@ -52,6 +52,9 @@ const std::vector<section_doc>& section_docs() {
        "The durable inbox: every verified inbound event is a row before its webhook is answered."},
       {"retry", "Retries of provider calls."},
       {"http_client", "Outbound HTTP client."},
+      {"http_client.max_in_flight",
+       "Per-provider bulkheads, overriding http_client.max_in_flight_per_provider (0 = that). "
+       "Size each at least its channel's own max_in_flight, so sends do not queue twice."},
       {"voice", "Voice AI webhooks."},
       {"whatsapp", "WhatsApp Cloud API."},
       {"sms", "SMS channel and its provider."},
@@ -133,6 +136,14 @@ std::vector<field> fields_of(settings& s) {
       {"http_client.connect_timeout_ms", kind::ms, &s.http_client.connect_timeout, {100, 120000}, "connecting to a provider"},
       {"http_client.total_timeout_ms", kind::ms, &s.http_client.total_timeout, {100, 600000}, "one provider call, connect to last byte"},
       {"http_client.max_connections", kind::size, &s.http_client.max_connections, {1, 100000}, "outbound connections at once, all providers (rate x latency)"},
+      {"http_client.max_in_flight_per_provider", kind::size, &s.http_client.max_in_flight_per_provider, {1, 100000}, "one provider's calls at once (its bulkhead: a hung provider holds no more); more wait in its own queue"},
+      {"http_client.max_in_flight.whatsapp", kind::size, &s.http_client.max_in_flight.whatsapp, {0, 100000}, "WhatsApp Cloud API calls at once (sends, typing indicators)"},
+      {"http_client.max_in_flight.mtn", kind::size, &s.http_client.max_in_flight.mtn, {0, 100000}, "MTN calls at once (sends, OAuth tokens)"},
+      {"http_client.max_in_flight.twilio", kind::size, &s.http_client.max_in_flight.twilio, {0, 100000}, "Twilio calls at once"},
+      {"http_client.max_in_flight.llm", kind::size, &s.http_client.max_in_flight.llm, {0, 100000}, "LLM completions at once"},
+      {"http_client.max_in_flight.telegram", kind::size, &s.http_client.max_in_flight.telegram, {0, 100000}, "Telegram Bot API calls at once"},
+      {"http_client.max_in_flight.chatwoot", kind::size, &s.http_client.max_in_flight.chatwoot, {0, 100000}, "Chatwoot API calls at once"},
+      {"http_client.max_in_flight.smtp", kind::size, &s.http_client.max_in_flight.smtp, {0, 100000}, "SMTP sessions at once"},
       {"voice.token", kind::secret, &s.voice.token, none, "bearer token of POST /webhooks/voice/call-ended"},
       {"whatsapp.enabled", kind::boolean, &s.whatsapp.enabled, none, "the WhatsApp Cloud API channel"},
       {"whatsapp.base_url", kind::text, &s.whatsapp.base_url, none, "Graph API"},
@@ -481,6 +492,20 @@ void warn_likely_mistakes(const settings& s, std::vector<std::string>& warnings)
         "Chatwoot refuses (401) when it is an agent bot's token, and then every question is "
         "handed to a human; set "
         + env_name("chatwoot.user_token") + " to an agent's or administrator's access token");
+  // A bulkhead as large as the whole pool isolates nothing.
+  auto& hc = s.http_client;
+  std::pair<const char*, std::size_t> bulkheads[]
+      = {{"whatsapp", hc.max_in_flight.whatsapp}, {"mtn", hc.max_in_flight.mtn},
+         {"twilio", hc.max_in_flight.twilio},     {"llm", hc.max_in_flight.llm},
+         {"telegram", hc.max_in_flight.telegram}, {"chatwoot", hc.max_in_flight.chatwoot},
+         {"smtp", hc.max_in_flight.smtp}};
+  for (auto& [provider, n] : bulkheads)
+    if ((n > 0 ? n : hc.max_in_flight_per_provider) >= hc.max_connections)
+      warnings.push_back(std::string{"config: the "} + provider
+                         + " bulkhead (http_client.max_in_flight." + provider
+                         + ", else max_in_flight_per_provider) is not below "
+                           "http_client.max_connections: a hung "
+                         + provider + " can hold every outbound connection");
 }
 
 /// The value as TOML; secrets redacted when `redact`.

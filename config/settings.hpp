@@ -105,8 +105,23 @@ struct http_client_settings {
   milliseconds connect_timeout{3000};
   milliseconds total_timeout{15000};
   /// Connections open at once, all providers together: sized for rate x latency (1,000 sends in
-  /// flight is 10 k/s at 100 ms); each provider's own share is its max_in_flight.
+  /// flight is 10 k/s at 100 ms); each provider's own share is its bulkhead below.
   std::size_t max_connections = 1024;
+  /// A provider's bulkhead: its calls in flight at once, so a hung provider holds at most this
+  /// many connections; its calls beyond wait in its own queue (the wait counts against
+  /// total_timeout_ms), never behind another provider's.
+  std::size_t max_in_flight_per_provider = 256;
+  /// Per-provider bulkheads (0 = max_in_flight_per_provider); sized at least the channel's own
+  /// max_in_flight, so sends do not queue twice.
+  struct per_provider {
+    std::size_t whatsapp = 0;
+    std::size_t mtn = 512;
+    std::size_t twilio = 512;
+    std::size_t llm = 512;
+    std::size_t telegram = 0;
+    std::size_t chatwoot = 0;
+    std::size_t smtp = 0;
+  } max_in_flight;
 };
 
 /// Voice AI webhooks.

@@ -356,3 +356,34 @@ TEST_CASE("SMS segment caps and the typing indicator are keys with defaults and 
     CHECK(reason(r.error()).find("chatwoot.handoff_sms_max_segments") != std::string::npos);
   }
 }
+
+TEST_CASE("per-provider bulkheads: a default, overrides, and a warning when one isolates nothing",
+          "[config][bulkheads]") {
+  set_default_secrets();
+  auto s = config::check_settings("", lookup);
+  REQUIRE(s.errors.empty());
+  CHECK(s.warnings.empty()); // the defaults leave every bulkhead below the pool
+  CHECK(s.loaded.http_client.max_in_flight_per_provider == 256);
+  CHECK(s.loaded.http_client.max_in_flight.whatsapp == 0); // 0: the default
+  CHECK(s.loaded.http_client.max_in_flight.llm == 512);
+
+  fake_env["SWITCHBOARD_HTTP_CLIENT_MAX_IN_FLIGHT_WHATSAPP"] = "4";
+  fake_env["SWITCHBOARD_HTTP_CLIENT_MAX_IN_FLIGHT_PER_PROVIDER"] = "32";
+  auto r = config::check_settings("", lookup);
+  REQUIRE(r.errors.empty());
+  CHECK(r.loaded.http_client.max_in_flight.whatsapp == 4);
+  CHECK(r.loaded.http_client.max_in_flight_per_provider == 32);
+  CHECK(r.warnings.empty());
+
+  fake_env["SWITCHBOARD_HTTP_CLIENT_MAX_CONNECTIONS"] = "32";
+  auto w = config::check_settings("", lookup);
+  REQUIRE(w.errors.empty());
+  // Every provider but WhatsApp (4) has 32 or more, the whole pool.
+  CHECK(w.warnings.size() == 6);
+  CHECK(std::none_of(w.warnings.begin(), w.warnings.end(), [](const std::string& m) {
+    return m.find("the whatsapp bulkhead") != std::string::npos;
+  }));
+  CHECK(std::any_of(w.warnings.begin(), w.warnings.end(), [](const std::string& m) {
+    return m.find("a hung mtn can hold every outbound connection") != std::string::npos;
+  }));
+}
