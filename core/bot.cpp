@@ -118,7 +118,7 @@ std::vector<std::string> plain_lines(std::string_view markdown) {
 
 /// Splits a line into sentences at . ! ? followed by white space and an upper-case letter,
 /// a digit or the end.
-std::vector<std::string> split_sentences(std::string_view line) {
+std::vector<std::string> line_sentences(std::string_view line) {
   std::vector<std::string> out;
   std::size_t start = 0;
   for (std::size_t i = 0; i < line.size(); ++i) {
@@ -279,7 +279,7 @@ bot_answer extractive_answer(std::string_view question, const help_article& arti
   auto query = term_set(question);
   std::vector<std::string> sentences;
   for (const auto& line : plain_lines(article.content))
-    for (auto& sentence : split_sentences(line))
+    for (auto& sentence : line_sentences(line))
       sentences.push_back(std::move(sentence));
   // Overlap of each sentence with the question's terms.
   std::vector<std::size_t> overlap(sentences.size(), 0);

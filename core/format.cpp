@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/sms.hpp"
+#include "core/text.hpp"
 
 namespace switchboard::core {
 
@@ -76,24 +77,6 @@ std::vector<std::u32string> split_lines(std::u32string_view text) {
       auto line = strip_bullet(text.substr(start, i - start));
       if (!line.empty())
         out.emplace_back(line);
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-/// Sentences end at ".", "!", "?" or "…" followed by whitespace.
-std::vector<std::u32string> split_sentences(std::u32string_view text) {
-  std::vector<std::u32string> out;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    auto c = text[i];
-    bool end = (c == U'.' || c == U'!' || c == U'?' || c == 0x2026)
-               && (i + 1 == text.size() || is_space(text[i + 1]));
-    if (end || i + 1 == text.size()) {
-      auto sentence = trim(text.substr(start, i + 1 - start));
-      if (!sentence.empty())
-        out.emplace_back(sentence);
       start = i + 1;
     }
   }
@@ -215,7 +198,7 @@ std::vector<std::string> summary_key_points(std::string_view summary) {
   auto cps = decode_utf8(summary);
   auto lines = split_lines(cps);
   if (lines.size() == 1)
-    lines = split_sentences(lines.front());
+    return split_sentences(encode_utf8(lines.front()));
   std::vector<std::string> out;
   for (const auto& line : lines)
     out.push_back(encode_utf8(line));

@@ -375,4 +375,42 @@ std::vector<std::string> phrase_terms(std::string_view text) {
   return tokens;
 }
 
+namespace {
+
+bool is_blank(char32_t c) {
+  return c == U' ' || c == U'\t' || c == U'\n' || c == U'\r' || c == U'\f' || c == U'\v'
+         || c == 0x00A0 || (c >= 0x2000 && c <= 0x200A) || c == 0x202F || c == 0x3000;
+}
+
+} // namespace
+
+std::vector<std::string> split_sentences(std::string_view text) {
+  auto cps = decode_utf8(text);
+  std::vector<std::string> out;
+  std::u32string_view rest{cps};
+  std::u32string cur;
+  auto flush = [&] {
+    std::u32string_view s{cur};
+    while (!s.empty() && is_blank(s.front()))
+      s.remove_prefix(1);
+    while (!s.empty() && is_blank(s.back()))
+      s.remove_suffix(1);
+    if (!s.empty())
+      out.push_back(encode_utf8(s));
+    cur.clear();
+  };
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    auto c = rest[i];
+    bool last = i + 1 == rest.size();
+    cur += c == U'\n' ? U' ' : c;
+    bool stop
+        = (c == U'.' || c == U'!' || c == U'?' || c == 0x2026) && (last || is_blank(rest[i + 1]));
+    bool blank_line = c == U'\n' && !last && rest[i + 1] == U'\n';
+    if (stop || blank_line)
+      flush();
+  }
+  flush();
+  return out;
+}
+
 } // namespace switchboard::core

@@ -34,6 +34,11 @@ std::string stem_word(std::string_view token);
 /// Search terms of a text: tokenize_text, drop stopwords, stem_word.
 std::vector<std::string> analyze_text(std::string_view text);
 
+/// The sentences of a text, trimmed, in order: a sentence ends after ".", "!", "?" or "…"
+/// followed by white space or the end, and at a blank line ("\n\n"); a single line break inside a
+/// sentence becomes a space. Invalid UTF-8 bytes become U+FFFD.
+std::vector<std::string> split_sentences(std::string_view text);
+
 /// Tokens of a text stemmed but with stopwords kept, for phrase matching ("speak to someone").
 std::vector<std::string> phrase_terms(std::string_view text);
 

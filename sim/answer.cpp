@@ -97,24 +97,7 @@ bool is_heading(const std::string& s) {
 } // namespace
 
 std::vector<std::string> sentences(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    cur += c == '\n' ? ' ' : c;
-    bool end = c == '.' || c == '!' || c == '?'
-               || (c == '\n' && i + 1 < text.size() && text[i + 1] == '\n');
-    if (end && (i + 1 == text.size() || std::isspace(static_cast<unsigned char>(text[i + 1])))) {
-      auto s = strip(cur);
-      if (!s.empty())
-        out.push_back(s);
-      cur.clear();
-    }
-  }
-  auto s = strip(cur);
-  if (!s.empty())
-    out.push_back(s);
-  return out;
+  return core::split_sentences(text);
 }
 
 json pick_grounded_answer(const std::string& question, const std::vector<article_text>& articles) {

@@ -14,7 +14,7 @@ struct article_text {
   std::string text;
 };
 
-/// The sentences of a text: split after '.', '!' or '?' followed by a space, and at blank lines.
+/// The sentences of a text, as the server splits them (core::split_sentences).
 std::vector<std::string> sentences(const std::string& text);
 
 /// The simulated LLM's grounded answer {"answer", "sources": [id], "confidence"} to `question`

@@ -188,6 +188,16 @@ struct provider_state {
   uint64_t id_counter = 0;
 };
 
+class sim_core;
+
+/// One control route under /_sim/: an exact method and path, and the handler that answers it.
+/// sim_core::handle_control looks a request up in a table of these.
+struct control_route {
+  std::string method;
+  std::string path;
+  std::function<void(sim_core& sim, const http::request& req, http::responder& respond)> handle;
+};
+
 /// The simulator's shared machinery: recording, faults, timers, the delivery worker and the
 /// provider state. Provider handlers and the SMTP sink run on I/O threads and must not block:
 /// they take `mtx` only for short critical sections and defer waiting to timers and the worker.
@@ -241,6 +251,9 @@ public:
 private:
   void handle(http::request&& req, http::responder respond);
   void handle_control(http::request&& req, http::responder respond);
+  /// The simulator's own control routes (health, requests, deliveries, faults, reset, config,
+  /// help).
+  static std::vector<control_route> own_routes();
 
   options opts_;
   mutable std::mutex url_mtx_;
@@ -262,9 +275,9 @@ handled handle_provider(sim_core& sim, const std::string& service, const http::r
 http::response provider_error(const std::string& service, int status, int retry_after,
                               const http::request& req);
 
-/// Handles a provider control route under /_sim/ (deliveries, scripts, articles...); returns
-/// false when the route is not one of them.
-bool handle_provider_control(sim_core& sim, const http::request& req, http::responder& respond);
+/// The providers' control routes under /_sim/{provider}/ (inbound messages, statuses, scripts,
+/// articles...).
+std::vector<control_route> provider_control_routes();
 
 /// Resets provider state (conversations, scripts, tokens, chats...).
 void reset_provider_state(provider_state& state, const options& opts);

@@ -130,3 +130,18 @@ TEST_CASE("phrase_terms keeps stopwords so phrases stay contiguous", "[text]") {
   CHECK(phrase_terms("Speak to SOMEONE") == strings{"speak", "to", "someon"});
   CHECK(phrase_terms("real persons") == strings{"real", "person"});
 }
+
+TEST_CASE("split_sentences ends sentences at punctuation before white space and at blank lines",
+          "[text]") {
+  CHECK(split_sentences("One. Two!\n\nThree") == strings{"One.", "Two!", "Three"});
+  // A single line break is a space; a full stop inside a word or number ends nothing.
+  CHECK(split_sentences("Refunds take\n5 days. See v1.2 notes")
+        == strings{"Refunds take 5 days.", "See v1.2 notes"});
+  // A blank line ends a heading that has no full stop.
+  CHECK(split_sentences("# Refunds\n\nWe pay back in 5 days.")
+        == strings{"# Refunds", "We pay back in 5 days."});
+  // An ellipsis ends a sentence; non-breaking spaces are trimmed.
+  CHECK(split_sentences("Wait\xE2\x80\xA6 then go?\xC2\xA0 Yes")
+        == strings{"Wait\xE2\x80\xA6", "then go?", "Yes"});
+  CHECK(split_sentences("  \n\n ").empty());
+}
