@@ -300,6 +300,30 @@ TEST_CASE("WhatsApp down longer than the old retry span: every summary delivered
   CHECK(count(s, "SELECT max(attempts) FROM message_delivery_log WHERE channel = 'whatsapp'") <= 8);
 }
 
+TEST_CASE("a WhatsApp reply still failing at its horizon goes by SMS instead",
+          "[omnichannel][outage]") {
+  test::stack s{with_env({{"SWITCHBOARD_RETRY_REPLY_HORIZON_S", "2"},
+                          {"SWITCHBOARD_CIRCUIT_FAILURE_THRESHOLD", "1000"}})};
+  sim(s, "/_sim/faults", {{"service", "whatsapp"}, {"error_rate", 1.0}, {"error_status", 503}});
+  sim(s, "/_sim/whatsapp/inbound", {{"from", "250788123456"}, {"text", "Is Friday still fine?"}});
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }, 20s));
+  auto sms = sent(s, "mtn", "/v3/sms")[0]["json"];
+  CHECK(sms["message"].get<std::string>().find("Is Friday still fine?") != std::string::npos);
+  CHECK(sms["receiverAddress"][0].get<std::string>().find("250788123456") != std::string::npos);
+  CHECK(sent(s, "whatsapp", "/messages").size() >= 2); // retried before the horizon
+  auto error = text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = "
+                          "'whatsapp' AND direction = 'outbound' AND message_type = 'reply'");
+  CHECK(error.find("reply retry horizon of 2 s passed") != std::string::npos);
+  CHECK(error.find("sent by SMS instead") != std::string::npos);
+  REQUIRE(test::eventually([&] {
+    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
+                    "message_type = 'reply' AND status = 'sent'")
+           == 1;
+  }));
+  // An outage says nothing about the user: the profile is still on WhatsApp.
+  CHECK(count(s, "SELECT count(*) FROM profiles WHERE has_whatsapp") == 1);
+}
+
 TEST_CASE("a 429 with Retry-After is honoured and the send then succeeds", "[omnichannel]") {
   test::stack s;
   sim(s, "/_sim/faults",
