@@ -1,6 +1,7 @@
 #include <deque>
 
 #include "actors/common.hpp"
+#include "core/circuit.hpp"
 #include "core/crypto.hpp"
 #include "core/email.hpp"
 #include "core/form.hpp"
@@ -34,7 +35,11 @@ struct channel_state {
   std::string token;
   std::chrono::steady_clock::time_point token_expiry;
   bool token_pending = false;
-  std::deque<outbound_send> waiting_for_token;
+  std::deque<std::pair<outbound_send, core::circuit_permit>> waiting_for_token;
+  // The provider's circuit breaker: every send to it passes here.
+  core::circuit_breaker breaker;
+  uint64_t opens_reported = 0;
+  core::outbox_schedule schedule;
   // Flow control: at most max_in_flight sends awaiting the provider, at most rate_per_s a second
   // (token bucket); claimed sends beyond wait here, in order.
   std::size_t max_in_flight = 256;
@@ -182,7 +187,7 @@ core::expected<std::string> parse_answer(const channel_state& st, const http_rep
 }
 
 void attempt(channel_ptr self, outbound_send s);
-void send_now(channel_ptr self, outbound_send s);
+void send_now(channel_ptr self, outbound_send s, core::circuit_permit permit);
 void release_slot(channel_ptr self);
 
 /// Records the final failure of a send.
@@ -204,32 +209,154 @@ void give_up(channel_ptr self, const outbound_send& s, const std::string& reason
       });
 }
 
-/// Schedules another attempt after a transient failure, or gives up past the retry budget.
+/// What the retry decision did with a row whose attempt failed.
+struct retry_result {
+  enum { gone, retried, failed, fell_back } what = gone;
+  milliseconds delay{0};
+  int attempts = 0;
+  std::string fallback_channel; ///< fell_back: the channel of the send queued instead
+};
+
+/// After a transient failure: the row goes back to the outbox, due at the next step of the retry
+/// schedule (durable; the sweeper sends it), or, past its kind's horizon, fails for good (a
+/// WhatsApp reply then goes by SMS when it can). One transaction, 2-4 round trips.
 void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
                  std::optional<milliseconds> retry_after) {
   auto& svc = *self->state.svc;
-  auto policy = retry_policy(svc.cfg);
-  auto elapsed = milliseconds{now_ms() - s.first_attempt_ms};
-  auto delay
-      = core::next_retry_delay(policy, s.attempt, elapsed, retry_after, core::default_jitter());
-  if (!delay) {
-    give_up(self, s, reason + " (gave up after " + std::to_string(s.attempt) + " attempts)");
-    return;
-  }
-  svc.stats->provider_retry(self->state.service);
-  log_send(s, "send will be retried", core::log_level::info,
-           {{"reason", reason}, {"delay_ms", std::to_string(delay->count())}});
+  auto schedule = self->state.schedule;
+  auto policy = svc.policy;
+  auto r = core::default_jitter()();
   auto id = s.delivery_id;
-  // The sweeper takes over only well after the in-memory retry was due (this node died).
-  auto takeover = system_clock::now() + *delay + svc.policy.claim_lease;
-  db_write<int>(
-      self, svc, "record_retry",
-      [id, reason, takeover, box = static_cast<storage::outbox>(s.box)](soci::session& sql) {
-        storage::record_retry(sql, id, reason, takeover, box);
-        return 0;
+  auto box = static_cast<storage::outbox>(s.box);
+  db_write<retry_result>(
+      self, svc, "retry_or_fail",
+      [=](soci::session& sql) {
+        retry_result out;
+        auto facts = storage::lock_for_retry(sql, id, box);
+        if (!facts)
+          return out;
+        out.attempts = facts->attempts;
+        auto horizon = core::horizon_for(schedule, facts->message_type);
+        if (auto delay = core::next_outbox_attempt(schedule, horizon, facts->attempts, facts->age,
+                                                   retry_after, r)) {
+          storage::reschedule_row(sql, id, box, reason, *delay);
+          out.what = retry_result::retried;
+          out.delay = *delay;
+          return out;
+        }
+        auto why = reason + " (gave up after " + std::to_string(facts->attempts) + " attempts in "
+                   + std::to_string(facts->age.count() / 1000) + " s: the "
+                   + (box == storage::outbox::notifications ? std::string{"notification"}
+                                                            : facts->message_type)
+                   + " retry horizon of " + std::to_string(horizon.count() / 1000) + " s passed)";
+        if (box == storage::outbox::deliveries && facts->channel == "whatsapp"
+            && facts->message_type == "reply") {
+          auto fb = storage::fail_with_fallback(sql, policy, id, core::whatsapp_outage_fallback,
+                                                why + "; sent by SMS instead");
+          if (fb && fb->status == "queued") {
+            out.what = retry_result::fell_back;
+            out.fallback_channel = fb->channel;
+            return out;
+          }
+          out.what = retry_result::failed;
+          return out;
+        }
+        storage::record_failed(sql, id, why, box);
+        out.what = retry_result::failed;
+        return out;
       },
-      [](int) {}, [](caf::error&) {});
-  self->delayed_send(self, *delay, retry_atom::value, std::move(s));
+      [self, s, reason](retry_result& res) {
+        auto& svc = *self->state.svc;
+        switch (res.what) {
+        case retry_result::gone:
+          break;
+        case retry_result::retried:
+          svc.stats->provider_retry(self->state.service);
+          log_send(s, "send will be retried", core::log_level::info,
+                   {{"reason", reason},
+                    {"attempts", std::to_string(res.attempts)},
+                    {"delay_ms", std::to_string(res.delay.count())}});
+          break;
+        case retry_result::fell_back:
+          svc.stats->count("whatsapp_fallbacks", res.fallback_channel);
+          [[fallthrough]];
+        case retry_result::failed:
+          svc.stats->message_sent(s.channel, s.provider, false);
+          log_send(s, "send failed: retry horizon passed", core::log_level::warn,
+                   {{"reason", reason},
+                    {"attempts", std::to_string(res.attempts)},
+                    {"fallback", res.fallback_channel}});
+          break;
+        }
+      },
+      [s](caf::error& e) {
+        // The row keeps its claim's lease: the sweeper sends it again when that runs out.
+        log_send(s, "could not reschedule a failed send; the sweeper will retry it",
+                 core::log_level::warn, {{"error", core::reason_of(e)}});
+      });
+}
+
+/// The breaker's state and opens in /metrics; arms a tick for when an open breaker's cool-down
+/// ends (so the gauge shows half-open and held-back sends are looked at again).
+void report_circuit(channel_ptr self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  st.svc->stats->circuit_state(st.service, static_cast<int>(st.breaker.state(now)));
+  if (st.breaker.opens() != st.opens_reported) {
+    for (; st.opens_reported < st.breaker.opens(); ++st.opens_reported)
+      st.svc->stats->circuit_opened(st.service);
+    auto wait = st.breaker.open_for(now);
+    self->delayed_send(self, wait + milliseconds{1}, tick_atom::value);
+    core::log(core::log_level::warn, "circuit breaker opened: sends to the provider wait",
+              {{"provider", st.service}, {"cooldown_ms", std::to_string(wait.count())}});
+  }
+}
+
+/// How a provider's answer bears on its health: only provider-side failures count (5xx, 408,
+/// 429; SMTP 4xx), not a refusal of one message.
+core::call_outcome health_of(const channel_state& st, const http_reply& r) {
+  auto status = static_cast<int>(r.status);
+  if (st.kind == provider_kind::email)
+    return status >= 400 && status < 500 ? core::call_outcome::failure
+                                         : core::call_outcome::success;
+  return core::provider_call_outcome(status);
+}
+
+/// Records a permitted call's outcome with the breaker.
+void record_call(channel_ptr self, const core::circuit_permit& permit, core::call_outcome outcome) {
+  auto& st = self->state;
+  auto was = st.breaker.state(std::chrono::steady_clock::now());
+  st.breaker.record(permit, outcome, std::chrono::steady_clock::now());
+  auto now_state = st.breaker.state(std::chrono::steady_clock::now());
+  if (was != now_state && now_state == core::circuit_state::closed)
+    core::log(core::log_level::info, "circuit breaker closed: the provider answers again",
+              {{"provider", st.service}});
+  report_circuit(self);
+}
+
+/// A send its provider's open breaker holds back: not attempted, back in the outbox until the
+/// breaker lets sends through again, its attempt counter as it was (`refund`: the claim already
+/// counted this attempt).
+void hold_back(channel_ptr self, const outbound_send& s, bool refund, milliseconds wait) {
+  auto& svc = *self->state.svc;
+  svc.stats->circuit_deferred(self->state.service);
+  // Spread over a tenth of the wait, so the held-back rows do not all come due at once.
+  auto spread
+      = static_cast<int64_t>(static_cast<double>(wait.count()) * 0.1 * core::default_jitter()());
+  auto delay = std::max(wait, milliseconds{50}) + milliseconds{spread};
+  auto id = s.delivery_id;
+  auto token = s.claim_token;
+  auto box = static_cast<storage::outbox>(s.box);
+  log_send(s, "circuit open: the send waits", core::log_level::debug,
+           {{"delay_ms", std::to_string(delay.count())}});
+  db_write<bool>(
+      self, svc, "postpone",
+      [=](soci::session& sql) { return storage::postpone_row(sql, id, box, token, delay, refund); },
+      [](bool&) {},
+      [s](caf::error& e) {
+        log_send(s, "could not postpone a held-back send; the sweeper will retry it",
+                 core::log_level::warn, {{"error", core::reason_of(e)}});
+      });
 }
 
 /// A WhatsApp send Meta refused for its user (131047 outside the window, 131026 not on
@@ -330,7 +457,9 @@ void fetch_token(channel_ptr self) {
             if (!tok) {
               core::log(core::log_level::warn, "MTN token request failed",
                         {{"error", core::reason_of(tok.error())}});
-              for (auto& s : waiting) {
+              auto outcome = health_of(st, r);
+              for (auto& [s, permit] : waiting) {
+                record_call(self, permit, outcome);
                 retry_later(self, s, "MTN token: " + core::reason_of(tok.error()), std::nullopt);
                 release_slot(self);
               }
@@ -341,15 +470,16 @@ void fetch_token(channel_ptr self) {
             // Renew a minute early (or at half-life for short tokens).
             auto margin = std::min<std::chrono::seconds>(std::chrono::seconds{60}, lifetime / 2);
             st.token_expiry = std::chrono::steady_clock::now() + lifetime - margin;
-            for (auto& s : waiting)
-              send_now(self, s);
+            for (auto& [s, permit] : waiting)
+              send_now(self, s, permit);
           },
           [self](caf::error& e) {
             auto& st = self->state;
             st.token_pending = false;
             auto waiting = std::move(st.waiting_for_token);
             st.waiting_for_token.clear();
-            for (auto& s : waiting) {
+            for (auto& [s, permit] : waiting) {
+              record_call(self, permit, core::call_outcome::failure);
               retry_later(self, s, "MTN token: " + core::reason_of(e), std::nullopt);
               release_slot(self);
             }
@@ -358,13 +488,19 @@ void fetch_token(channel_ptr self) {
 
 /// Sends `s` (the claim is already held for this attempt).
 /// Handles a provider's answer to a send: recorded as sent, retried, or failed for good.
-void on_answer(channel_ptr self, outbound_send s, http_reply& r) {
-  release_slot(self);
+void on_answer(channel_ptr self, outbound_send s, const core::circuit_permit& permit,
+               http_reply& r) {
   auto& st = self->state;
+  record_call(self, permit, health_of(st, r));
+  release_slot(self);
   if (st.kind == provider_kind::mtn && r.status == 401) {
-    // Revoked or expired early: get a new token and try again (counts as an attempt).
+    // Revoked or expired early: get a new token and try again at once (counts as an attempt);
+    // a token refused again and again waits for the retry schedule.
     st.token.clear();
-    retry_later(self, s, "MTN rejected the access token", milliseconds{0});
+    if (s.attempt < 3)
+      self->send(self, retry_atom::value, s);
+    else
+      retry_later(self, s, "MTN rejected the access token", std::nullopt);
     return;
   }
   auto id = parse_answer(st, r);
@@ -431,22 +567,25 @@ core::expected<mail_call> build_mail(const channel_state& st, const outbound_sen
 }
 
 /// Sends `s` (the claim is already held for this attempt).
-void send_now(channel_ptr self, outbound_send s) {
+void send_now(channel_ptr self, outbound_send s, core::circuit_permit permit) {
   auto& st = self->state;
   if (st.kind == provider_kind::mtn
       && (st.token.empty() || std::chrono::steady_clock::now() >= st.token_expiry)) {
-    st.waiting_for_token.push_back(std::move(s));
+    st.waiting_for_token.emplace_back(std::move(s), permit);
     fetch_token(self);
     return;
   }
-  auto answered = [self, s](http_reply& r) { on_answer(self, s, r); };
-  auto failed = [self, s](caf::error& e) {
+  auto answered = [self, s, permit](http_reply& r) { on_answer(self, s, permit, r); };
+  auto failed = [self, s, permit](caf::error& e) {
+    // No answer at all (timeout, connection refused or reset): the provider's side.
+    record_call(self, permit, core::call_outcome::failure);
     release_slot(self);
     retry_later(self, s, core::reason_of(e), std::nullopt);
   };
   if (st.kind == provider_kind::email) {
     auto mail = build_mail(st, s);
     if (!mail) {
+      record_call(self, permit, core::call_outcome::abandoned);
       give_up(self, s, core::reason_of(mail.error()));
       release_slot(self);
       return;
@@ -456,6 +595,7 @@ void send_now(channel_ptr self, outbound_send s) {
   }
   auto call = build_call(st, s);
   if (!call) {
+    record_call(self, permit, core::call_outcome::abandoned);
     give_up(self, s, core::reason_of(call.error()));
     release_slot(self);
     return;
@@ -477,14 +617,26 @@ bool take_token(channel_state& st) {
   return true;
 }
 
-/// Sends what the limits allow; arms one timer when the rate limit holds sends back.
+/// Sends what the limits and the breaker allow (sends the breaker refuses go back to the
+/// outbox); arms one timer when the rate limit holds sends back.
 void drain(channel_ptr self) {
   auto& st = self->state;
-  while (!st.waiting.empty() && st.in_flight < st.max_in_flight && take_token(st)) {
+  report_circuit(self);
+  while (!st.waiting.empty() && st.in_flight < st.max_in_flight) {
+    auto now = std::chrono::steady_clock::now();
+    if (!st.breaker.would_allow(now)) {
+      auto s = std::move(st.waiting.front());
+      st.waiting.pop_front();
+      hold_back(self, s, true, st.breaker.acquire(now).wait);
+      continue;
+    }
+    if (!take_token(st))
+      break;
     auto s = std::move(st.waiting.front());
     st.waiting.pop_front();
+    auto permit = st.breaker.acquire(now);
     ++st.in_flight;
-    send_now(self, std::move(s));
+    send_now(self, std::move(s), permit);
   }
   if (!st.waiting.empty() && st.in_flight < st.max_in_flight && !st.tick_armed) {
     st.tick_armed = true;
@@ -507,6 +659,12 @@ void release_slot(channel_ptr self) {
 /// then send when the provider's limits allow.
 void attempt(channel_ptr self, outbound_send s) {
   auto& svc = *self->state.svc;
+  auto now = std::chrono::steady_clock::now();
+  if (!self->state.breaker.would_allow(now)) {
+    // The provider is failing: the row waits, unclaimed and not counted as an attempt.
+    hold_back(self, s, false, self->state.breaker.acquire(now).wait);
+    return;
+  }
   if (s.first_attempt_ms == 0)
     s.first_attempt_ms = now_ms();
   ++s.attempt;
@@ -522,9 +680,11 @@ void attempt(channel_ptr self, outbound_send s) {
         self->state.waiting.push_back(s);
         drain(self);
       },
-      [self, s](caf::error& e) {
-        // Not even the claim could be recorded (database down): try again later.
-        retry_later(self, s, "database: " + core::reason_of(e), std::nullopt);
+      [s](caf::error& e) {
+        // Not even the claim could be recorded (database down): the sweeper sends the row again
+        // once its current claim's lease runs out.
+        log_send(s, "could not claim a send; the sweeper will retry it", core::log_level::warn,
+                 {{"error", core::reason_of(e)}});
       });
 }
 
@@ -568,6 +728,13 @@ channel_actor::behavior_type channel_fn(channel_ptr self, std::shared_ptr<servic
     break;
   }
   self->state.max_in_flight = std::max<std::size_t>(1, self->state.max_in_flight);
+  core::circuit_settings cs;
+  cs.failure_threshold = cfg.circuit.failure_threshold;
+  cs.cooldown = cfg.circuit.cooldown;
+  cs.max_cooldown = cfg.circuit.max_cooldown;
+  self->state.breaker = core::circuit_breaker{cs};
+  self->state.schedule = outbox_schedule_of(cfg);
+  self->state.svc->stats->circuit_state(self->state.service, 0);
   self->state.tokens = std::max(1.0, self->state.rate_per_s);
   self->state.refilled = std::chrono::steady_clock::now();
   return {

@@ -285,6 +285,8 @@ telegram_bridge_actor spawn_telegram_bridge(caf::actor_system& sys, services_ptr
 const channel_actor& adapter_for(const services& svc, const std::string& channel);
 /// The retry policy from the configuration.
 core::backoff_policy retry_policy(const config::settings& cfg);
+/// The outbox retry schedule and horizons from the configuration.
+core::outbox_schedule outbox_schedule_of(const config::settings& cfg);
 /// The LLM actor.
 llm_actor spawn_llm(caf::actor_system& sys, std::shared_ptr<services> svc);
 /// The session router.

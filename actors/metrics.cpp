@@ -134,6 +134,33 @@ struct metrics::impl {
             .Name("switchboard_sessions_total")
             .Help("Omnichannel sessions by event (opened, closed, expired)")
             .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& circuit
+      = BuildGauge()
+            .Name("switchboard_circuit_state")
+            .Help("Circuit breaker of each provider service: 0 closed, 1 half-open, 2 open")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& circuit_opens
+      = BuildCounter()
+            .Name("switchboard_circuit_opens_total")
+            .Help("Times a provider's circuit breaker opened (re-opens after a failed probe too)")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& circuit_deferred
+      = BuildCounter()
+            .Name("switchboard_circuit_deferred_total")
+            .Help("Sends held back by an open breaker: left queued, not attempted, attempts "
+                  "unchanged")
+            .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& outbox_queued
+      = BuildGauge()
+            .Name("switchboard_outbox_queued")
+            .Help("Queued outbound messages and notifications per provider service (waiting for "
+                  "a first try, a retry or a breaker), sampled every second")
+            .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& outbox_due
+      = BuildGauge()
+            .Name("switchboard_outbox_due")
+            .Help("Of the queued rows, those due now (a backlog the sweeper has not handed out)")
+            .Register(*registry);
   std::mutex generic_mutex;
   std::unordered_map<std::string, prometheus::Family<prometheus::Counter>*> generic;
 };
@@ -203,6 +230,23 @@ void metrics::cost(std::string_view channel, std::string_view category, std::str
 
 void metrics::table_bytes(std::string_view table, double bytes) {
   impl_->tables.Add({{"table", s(table)}}).Set(bytes);
+}
+
+void metrics::circuit_state(std::string_view service, int state) {
+  impl_->circuit.Add({{"service", s(service)}}).Set(state);
+}
+
+void metrics::circuit_opened(std::string_view service) {
+  impl_->circuit_opens.Add({{"service", s(service)}}).Increment();
+}
+
+void metrics::circuit_deferred(std::string_view service) {
+  impl_->circuit_deferred.Add({{"service", s(service)}}).Increment();
+}
+
+void metrics::outbox_queued(std::string_view service, double queued, double due) {
+  impl_->outbox_queued.Add({{"service", s(service)}}).Set(queued);
+  impl_->outbox_due.Add({{"service", s(service)}}).Set(due);
 }
 
 void metrics::dedupe_hit(std::string_view source) {

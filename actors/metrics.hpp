@@ -39,6 +39,14 @@ public:
   /// type (WhatsApp pricing.type; "segments" for SMS).
   void cost(std::string_view channel, std::string_view category, std::string_view type,
             double units);
+  /// A provider's circuit breaker state: 0 closed, 1 half-open, 2 open.
+  void circuit_state(std::string_view service, int state);
+  /// A provider's circuit breaker opened (or re-opened after a failed probe).
+  void circuit_opened(std::string_view service);
+  /// A send held back by an open breaker: back in the outbox, not attempted, attempts unchanged.
+  void circuit_deferred(std::string_view service);
+  /// Queued outbox rows of a provider service, and how many of them are due (sampled).
+  void outbox_queued(std::string_view service, double queued, double due);
   /// A duplicate webhook recognised.
   void dedupe_hit(std::string_view source);
   /// A table's size on disk (sampled by the sweeper).

@@ -14,6 +14,15 @@ core::backoff_policy retry_policy(const config::settings& cfg) {
   return p;
 }
 
+core::outbox_schedule outbox_schedule_of(const config::settings& cfg) {
+  core::outbox_schedule s;
+  s.delays = cfg.retry.schedule;
+  s.summary_horizon = std::chrono::duration_cast<milliseconds>(cfg.retry.summary_horizon);
+  s.reply_horizon = std::chrono::duration_cast<milliseconds>(cfg.retry.reply_horizon);
+  s.default_horizon = std::chrono::duration_cast<milliseconds>(cfg.retry.outbox_horizon);
+  return s;
+}
+
 namespace {
 
 struct patient_state {

@@ -122,6 +122,23 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
                            r.claim_token);
             },
             [](caf::error&) {});
+        // Rows waiting per provider, for /metrics. 1 round trip.
+        auto sms_service = svc.cfg.sms.provider;
+        db_read<std::vector<storage::queued_count>>(
+            self, svc, "outbox_queued",
+            [sms_service](soci::session& sql) {
+              return storage::queued_by_service(sql, sms_service);
+            },
+            [self](std::vector<storage::queued_count>& counts) {
+              std::map<std::string, std::pair<int64_t, int64_t>> by{
+                  {"whatsapp", {}}, {"mtn", {}}, {"twilio", {}}, {"telegram", {}}, {"smtp", {}}};
+              for (auto& c : counts)
+                by[c.service] = {c.queued, c.due};
+              for (auto& [service, n] : by)
+                self->state.svc->stats->outbox_queued(service, static_cast<double>(n.first),
+                                                      static_cast<double>(n.second));
+            },
+            [](caf::error&) {});
         self->delayed_send(self, outbox_interval, outbox_atom::value);
       },
   };

@@ -17,7 +17,20 @@ using core::sb_error;
 
 namespace {
 
-enum class kind { text, secret, path, boolean, u16, size, integer, real, ms, sec, text_list };
+enum class kind {
+  text,
+  secret,
+  path,
+  boolean,
+  u16,
+  size,
+  integer,
+  real,
+  ms,
+  sec,
+  text_list,
+  ms_list
+};
 
 /// Inclusive bounds of a numeric key; lo > hi: none.
 struct bounds {
@@ -50,7 +63,14 @@ const std::vector<section_doc>& section_docs() {
       {"session", "Omnichannel sessions."},
       {"inbox",
        "The durable inbox: every verified inbound event is a row before its webhook is answered."},
-      {"retry", "Retries of provider calls."},
+      {"retry",
+       "Retries of provider calls. base_ms .. horizon_s: in-process retries of one call (LLM, "
+       "Chatwoot, Telegram API). Outbound messages are retried durably (from the outbox) on "
+       "schedule_ms until their kind's horizon, then marked failed."},
+      {"circuit",
+       "Per-provider circuit breakers: after failure_threshold consecutive provider-side failures "
+       "(5xx, 408, 429, timeouts, connection errors) sends to that provider wait, unattempted, "
+       "for the cool-down; then one probe send decides."},
       {"http_client", "Outbound HTTP client."},
       {"http_client.max_in_flight",
        "Per-provider bulkheads, overriding http_client.max_in_flight_per_provider (0 = that). "
@@ -131,8 +151,15 @@ std::vector<field> fields_of(settings& s) {
       {"inbox.min_active", kind::size, &s.inbox.min_active, {0, 1000000}, "while yielding, no new entity beyond this many (at most max_active)"},
       {"retry.base_ms", kind::ms, &s.retry.base, {1, 600000}, "first retry delay (exponential, full jitter; at most max_delay_ms)"},
       {"retry.max_delay_ms", kind::ms, &s.retry.max_delay, {1, 3600000}, "cap of one delay"},
-      {"retry.horizon_s", kind::sec, &s.retry.horizon, {1, 604800}, "give up (status failed) after this long"},
+      {"retry.horizon_s", kind::sec, &s.retry.horizon, {1, 604800}, "an in-process call gives up after this long"},
       {"retry.max_attempts", kind::integer, &s.retry.max_attempts, {1, 100}, "attempts of one provider call at most"},
+      {"retry.schedule_ms", kind::ms_list, &s.retry.schedule, {1, 86400000}, "outbox rows: delay after each failed attempt (the last repeats), jittered down by up to 25 %"},
+      {"retry.summary_horizon_s", kind::sec, &s.retry.summary_horizon, {1, 2592000}, "a post-call summary is retried this long after it was queued, then failed"},
+      {"retry.reply_horizon_s", kind::sec, &s.retry.reply_horizon, {1, 2592000}, "a reply to a live chat: then failed (a WhatsApp reply goes by SMS instead when it can)"},
+      {"retry.outbox_horizon_s", kind::sec, &s.retry.outbox_horizon, {1, 2592000}, "other outbound messages and hand-off notifications"},
+      {"circuit.failure_threshold", kind::integer, &s.circuit.failure_threshold, {1, 100000}, "consecutive provider-side failures that open a provider's breaker"},
+      {"circuit.cooldown_ms", kind::ms, &s.circuit.cooldown, {1, 86400000}, "an open breaker holds sends back this long, then lets one probe through"},
+      {"circuit.max_cooldown_ms", kind::ms, &s.circuit.max_cooldown, {1, 86400000}, "each failed probe doubles the cool-down, up to this"},
       {"http_client.connect_timeout_ms", kind::ms, &s.http_client.connect_timeout, {100, 120000}, "connecting to a provider"},
       {"http_client.total_timeout_ms", kind::ms, &s.http_client.total_timeout, {100, 600000}, "one provider call, connect to last byte"},
       {"http_client.max_connections", kind::size, &s.http_client.max_connections, {1, 100000}, "outbound connections at once, all providers (rate x latency)"},
@@ -304,6 +331,25 @@ std::optional<std::string> assign(const field& f, const toml::node& node, const 
     *static_cast<std::vector<std::string>*>(f.target) = std::move(out);
     return std::nullopt;
   }
+  case kind::ms_list: {
+    if (auto v = node.is_integer() ? as_int(0, INT64_MAX) : std::nullopt) {
+      // One number: the same delay every time.
+      *static_cast<std::vector<milliseconds>*>(f.target) = {milliseconds{*v}};
+      return std::nullopt;
+    }
+    auto arr = node.as_array();
+    if (!arr || arr->empty())
+      return want("a non-empty array of non-negative integers (milliseconds)");
+    std::vector<milliseconds> out;
+    for (auto& el : *arr) {
+      auto v = el.value<int64_t>();
+      if (!el.is_integer() || !v || *v < 0)
+        return want("a non-empty array of non-negative integers (milliseconds)");
+      out.emplace_back(*v);
+    }
+    *static_cast<std::vector<milliseconds>*>(f.target) = std::move(out);
+    return std::nullopt;
+  }
   }
   return want("a value");
 }
@@ -399,6 +445,14 @@ void validate(settings& s, std::vector<std::string>& errs, std::vector<std::stri
             "must be from " + range_text(f) + " (is " + number_text(*v, f.k == kind::real) + ")");
   if (s.retry.base > s.retry.max_delay)
     bad("retry.base_ms", "must be at most retry.max_delay_ms");
+  for (auto& f : fields_of(s))
+    if (f.k == kind::ms_list && f.range.lo <= f.range.hi)
+      for (auto v : *static_cast<const std::vector<milliseconds>*>(f.target))
+        if (v.count() < f.range.lo || v.count() > f.range.hi)
+          bad(f.path, "must be from " + range_text(f) + " (one delay is "
+                          + std::to_string(v.count()) + ")");
+  if (s.circuit.cooldown > s.circuit.max_cooldown)
+    bad("circuit.cooldown_ms", "must be at most circuit.max_cooldown_ms");
   if (s.inbox.min_active > s.inbox.max_active)
     bad("inbox.min_active", "must be at most inbox.max_active");
   req(s.database.dsn, "database.dsn");
@@ -534,6 +588,15 @@ std::string value_text(const field& f, bool redact) {
     bool first = true;
     for (auto& v : *static_cast<const std::vector<std::string>*>(f.target)) {
       out += (first ? "" : ", ") + quote(v);
+      first = false;
+    }
+    return out + ']';
+  }
+  case kind::ms_list: {
+    std::string out = "[";
+    bool first = true;
+    for (auto v : *static_cast<const std::vector<milliseconds>*>(f.target)) {
+      out += (first ? "" : ", ") + std::to_string(v.count());
       first = false;
     }
     return out + ']';

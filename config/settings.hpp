@@ -92,12 +92,27 @@ struct inbox_settings {
   std::size_t min_active = 64;
 };
 
-/// Retries of provider calls.
+/// Retries of provider calls: in-process ones of one call (LLM, Chatwoot, Telegram API), and the
+/// durable schedule of outbound messages (outbox rows), each kind until its horizon.
 struct retry_settings {
   milliseconds base{500};
   milliseconds max_delay{30000};
   seconds horizon{300};
   int max_attempts = 8;
+  /// Delay after each failed attempt of an outbox row, the last repeating (Svix's schedule).
+  std::vector<milliseconds> schedule{milliseconds{5000},     milliseconds{300000},
+                                     milliseconds{1800000},  milliseconds{7200000},
+                                     milliseconds{18000000}, milliseconds{36000000}};
+  seconds summary_horizon{86400}; ///< a post-call summary is worth delivering for a day
+  seconds reply_horizon{600};     ///< a live-chat reply: then failed (WhatsApp: SMS instead)
+  seconds outbox_horizon{21600};  ///< other outbound messages and hand-off notifications
+};
+
+/// Per-provider circuit breakers of the channel adapters.
+struct circuit_settings {
+  int failure_threshold = 5;         ///< consecutive provider-side failures that open it
+  milliseconds cooldown{30000};      ///< open this long, then one probe
+  milliseconds max_cooldown{300000}; ///< a failed probe doubles the cool-down, up to this
 };
 
 /// Outbound HTTP client.
@@ -259,6 +274,7 @@ struct settings {
   session_settings session;
   inbox_settings inbox;
   retry_settings retry;
+  circuit_settings circuit;
   http_client_settings http_client;
   voice_settings voice;
   whatsapp_settings whatsapp;

@@ -137,6 +137,41 @@ next_retry_delay(const backoff_policy& policy, int attempts, std::chrono::millis
   return delay;
 }
 
+std::chrono::milliseconds horizon_for(const outbox_schedule& schedule,
+                                      std::string_view message_type) {
+  if (message_type == "summary")
+    return schedule.summary_horizon;
+  if (message_type == "reply")
+    return schedule.reply_horizon;
+  return schedule.default_horizon;
+}
+
+std::optional<std::chrono::milliseconds>
+next_outbox_attempt(const outbox_schedule& schedule, std::chrono::milliseconds horizon,
+                    int attempts, std::chrono::milliseconds age,
+                    std::optional<std::chrono::milliseconds> retry_after, double r) {
+  using std::chrono::milliseconds;
+  if (age >= horizon)
+    return std::nullopt;
+  auto left = horizon - age;
+  milliseconds step{1000};
+  if (!schedule.delays.empty()) {
+    auto i = static_cast<std::size_t>(std::max(attempts, 1) - 1);
+    step = schedule.delays[std::min(i, schedule.delays.size() - 1)];
+  }
+  if (!(r >= 0.0)) // also catches NaN
+    r = 0.0;
+  r = std::min(r, 1.0);
+  auto delay = milliseconds{
+      static_cast<int64_t>(std::floor(static_cast<double>(step.count()) * (1.0 - 0.25 * r)))};
+  if (retry_after && *retry_after > delay) {
+    if (*retry_after > left)
+      return std::nullopt;
+    delay = *retry_after;
+  }
+  return std::min(delay, left);
+}
+
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view header,
                                                       std::chrono::system_clock::time_point now) {
   auto text = trim(header);

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace switchboard::core {
 
@@ -34,6 +35,31 @@ next_retry_delay(const backoff_policy& policy, int attempts, std::chrono::millis
 /// asctime form), relative to `now`. A date in the past gives 0; nullopt when unparseable.
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view header,
                                                       std::chrono::system_clock::time_point now);
+
+/// The durable retry schedule of outbox rows: the delay after each failed attempt (the last one
+/// repeats) and how long a row of each kind is worth trying (Svix's schedule by default).
+struct outbox_schedule {
+  std::vector<std::chrono::milliseconds> delays{std::chrono::seconds{5},  std::chrono::minutes{5},
+                                                std::chrono::minutes{30}, std::chrono::hours{2},
+                                                std::chrono::hours{5},    std::chrono::hours{10}};
+  std::chrono::milliseconds summary_horizon{std::chrono::hours{24}}; ///< post-call summaries
+  std::chrono::milliseconds reply_horizon{std::chrono::minutes{10}}; ///< replies to a live chat
+  std::chrono::milliseconds default_horizon{std::chrono::hours{6}};  ///< everything else
+};
+
+/// The horizon of a row of `message_type` ("summary", "reply"; anything else: the default).
+std::chrono::milliseconds horizon_for(const outbox_schedule& schedule,
+                                      std::string_view message_type);
+
+/// When a row whose `attempts`-th attempt just failed is tried next, `age` after it was queued:
+/// the schedule's delay for that attempt (the last repeats), shortened by up to a quarter by the
+/// jitter `r` in [0, 1], never shorter than `retry_after`, and clamped so that the last try falls
+/// on the horizon itself (the retries span the whole horizon). nullopt once the horizon has
+/// passed, or when `retry_after` points past it.
+std::optional<std::chrono::milliseconds>
+next_outbox_attempt(const outbox_schedule& schedule, std::chrono::milliseconds horizon,
+                    int attempts, std::chrono::milliseconds age,
+                    std::optional<std::chrono::milliseconds> retry_after, double r);
 
 /// True for statuses worth retrying: 408, 425, 429 and every 5xx.
 bool is_transient_http_status(int status);

@@ -123,6 +123,9 @@ bool is_whatsapp_reengagement_error(const caf::error& err);
 
 /// "Message undeliverable": the number is not on WhatsApp (or cannot receive from us).
 constexpr int64_t whatsapp_undeliverable_error = 131026;
+/// Not a Meta code: a WhatsApp reply whose retries reached its horizon with the provider still
+/// failing goes by SMS (queue_whatsapp_fallback), the profile left as it is.
+constexpr int64_t whatsapp_outage_fallback = 0;
 /// Per-user marketing message limit ("healthy ecosystem engagement").
 constexpr int64_t whatsapp_marketing_limit_error = 131049;
 /// Too many messages from our number to the same user in a short time.

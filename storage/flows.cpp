@@ -143,8 +143,10 @@ std::optional<delivery_row> queue_whatsapp_fallback(soci::session& sql,
     profile.has_whatsapp = false;
   }
   bool was_template = refused.payload.is_object() && refused.payload.contains("template");
-  auto plan = core::plan_whatsapp_fallback(policy, recipient_of(profile), undeliverable,
-                                           was_template, refused.body, now);
+  // WhatsApp itself failing: a template would go the same way, so SMS.
+  bool by_sms = undeliverable || code == core::whatsapp_outage_fallback;
+  auto plan = core::plan_whatsapp_fallback(policy, recipient_of(profile), by_sms, was_template,
+                                           refused.body, now);
   if (plan.channel == "sms" && refused.session_id != 0) {
     auto underway = pg_exec(
         sql, sms_underway_sql,

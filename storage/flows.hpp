@@ -25,7 +25,8 @@ delivery_row outbound_row(const core::outbound_plan& plan, const profile_row& pr
                           const std::string& correlation_id, const std::string& token);
 
 /// Queues the fallback of a WhatsApp row Meta refused for its user with `code` (131047: the
-/// template, or SMS; 131026: the profile is marked as not on WhatsApp, then SMS), due at `now`
+/// template, or SMS; 131026: the profile is marked as not on WhatsApp, then SMS;
+/// core::whatsapp_outage_fallback: WhatsApp failed past the row's horizon, SMS), due at `now`
 /// and unclaimed, so the outbox sweeper sends it. An SMS is not queued when the same event
 /// already has one going to the user (a call summary goes out on both channels). nullopt when
 /// nothing was queued; a skipped row (SMS refused by the profile) is returned as such.

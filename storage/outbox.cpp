@@ -93,6 +93,55 @@ constexpr pg_statement fail_queued_sql{
     "claim_token = NULL, updated_at = now() WHERE id = $1::bigint AND status = 'queued' "
     "RETURNING id"};
 
+constexpr pg_statement lock_retry_sql[] = {
+    {"sb_outbox_lock_retry",
+     "SELECT attempts, message_type, channel, "
+     "(extract(epoch FROM now() - created_at) * 1000)::bigint FROM message_delivery_log "
+     "WHERE id = $1::bigint AND status = 'queued' FOR NO KEY UPDATE"},
+    {"sb_outbox_lock_retry_notifications",
+     "SELECT attempts, 'notification', channel, "
+     "(extract(epoch FROM now() - created_at) * 1000)::bigint FROM provider_notifications "
+     "WHERE id = $1::bigint AND status = 'queued' FOR NO KEY UPDATE"},
+};
+
+// $1 id, $2 error, $3 delay in ms.
+constexpr pg_statement reschedule_sql[] = {
+    {"sb_outbox_reschedule",
+     "UPDATE message_delivery_log SET last_error = nullif($2, ''), claim_token = NULL, "
+     "next_attempt_at = now() + make_interval(secs => $3::bigint / 1000.0), updated_at = now() "
+     "WHERE id = $1::bigint AND status = 'queued' RETURNING id"},
+    {"sb_outbox_reschedule_notifications",
+     "UPDATE provider_notifications SET last_error = nullif($2, ''), claim_token = NULL, "
+     "next_attempt_at = now() + make_interval(secs => $3::bigint / 1000.0), updated_at = now() "
+     "WHERE id = $1::bigint AND status = 'queued' RETURNING id"},
+};
+
+// $1 id, $2 claim token, $3 delay in ms, $4 attempts to give back (0 or 1).
+constexpr pg_statement postpone_sql[] = {
+    {"sb_outbox_postpone",
+     "UPDATE message_delivery_log SET attempts = greatest(attempts - $4::int, 0), "
+     "claim_token = NULL, next_attempt_at = now() + make_interval(secs => $3::bigint / 1000.0), "
+     "updated_at = now() WHERE id = $1::bigint AND status = 'queued' AND "
+     "(claim_token IS NULL OR claim_token = $2) RETURNING id"},
+    {"sb_outbox_postpone_notifications",
+     "UPDATE provider_notifications SET attempts = greatest(attempts - $4::int, 0), "
+     "claim_token = NULL, next_attempt_at = now() + make_interval(secs => $3::bigint / 1000.0), "
+     "updated_at = now() WHERE id = $1::bigint AND status = 'queued' AND "
+     "(claim_token IS NULL OR claim_token = $2) RETURNING id"},
+};
+
+// $1 the SMS provider's service name. Uses the partial indexes on queued rows.
+constexpr pg_statement queued_sql{
+    "sb_outbox_queued",
+    "SELECT service, count(*), count(*) FILTER (WHERE due) FROM ("
+    "  SELECT CASE provider WHEN 'whatsapp_cloud' THEN 'whatsapp' ELSE provider END AS service, "
+    "         next_attempt_at <= now() AS due "
+    "  FROM message_delivery_log WHERE status = 'queued' "
+    "  UNION ALL "
+    "  SELECT CASE channel WHEN 'sms' THEN $1::text WHEN 'email' THEN 'smtp' ELSE channel END, "
+    "         next_attempt_at <= now() "
+    "  FROM provider_notifications WHERE status = 'queued') q GROUP BY service ORDER BY service"};
+
 pg_param pricing_json(const core::message_pricing& p) {
   if (!core::has_pricing(p))
     return std::nullopt;
@@ -199,6 +248,40 @@ std::optional<delivery_row> fail_with_fallback(soci::session& sql,
   if (!row)
     return std::nullopt;
   return queue_whatsapp_fallback(sql, policy, *row, code, std::chrono::system_clock::now());
+}
+
+std::optional<retry_facts> lock_for_retry(soci::session& sql, int64_t id, outbox box) {
+  auto r = pg_exec(sql, lock_retry_sql[static_cast<int>(box)], {std::to_string(id)});
+  if (r.size() == 0)
+    return std::nullopt;
+  retry_facts f;
+  f.attempts = static_cast<int>(r.int64(0, 0));
+  f.message_type = std::string{r.text(0, 1)};
+  f.channel = std::string{r.text(0, 2)};
+  f.age = std::chrono::milliseconds{r.int64(0, 3)};
+  return f;
+}
+
+bool reschedule_row(soci::session& sql, int64_t id, outbox box, const std::string& error,
+                    std::chrono::milliseconds delay) {
+  auto r = pg_exec(sql, reschedule_sql[static_cast<int>(box)],
+                   {std::to_string(id), error, std::to_string(delay.count())});
+  return r.size() > 0;
+}
+
+bool postpone_row(soci::session& sql, int64_t id, outbox box, const std::string& token,
+                  std::chrono::milliseconds delay, bool refund) {
+  auto r = pg_exec(sql, postpone_sql[static_cast<int>(box)],
+                   {std::to_string(id), token, std::to_string(delay.count()), refund ? "1" : "0"});
+  return r.size() > 0;
+}
+
+std::vector<queued_count> queued_by_service(soci::session& sql, const std::string& sms_service) {
+  auto r = pg_exec(sql, queued_sql, {sms_service});
+  std::vector<queued_count> out;
+  for (int i = 0; i < r.size(); ++i)
+    out.push_back({std::string{r.text(i, 0)}, r.int64(i, 1), r.int64(i, 2)});
+  return out;
 }
 
 std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const attempt_claim*>& in,

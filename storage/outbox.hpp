@@ -77,4 +77,38 @@ std::optional<delivery_row> fail_with_fallback(soci::session& sql,
                                                const core::channel_policy& policy, int64_t id,
                                                int64_t code, const std::string& reason);
 
+/// What the retry decision needs of a queued row whose attempt failed.
+struct retry_facts {
+  int attempts = 0;                ///< attempts counted so far (the failed one included)
+  std::chrono::milliseconds age{}; ///< since the row was queued (the database's clock)
+  std::string message_type;        ///< summary, reply, text... ("notification" for the other box)
+  std::string channel;
+};
+
+/// The row's retry facts, locked for the rest of the transaction; nullopt when it is no longer
+/// queued. 1 round trip.
+std::optional<retry_facts> lock_for_retry(soci::session& sql, int64_t id, outbox box);
+
+/// Puts a queued row back in the outbox, due after `delay` and unclaimed, so the sweeper sends it
+/// then (durable: a restart does not lose the schedule). 1 round trip.
+bool reschedule_row(soci::session& sql, int64_t id, outbox box, const std::string& error,
+                    std::chrono::milliseconds delay);
+
+/// A send held back by its provider's open circuit breaker: due again after `delay`, unclaimed,
+/// its attempt counter as it was (`refund` the attempt its claim counted, if any). False when
+/// the row is no longer queued or `token` no longer holds it. 1 round trip.
+bool postpone_row(soci::session& sql, int64_t id, outbox box, const std::string& token,
+                  std::chrono::milliseconds delay, bool refund);
+
+/// Queued outbox rows of one provider service, and how many of them are due now.
+struct queued_count {
+  std::string service;
+  int64_t queued = 0;
+  int64_t due = 0;
+};
+
+/// Queued rows per provider service ("whatsapp", "mtn", "twilio", "telegram", "smtp"; SMS
+/// notifications under `sms_service`). 1 round trip.
+std::vector<queued_count> queued_by_service(soci::session& sql, const std::string& sms_service);
+
 } // namespace switchboard::storage

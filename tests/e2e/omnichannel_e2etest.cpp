@@ -188,11 +188,15 @@ TEST_CASE("SMS-only user: no WhatsApp attempt at all", "[omnichannel]") {
         == "the profile has no WhatsApp");
 }
 
-TEST_CASE("WhatsApp failing with 5xx: SMS still delivered, WhatsApp retried then logged failed",
+TEST_CASE("WhatsApp failing with 5xx: SMS still delivered, WhatsApp retried until the summary "
+          "horizon, then logged failed",
           "[omnichannel]") {
+  // The breaker stays out of this one: every failure is an attempt on the retry schedule.
   test::stack s{with_env({{"SWITCHBOARD_WHATSAPP_TEMPLATE_NAME", "call_summary"},
-                          {"SWITCHBOARD_RETRY_MAX_ATTEMPTS", "3"}})};
+                          {"SWITCHBOARD_RETRY_SUMMARY_HORIZON_S", "3"},
+                          {"SWITCHBOARD_CIRCUIT_FAILURE_THRESHOLD", "1000"}})};
   sim(s, "/_sim/faults", {{"service", "whatsapp"}, {"error_rate", 1.0}, {"error_status", 503}});
+  auto started = std::chrono::steady_clock::now();
   REQUIRE(call_ended(s, "call-5").status == 202);
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
   REQUIRE(test::eventually(
@@ -202,11 +206,14 @@ TEST_CASE("WhatsApp failing with 5xx: SMS still delivered, WhatsApp retried then
                == 1;
       },
       20s));
-  CHECK(sent(s, "whatsapp", "/messages").size() == 3);
-  CHECK(count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp'") == 3);
-  CHECK(text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = 'whatsapp'")
-            .find("gave up")
-        != std::string::npos);
+  // Failed only once the horizon had passed, not after a fixed number of attempts.
+  CHECK(std::chrono::steady_clock::now() - started >= 3s);
+  auto attempts = count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp'");
+  CHECK(attempts >= 3);
+  CHECK(static_cast<int>(sent(s, "whatsapp", "/messages").size()) == attempts);
+  auto error = text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = 'whatsapp'");
+  CHECK(error.find("gave up") != std::string::npos);
+  CHECK(error.find("summary retry horizon of 3 s passed") != std::string::npos);
   CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND status = "
                  "'sent'")
         == 1);
@@ -214,8 +221,107 @@ TEST_CASE("WhatsApp failing with 5xx: SMS still delivered, WhatsApp retried then
                  "whatsapp_summary_sent")
         == 1);
   auto metrics = test::http_get(s.url("/metrics")).body;
-  CHECK(metrics.find(R"(switchboard_provider_retries_total{service="whatsapp"} 2)")
+  CHECK(metrics.find(R"(switchboard_provider_retries_total{service="whatsapp"} )"
+                     + std::to_string(attempts - 1))
         != std::string::npos);
+}
+
+namespace {
+
+/// A metric's value in a /metrics text, or -1 when the series is not there.
+double metric(const std::string& text, const std::string& series) {
+  auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos)
+    return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+} // namespace
+
+TEST_CASE("WhatsApp down longer than the old retry span: every summary delivered, the breaker "
+          "opens then closes, held-back sends burn no attempts",
+          "[omnichannel][outage]") {
+  // The old policy gave up after 8 attempts over ~31 s (here, with the test stack's delays,
+  // within its 3 s horizon). The outage below lasts 8 s.
+  test::stack s{with_env({{"SWITCHBOARD_WHATSAPP_TEMPLATE_NAME", "call_summary"},
+                          {"SWITCHBOARD_CIRCUIT_FAILURE_THRESHOLD", "3"}})};
+  sim(s, "/_sim/faults", {{"service", "whatsapp"}, {"error_rate", 1.0}, {"error_status", 503}});
+  constexpr int calls = 10;
+  for (int i = 0; i < calls; ++i)
+    REQUIRE(call_ended(s, "outage-" + std::to_string(i),
+                       {{"phone_number", "+2507881000" + std::to_string(10 + i)}})
+                .status
+            == 202);
+  const std::string state = R"(switchboard_circuit_state{service="whatsapp"})";
+  bool seen_open = false;
+  double most_waiting = 0;
+  auto outage_end = std::chrono::steady_clock::now() + 8s;
+  while (std::chrono::steady_clock::now() < outage_end) {
+    auto m = test::http_get(s.url("/metrics")).body;
+    seen_open = seen_open || metric(m, state) == 2;
+    most_waiting
+        = std::max(most_waiting, metric(m, R"(switchboard_outbox_queued{service="whatsapp"})"));
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(seen_open);
+  CHECK(most_waiting == calls); // every WhatsApp summary waited in the outbox
+  // Nothing failed during the outage, and the SMS summaries went out regardless.
+  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'failed'") == 0);
+  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
+                 "status = 'sent'")
+        == calls);
+  auto during = static_cast<int>(sent(s, "whatsapp", "/messages").size());
+  sim(s, "/_sim/faults", {{"service", "whatsapp"}, {"error_rate", 0.0}});
+  REQUIRE(test::eventually(
+      [&] {
+        return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
+                        "AND status = 'sent'")
+               == calls;
+      },
+      20s));
+  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE whatsapp_summary_sent AND "
+                 "sms_summary_sent")
+        == calls);
+  REQUIRE(test::eventually(
+      [&] { return metric(test::http_get(s.url("/metrics")).body, state) == 0; }, 5s));
+  auto m = test::http_get(s.url("/metrics")).body;
+  CHECK(metric(m, R"(switchboard_circuit_opens_total{service="whatsapp"})") >= 1);
+  CHECK(metric(m, R"(switchboard_circuit_deferred_total{service="whatsapp"})") > 0);
+  // Attempts: one per request WhatsApp saw, none counted for the sends the breaker held back.
+  // Without the breaker each summary would have been tried about every second for 8 s (~90
+  // requests); with it, the first wave, one probe per cool-down, then one success each.
+  auto attempts = count(s, "SELECT sum(attempts) FROM message_delivery_log WHERE "
+                           "channel = 'whatsapp'");
+  auto requests = static_cast<int>(sent(s, "whatsapp", "/messages").size());
+  CHECK(attempts == requests);
+  INFO("WhatsApp requests during the outage: " << during << ", in all: " << requests);
+  CHECK(during <= calls + 8);
+  CHECK(requests <= 2 * calls + 8);
+  CHECK(count(s, "SELECT max(attempts) FROM message_delivery_log WHERE channel = 'whatsapp'") <= 8);
+}
+
+TEST_CASE("a WhatsApp reply still failing at its horizon goes by SMS instead",
+          "[omnichannel][outage]") {
+  test::stack s{with_env({{"SWITCHBOARD_RETRY_REPLY_HORIZON_S", "2"},
+                          {"SWITCHBOARD_CIRCUIT_FAILURE_THRESHOLD", "1000"}})};
+  sim(s, "/_sim/faults", {{"service", "whatsapp"}, {"error_rate", 1.0}, {"error_status", 503}});
+  sim(s, "/_sim/whatsapp/inbound", {{"from", "250788123456"}, {"text", "Is Friday still fine?"}});
+  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }, 20s));
+  auto sms = sent(s, "mtn", "/v3/sms")[0]["json"];
+  CHECK(sms["message"].get<std::string>().find("Is Friday still fine?") != std::string::npos);
+  CHECK(sms["receiverAddress"][0].get<std::string>().find("250788123456") != std::string::npos);
+  CHECK(sent(s, "whatsapp", "/messages").size() >= 2); // retried before the horizon
+  auto error = text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = "
+                          "'whatsapp' AND direction = 'outbound' AND message_type = 'reply'");
+  CHECK(error.find("reply retry horizon of 2 s passed") != std::string::npos);
+  CHECK(error.find("sent by SMS instead") != std::string::npos);
+  REQUIRE(test::eventually([&] {
+    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
+                    "message_type = 'reply' AND status = 'sent'")
+           == 1;
+  }));
+  // An outage says nothing about the user: the profile is still on WhatsApp.
+  CHECK(count(s, "SELECT count(*) FROM profiles WHERE has_whatsapp") == 1);
 }
 
 TEST_CASE("a 429 with Retry-After is honoured and the send then succeeds", "[omnichannel]") {

@@ -1,15 +1,19 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include <soci/soci.h>
 
+#include "core/whatsapp.hpp"
 #include "storage/db.hpp"
 #include "storage/flows.hpp"
 #include "storage/inbox.hpp"
 #include "storage/migrator.hpp"
 #include "storage/omnichannel.hpp"
+#include "storage/outbox.hpp"
 #include "storage/sets.hpp"
 #include "tests/support/pg.hpp"
 
@@ -305,4 +309,98 @@ TEST_CASE("stalled sends and unanswered messages are reclaimed after their lease
   CHECK(m.tx([&](soci::session& sql) {
     return queue_reply(sql, m.policy, {{id, lost[0].claim_token}}, "sms", "ok", "reply", m.now);
   }));
+}
+
+TEST_CASE("outbox retries: rescheduled durably, held back without burning attempts, a WhatsApp "
+          "outage past the horizon falls back to SMS",
+          "[omnichannel][outbox]") {
+  migrated_db m;
+  m.policy.template_name = "call_summary"; // outside the window: the summary is a template
+  auto r = m.tx([&](soci::session& sql) {
+    return accept_call_ended(sql, m.machine, m.policy, call("c20", "+250788120000", m.now));
+  });
+  delivery_row wa;
+  for (auto& row : r.sends)
+    if (row.channel == "whatsapp")
+      wa = row;
+  REQUIRE(wa.id != 0);
+  auto box = outbox::deliveries;
+  auto attempts = [&] {
+    return m.count("SELECT attempts FROM message_delivery_log WHERE id = " + std::to_string(wa.id));
+  };
+  REQUIRE(m.tx([&](soci::session& sql) { return begin_attempt(sql, wa.id, wa.claim_token, 60s); }));
+
+  // The retry decision's facts: attempts so far, age, kind.
+  auto facts = m.tx([&](soci::session& sql) { return lock_for_retry(sql, wa.id, box); });
+  REQUIRE(facts);
+  CHECK(facts->attempts == 1);
+  CHECK(facts->message_type == "summary");
+  CHECK(facts->channel == "whatsapp");
+  CHECK(facts->age >= 0ms);
+  CHECK(facts->age < 60s);
+
+  // Rescheduled: unclaimed, due after the delay, for the sweeper (not before).
+  CHECK(m.tx([&](soci::session& sql) { return reschedule_row(sql, wa.id, box, "HTTP 503", 2s); }));
+  CHECK(m.count("SELECT count(*) FROM message_delivery_log WHERE id = " + std::to_string(wa.id)
+                + " AND claim_token IS NULL AND last_error = 'HTTP 503' AND status = 'queued'")
+        == 1);
+  auto now = std::chrono::system_clock::now();
+  auto early = m.tx([&](soci::session& sql) { return claim_due_deliveries(sql, now, 30s, 10); });
+  CHECK(std::none_of(early.begin(), early.end(), [&](auto& d) { return d.id == wa.id; }));
+  auto due = m.tx([&](soci::session& sql) { return claim_due_deliveries(sql, now + 3s, 30s, 10); });
+  auto it = std::find_if(due.begin(), due.end(), [&](auto& d) { return d.id == wa.id; });
+  REQUIRE(it != due.end());
+  auto token = it->claim_token;
+
+  // Claimed and counted, then held back by an open breaker: the attempt is given back.
+  REQUIRE(m.tx([&](soci::session& sql) { return begin_attempt(sql, wa.id, token, 60s); }));
+  CHECK(attempts() == 2);
+  CHECK_FALSE(
+      m.tx([&](soci::session& sql) { return postpone_row(sql, wa.id, box, "thief", 5s, true); }));
+  CHECK(m.tx([&](soci::session& sql) { return postpone_row(sql, wa.id, box, token, 5s, true); }));
+  CHECK(attempts() == 1);
+  // Held back before its claim was counted: nothing to give back.
+  CHECK(m.tx([&](soci::session& sql) { return postpone_row(sql, wa.id, box, "", 5s, false); }));
+  CHECK(attempts() == 1);
+  CHECK(m.count("SELECT count(*) FROM message_delivery_log WHERE id = " + std::to_string(wa.id)
+                + " AND claim_token IS NULL AND next_attempt_at > now() + interval '4 s'")
+        == 1);
+
+  // Rows waiting, per provider service.
+  auto queued = m.tx([&](soci::session& sql) { return queued_by_service(sql, "mtn"); });
+  std::map<std::string, int64_t> by;
+  for (auto& q : queued)
+    by[q.service] = q.queued;
+  CHECK(by["whatsapp"] == 1);
+  CHECK(by["mtn"] == 1);
+
+  // The summary past its horizon: failed; its SMS twin is already going, so no second SMS, and
+  // the profile is still on WhatsApp (this was an outage, not Meta's 131026).
+  CHECK_FALSE(m.tx([&](soci::session& sql) {
+    return fail_with_fallback(sql, m.policy, wa.id, core::whatsapp_outage_fallback, "down");
+  }));
+  CHECK(m.count("SELECT count(*) FROM message_delivery_log WHERE channel = 'sms'") == 1);
+  CHECK(m.count("SELECT count(*) FROM profiles WHERE has_whatsapp") == 1);
+
+  // A WhatsApp reply past its horizon goes by SMS.
+  auto profile = *find_profile(*m.sql, "+250788120000");
+  auto session_id = r.result.at("session_id").get<int64_t>();
+  auto reply = m.tx([&](soci::session& sql) {
+    return plan_outbound(sql, m.policy, profile, session_id, "whatsapp", "reply",
+                         "See you on Friday", "corr-reply", "tok-reply", m.now);
+  });
+  REQUIRE(reply.status == "queued");
+  auto fb = m.tx([&](soci::session& sql) {
+    return fail_with_fallback(sql, m.policy, reply.id, core::whatsapp_outage_fallback,
+                              "horizon passed");
+  });
+  REQUIRE(fb);
+  CHECK(fb->channel == "sms");
+  CHECK(fb->status == "queued");
+  CHECK(fb->message_type == "reply");
+  CHECK(fb->body.find("See you on Friday") != std::string::npos);
+  CHECK(m.count("SELECT count(*) FROM message_delivery_log WHERE id = " + std::to_string(reply.id)
+                + " AND status = 'failed'")
+        == 1);
+  CHECK(m.count("SELECT count(*) FROM profiles WHERE has_whatsapp") == 1);
 }

@@ -64,6 +64,10 @@ stack::stack(stack_options opts) : opts_(std::move(opts)) {
   env_["SWITCHBOARD_RETRY_BASE_MS"] = "50";
   env_["SWITCHBOARD_RETRY_MAX_DELAY_MS"] = "200";
   env_["SWITCHBOARD_RETRY_HORIZON_S"] = "3";
+  // Outbox retries and breakers in seconds, not hours (the sweeper hands out due rows every 1 s).
+  env_["SWITCHBOARD_RETRY_SCHEDULE_MS"] = "[200, 500, 1000]";
+  env_["SWITCHBOARD_CIRCUIT_COOLDOWN_MS"] = "1000";
+  env_["SWITCHBOARD_CIRCUIT_MAX_COOLDOWN_MS"] = "2000";
   env_["SWITCHBOARD_LOG_LEVEL"] = "debug";
   if (opts_.with_sim) {
     process_options so;

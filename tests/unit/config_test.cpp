@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <sstream>
 
@@ -107,6 +108,58 @@ TEST_CASE("unknown keys, wrong types and bad TOML are refused with the key named
   auto bad_enum = config::load_settings_text("[sms]\nprovider = \"nokia\"\n", lookup, "x.toml");
   REQUIRE_FALSE(bad_enum);
   CHECK(reason(bad_enum.error()).find("sms.provider") != std::string::npos);
+}
+
+TEST_CASE("the outbox retry schedule is a list of delays; the breaker's keys are checked",
+          "[config]") {
+  using std::chrono::milliseconds;
+  set_default_secrets();
+  auto defaults = config::load_settings("", lookup);
+  REQUIRE(defaults);
+  CHECK(defaults->retry.schedule.size() == 6);
+  CHECK(defaults->retry.schedule.front() == milliseconds{5000});
+  CHECK(defaults->retry.summary_horizon == std::chrono::hours{24});
+  CHECK(defaults->circuit.failure_threshold == 5);
+
+  // (Read with check_settings_text: the providers' required keys are missing from these texts.)
+  auto load = [](const std::string& text) {
+    auto r = config::check_settings_text(text, lookup, "x.toml");
+    for (auto& e : r.errors)
+      CHECK(e.find("retry.") == std::string::npos);
+    return std::optional<config::settings>{r.loaded};
+  };
+  auto listed = load("[retry]\nschedule_ms = [200, 500, 1000]\n"
+                     "reply_horizon_s = 120\n[circuit]\ncooldown_ms = 500\n");
+  REQUIRE(listed);
+  CHECK(listed->retry.schedule
+        == std::vector<milliseconds>{milliseconds{200}, milliseconds{500}, milliseconds{1000}});
+  CHECK(listed->retry.reply_horizon == std::chrono::seconds{120});
+  CHECK(listed->circuit.cooldown == milliseconds{500});
+
+  auto one = load("[retry]\nschedule_ms = 250\n");
+  REQUIRE(one);
+  CHECK(one->retry.schedule == std::vector<milliseconds>{milliseconds{250}});
+
+  for (auto* bad : {"[]", "[1, \"2\"]", "[-5]", "\"5s\""}) {
+    INFO(bad);
+    auto r = config::load_settings_text(std::string{"[retry]\nschedule_ms = "} + bad + "\n", lookup,
+                                        "x.toml");
+    REQUIRE_FALSE(r);
+    CHECK(reason(r.error()).find("retry.schedule_ms: expected") != std::string::npos);
+  }
+  auto zero = config::load_settings_text("[retry]\nschedule_ms = [100, 0]\n", lookup, "x.toml");
+  REQUIRE_FALSE(zero);
+  CHECK(reason(zero.error()).find("retry.schedule_ms: must be from 1") != std::string::npos);
+
+  auto inverted = config::load_settings_text(
+      "[circuit]\ncooldown_ms = 60000\nmax_cooldown_ms = 1000\n", lookup, "x.toml");
+  REQUIRE_FALSE(inverted);
+  CHECK(reason(inverted.error()).find("circuit.cooldown_ms: must be at most") != std::string::npos);
+
+  fake_env["SWITCHBOARD_RETRY_SCHEDULE_MS"] = "[100, 300]";
+  auto env = config::load_settings("", lookup);
+  REQUIRE(env);
+  CHECK(env->retry.schedule == std::vector<milliseconds>{milliseconds{100}, milliseconds{300}});
 }
 
 TEST_CASE("environment overrides are typed like the key", "[config]") {

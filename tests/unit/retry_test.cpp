@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "core/retry.hpp"
 
@@ -150,4 +151,67 @@ TEST_CASE("parse_retry_after: HTTP-date forms", "[retry]") {
     INFO(bad);
     CHECK_FALSE(parse_retry_after(bad, now));
   }
+}
+
+TEST_CASE("outbox schedule: the default follows Svix and spans the summary horizon", "[retry]") {
+  outbox_schedule s;
+  REQUIRE(s.delays.size() == 6);
+  CHECK(s.delays[0] == 5s);
+  CHECK(s.delays[1] == 5min);
+  CHECK(s.delays[5] == 10h);
+  CHECK(horizon_for(s, "summary") == 24h);
+  CHECK(horizon_for(s, "reply") == 10min);
+  CHECK(horizon_for(s, "text") == 6h);
+  // Without jitter, attempt after attempt until the horizon: the last try falls on it.
+  auto horizon = horizon_for(s, "summary");
+  milliseconds age{0};
+  int attempts = 1;
+  std::vector<milliseconds> delays;
+  while (auto d = next_outbox_attempt(s, horizon, attempts, age, std::nullopt, 0.0)) {
+    delays.push_back(*d);
+    age += *d;
+    ++attempts;
+  }
+  CHECK(age == horizon);
+  REQUIRE(delays.size() == 7);
+  CHECK(delays[0] == 5s);
+  CHECK(delays[4] == 5h);
+  CHECK(delays[5] == 10h);
+  CHECK(delays[6] == 24h - (5s + 5min + 30min + 2h + 5h + 10h)); // clamped to the horizon
+}
+
+TEST_CASE("outbox schedule: jitter shortens a step by at most a quarter, the span holds",
+          "[retry]") {
+  outbox_schedule s;
+  s.delays = {200ms, 500ms, 1000ms};
+  CHECK(next_outbox_attempt(s, 10s, 1, 0ms, std::nullopt, 1.0) == 150ms);
+  CHECK(next_outbox_attempt(s, 10s, 2, 0ms, std::nullopt, 0.5) == 437ms);
+  CHECK(next_outbox_attempt(s, 10s, 9, 0ms, std::nullopt, 0.0) == 1000ms); // the last repeats
+  CHECK(next_outbox_attempt(s, 10s, 1, 0ms, std::nullopt, std::nan("")) == 200ms);
+  CHECK(next_outbox_attempt(s, 10s, 1, 0ms, std::nullopt, -3.0) == 200ms);
+  for (double r : {0.0, 0.3, 0.99, 1.0}) {
+    milliseconds age{0};
+    int attempts = 1;
+    while (auto d = next_outbox_attempt(s, 5s, attempts, age, std::nullopt, r)) {
+      CHECK(d->count() > 0);
+      age += *d;
+      ++attempts;
+    }
+    INFO(r);
+    CHECK(age == 5s); // whatever the jitter, the retries reach the horizon
+  }
+}
+
+TEST_CASE("outbox schedule: Retry-After and the horizon", "[retry]") {
+  outbox_schedule s;
+  s.delays = {1s};
+  CHECK(next_outbox_attempt(s, 60s, 1, 0ms, milliseconds{30s}, 0.0) == 30s);
+  CHECK(next_outbox_attempt(s, 60s, 1, 0ms, milliseconds{200ms}, 0.0) == 1s);
+  // A Retry-After past the horizon gives up now rather than sending late.
+  CHECK_FALSE(next_outbox_attempt(s, 60s, 1, 40s, milliseconds{30s}, 0.0));
+  CHECK(next_outbox_attempt(s, 60s, 1, 59500ms, std::nullopt, 0.0) == 500ms);
+  CHECK_FALSE(next_outbox_attempt(s, 60s, 1, 60s, std::nullopt, 0.0));
+  CHECK_FALSE(next_outbox_attempt(s, 60s, 1, 61s, std::nullopt, 0.0));
+  s.delays.clear(); // a misconfigured empty schedule still retries (every second)
+  CHECK(next_outbox_attempt(s, 60s, 3, 0ms, std::nullopt, 0.0) == 1s);
 }
