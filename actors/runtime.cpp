@@ -84,11 +84,12 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   d.cfg.set("scheduler.max-threads", s.actors.scheduler_threads);
   d.cfg.set("logger.verbosity", caf::atom("quiet"));
   // Every thread the actor system starts (the scheduler, the clock) and every thread those
-  // start in turn (detached storage workers, the HTTP client's loop) inherits the nice value of
-  // its creator, so the system is built on a thread at actors.processing_nice: processing then
-  // runs below the acknowledgement path, whose threads (the HTTP server's, the ingest workers
-  // spawned below from this thread) keep the server's own priority. Raising a nice value needs
-  // no privilege; this thread cannot lower its own again, hence the helper thread.
+  // start in turn (the HTTP client's loop, detached actors spawned by actors) inherits the nice
+  // value of its creator, so the system is built on a thread at actors.processing_nice:
+  // processing then runs below the acknowledgement path, whose threads (the HTTP server's, the
+  // ingest workers spawned below from this thread) keep the server's own priority. So do the
+  // storage workers (spawn_storage spawns them from this thread): they hold row locks. Raising a
+  // nice value needs no privilege; this thread cannot lower its own again, hence the helper thread.
   std::thread{[&d, nice = s.actors.processing_nice] {
     if (nice > 0) {
       errno = 0;

@@ -1,6 +1,7 @@
 #include "actors/storage.hpp"
 
 #include <deque>
+#include <future>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -161,11 +162,12 @@ std::vector<db_result> run_reads(soci::session& sql, std::vector<db_job>& jobs, 
 }
 
 storage_worker_actor::behavior_type storage_worker(worker_ptr self, uint32_t index,
-                                                   storage_config cfg, storage_actor front,
+                                                   storage_config cfg,
+                                                   std::shared_future<storage_actor> front,
                                                    std::shared_ptr<metrics> m) {
   self->state.index = index;
   self->state.cfg = std::move(cfg);
-  self->state.front = std::move(front);
+  self->state.front = front.get(); // set right after the front is spawned (its own thread)
   self->state.m = std::move(m);
   self->state.backoff = self->state.cfg.reconnect_backoff;
   try_connect(self);
@@ -528,7 +530,8 @@ void finish_kind_batch(front_ptr self, inflight_batch& b, std::vector<db_result>
 }
 
 storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
-                                           std::shared_ptr<metrics> m) {
+                                           std::shared_ptr<metrics> m,
+                                           std::vector<storage_worker_actor> workers) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.m = std::move(m);
@@ -539,9 +542,8 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
   st.reported.assign(n, false);
   st.busy.assign(n, false);
   st.writing.assign(n, false);
-  for (uint32_t i = 0; i < n; ++i) {
-    auto w = self->spawn<caf::detached + caf::linked>(storage_worker, i, st.cfg,
-                                                      storage_actor{self}, st.m);
+  for (auto& w : workers) {
+    self->link_to(w);
     st.workers.push_back(w);
   }
   return {
@@ -662,7 +664,19 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
 
 storage_actor spawn_storage(caf::actor_system& sys, storage_config cfg,
                             std::shared_ptr<metrics> m) {
-  return sys.spawn(storage_front, std::move(cfg), std::move(m));
+  // The workers are spawned here, on the caller's thread, not by the front: a detached actor's
+  // thread inherits the nice value of the thread that spawns it, and a worker holds row locks
+  // between the statements of a transaction, so it must not be one that processing's nice
+  // value (actors.processing_nice) deschedules while others wait on its locks.
+  auto n = std::max<std::size_t>(1, cfg.pool_size);
+  std::promise<storage_actor> front;
+  std::shared_future<storage_actor> handle = front.get_future().share();
+  std::vector<storage_worker_actor> workers;
+  for (uint32_t i = 0; i < n; ++i)
+    workers.push_back(sys.spawn<caf::detached>(storage_worker, i, cfg, handle, m));
+  auto self = sys.spawn(storage_front, cfg, std::move(m), std::move(workers));
+  front.set_value(self);
+  return self;
 }
 
 } // namespace switchboard::actors

@@ -59,8 +59,8 @@ struct actor_settings {
   std::size_t scheduler_threads = 2;
   seconds idle_passivate{300};
   /// The nice value (added to the server's) of every thread that processes (the CAF scheduler,
-  /// the storage workers, the HTTP client): under contention the kernel gives the
-  /// acknowledgement path (the HTTP threads and the ingest workers) the CPU first, and
+  /// the HTTP client; not the storage workers, which hold row locks): under contention the kernel
+  /// gives the acknowledgement path (the HTTP threads and the ingest workers) the CPU first, and
   /// processing what is left but never nothing. 0: all threads alike.
   int processing_nice = 10;
 };
