@@ -208,16 +208,17 @@ void dispatch_notification(const services& svc, const storage::notification_row&
 using chatwoot_events = std::vector<std::pair<core::chatwoot_inbound, storage::chatwoot_accepted>>;
 
 /// A batch kind whose requests are entity keys: it takes the pending inbox rows of `kind` for
-/// them (1 round trip for up to 256 entities), decodes each row with `decode`
+/// them (1 round trip for up to `max_entities`), decodes each row with `decode`
 /// (core::decode_*) and answers, per requested entity, `handle(sql, event)` of each of its
 /// rows in order. Rows that do not decode are logged and dropped.
 template <class Decode, class Handle>
-batch_kind_ptr make_take_kind(std::string name, std::string kind, Decode decode, Handle handle) {
+batch_kind_ptr make_take_kind(std::string name, std::string kind, Decode decode, Handle handle,
+                              std::size_t max_entities = 256) {
   using event_t = std::decay_t<decltype(*decode(std::string_view{}))>;
   using result_t
       = std::decay_t<decltype(handle(std::declval<soci::session&>(), std::declval<event_t&>()))>;
   return make_batch_kind<std::string, std::vector<result_t>>(
-      name, 256, false,
+      name, max_entities, false,
       [kind, decode, handle](soci::session& sql, const std::vector<const std::string*>& in) {
         std::vector<std::string> keys;
         std::map<std::string, std::size_t> index;

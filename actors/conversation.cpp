@@ -47,12 +47,16 @@ struct chatwoot_taken {
 };
 
 batch_kind_ptr make_chatwoot_kind() {
-  // 1 round trip to take the events of up to 256 conversations, then the accept of each.
-  return make_take_kind("chatwoot_events", "chatwoot", core::decode_chatwoot_inbound,
-                        [](soci::session& sql, core::chatwoot_inbound& ev) {
-                          auto accepted = storage::accept_chatwoot_event(sql, ev);
-                          return std::make_pair(std::move(ev), std::move(accepted));
-                        });
+  // 1 round trip to take the events of up to 16 conversations, then the accept of each. Each
+  // accept locks its conversation's row until the batch commits, and the replies' writes lock
+  // the same rows in their own batches: small takes keep those lock sets from forming convoys.
+  return make_take_kind(
+      "chatwoot_events", "chatwoot", core::decode_chatwoot_inbound,
+      [](soci::session& sql, core::chatwoot_inbound& ev) {
+        auto accepted = storage::accept_chatwoot_event(sql, ev);
+        return std::make_pair(std::move(ev), std::move(accepted));
+      },
+      16);
 }
 
 namespace {
