@@ -52,14 +52,15 @@ struct fixture {
     sys.reset();
   }
 
-  /// Waits until the storage actor reports a live connection.
-  bool wait_up(std::chrono::milliseconds limit = 10s) {
+  /// Waits until the storage actor reports a live connection (at least `workers` of them).
+  bool wait_up(std::chrono::milliseconds limit = 10s, uint32_t workers = 1) {
     caf::scoped_actor self{*sys};
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
       bool up = false;
       self->request(store, 5s, ready_atom::value)
-          .receive([&](storage_status s) { up = s.connected; }, [&](caf::error&) {});
+          .receive([&](storage_status s) { up = s.connected && s.workers_up >= workers; },
+                   [&](caf::error&) {});
       if (up)
         return true;
       std::this_thread::sleep_for(20ms);
@@ -80,21 +81,6 @@ int count_rows(soci::session& sql, const std::string& where = "true") {
   int n = 0;
   sql << "SELECT count(*) FROM t WHERE " + where, soci::into(n);
   return n;
-}
-
-/// Waits until `n` storage workers hold a live connection (the readiness answer counts them).
-bool eventually_all_up(fixture& f, uint32_t n) {
-  caf::scoped_actor self{*f.sys};
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    uint32_t up = 0;
-    self->request(f.store, 5s, ready_atom::value)
-        .receive([&](storage_status s) { up = s.workers_up; }, [&](caf::error&) {});
-    if (up >= n)
-      return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
 }
 
 } // namespace
@@ -278,8 +264,7 @@ TEST_CASE("while the acknowledgement path is busy, writes use at most yield_work
               sc.yielding = [yielding] { return yielding->load(); };
               sc.yield_workers = 1;
             }};
-  REQUIRE(f.wait_up());
-  REQUIRE(eventually_all_up(f, 4));
+  REQUIRE(f.wait_up(10s, 4));
   std::atomic<int> in_flight{0}, most{0}, done{0};
   auto slow = [&](int v) {
     return make_job<int>("slow", [&, v](soci::session& sql) {
