@@ -1,6 +1,9 @@
 #include "core/log.hpp"
 
+#include "core/utf8.hpp"
+
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
@@ -59,7 +62,19 @@ bool log_enabled(log_level level) {
   return static_cast<int>(level) >= min_level.load(std::memory_order_relaxed);
 }
 
-std::string json_escape(std::string_view s) {
+std::string json_escape(std::string_view text) {
+  // The common case is plain ASCII; only text with a byte >= 0x80 is checked for UTF-8.
+  std::string sanitized;
+  std::string_view s = text;
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      if (!is_valid_utf8(text)) {
+        sanitized = sanitize_utf8(text);
+        s = sanitized;
+      }
+      break;
+    }
+  }
   std::string out;
   out.reserve(s.size() + 8);
   for (char c : s) {
@@ -96,14 +111,41 @@ void log(log_level level, std::string_view msg, std::initializer_list<log_field>
   log(level, msg, std::vector<log_field>{fields});
 }
 
-void log(log_level level, std::string_view msg, const std::vector<log_field>& fields) {
-  if (!log_enabled(level))
+void log_value::write(std::string& out) const {
+  switch (kind_) {
+  case kind::text:
+    out += '"';
+    out += json_escape(text_);
+    out += '"';
     return;
-  auto ts = iso8601_utc(std::chrono::system_clock::now());
+  case kind::signed_integer:
+    out += std::to_string(i_);
+    return;
+  case kind::unsigned_integer:
+    out += std::to_string(u_);
+    return;
+  case kind::boolean:
+    out += u_ ? "true" : "false";
+    return;
+  case kind::real: {
+    if (!std::isfinite(d_)) {
+      out += "null";
+      return;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.15g", d_);
+    out += buf;
+    return;
+  }
+  }
+}
+
+std::string format_log_line(log_level level, std::string_view msg,
+                            const std::vector<log_field>& fields) {
   std::string line;
   line.reserve(128);
   line += "{\"ts\":\"";
-  line += ts;
+  line += iso8601_utc(std::chrono::system_clock::now());
   line += "\",\"level\":\"";
   line += level_name(level);
   line += "\",\"msg\":\"";
@@ -112,11 +154,18 @@ void log(log_level level, std::string_view msg, const std::vector<log_field>& fi
   for (auto& [k, v] : fields) {
     line += ",\"";
     line += json_escape(k);
-    line += "\":\"";
-    line += json_escape(v);
-    line += '"';
+    line += "\":";
+    v.write(line);
   }
-  line += "}\n";
+  line += '}';
+  return line;
+}
+
+void log(log_level level, std::string_view msg, const std::vector<log_field>& fields) {
+  if (!log_enabled(level))
+    return;
+  auto line = format_log_line(level, msg, fields);
+  line += '\n';
   std::lock_guard<std::mutex> guard{write_mutex};
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);

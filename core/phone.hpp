@@ -13,8 +13,12 @@ namespace switchboard::core {
 /// numbers ("0788...") are refused: core knows no default country. Reasons never echo the input.
 expected<std::string> normalize_phone(std::string_view raw);
 
-/// Masks a phone number for logs: "+250788123456" -> "+250788***456". At most 10 characters
-/// stay visible and at least 3 are hidden, so short inputs never appear whole.
+/// Masks a phone number for logs. An E.164 number keeps its country calling code and its last
+/// 3 digits (2 when the national number is short): "+250788123456" -> "+250***456",
+/// "+14155550123" -> "+1***123"; at least 4 digits are always hidden. Anything else (a
+/// WhatsApp user id, a username) shows at most 2 leading and 2 trailing characters and never
+/// more than half of itself: "12345" -> "1***5". The hidden run is always "***", so the
+/// length is not shown either.
 std::string mask_phone(std::string_view phone);
 
 /// Replaces message text in logs by its length in code points, e.g. "[42 chars]".

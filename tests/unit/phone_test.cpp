@@ -65,24 +65,37 @@ TEST_CASE("normalize_phone refuses invalid numbers with a reason", "[phone]") {
   }
 }
 
-TEST_CASE("mask_phone keeps 7 leading and 3 trailing characters", "[phone]") {
-  CHECK(mask_phone("+250788123456") == "+250788***456");
-  CHECK(mask_phone("+123456789012345") == "+123456***345");
-  // Shorter numbers hide at least three characters and never show the whole number.
-  CHECK(mask_phone("+14155550123") == "+14155***123");
-  CHECK(mask_phone("+12345678") == "+12***678");
+TEST_CASE("mask_phone keeps the country code and the last digits, and hides the rest", "[phone]") {
+  CHECK(mask_phone("+250788123456") == "+250***456"); // Rwanda: 3-digit code
+  CHECK(mask_phone("+14155550123") == "+1***123");    // NANP: 1-digit code
+  CHECK(mask_phone("+447911123456") == "+44***456");  // UK: 2-digit code
+  CHECK(mask_phone("+79161234567") == "+7***567");
+  CHECK(mask_phone("+123456789012345") == "+1***345");
+  CHECK(mask_phone("+250781234") == "+250***34"); // short national number: last 2
+  // Too short to keep the code and a tail with 4 digits hidden: at most half is shown.
+  CHECK(mask_phone("+12345678") == "+1***678");
+  CHECK(mask_phone("+2501234") == "+2***34");
   CHECK(mask_phone("12345") == "1***5");
-  CHECK(mask_phone("1234") == "1***");
-  CHECK(mask_phone("123") == "***");
+  CHECK(mask_phone("1234") == "1***4");
+  CHECK(mask_phone("123") == "1***");
   CHECK(mask_phone("") == "***");
-  for (std::size_t n = 0; n < 30; ++n) {
-    std::string phone = "+" + std::string(n, '7');
+  CHECK(mask_phone("wa-user-123456") == "wa***56");
+  // Of any E.164 number of 9 to 15 digits, at least 4 digits are hidden, the country code
+  // stays, and the length is not shown.
+  for (std::size_t n = 9; n <= 15; ++n) {
+    std::string phone = "+250" + std::string(n - 3, '7');
     auto masked = mask_phone(phone);
     INFO(phone << " -> " << masked);
+    REQUIRE(masked.rfind("+250***", 0) == 0);
+    auto shown_digits = masked.size() - 4; // minus "+" and "***"
+    CHECK(shown_digits + 4 <= n);
+  }
+  for (std::size_t n = 0; n < 30; ++n) {
+    std::string id = std::string(n, 'x');
+    auto masked = mask_phone(id);
+    INFO(id << " -> " << masked);
     CHECK(masked.find("***") != std::string::npos);
-    auto shown = masked.size() - 3;
-    CHECK(shown + 3 <= std::max<std::size_t>(phone.size(), 3));
-    CHECK(shown <= 10);
+    CHECK(masked.size() - 3 <= n / 2);
   }
   // Non-ASCII input is masked by code point, so the result stays valid UTF-8.
   CHECK(mask_phone("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9") == "\xC3\xA9***\xC3\xA9");
