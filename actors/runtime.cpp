@@ -14,6 +14,8 @@
 #include "core/crypto.hpp"
 #include "core/phone.hpp"
 #include "storage/inbox.hpp"
+#include "storage/omnichannel.hpp"
+#include "storage/providers.hpp"
 
 namespace switchboard::config {
 const std::string& builtin_followup_prompt();
@@ -261,10 +263,51 @@ void runtime::submit(tool_request req, edge_callback done) {
   caf::anon_send(impl_->g.sessions, std::move(req), std::move(done));
 }
 
-void runtime::run_job(std::string name, bool write,
-                      std::function<nlohmann::json(soci::session&)> fn, edge_callback done) {
-  caf::anon_send(impl_->g.edge, make_job<nlohmann::json>(std::move(name), std::move(fn)), write,
-                 std::move(done));
+namespace {
+
+/// One storage flow for an API route, run by the edge actor on a storage worker.
+template <class Fn>
+void run_api_job(const edge_actor& edge, const char* name, bool write, Fn fn, edge_callback done) {
+  caf::anon_send(edge, make_job<nlohmann::json>(name, std::move(fn)), write, std::move(done));
+}
+
+} // namespace
+
+void runtime::authenticate_provider(std::string key, edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "provider_auth", false,
+      [key = std::move(key)](soci::session& sql) {
+        return nlohmann::json{{"provider_id", storage::require_provider(sql, key, false)}};
+      },
+      std::move(done));
+}
+
+void runtime::get_provider_config(std::string key, edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "provider_config_get", false,
+      [key = std::move(key)](soci::session& sql) {
+        return storage::provider_config_of_key(sql, key);
+      },
+      std::move(done));
+}
+
+void runtime::put_provider_config(std::string key, core::notification_config config,
+                                  edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "provider_config_put", true,
+      [key = std::move(key), config = std::move(config)](soci::session& sql) {
+        return storage::put_provider_config_of_key(sql, key, config);
+      },
+      std::move(done));
+}
+
+void runtime::session_deliveries(int64_t session_id, edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "session_deliveries", false,
+      [session_id](soci::session& sql) {
+        return storage::session_deliveries_json(sql, session_id);
+      },
+      std::move(done));
 }
 
 const config::settings& runtime::settings() const {

@@ -4,14 +4,9 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "actors/events.hpp"
 #include "config/settings.hpp"
-
-namespace soci {
-class session;
-}
+#include "core/provider_config.hpp"
 
 namespace switchboard::actors {
 
@@ -56,12 +51,18 @@ public:
   /// Runs a tool for the session of req.phone; `done` gets its result.
   void submit(tool_request req, edge_callback done);
 
-  /// Runs a storage job for an API route that only reads or writes rows: `fn` runs on a storage
-  /// worker (inside a group-commit transaction when `write`) and may throw
-  /// storage::domain_error; `done` gets 200 and its JSON, or the error's status and
-  /// {"error", "reason"}.
-  void run_job(std::string name, bool write, std::function<nlohmann::json(soci::session&)> fn,
-               edge_callback done);
+  // The provider API's reads and writes, each one named storage flow (storage/providers.hpp)
+  // run on a storage worker; `done` gets 200 and its JSON, or the error's status and
+  // {"error", "reason"} (401 for a key that is not active).
+
+  /// {"provider_id"} of an active provider API key (a read).
+  void authenticate_provider(std::string key, edge_callback done);
+  /// The key's provider's notification config (a read).
+  void get_provider_config(std::string key, edge_callback done);
+  /// Creates or replaces it (a write, the key checked again under a share lock).
+  void put_provider_config(std::string key, core::notification_config config, edge_callback done);
+  /// A session's delivery log (a read).
+  void session_deliveries(int64_t session_id, edge_callback done);
 
   /// The settings the runtime was started with.
   const config::settings& settings() const;

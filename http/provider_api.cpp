@@ -16,13 +16,9 @@
 #include "core/signatures.hpp"
 #include "core/tools.hpp"
 #include "http/edge.hpp"
-#include "storage/db.hpp"
-#include "storage/omnichannel.hpp"
-#include "storage/providers.hpp"
 
 namespace switchboard::http {
 
-using core::sb_error;
 using nlohmann::json;
 
 namespace {
@@ -271,38 +267,13 @@ response from_reply(const actors::edge_reply& r) {
   return response::make(r.status, r.body, r.content_type);
 }
 
-json config_json(const storage::notification_config_row& row) {
-  auto j = core::to_json(row.config);
-  j["provider_id"] = row.provider_id;
-  j["created_at"] = storage::iso8601(row.created_at);
-  j["updated_at"] = storage::iso8601(row.updated_at);
-  return j;
-}
-
-/// The provider of a key, or a 401 for the runtime to answer.
-int64_t require_provider(soci::session& sql, const std::string& key, bool lock) {
-  auto id = storage::authenticate_provider(sql, key, lock);
-  if (!id)
-    throw storage::domain_error(sb_error::bad_signature, unauthorized_reason);
-  return *id;
-}
-
 void get_config(actors::runtime& rt, request&& req, responder respond) {
   auto key = bearer_of(req);
   if (!core::api_key_prefix(key)) {
     respond(unauthorized());
     return;
   }
-  rt.run_job(
-      "provider_config_get", false,
-      [key](soci::session& sql) {
-        auto row = storage::find_notification_config(sql, require_provider(sql, key, false));
-        if (!row)
-          throw storage::domain_error(sb_error::not_found,
-                                      "no notification config yet: PUT one first");
-        return config_json(*row);
-      },
-      [respond](actors::edge_reply r) { respond(from_reply(r)); });
+  rt.get_provider_config(key, [respond](actors::edge_reply r) { respond(from_reply(r)); });
 }
 
 /// PUT: the key is checked by a read job before the body is parsed; the write job checks it again
@@ -315,43 +286,32 @@ void put_config(actors::runtime& rt, request&& req, responder respond) {
   }
   auto body = std::make_shared<const std::string>(std::move(req.body));
   auto* runtime = &rt;
-  rt.run_job(
-      "provider_auth", false,
-      [key](soci::session& sql) {
-        return json{{"provider_id", require_provider(sql, key, false)}};
-      },
-      [runtime, key, body, respond](actors::edge_reply auth) {
-        if (auth.status != 200) {
-          respond(from_reply(auth));
-          return;
-        }
-        std::string why;
-        auto j = core::parse_untrusted_json(*body, &why);
-        if (j.is_discarded() || !j.is_object()) {
-          respond(
-              response::error(400, "malformed",
+  rt.authenticate_provider(key, [runtime, key, body, respond](actors::edge_reply auth) {
+    if (auth.status != 200) {
+      respond(from_reply(auth));
+      return;
+    }
+    std::string why;
+    auto j = core::parse_untrusted_json(*body, &why);
+    if (j.is_discarded() || !j.is_object()) {
+      respond(response::error(400, "malformed",
                               "the body must be a JSON object" + (why.empty() ? "" : ": " + why)));
-          return;
-        }
-        auto in = core::parse_notification_config(j);
-        if (!in.errors.empty()) {
-          std::string fields;
-          for (const auto& [name, message] : in.errors)
-            fields += (fields.empty() ? "" : ", ") + name;
-          json answer = {{"error", "invalid_argument"},
-                         {"reason", "invalid fields: " + fields},
-                         {"errors", in.errors}};
-          respond(response::make(422, answer.dump()));
-          return;
-        }
-        runtime->run_job(
-            "provider_config_put", true,
-            [key, config = std::move(in.config)](soci::session& sql) {
-              auto id = require_provider(sql, key, true);
-              return config_json(storage::put_notification_config(sql, id, config));
-            },
-            [respond](actors::edge_reply r) { respond(from_reply(r)); });
-      });
+      return;
+    }
+    auto in = core::parse_notification_config(j);
+    if (!in.errors.empty()) {
+      std::string fields;
+      for (const auto& [name, message] : in.errors)
+        fields += (fields.empty() ? "" : ", ") + name;
+      json answer = {{"error", "invalid_argument"},
+                     {"reason", "invalid fields: " + fields},
+                     {"errors", in.errors}};
+      respond(response::make(422, answer.dump()));
+      return;
+    }
+    runtime->put_provider_config(key, std::move(in.config),
+                                 [respond](actors::edge_reply r) { respond(from_reply(r)); });
+  });
 }
 
 } // namespace
@@ -478,15 +438,7 @@ void get_deliveries(actors::runtime& rt, const config::settings& cfg, request&& 
     respond(response::error(400, "malformed", "session_id must be a number"));
     return;
   }
-  rt.run_job(
-      "session_deliveries", false,
-      [session_id](soci::session& sql) {
-        json out = json::array();
-        for (const auto& row : storage::deliveries_of_session(sql, session_id))
-          out.push_back(storage::delivery_log_json(row));
-        return json{{"deliveries", std::move(out)}};
-      },
-      [respond](actors::edge_reply r) { respond(from_reply(r)); });
+  rt.session_deliveries(session_id, [respond](actors::edge_reply r) { respond(from_reply(r)); });
 }
 
 void add_provider_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg) {

@@ -438,6 +438,13 @@ nlohmann::json delivery_log_json(const delivery_row& row) {
           {"correlation_id", row.correlation_id}};
 }
 
+nlohmann::json session_deliveries_json(soci::session& sql, int64_t session_id) {
+  auto out = nlohmann::json::array();
+  for (const auto& row : deliveries_of_session(sql, session_id))
+    out.push_back(delivery_log_json(row));
+  return nlohmann::json{{"deliveries", std::move(out)}};
+}
+
 bool begin_attempt(soci::session& sql, int64_t id, const std::string& token, milliseconds lease,
                    outbox box) {
   std::string tok = token;

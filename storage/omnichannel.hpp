@@ -124,6 +124,9 @@ std::vector<delivery_row> deliveries_of_session(soci::session& sql, int64_t sess
 /// (the provider's pricing for WhatsApp, segments and encoding for SMS; null when unknown).
 nlohmann::json delivery_log_json(const delivery_row& row);
 
+/// {"deliveries": [...]}: a session's delivery log as the API shows it. 1 round trip.
+nlohmann::json session_deliveries_json(soci::session& sql, int64_t session_id);
+
 /// The two outboxes: end-user messages (message_delivery_log) and provider notifications
 /// (provider_notifications). Both follow the same claim/attempt protocol.
 enum class outbox { deliveries, notifications };

@@ -1,5 +1,6 @@
 #include "storage/providers.hpp"
 
+#include <nlohmann/json.hpp>
 #include <soci/soci.h>
 
 #include "core/crypto.hpp"
@@ -238,6 +239,37 @@ notification_config_row put_notification_config(soci::session& sql, int64_t prov
   for (auto& r : rows)
     return read_config(r);
   throw domain_error(sb_error::internal, "notification config upsert returned no row");
+}
+
+namespace {
+
+nlohmann::json config_json(const notification_config_row& row) {
+  auto j = core::to_json(row.config);
+  j["provider_id"] = row.provider_id;
+  j["created_at"] = iso8601(row.created_at);
+  j["updated_at"] = iso8601(row.updated_at);
+  return j;
+}
+
+} // namespace
+
+int64_t require_provider(soci::session& sql, std::string_view key, bool lock) {
+  auto id = authenticate_provider(sql, key, lock);
+  if (!id)
+    throw domain_error(core::sb_error::bad_signature, provider_key_refused);
+  return *id;
+}
+
+nlohmann::json provider_config_of_key(soci::session& sql, std::string_view key) {
+  auto row = find_notification_config(sql, require_provider(sql, key, false));
+  if (!row)
+    throw domain_error(core::sb_error::not_found, "no notification config yet: PUT one first");
+  return config_json(*row);
+}
+
+nlohmann::json put_provider_config_of_key(soci::session& sql, std::string_view key,
+                                          const core::notification_config& config) {
+  return config_json(put_notification_config(sql, require_provider(sql, key, true), config));
 }
 
 } // namespace switchboard::storage

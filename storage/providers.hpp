@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/provider_config.hpp"
 #include "storage/omnichannel.hpp"
 
@@ -78,5 +80,25 @@ find_notification_config_by_account(soci::session& sql, int64_t chatwoot_account
 /// what the caller did not validate.
 notification_config_row put_notification_config(soci::session& sql, int64_t provider_id,
                                                 const core::notification_config& config);
+
+// -- the provider API's flows (one transaction each; the storage actor runs them) ------------
+
+/// What a 401 of the provider API says.
+inline constexpr const char* provider_key_refused
+    = "missing, invalid, rotated or revoked provider API key";
+
+/// The provider of an API key; sb_error::bad_signature (401) for a key that is not active.
+/// With `lock`, the provider row is share-locked as in authenticate_provider. 1 round trip.
+int64_t require_provider(soci::session& sql, std::string_view key, bool lock);
+
+/// The provider's notification config as the API shows it ({provider_id, created_at,
+/// updated_at, fields...}); sb_error::not_found when it has none yet. 2 round trips.
+nlohmann::json provider_config_of_key(soci::session& sql, std::string_view key);
+
+/// Creates or replaces the key's provider's notification config, checking the key again under
+/// a share lock (a key revoked since the caller checked it writes nothing); the stored config as
+/// the API shows it. 2 round trips.
+nlohmann::json put_provider_config_of_key(soci::session& sql, std::string_view key,
+                                          const core::notification_config& config);
 
 } // namespace switchboard::storage
