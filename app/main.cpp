@@ -1,5 +1,6 @@
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -99,13 +100,29 @@ int serve(const config::settings& s) {
     return fail(e.what(), 1);
   }
   core::log(core::log_level::info, "listening",
-            {{"address", s.server.listen_address}, {"port", std::to_string(edge->port())}});
-  std::cout << R"({"event":"ready","port":)" << edge->port() << "}" << std::endl;
+            {{"address", s.server.listen_address},
+             {"port", edge->port()},
+             {"admin_address", s.admin.listen_address},
+             {"admin_port", edge->admin_port()}});
+  std::cout << R"({"event":"ready","port":)" << edge->port() << R"(,"admin_port":)"
+            << edge->admin_port() << "}" << std::endl;
 
   int sig = 0;
   sigwait(&signals, &sig);
+  // As userver and Envoy do: readiness fails first, requests are still served for the grace
+  // period (the load balancer stops sending), then the listeners drain. A second signal during
+  // the grace period cuts it short.
+  edge->begin_drain();
   core::log(core::log_level::info, "shutting down",
-            {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+            {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
+             {"grace_ms", s.server.shutdown_grace.count()}});
+  if (s.server.shutdown_grace.count() > 0) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(s.server.shutdown_grace);
+    timespec wait{static_cast<time_t>(ns.count() / 1000000000),
+                  static_cast<long>(ns.count() % 1000000000)};
+    if (sigtimedwait(&signals, nullptr, &wait) > 0)
+      core::log(core::log_level::info, "second signal: grace period cut short");
+  }
   edge->stop(s.server.shutdown_drain);
   if (!rt.flush_storage(s.storage.request_timeout))
     core::log(core::log_level::warn, "storage flush incomplete at shutdown");

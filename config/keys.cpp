@@ -35,6 +35,9 @@ const std::vector<section_doc>& section_docs() {
        "and toggle status; Help Center reads need a user's (Profile settings > Access token)."},
       {"smtp", "SMTP for email notifications."},
       {"api", "The /api/v1/tools API."},
+      {"admin",
+       "The admin listener: /metrics, /readyz and runtime controls (log level, drain), with "
+       "bearer admin.token; keep it on loopback or a private network."},
       {"log", "Logging."},
   };
   return docs;
@@ -67,6 +70,7 @@ std::vector<field> fields_of(settings& s) {
       {"server.body_timeout_ms", kind::ms, &s.server.body_timeout, {100, 3600000}, "reading the body"},
       {"server.idle_timeout_ms", kind::ms, &s.server.idle_timeout, {100, 3600000}, "keep-alive wait for the next request"},
       {"server.handler_timeout_ms", kind::ms, &s.server.handler_timeout, {100, 600000}, "a request not answered by then gets 503"},
+      {"server.shutdown_grace_ms", kind::ms, &s.server.shutdown_grace, {0, 600000}, "SIGTERM: /readyz fails at once, requests are still served this long, then the drain"},
       {"server.shutdown_drain_ms", kind::ms, &s.server.shutdown_drain, {0, 600000}, "SIGTERM: time given to in-flight requests"},
       {"server.public_url", kind::text, &s.server.public_url, none, "our URL as providers see it (Twilio signatures cover it)"},
       {"server.bench_routes", kind::boolean, &s.server.bench_routes, none, "/bench/static and /bench/signed-noop, for scripts/bench only"},
@@ -182,6 +186,11 @@ std::vector<field> fields_of(settings& s) {
       {"smtp.username", kind::text, &s.smtp.username, none, "\"\" = no authentication"},
       {"smtp.password", kind::secret, &s.smtp.password, none, "SMTP password"},
       {"api.token", kind::secret, &s.api.token, none, "bearer token of /api/v1/tools"},
+      {"admin.enabled", kind::boolean, &s.admin.enabled, none, "serve the admin listener"},
+      {"admin.listen_address", kind::text, &s.admin.listen_address, none, "address to bind (loopback by default)"},
+      {"admin.port", kind::u16, &s.admin.port, {0, 65535}, "0 = any free port (printed at start)"},
+      {"admin.token", kind::secret, &s.admin.token, none, "bearer token of the admin routes (all but /healthz and /readyz); \"\" = they answer 401"},
+      {"admin.metrics_on_public_port", kind::boolean, &s.admin.metrics_on_public_port, none, "also serve /metrics on the public port (unauthenticated)"},
       {"log.level", kind::text, &s.log.level, none, "debug | info | warn | error"},
   };
   // clang-format on

@@ -28,6 +28,9 @@ struct server_settings {
   milliseconds idle_timeout{75000};
   milliseconds handler_timeout{30000};
   milliseconds shutdown_drain{10000};
+  /// SIGTERM: /readyz fails at once, requests are still served this long (so a load balancer
+  /// stops sending first), then the drain starts.
+  milliseconds shutdown_grace{5000};
   std::string public_url = "http://127.0.0.1:8080"; ///< as providers see us (Twilio signatures)
   bool bench_routes = false; ///< expose /bench/static and /bench/signed-noop (benchmarks only)
 };
@@ -260,6 +263,15 @@ struct api_settings {
   std::string token;
 };
 
+/// The admin listener: /metrics, readiness and runtime controls, off the public port.
+struct admin_settings {
+  bool enabled = true;
+  std::string listen_address = "127.0.0.1"; ///< loopback: operators reach it through SSH/VPN
+  uint16_t port = 8081;                     ///< 0 = any free port (printed at start)
+  std::string token;                        ///< bearer of every admin route but the health ones
+  bool metrics_on_public_port = false;      ///< also serve /metrics on the public listener
+};
+
 /// Logging.
 struct log_settings {
   std::string level = "info"; ///< debug | info | warn | error
@@ -284,6 +296,7 @@ struct settings {
   chatwoot_settings chatwoot;
   smtp_settings smtp;
   api_settings api;
+  admin_settings admin;
   log_settings log;
 };
 

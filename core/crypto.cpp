@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -78,10 +79,8 @@ std::optional<std::string> base64_decode(std::string_view text) {
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size())
     return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
+  // OpenSSL's compare is written so compilers can't turn it into an early exit.
+  return a.empty() || CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string random_hex(std::size_t n) {

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "config/settings.hpp"
+#include "http/admin.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
 
@@ -12,17 +13,22 @@ class runtime;
 
 namespace switchboard::http {
 
-/// The Switchboard HTTP edge: routes bound to the actor runtime, the server with the configured
-/// limits, the JSON access log and the HTTP metrics.
+/// The Switchboard HTTP edge: routes bound to the actor runtime, the public server with the
+/// configured limits, the admin listener ([admin]), the JSON access log and the HTTP metrics.
 class app {
 public:
   app(const config::settings& s, actors::runtime& rt);
   ~app();
 
-  /// Binds and starts serving; throws std::runtime_error when the port cannot be bound.
+  /// Binds and starts serving (both listeners); throws std::runtime_error when a port cannot be
+  /// bound.
   void start();
   /// The bound port.
   uint16_t port() const;
+  /// The admin listener's bound port (0 when admin.enabled = false).
+  uint16_t admin_port() const;
+  /// From now on /readyz answers 503 on both listeners; requests are still served.
+  void begin_drain();
   /// Stops accepting and drains in-flight requests.
   void stop(std::chrono::milliseconds drain);
   /// The route table (for the OpenAPI document and tests).
@@ -33,8 +39,11 @@ private:
 
   const config::settings& settings_;
   actors::runtime& rt_;
+  lifecycle life_;
   route_table routes_;
+  route_table admin_routes_;
   std::unique_ptr<server> server_;
+  std::unique_ptr<server> admin_;
 };
 
 } // namespace switchboard::http

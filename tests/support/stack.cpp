@@ -58,6 +58,12 @@ stack::stack(stack_options opts) : opts_(std::move(opts)) {
   env_["SWITCHBOARD_SERVER_PORT"] = std::to_string(port);
   env_["SWITCHBOARD_SERVER_PUBLIC_URL"] = "http://127.0.0.1:" + std::to_string(port);
   env_["SWITCHBOARD_SMS_PROVIDER"] = opts_.sms_provider;
+  // The admin listener on a free port of its own; tests and benches also read /metrics from the
+  // public port (tests/e2e/admin_e2etest.cpp checks the defaults), and stop without the grace.
+  env_["SWITCHBOARD_ADMIN_PORT"] = "0";
+  env_["SWITCHBOARD_ADMIN_TOKEN"] = "admin-" + core::random_hex(12);
+  env_["SWITCHBOARD_ADMIN_METRICS_ON_PUBLIC_PORT"] = "true";
+  env_["SWITCHBOARD_SERVER_SHUTDOWN_GRACE_MS"] = "0";
   env_["SWITCHBOARD_DATABASE_POOL_SIZE"] = "2";
   env_["SWITCHBOARD_STORAGE_INGEST_WORKERS"] = "1";
   env_["SWITCHBOARD_DATABASE_RECONNECT_BACKOFF_MS"] = "100";
@@ -118,6 +124,7 @@ void stack::start_server() {
   po.ready_timeout = std::chrono::milliseconds{30000};
   server_ = std::make_unique<child_process>(po);
   port_ = server_->ready().at("port").get<uint16_t>();
+  admin_port_ = server_->ready().value("admin_port", uint16_t{0});
   if (sim_) {
     auto base = "http://127.0.0.1:" + std::to_string(port_);
     auto res
@@ -138,6 +145,10 @@ void stack::restart_server() {
 
 std::string stack::url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::string stack::admin_url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(admin_port_) + path;
 }
 
 std::string stack::sim_url(const std::string& path) const {

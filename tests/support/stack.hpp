@@ -36,6 +36,10 @@ public:
   std::string sim_url(const std::string& path) const;
   /// The server's port.
   uint16_t port() const { return port_; }
+  /// The admin listener's port (0 when it is off).
+  uint16_t admin_port() const { return admin_port_; }
+  /// http://127.0.0.1:<admin port><path>
+  std::string admin_url(const std::string& path) const;
   /// The simulator's HTTP and SMTP ports.
   uint16_t sim_port() const { return sim_port_; }
   uint16_t smtp_port() const { return smtp_port_; }
@@ -61,6 +65,7 @@ private:
   std::unique_ptr<child_process> sim_;
   std::unique_ptr<child_process> server_;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
   uint16_t sim_port_ = 0;
   uint16_t smtp_port_ = 0;
 };

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <atomic>
+
+#include "config/settings.hpp"
+#include "http/routes.hpp"
+
+namespace switchboard::actors {
+class runtime;
+}
+
+namespace switchboard::http {
+
+/// What the listeners share about the process's life: once draining, /readyz answers 503 on
+/// both listeners so load balancers stop sending (SIGTERM or POST /admin/v1/drain).
+struct lifecycle {
+  std::atomic<bool> draining{false};
+};
+
+/// GET /readyz: 200 when the database is reachable and migrated and the process is not draining.
+void add_readiness_routes(route_table& routes, actors::runtime& rt, const lifecycle& life);
+
+/// The admin listener's routes: /healthz and /readyz (open), and with bearer admin.token:
+/// GET /metrics, GET|PUT /admin/v1/log-level, GET /admin/v1/status, POST /admin/v1/drain.
+void add_admin_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg,
+                      lifecycle& life);
+
+} // namespace switchboard::http
