@@ -420,8 +420,9 @@ load_report check_settings_text(const std::string& toml_text, env_lookup env,
   std::vector<std::pair<std::string, const toml::node*>> leaves;
   collect_leaves(tbl, "", leaves);
   for (auto& [path, node] : leaves) {
+    // Not `path` itself: C++17 lambdas cannot capture a structured binding (clang refuses).
     auto it = std::find_if(fields.begin(), fields.end(),
-                           [&](const field& f) { return path == f.path; });
+                           [&key = path](const field& f) { return key == f.path; });
     if (it == fields.end())
       r.errors.push_back(key_error(origin, path, "unknown key"));
     else if (auto err = assign(*it, *node, origin, base_dir))

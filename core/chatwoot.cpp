@@ -340,6 +340,8 @@ expected<chatwoot_event> parse_chatwoot_webhook(std::string_view body) {
   if (json_depth(body) > max_json_depth)
     return fail(sb_error::malformed,
                 "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
+  if (body.find('\0') != std::string_view::npos) // nlohmann would stop reading at it
+    return fail(sb_error::malformed, "body: invalid JSON: a raw NUL byte");
   try {
     return parse_event(json::parse(body));
   } catch (const field_error& e) {
@@ -409,6 +411,8 @@ expected<std::vector<help_article>> parse_chatwoot_articles(std::string_view bod
   if (json_depth(body) > max_json_depth)
     return fail(sb_error::malformed,
                 "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
+  if (body.find('\0') != std::string_view::npos) // nlohmann would stop reading at it
+    return fail(sb_error::malformed, "body: invalid JSON: a raw NUL byte");
   try {
     auto root = json::parse(body);
     const json* payload = find(root, "payload");

@@ -11,7 +11,9 @@ using nlohmann::json;
 namespace {
 
 template <class T, class Fill> expected<T> decode(std::string_view payload, Fill fill) {
-  auto j = json::parse(payload, nullptr, false);
+  // A raw NUL is no JSON; nlohmann would stop reading at it.
+  auto j = payload.find('\0') == std::string_view::npos ? json::parse(payload, nullptr, false)
+                                                        : json(json::value_t::discarded);
   if (j.is_discarded() || !j.is_object())
     return caf::make_error(sb_error::malformed, std::string{"inbox payload is not a JSON object"});
   try {

@@ -89,6 +89,13 @@ nlohmann::json parse_untrusted_json(std::string_view text, std::string* why) {
       *why = "JSON nested deeper than " + std::to_string(max_json_depth) + " levels";
     return nlohmann::json(nlohmann::json::value_t::discarded);
   }
+  // nlohmann's parser takes a NUL byte for the end of the input and would accept `{...}\0junk`;
+  // JSON allows no raw NUL anywhere (in strings it is the escape \u0000).
+  if (text.find('\0') != std::string_view::npos) {
+    if (why)
+      *why = "not valid JSON (a raw NUL byte)";
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() && why)
     *why = "not valid JSON";

@@ -19,8 +19,9 @@ constexpr std::size_t max_json_depth = 32;
 /// The nesting depth of a JSON text (strings skipped), counting at most to `limit + 1`.
 std::size_t json_depth(std::string_view text, std::size_t limit = max_json_depth);
 
-/// Parses untrusted JSON: a discarded value (is_discarded()) when it is not JSON or nests deeper
-/// than max_json_depth; `why`, when given, says which.
+/// Parses untrusted JSON: a discarded value (is_discarded()) when it is not JSON (a raw NUL byte
+/// included, which nlohmann would take for the end of the text) or nests deeper than
+/// max_json_depth; `why`, when given, says which.
 nlohmann::json parse_untrusted_json(std::string_view text, std::string* why = nullptr);
 
 } // namespace switchboard::core

@@ -126,6 +126,8 @@ expected<llm_response> parse_llm_response(std::string_view body) {
   if (json_depth(body) > max_json_depth)
     return fail(sb_error::malformed,
                 "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
+  if (body.find('\0') != std::string_view::npos) // nlohmann would stop reading at it
+    return fail(sb_error::malformed, "body: invalid JSON: a raw NUL byte");
   try {
     auto root = json::parse(body);
     if (!root.is_object())

@@ -156,6 +156,8 @@ expected<json> result_of(int http_status, std::string_view body) {
   if (json_depth(body) > max_json_depth)
     return fail(sb_error::malformed,
                 "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
+  if (body.find('\0') != std::string_view::npos) // nlohmann would stop reading at it
+    return fail(sb_error::malformed, "body: invalid JSON: a raw NUL byte");
   json root;
   try {
     root = json::parse(body);
@@ -210,6 +212,8 @@ expected<telegram_update> parse_telegram_update(std::string_view body) {
   if (json_depth(body) > max_json_depth)
     return fail(sb_error::malformed,
                 "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
+  if (body.find('\0') != std::string_view::npos) // nlohmann would stop reading at it
+    return fail(sb_error::malformed, "body: invalid JSON: a raw NUL byte");
   try {
     auto root = json::parse(body);
     if (!root.is_object())

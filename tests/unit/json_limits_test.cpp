@@ -2,7 +2,12 @@
 
 #include <string>
 
+#include "core/chatwoot.hpp"
+#include "core/events.hpp"
 #include "core/json_fields.hpp"
+#include "core/openai.hpp"
+#include "core/telegram.hpp"
+#include "core/whatsapp.hpp"
 
 using namespace switchboard::core;
 
@@ -25,4 +30,41 @@ TEST_CASE("untrusted JSON: nesting is limited before parsing, strings do not cou
   why.clear();
   CHECK(parse_untrusted_json("{", &why).is_discarded());
   CHECK(why == "not valid JSON");
+}
+
+TEST_CASE("untrusted JSON: a raw NUL byte is refused, not taken for the end of the text",
+          "[json]") {
+  using namespace std::string_literals;
+  // Found by tests/fuzz/json_fuzz: nlohmann's parser stops at a NUL, so a document followed by
+  // a NUL and anything (here: more brackets) was accepted, the rest silently ignored.
+  auto fuzzed = "{\"a\":\"[[,{{{{\"}\0\x0c{{{\"}\0"s;
+  std::string why;
+  CHECK(parse_untrusted_json(fuzzed, &why).is_discarded());
+  CHECK(why == "not valid JSON (a raw NUL byte)");
+  CHECK(parse_untrusted_json("{\"a\":1}\0"s).is_discarded());
+  CHECK(parse_untrusted_json("{\"a\":\"x\0y\"}"s).is_discarded());
+  // The escape is a NUL inside a string, and valid.
+  CHECK(parse_untrusted_json(R"({"a":"x\u0000y"})").at("a") == "x\0y"s);
+
+  // Every codec refuses it the same way.
+  auto malformed = [](const caf::error& err) { return code_of(err) == sb_error::malformed; };
+  auto wa = R"({"object":"whatsapp_business_account","entry":[]})"s + '\0' + "junk";
+  REQUIRE(parse_whatsapp_webhook(wa.substr(0, wa.find('\0'))));
+  CHECK(malformed(parse_whatsapp_webhook(wa).error()));
+  auto tg = R"({"update_id":1})"s + '\0' + "junk";
+  REQUIRE(parse_telegram_update(tg.substr(0, tg.find('\0'))));
+  CHECK(malformed(parse_telegram_update(tg).error()));
+  CHECK(malformed(
+      parse_telegram_send_response(200, R"({"ok":true,"result":{"message_id":1}})"s + '\0')
+          .error()));
+  auto cw = R"({"event":"webwidget_triggered"})"s + '\0' + "junk";
+  REQUIRE(parse_chatwoot_webhook(cw.substr(0, cw.find('\0'))));
+  CHECK(malformed(parse_chatwoot_webhook(cw).error()));
+  CHECK(malformed(parse_chatwoot_articles(R"({"payload":[]})"s + '\0').error()));
+  auto llm = R"({"choices":[{"message":{"content":"hi"}}]})"s + '\0' + "junk";
+  REQUIRE(parse_llm_response(llm.substr(0, llm.find('\0'))));
+  CHECK(malformed(parse_llm_response(llm).error()));
+  auto inbox = R"({"channel":"sms","text":"hi"})"s + '\0' + "junk";
+  REQUIRE(decode_inbound_message(inbox.substr(0, inbox.find('\0'))));
+  CHECK(malformed(decode_inbound_message(inbox).error()));
 }
