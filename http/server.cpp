@@ -1,9 +1,11 @@
 #include "http/server.hpp"
 
 #include "core/log.hpp"
+#include "core/utf8.hpp"
 
 #include <sys/resource.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <limits>
@@ -71,8 +73,9 @@ bool header_list::has(std::string_view name) const {
 }
 
 response response::error(int status, std::string_view code, std::string_view reason) {
+  // A reason may quote untrusted bytes (a parser's message): the body stays valid UTF-8 JSON.
   return make(status, "{\"error\":\"" + core::json_escape(code) + "\",\"reason\":\""
-                          + core::json_escape(reason) + "\"}");
+                          + core::json_escape(core::sanitize_utf8(reason)) + "\"}");
 }
 
 std::size_t raise_fd_limit() {
@@ -386,7 +389,7 @@ private:
       }
     }
     if (ec || !keep) {
-      do_close();
+      do_close(!ec && close_after_);
       return;
     }
     ++served_;
@@ -394,13 +397,36 @@ private:
     wait_for_data();
   }
 
-  void do_close() {
+  void drain(std::shared_ptr<std::array<char, 16384>> buf, std::size_t total) {
+    auto& b = *buf;
+    stream_.async_read_some(net::buffer(b), [self = shared_from_this(), buf = std::move(buf),
+                                             total](beast::error_code ec, std::size_t n) mutable {
+      constexpr std::size_t cap = 64 * 1024 * 1024;
+      if (ec || total + n > cap) {
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);
+        return;
+      }
+      self->drain(std::move(buf), total + n);
+    });
+  }
+
+  /// `linger`: after an error answer sent before the request was read to its end (a 413 on its
+  /// declared length, a bad header), stop sending, then read and drop what the client still sends
+  /// for a moment before closing. Closing with unread data makes the kernel reset the
+  /// connection, and the reset can discard the answer before the client reads it.
+  void do_close(bool linger = false) {
     if (phase_ == phase::closed)
       return;
     phase_ = phase::closed;
     handler_timer_.cancel();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (linger) {
+      stream_.expires_after(std::chrono::seconds{1});
+      drain(std::make_shared<std::array<char, 16384>>(), 0);
+      return;
+    }
     stream_.socket().close(ec);
   }
 

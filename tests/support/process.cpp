@@ -1,5 +1,6 @@
 #include "tests/support/process.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -347,6 +349,27 @@ std::string child_process::stderr_output() const {
 
 std::string binary_path(const std::string& relative) {
   return std::string{SB_BINARY_DIR} + "/" + relative;
+}
+
+int open_fd_count(pid_t pid) {
+  auto dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr)
+    return -1;
+  int n = 0;
+  while (auto* e = readdir(d))
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+long resident_kb(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stol(line.substr(6));
+  return 0;
 }
 
 } // namespace switchboard::test

@@ -74,4 +74,10 @@ private:
 /// "sim/switchboard-sim").
 std::string binary_path(const std::string& relative);
 
+/// Open descriptors of a process, from /proc/PID/fd (-1 when it is gone).
+int open_fd_count(pid_t pid);
+
+/// Resident memory (VmRSS) of a process in KiB, from /proc/PID/status (0 when it is gone).
+long resident_kb(pid_t pid);
+
 } // namespace switchboard::test
