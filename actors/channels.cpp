@@ -107,8 +107,9 @@ core::expected<http_call> build_call(const channel_state& st, const outbound_sen
     req.sender_address = m.sender_address;
     req.receivers = {s.recipient};
     req.message = s.body;
-    // The correlator is stable per delivery row, so MTN can recognise a retried request.
-    req.client_correlator = "sb-" + std::to_string(s.delivery_id);
+    // The request's id is stable per row (every attempt sends the same), and distinct across
+    // the two outboxes (a notification's id may equal a delivery's).
+    req.client_correlator = (s.box == 1 ? "sb-n" : "sb-") + std::to_string(s.delivery_id);
     call.body = core::build_mtn_send(req).dump();
     return call;
   }

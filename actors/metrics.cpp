@@ -74,6 +74,11 @@ struct metrics::impl {
             .Name("switchboard_table_bytes")
             .Help("On-disk size of each table (data, indexes, TOAST), sampled every sweep")
             .Register(*registry);
+  prometheus::Family<prometheus::Counter>& purged
+      = BuildCounter()
+            .Name("switchboard_retention_purged_rows_total")
+            .Help("Rows deleted by retention (past their table's horizon), by table")
+            .Register(*registry);
   prometheus::Family<prometheus::Gauge>& actors = BuildGauge()
                                                       .Name("switchboard_live_actors")
                                                       .Help("Live entity actors by kind")
@@ -230,6 +235,10 @@ void metrics::cost(std::string_view channel, std::string_view category, std::str
 
 void metrics::table_bytes(std::string_view table, double bytes) {
   impl_->tables.Add({{"table", s(table)}}).Set(bytes);
+}
+
+void metrics::rows_purged(std::string_view table, double rows) {
+  impl_->purged.Add({{"table", s(table)}}).Increment(rows);
 }
 
 void metrics::circuit_state(std::string_view service, int state) {

@@ -51,6 +51,8 @@ public:
   void dedupe_hit(std::string_view source);
   /// A table's size on disk (sampled by the sweeper).
   void table_bytes(std::string_view table, double bytes);
+  /// Rows retention deleted from a table (0 pre-creates the table's counter).
+  void rows_purged(std::string_view table, double rows);
   /// Session lifecycle: opened, closed, expired.
   void session_event(std::string_view what);
   /// A generic counter with one label, for events not listed above.

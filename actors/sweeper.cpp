@@ -1,6 +1,7 @@
 #include "actors/common.hpp"
 #include "storage/db.hpp"
 #include "storage/inbox.hpp"
+#include "storage/retention.hpp"
 
 namespace switchboard::actors {
 
@@ -16,13 +17,67 @@ struct sweeper_state {
   services_ptr svc;
   inbox_targets targets;
   bool polling = false; ///< an inbox poll is in flight
+  bool purging = false; ///< a retention pass is under way
 };
 
 using sweeper_ptr = sweeper_actor::stateful_pointer<sweeper_state>;
 
+/// A table's retention horizon (0: kept forever).
+std::chrono::seconds horizon_of(const config::settings& cfg, storage::retained t) {
+  switch (t) {
+  case storage::retained::inbox:
+  case storage::retained::processed_webhooks:
+    return cfg.inbox.retention;
+  case storage::retained::delivery_status_early:
+    return cfg.retention.parked_status;
+  case storage::retained::message_delivery_log:
+  case storage::retained::omnichannel_sessions:
+    return cfg.retention.delivery_log;
+  case storage::retained::provider_notifications:
+    return cfg.retention.notifications;
+  }
+  return std::chrono::seconds{0};
+}
+
+/// One batch of a retention pass: table `table` (index in storage::retained_tables()), its
+/// `batch`-th batch. Each batch is its own short write job; the next starts when it is done, so
+/// purging never holds locks across batches. A table is done after a short batch or
+/// retention.max_batches of them.
+void purge_step(sweeper_ptr self, std::size_t table, std::size_t batch) {
+  auto& svc = *self->state.svc;
+  const auto& tables = storage::retained_tables();
+  const auto& r = svc.cfg.retention;
+  while (table < tables.size() && horizon_of(svc.cfg, tables[table]).count() == 0)
+    ++table;
+  auto& in = svc.cfg.inbox;
+  bool busy = svc.load && svc.load->busy(in.yield_rate, in.yield_backlog);
+  if (table >= tables.size() || busy) {
+    // Done, or the acknowledgements need the database now: the next sweep goes on.
+    self->state.purging = false;
+    return;
+  }
+  auto t = tables[table];
+  auto horizon = horizon_of(svc.cfg, t);
+  auto limit = static_cast<int>(r.batch_rows);
+  db_write<int>(
+      self, svc, "purge_retained",
+      [t, horizon, limit](soci::session& sql) {
+        return storage::purge_batch(sql, t, horizon, limit);
+      },
+      [self, table, batch, t, limit](int& n) {
+        if (n > 0)
+          self->state.svc->stats->rows_purged(storage::table_name(t), static_cast<double>(n));
+        bool more = n >= limit && batch + 1 < self->state.svc->cfg.retention.max_batches;
+        purge_step(self, more ? table : table + 1, more ? batch + 1 : 0);
+      },
+      [self, table](caf::error&) { purge_step(self, table + 1, 0); });
+}
+
 sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbox_targets targets) {
   self->state.svc = std::move(svc);
   self->state.targets = std::move(targets);
+  for (auto t : storage::retained_tables())
+    self->state.svc->stats->rows_purged(storage::table_name(t), 0);
   self->send(self, sweep_atom::value);
   self->delayed_send(self, outbox_interval, outbox_atom::value);
   self->delayed_send(self, self->state.svc->cfg.inbox.poll_interval, inbox_atom::value);
@@ -45,12 +100,11 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
               }
             },
             [](caf::error&) {});
-        // Processed inbox rows past the dedupe window go.
-        auto retention = svc.cfg.inbox.retention;
-        db_write<int>(
-            self, svc, "purge_inbox",
-            [retention](soci::session& sql) { return storage::purge_inbox(sql, retention, 10000); },
-            [](int&) {}, [](caf::error&) {});
+        // Rows past their table's horizon go, a batch at a time (one pass at once).
+        if (!self->state.purging) {
+          self->state.purging = true;
+          purge_step(self, 0, 0);
+        }
         // Table sizes for /metrics (retention shows as sizes that level off). 1 round trip.
         db_read<std::vector<std::pair<std::string, int64_t>>>(
             self, svc, "table_sizes", [](soci::session& sql) { return storage::table_sizes(sql); },

@@ -11,6 +11,10 @@ const std::vector<section_doc>& section_docs() {
       {"session", "Omnichannel sessions."},
       {"inbox",
        "The durable inbox: every verified inbound event is a row before its webhook is answered."},
+      {"retention",
+       "Rows past their horizon are deleted by the sweeper every session.sweep_interval_s, in "
+       "batches (0 = keep forever). Processed inbox rows (the dedupe window) follow "
+       "inbox.retention_s; queued sends, unanswered messages and open sessions are never deleted."},
       {"retry",
        "Retries of provider calls. base_ms .. horizon_s: in-process retries of one call (LLM, "
        "Chatwoot, Telegram API). Outbound messages are retried durably (from the outbox) on "
@@ -101,6 +105,11 @@ std::vector<field> fields_of(settings& s) {
       {"inbox.yield_backlog", kind::size, &s.inbox.yield_backlog, {0, 1000000}, "or while more than this many wait to be stored"},
       {"inbox.yield_latency_ms", kind::ms, &s.inbox.yield_latency, {0, 60000}, "or for a second after an acknowledgement took longer than this (0: off)"},
       {"inbox.min_active", kind::size, &s.inbox.min_active, {0, 1000000}, "while yielding, no new entity beyond this many (at most max_active)"},
+      {"retention.delivery_log_s", kind::sec, &s.retention.delivery_log, {0, 315360000}, "delivery-log rows in a final state older than this go, then closed sessions left without rows (0: keep forever)"},
+      {"retention.notifications_s", kind::sec, &s.retention.notifications, {0, 315360000}, "hand-off notifications sent, failed or skipped (0: keep forever)"},
+      {"retention.parked_status_s", kind::sec, &s.retention.parked_status, {3600, 315360000}, "status callbacks parked for a send that was never recorded"},
+      {"retention.batch_rows", kind::size, &s.retention.batch_rows, {1, 100000}, "rows one DELETE takes (one short transaction each)"},
+      {"retention.max_batches", kind::size, &s.retention.max_batches, {1, 100000}, "batches per table per sweep (the rest waits for the next one)"},
       {"retry.base_ms", kind::ms, &s.retry.base, {1, 600000}, "first retry delay (exponential, full jitter; at most max_delay_ms)"},
       {"retry.max_delay_ms", kind::ms, &s.retry.max_delay, {1, 3600000}, "cap of one delay"},
       {"retry.horizon_s", kind::sec, &s.retry.horizon, {1, 604800}, "an in-process call gives up after this long"},

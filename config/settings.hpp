@@ -95,6 +95,16 @@ struct inbox_settings {
   std::size_t min_active = 64;
 };
 
+/// Retention: rows past their horizon are deleted by the sweeper, in small batches (0 = kept
+/// forever). Processed inbox rows follow inbox.retention (the dedupe window).
+struct retention_settings {
+  seconds delivery_log{90 * 24 * 3600};  ///< final delivery-log rows, then closed sessions
+  seconds notifications{90 * 24 * 3600}; ///< hand-off notifications sent, failed or skipped
+  seconds parked_status{7 * 24 * 3600};  ///< status callbacks whose send was never recorded
+  std::size_t batch_rows = 1000;         ///< rows one DELETE takes (one short transaction)
+  std::size_t max_batches = 20;          ///< batches per table per sweep
+};
+
 /// Retries of provider calls: in-process ones of one call (LLM, Chatwoot, Telegram API), and the
 /// durable schedule of outbound messages (outbox rows), each kind until its horizon.
 struct retry_settings {
@@ -285,6 +295,7 @@ struct settings {
   actor_settings actors;
   session_settings session;
   inbox_settings inbox;
+  retention_settings retention;
   retry_settings retry;
   circuit_settings circuit;
   http_client_settings http_client;

@@ -122,7 +122,7 @@ nlohmann::json build_mtn_send(const mtn_send_request& req) {
       {"senderAddress", req.sender_address},
       {"receiverAddress", receivers},
       {"message", req.message},
-      {"clientCorrelator", req.client_correlator},
+      {"clientCorrelatorId", req.client_correlator},
   };
 }
 

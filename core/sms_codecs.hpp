@@ -38,7 +38,8 @@ struct mtn_send_request {
   std::string client_correlator;      ///< our idempotency key for the request
 };
 
-/// {senderAddress, receiverAddress: [...], message, clientCorrelator}; receivers are sent as
+/// {senderAddress, receiverAddress: [...], message, clientCorrelatorId} (MTN SMS v3 names the
+/// request's own id clientCorrelatorId, at most 36 characters); receivers are sent as
 /// international digits without "+", the form MTN's examples use.
 nlohmann::json build_mtn_send(const mtn_send_request& req);
 
@@ -62,7 +63,7 @@ struct provider_send_result {
 
 /// Parses an MTN SMS v3 send response. MADAPI answers {statusCode: "0000", statusMessage,
 /// transactionId, data: {status}}; the id is transactionId, else data.requestId, requestId or
-/// data.transactionId (empty when none: use the clientCorrelator). A 2xx with a non-zero
+/// data.transactionId (empty when none: use the clientCorrelatorId). A 2xx with a non-zero
 /// statusCode is provider_rejected; 408/425/429/5xx are provider_transient.
 expected<provider_send_result> parse_mtn_send_response(int http_status, std::string_view body);
 

@@ -127,9 +127,12 @@ handled mtn_outbound(sim_core& sim, const http::request& req) {
     h.res = reply(400, mtn_error(req, "4000", "Bad Request: message is required"));
     return h;
   }
+  // MTN SMS v3 requires the request's id, clientCorrelatorId (at most 36 characters).
   auto correlator = text_of(body, "clientCorrelatorId");
-  if (correlator.empty())
-    correlator = text_of(body, "clientCorrelator");
+  if (correlator.empty()) {
+    h.res = reply(400, mtn_error(req, "4000", "Bad Request: clientCorrelatorId is required"));
+    return h;
+  }
   if (correlator.size() > 36) {
     h.res = reply(400,
                   mtn_error(req, "4000", "Bad Request: clientCorrelatorId exceeds 36 characters"));

@@ -96,7 +96,7 @@ TEST_CASE("MTN inbound: malformed bodies", "[sms_codecs][mtn]") {
 TEST_CASE("MTN send body", "[sms_codecs][mtn]") {
   auto body = build_mtn_send({"SWITCHBRD", {"+250788123456", "250788654321"}, "Hello", "corr-1"});
   CHECK(body == R"({"senderAddress":"SWITCHBRD","receiverAddress":["250788123456","250788654321"],
-                    "message":"Hello","clientCorrelator":"corr-1"})"_json);
+                    "message":"Hello","clientCorrelatorId":"corr-1"})"_json);
 }
 
 TEST_CASE("OAuth token responses", "[sms_codecs][mtn]") {
