@@ -87,6 +87,8 @@ std::vector<field> fields_of(settings& s) {
       {"session.sweep_interval_s", kind::sec, &s.session.sweep_interval, {1, 86400}, "how often expired sessions are closed in the database"},
       {"session.whatsapp_window_s", kind::sec, &s.session.whatsapp_window, {1, 86400}, "free-form WhatsApp only within this time of the user's last message (Meta: 24 h)"},
       {"session.coalesce_ms", kind::ms, &s.session.coalesce, {0, 60000}, "messages of one user within this window get one answer (one LLM call)"},
+      {"session.reply_burst", kind::size, &s.session.reply_burst, {0, 100000}, "answers (LLM calls and their replies) one user gets in a row; beyond, messages wait and get one answer together (0: no limit)"},
+      {"session.reply_rate_per_min", kind::real, &s.session.reply_rate_per_min, {4, 60000}, "answers a minute per user once the burst is spent (at least 4: a deferred answer waits at most 15 s, well within its claim lease)"},
       {"inbox.shards", kind::size, &s.inbox.shards, {1, 65536}, "virtual shards entities hash to; fixed for the life of a cluster"},
       {"inbox.poll_interval_ms", kind::ms, &s.inbox.poll_interval, {10, 600000}, "how often pending rows whose wake-up was lost are looked for"},
       {"inbox.poll_grace_ms", kind::ms, &s.inbox.poll_grace, {0, 3600000}, "pending rows younger than this are left to their wake-up"},
@@ -182,6 +184,9 @@ std::vector<field> fields_of(settings& s) {
       {"smtp.username", kind::text, &s.smtp.username, none, "\"\" = no authentication"},
       {"smtp.password", kind::secret, &s.smtp.password, none, "SMTP password"},
       {"api.token", kind::secret, &s.api.token, none, "bearer token of /api/v1/tools"},
+      {"api.rate_per_s", kind::real, &s.api.rate_per_s, {0, 1000000}, "calls a second per API key on /api/v1/* and /webhooks/voice/call-ended; beyond, 429 with Retry-After (0: no limit)"},
+      {"api.burst", kind::size, &s.api.burst, {1, 1000000}, "calls in a row per API key before rate_per_s applies"},
+      {"api.max_keys", kind::size, &s.api.max_keys, {16, 10000000}, "API-key buckets kept at most (refilled ones are forgotten first)"},
       {"log.level", kind::text, &s.log.level, none, "debug | info | warn | error"},
   };
   // clang-format on

@@ -12,6 +12,8 @@ class runtime;
 
 namespace switchboard::http {
 
+class api_rate_limit;
+
 /// The Switchboard HTTP edge: routes bound to the actor runtime, the server with the configured
 /// limits, the JSON access log and the HTTP metrics.
 class app {
@@ -33,6 +35,7 @@ private:
 
   const config::settings& settings_;
   actors::runtime& rt_;
+  std::unique_ptr<api_rate_limit> api_limit_;
   route_table routes_;
   std::unique_ptr<server> server_;
 };
