@@ -45,9 +45,10 @@ test::http_result mtn(test::stack& s, const std::string& id, const std::string& 
 /// SMS the simulated MTN received for `phone`.
 std::vector<json> sms_to(test::stack& s, const std::string& phone) {
   std::vector<json> out;
-  for (auto& r : s.sim_requests("mtn")["requests"])
+  auto all = s.sim_requests("mtn"); // MTN's receiverAddress has no '+'
+  for (auto& r : all["requests"])
     if (r["path"].get<std::string>().find("/v3/sms") != std::string::npos
-        && r["json"]["receiverAddress"][0] == phone)
+        && "+" + r["json"]["receiverAddress"][0].get<std::string>() == phone)
       out.push_back(r);
   return out;
 }
@@ -55,7 +56,8 @@ std::vector<json> sms_to(test::stack& s, const std::string& phone) {
 /// LLM requests made for `phone` (its number is in the system prompt).
 std::vector<json> llm_for(test::stack& s, const std::string& phone) {
   std::vector<json> out;
-  for (auto& r : s.sim_requests("openai")["requests"]) {
+  auto all = s.sim_requests("openai");
+  for (auto& r : all["requests"]) {
     if (r["path"].get<std::string>().find("/chat/completions") == std::string::npos)
       continue;
     auto& messages = r["json"]["messages"];
@@ -100,6 +102,14 @@ TEST_CASE("one sender flooding 200 SMS in 2 s gets a bounded number of answers c
   auto start = std::chrono::steady_clock::now();
   std::atomic<int> acked{0};
   std::vector<std::thread> senders;
+  struct joiner {
+    std::vector<std::thread>& threads;
+    ~joiner() {
+      for (auto& t : threads)
+        if (t.joinable())
+          t.join();
+    }
+  } join_all{senders};
   for (int t = 0; t < 4; ++t)
     senders.emplace_back([&, t] {
       for (int i = t; i < 200; i += 4) {
@@ -112,7 +122,19 @@ TEST_CASE("one sender flooding 200 SMS in 2 s gets a bounded number of answers c
   // Meanwhile another user writes twice, a second apart, and is answered each time.
   std::this_thread::sleep_for(300ms);
   REQUIRE(mtn(s, "neighbour-1", neighbour, "hello").status == 200);
-  REQUIRE(test::eventually([&] { return sms_to(s, neighbour).size() == 1; }, 10s));
+  bool first = test::eventually([&] { return sms_to(s, neighbour).size() == 1; }, 10s);
+  if (!first) {
+    auto all = s.sim_requests("mtn")["requests"];
+    WARN("mtn requests: " << all.size() << " llm for neighbour: " << llm_for(s, neighbour).size()
+                          << " llm for flooder: " << llm_for(s, flooder).size());
+    if (!all.empty())
+      WARN(all.back().dump());
+    WARN("neighbour rows: " << count(s, "SELECT count(*) FROM message_delivery_log WHERE "
+                                        "recipient = '"
+                                            + std::string{neighbour} + "'"));
+    WARN("inbox pending: " << count(s, "SELECT count(*) FROM inbox WHERE processed_at IS NULL"));
+  }
+  REQUIRE(first);
   REQUIRE(mtn(s, "neighbour-2", neighbour, "are you open on Sunday?").status == 200);
   REQUIRE(test::eventually([&] { return sms_to(s, neighbour).size() == 2; }, 10s));
   for (auto& t : senders)
