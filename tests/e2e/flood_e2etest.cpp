@@ -222,6 +222,15 @@ TEST_CASE("the tools API answers 429 with Retry-After past the per-key budget an
   auto m = test::http_get(s.url("/metrics")).body;
   CHECK(metric_line(m, R"(switchboard_api_rate_limited_total{route="tools_call"})")
         == R"(switchboard_api_rate_limited_total{route="tools_call"} 1)");
+  // The provider API is limited per key before the database looks the key up: a well-formed key
+  // the database does not know is 401 within its budget, then 429 (no round trip).
+  auto provider_key = test::bearer_auth("sbk_0123abcd_" + std::string(56, 'e'));
+  auto config_url = s.url("/api/v1/providers/me/notification-config");
+  for (int i = 0; i < 3; ++i)
+    CHECK(test::http_get(config_url, {provider_key}).status == 401);
+  auto provider_limited = test::http_get(config_url, {provider_key});
+  CHECK(provider_limited.status == 429);
+  CHECK(!provider_limited.header("Retry-After").empty());
   // After Retry-After seconds a token is back.
   std::this_thread::sleep_for(std::chrono::seconds{wait} + 50ms);
   CHECK(test::http_post_json(url, args, {auth}).status == 200);
