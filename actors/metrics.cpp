@@ -166,11 +166,35 @@ struct metrics::impl {
             .Name("switchboard_outbox_due")
             .Help("Of the queued rows, those due now (a backlog the sweeper has not handed out)")
             .Register(*registry);
+  prometheus::Family<prometheus::Counter>& replies_deferred
+      = BuildCounter()
+            .Name("switchboard_replies_deferred_total")
+            .Help("Answers held back by the user's reply bucket (session.reply_burst, "
+                  "session.reply_rate_per_min): the messages wait, stored, for one later answer")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& replies_coalesced
+      = BuildCounter()
+            .Name("switchboard_reply_coalesced_messages_total")
+            .Help("Inbound messages answered together by an answer the reply bucket had held back")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& api_limited
+      = BuildCounter()
+            .Name("switchboard_api_rate_limited_total")
+            .Help("API calls answered 429 by their key's bucket (api.rate_per_s, api.burst), by "
+                  "route")
+            .Register(*registry);
   std::mutex generic_mutex;
   std::unordered_map<std::string, prometheus::Family<prometheus::Counter>*> generic;
 };
 
-metrics::metrics() : impl_(std::make_unique<impl>()) {}
+metrics::metrics() : impl_(std::make_unique<impl>()) {
+  // Listed at 0 from the start, so a dashboard sees the series before the first flood.
+  impl_->replies_deferred.Add({{"kind", "session"}});
+  impl_->replies_coalesced.Add({{"kind", "session"}});
+  for (const char* route : {"tools_call", "voice_call_ended", "session_deliveries",
+                            "provider_config_get", "provider_config_put"})
+    impl_->api_limited.Add({{"route", route}});
+}
 
 metrics::~metrics() = default;
 
@@ -264,6 +288,18 @@ void metrics::dedupe_hit(std::string_view source) {
 
 void metrics::session_event(std::string_view what) {
   impl_->sessions.Add({{"event", s(what)}}).Increment();
+}
+
+void metrics::reply_deferred(std::string_view kind) {
+  impl_->replies_deferred.Add({{"kind", s(kind)}}).Increment();
+}
+
+void metrics::reply_coalesced(std::string_view kind, std::size_t messages) {
+  impl_->replies_coalesced.Add({{"kind", s(kind)}}).Increment(static_cast<double>(messages));
+}
+
+void metrics::api_rate_limited(std::string_view route) {
+  impl_->api_limited.Add({{"route", s(route)}}).Increment();
 }
 
 void metrics::count(std::string_view name, std::string_view label_value, double by) {

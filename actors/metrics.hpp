@@ -55,6 +55,12 @@ public:
   void rows_purged(std::string_view table, double rows);
   /// Session lifecycle: opened, closed, expired.
   void session_event(std::string_view what);
+  /// An answer held back by its user's reply bucket (session.reply_burst, reply_rate_per_min).
+  void reply_deferred(std::string_view kind);
+  /// `messages` inbound messages answered by one answer that had been held back (coalesced).
+  void reply_coalesced(std::string_view kind, std::size_t messages);
+  /// An API call refused with 429 by its key's bucket (api.rate_per_s, api.burst).
+  void api_rate_limited(std::string_view route);
   /// A generic counter with one label, for events not listed above.
   void count(std::string_view name, std::string_view label_value, double by = 1);
 

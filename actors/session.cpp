@@ -1,4 +1,5 @@
 #include "core/json_fields.hpp"
+#include <algorithm>
 #include <set>
 #include <unordered_map>
 
@@ -8,6 +9,7 @@
 #include "core/crypto.hpp"
 #include "core/openai.hpp"
 #include "core/phone.hpp"
+#include "core/rate_limit.hpp"
 #include "core/responder.hpp"
 #include "core/tools.hpp"
 #include "core/whatsapp.hpp"
@@ -63,6 +65,10 @@ constexpr int max_regenerations = 2;
 /// How many earlier messages of the session the LLM sees.
 constexpr int history_messages = 12;
 
+/// How many messages of one burst the LLM sees at most (the newest): a burst that waited for
+/// the reply limit may hold hundreds; the answer still covers every one of them.
+constexpr std::size_t max_burst_prompt = 40;
+
 /// Inbound messages being answered together: one answer, one LLM call (plus tool rounds).
 struct burst_state {
   std::vector<storage::delivery_row> rows; ///< accepted and unanswered, oldest first
@@ -73,6 +79,7 @@ struct burst_state {
   std::size_t covered = 0; ///< rows the generation in flight answers
   bool stale = false;      ///< messages arrived during the generation
   int regenerations = 0;
+  bool deferred = false;  ///< the reply bucket held the answer back: it covers all that waited
   std::string typing_for; ///< wamid last marked read with the typing indicator
 };
 
@@ -93,6 +100,9 @@ struct session_state {
   bool wake_again = false; ///< woken while accepting: accept again after it
   uint8_t failures = 0;    ///< accepts failed in a row for a reason of their own
   uint32_t timers = 0;
+  /// The user's answers (LLM calls and the replies they send): session.reply_burst in a row,
+  /// then session.reply_rate_per_min. Kept while the actor lives (actors.idle_passivate_s).
+  core::token_bucket replies;
   std::unique_ptr<burst_state> burst; ///< only while a burst is being answered
 };
 
@@ -205,6 +215,11 @@ void execute_tool(session_ptr self, const std::string& name, json args,
 void generate(session_ptr self);
 void arm_answer(session_ptr self, std::chrono::milliseconds delay);
 
+/// Takes a token of the user's reply bucket for one more LLM call (or answer) when there is one.
+bool take_reply_token(session_ptr self) {
+  return self->state.replies.try_take(self->clock().now());
+}
+
 /// The burst is answered (or dropped): forget the rows the answer covered; newer ones form the
 /// next burst.
 void burst_done(session_ptr self) {
@@ -231,7 +246,9 @@ void burst_done(session_ptr self) {
 /// to the adapter of the channel the user last wrote from.
 void send_reply(session_ptr self, std::string text, std::string type) {
   auto& b = *self->state.burst;
-  if (b.stale && b.regenerations < max_regenerations) {
+  // A regeneration is another LLM call: it needs a token; without one the answer goes out and
+  // the newer messages wait for their own.
+  if (b.stale && b.regenerations < max_regenerations && take_reply_token(self)) {
     // Messages arrived while the LLM was answering: answer all of them instead.
     ++b.regenerations;
     log_flow(self, "new messages during the answer; answering them together",
@@ -448,6 +465,10 @@ void generate(session_ptr self) {
           system += "\n\nCustomer phone number: " + self->state.key;
         system += "\nChannel of this conversation: " + b.rows[b.covered - 1].channel;
         system += "\nSession:\n" + storage::session_json(b.session, b.profile).dump(2);
+        std::size_t first = b.covered > max_burst_prompt ? b.covered - max_burst_prompt : 0;
+        if (first > 0)
+          system += "\nThe customer sent " + std::to_string(first)
+                    + " more messages just before the ones below (left out here).";
         conv->messages.push_back(core::system_message(system));
         std::set<int64_t> own;
         for (std::size_t i = 0; i < b.covered; ++i)
@@ -473,11 +494,37 @@ void generate(session_ptr self) {
             conv->messages.push_back(std::move(m));
           }
         }
-        for (std::size_t i = 0; i < b.covered; ++i)
+        for (std::size_t i = first; i < b.covered; ++i)
           conv->messages.push_back(core::user_message(user_text(b.rows[i])));
         llm_round(self, conv);
       },
       [self](caf::error&) { fallback(self, "history unavailable"); });
+}
+
+/// The gathering window closed: answers when the user's reply bucket has a token, else waits for
+/// one, still gathering: what arrives meanwhile joins this answer (stored, claimed, unanswered
+/// until then), so a flooding user gets session.reply_rate_per_min answers at most.
+void answer_when_allowed(session_ptr self) {
+  auto& st = self->state;
+  auto& b = *st.burst;
+  auto& stats = *st.svc->stats;
+  if (take_reply_token(self)) {
+    if (b.deferred) {
+      b.deferred = false;
+      stats.reply_coalesced("session", b.rows.size());
+      log_flow(self, "answering the messages held back by the reply limit",
+               b.rows.back().correlation_id, {{"messages", std::to_string(b.rows.size())}});
+    }
+    generate(self);
+    return;
+  }
+  if (!b.deferred) {
+    b.deferred = true;
+    stats.reply_deferred("session");
+    log_flow(self, "reply limit reached; the answer waits and covers what arrives meanwhile",
+             b.rows.back().correlation_id);
+  }
+  arm_answer(self, st.replies.wait(self->clock().now()));
 }
 
 void arm_answer(session_ptr self, std::chrono::milliseconds delay) {
@@ -487,7 +534,7 @@ void arm_answer(session_ptr self, std::chrono::milliseconds delay) {
   self->delayed_send(self, delay, resume_atom::value, deferred_step{[self, timer] {
                        auto& b = self->state.burst;
                        if (b && b->timer == timer && b->stage == burst_state::phase::gathering)
-                         generate(self);
+                         answer_when_allowed(self);
                      }});
 }
 
@@ -504,7 +551,16 @@ void add_to_burst(session_ptr self, storage::accepted_messages& a) {
   auto& b = *st.burst;
   b.profile = std::move(a.profile);
   b.session = std::move(a.session);
+  auto before = b.rows.size();
   for (auto& row : a.inbound) {
+    // A row replayed while it waits here (its claim lease passed) is the same message with a
+    // new claim: it keeps its place.
+    auto same = std::find_if(b.rows.begin(), b.rows.end(),
+                             [&](const storage::delivery_row& r) { return r.id == row.id; });
+    if (same != b.rows.end()) {
+      same->claim_token = row.claim_token;
+      continue;
+    }
     log_flow(self, "inbound message accepted", row.correlation_id,
              {{"channel", row.channel}, {"body", core::mask_text(row.body)}});
     b.rows.push_back(std::move(row));
@@ -519,7 +575,7 @@ void add_to_burst(session_ptr self, storage::accepted_messages& a) {
       window = std::max(std::chrono::milliseconds{0}, window - age);
     }
     arm_answer(self, window);
-  } else if (b.stage == burst_state::phase::generating) {
+  } else if (b.stage == burst_state::phase::generating && b.rows.size() > before) {
     b.stale = true;
   }
 }
@@ -645,6 +701,9 @@ session_actor::behavior_type session_fn(session_ptr self, std::string phone, ser
   st.key = std::move(phone);
   st.svc = std::move(svc);
   st.router = std::move(router);
+  const auto& cfg = st.svc->cfg.session;
+  st.replies = core::token_bucket{{static_cast<double>(cfg.reply_burst),
+                                   cfg.reply_burst > 0 ? cfg.reply_rate_per_min / 60.0 : 0.0}};
   return {
       [=](wake_atom) {
         from_router(self);

@@ -76,6 +76,11 @@ struct session_settings {
   /// Inbound messages of one user arriving within this window of the first one are answered
   /// together, with one LLM call.
   milliseconds coalesce{1500};
+  /// Answers (LLM calls and the replies they send) per user: a token bucket of reply_burst
+  /// answers refilled at reply_rate_per_min; messages beyond wait in the burst and get one answer
+  /// when a token frees up. reply_burst 0: no limit.
+  std::size_t reply_burst = 5;
+  double reply_rate_per_min = 10;
 };
 
 /// The durable inbox: every verified inbound event is a row before its webhook is answered.
@@ -271,6 +276,11 @@ struct smtp_settings {
 /// Bearer token for the /api/v1/tools API.
 struct api_settings {
   std::string token;
+  /// Per-key token buckets of the authenticated APIs (/api/v1/*, the voice call-ended API): burst
+  /// calls in a row, refilled at rate_per_s; beyond, 429 with Retry-After. rate_per_s 0: no limit.
+  double rate_per_s = 20;
+  std::size_t burst = 40;
+  std::size_t max_keys = 10000; ///< buckets kept at most (idle ones are forgotten first)
 };
 
 /// The admin listener: /metrics, readiness and runtime controls, off the public port.

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "http/bench_routes.hpp"
 #include "http/bot_routes.hpp"
+#include "http/edge.hpp"
 #include "http/provider_api.hpp"
 #include "http/webhooks.hpp"
 
@@ -38,7 +39,8 @@ void record_access(actors::runtime& rt, const access_entry& e) {
 
 } // namespace
 
-app::app(const config::settings& s, actors::runtime& rt) : settings_(s), rt_(rt) {
+app::app(const config::settings& s, actors::runtime& rt)
+    : settings_(s), rt_(rt), api_limit_(std::make_unique<api_rate_limit>(s.api, rt.stats())) {
   add_routes();
   server_options opts;
   opts.address = s.server.listen_address;
@@ -119,9 +121,9 @@ void app::add_routes() {
            respond(response::make(200, rt_.stats().render(),
                                   "text/plain; version=0.0.4; charset=utf-8"));
          }});
-  add_omnichannel_routes(routes_, rt_, settings_);
+  add_omnichannel_routes(routes_, rt_, settings_, *api_limit_);
   add_bot_routes(routes_, rt_, settings_);
-  add_provider_routes(routes_, rt_, settings_);
+  add_provider_routes(routes_, rt_, settings_, *api_limit_);
   add_bench_routes(routes_, settings_);
 }
 

@@ -13,6 +13,8 @@ class runtime;
 
 namespace switchboard::http {
 
+class api_rate_limit;
+
 /// The Switchboard HTTP edge: routes bound to the actor runtime, the public server with the
 /// configured limits, the admin listener ([admin]), the JSON access log and the HTTP metrics.
 class app {
@@ -40,6 +42,7 @@ private:
   const config::settings& settings_;
   actors::runtime& rt_;
   lifecycle life_;
+  std::unique_ptr<api_rate_limit> api_limit_;
   route_table routes_;
   route_table admin_routes_;
   std::unique_ptr<server> server_;

@@ -50,6 +50,14 @@ json unauthorized_response(const char* description) {
   return r;
 }
 
+/// 429 from the per-key limit (api.rate_per_s, api.burst).
+json rate_limited_response() {
+  auto r = error_response("Too many calls with this key (api.rate_per_s, api.burst); retry "
+                          "after Retry-After seconds.");
+  r["headers"] = {{"Retry-After", {{"schema", {{"type", "integer"}}}}}};
+  return r;
+}
+
 json security_schemes() {
   return {{"provider_key",
            {{"type", "http"},
@@ -90,6 +98,7 @@ json get_config_operation() {
               {"content", json_content(core::notification_config_schema())}}},
             {"401", unauthorized_response("Missing, invalid, rotated or revoked API key.")},
             {"404", error_response("No config stored yet.")},
+            {"429", rate_limited_response()},
             {"503", error_response("The database is unavailable.")}}}};
 }
 
@@ -125,6 +134,7 @@ json put_config_operation() {
             {"401", unauthorized_response("Missing, invalid, rotated or revoked API key.")},
             {"409", error_response("The Chatwoot account belongs to another provider.")},
             {"413", error_response("The body is larger than 16 KiB.")},
+            {"429", rate_limited_response()},
             {"422",
              {{"description", "Invalid or unknown fields."}, {"content", json_content(invalid)}}},
             {"503", error_response("The database is unavailable.")}}}};
@@ -250,6 +260,7 @@ json deliveries_operation() {
                          {"properties", {{"deliveries", {{"type", "array"}, {"items", row}}}}}})}}},
         {"400", error_response("The session id is not a number.")},
         {"401", unauthorized_response("Missing or invalid bearer token.")},
+        {"429", rate_limited_response()},
         {"503", error_response("The database is unavailable.")}}}};
 }
 
@@ -267,23 +278,28 @@ response from_reply(const actors::edge_reply& r) {
   return response::make(r.status, r.body, r.content_type);
 }
 
-void get_config(actors::runtime& rt, request&& req, responder respond) {
+void get_config(actors::runtime& rt, api_rate_limit& limit, request&& req, responder respond) {
   auto key = bearer_of(req);
   if (!core::api_key_prefix(key)) {
     respond(unauthorized());
     return;
   }
+  // Before the database checks the key: a flood of one key costs no round trip.
+  if (!limit.admit("provider_config_get", key, respond))
+    return;
   rt.get_provider_config(key, [respond](actors::edge_reply r) { respond(from_reply(r)); });
 }
 
 /// PUT: the key is checked by a read job before the body is parsed; the write job checks it again
 /// (share-locking the provider row), so a key revoked in between writes nothing.
-void put_config(actors::runtime& rt, request&& req, responder respond) {
+void put_config(actors::runtime& rt, api_rate_limit& limit, request&& req, responder respond) {
   auto key = bearer_of(req);
   if (!core::api_key_prefix(key)) {
     respond(unauthorized());
     return;
   }
+  if (!limit.admit("provider_config_put", key, respond))
+    return;
   auto body = std::make_shared<const std::string>(std::move(req.body));
   auto* runtime = &rt;
   rt.authenticate_provider(key, [runtime, key, body, respond](actors::edge_reply auth) {
@@ -376,6 +392,7 @@ json tools_call_operation() {
         {"400", error_response("The body is not a JSON object.")},
         {"401", unauthorized_response("Missing or invalid API token.")},
         {"404", error_response("Unknown tool, or no open session for session_get_context.")},
+        {"429", rate_limited_response()},
         {"422", error_response("The arguments do not match the tool's schema; the reason names "
                                "the argument.")},
         {"503", error_response("The database is unavailable.")}}}};
@@ -421,12 +438,15 @@ json openapi_document(const route_table& routes) {
 }
 
 /// GET the delivery log of a session (api.token).
-void get_deliveries(actors::runtime& rt, const config::settings& cfg, request&& req,
-                    const path_params& params, responder respond) {
-  if (!core::verify_secret_token(cfg.api.token, bearer_of(req))) {
+void get_deliveries(actors::runtime& rt, const config::settings& cfg, api_rate_limit& limit,
+                    request&& req, const path_params& params, responder respond) {
+  auto token = bearer_of(req);
+  if (!core::verify_secret_token(cfg.api.token, token)) {
     respond(unauthorized());
     return;
   }
+  if (!limit.admit("session_deliveries", token, respond))
+    return;
   int64_t session_id = 0;
   try {
     std::size_t used = 0;
@@ -441,22 +461,24 @@ void get_deliveries(actors::runtime& rt, const config::settings& cfg, request&& 
   rt.session_deliveries(session_id, [respond](actors::edge_reply r) { respond(from_reply(r)); });
 }
 
-void add_provider_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg) {
+void add_provider_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg,
+                         api_rate_limit& limit) {
   auto* r = &rt;
   auto* c = &cfg;
+  auto* l = &limit;
   routes.add({"GET", "/api/v1/sessions/{session_id}/deliveries", "session_deliveries", 0,
-              [r, c](request&& req, const path_params& p, responder res) {
-                get_deliveries(*r, *c, std::move(req), p, std::move(res));
+              [r, c, l](request&& req, const path_params& p, responder res) {
+                get_deliveries(*r, *c, *l, std::move(req), p, std::move(res));
               },
               deliveries_operation().dump()});
   routes.add({"GET", config_path, "provider_config_get", 0,
-              [r](request&& req, const path_params&, responder res) {
-                get_config(*r, std::move(req), std::move(res));
+              [r, l](request&& req, const path_params&, responder res) {
+                get_config(*r, *l, std::move(req), std::move(res));
               },
               get_config_operation().dump()});
   routes.add({"PUT", config_path, "provider_config_put", config_body_limit,
-              [r](request&& req, const path_params&, responder res) {
-                put_config(*r, std::move(req), std::move(res));
+              [r, l](request&& req, const path_params&, responder res) {
+                put_config(*r, *l, std::move(req), std::move(res));
               },
               put_config_operation().dump()});
   // Every route is known by now: a missing or stale description stops the server here.

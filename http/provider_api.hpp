@@ -13,12 +13,15 @@ class runtime;
 
 namespace switchboard::http {
 
+class api_rate_limit;
+
 /// Adds the provider API (GET and PUT /api/v1/providers/me/notification-config, authenticated by
 /// the provider's API key as a bearer token, checked against the database before the body is
 /// looked at) and GET /openapi.json, then builds the OpenAPI document from every route added so
 /// far: call it last. Throws std::logic_error (the server does not start) when an /api/ route is
 /// undocumented or the documentation is inconsistent; see openapi_document.
-void add_provider_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg);
+void add_provider_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg,
+                         api_rate_limit& limit);
 
 /// The OpenAPI 3.1 document of the /api/ routes of a table: one operation per /api/ route, from
 /// its route::openapi (or, for the tools API registered in webhooks.cpp without one, from

@@ -100,13 +100,15 @@ int8_t tri_state(const json& j, const char* key, std::string& error) {
   return it->get<bool>() ? 1 : 0;
 }
 
-void call_ended(actors::runtime& rt, const config::settings& cfg, request&& req,
-                responder respond) {
+void call_ended(actors::runtime& rt, const config::settings& cfg, api_rate_limit& limit,
+                request&& req, responder respond) {
   auto token = bearer_of(req);
   if (!core::verify_secret_token(cfg.voice.token, token)) {
     respond(unauthorized("missing or invalid bearer token"));
     return;
   }
+  if (!limit.admit("voice_call_ended", token, respond))
+    return;
   std::string why;
   auto j = core::parse_untrusted_json(req.body, &why);
   if (j.is_discarded() || !j.is_object()) {
@@ -321,12 +323,15 @@ void whatsapp_inbound(actors::runtime& rt, const config::settings& cfg, request&
     rt.submit(std::move(ev), collector->callback(collector));
 }
 
-void tool_call(actors::runtime& rt, const config::settings& cfg, request&& req,
-               const path_params& params, responder respond) {
-  if (!core::verify_secret_token(cfg.api.token, bearer_of(req))) {
+void tool_call(actors::runtime& rt, const config::settings& cfg, api_rate_limit& limit,
+               request&& req, const path_params& params, responder respond) {
+  auto token = bearer_of(req);
+  if (!core::verify_secret_token(cfg.api.token, token)) {
     respond(unauthorized("missing or invalid bearer token"));
     return;
   }
+  if (!limit.admit("tools_call", token, respond))
+    return;
   auto name = params.at("name");
   auto names = core::tool_names();
   if (std::find(names.begin(), names.end(), name) == names.end()) {
@@ -355,13 +360,15 @@ void tool_call(actors::runtime& rt, const config::settings& cfg, request&& req,
 
 } // namespace
 
-void add_omnichannel_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg) {
+void add_omnichannel_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg,
+                            api_rate_limit& api_limit) {
   auto limit = cfg.server.webhook_body_limit;
   auto* r = &rt;
   auto* c = &cfg;
+  auto* l = &api_limit;
   routes.add({"POST", "/webhooks/voice/call-ended", "voice_call_ended", limit,
-              [r, c](request&& req, const path_params&, responder res) {
-                call_ended(*r, *c, std::move(req), std::move(res));
+              [r, c, l](request&& req, const path_params&, responder res) {
+                call_ended(*r, *c, *l, std::move(req), std::move(res));
               }});
   routes.add({"POST", "/webhooks/sms/mtn", "sms_mtn", limit,
               [r, c](request&& req, const path_params&, responder res) {
@@ -389,8 +396,8 @@ void add_omnichannel_routes(route_table& routes, actors::runtime& rt, const conf
               },
               tools_list_operation().dump()});
   routes.add({"POST", "/api/v1/tools/{name}", "tools_call", 64 * 1024,
-              [r, c](request&& req, const path_params& p, responder res) {
-                tool_call(*r, *c, std::move(req), p, std::move(res));
+              [r, c, l](request&& req, const path_params& p, responder res) {
+                tool_call(*r, *c, *l, std::move(req), p, std::move(res));
               },
               tools_call_operation().dump()});
 }
