@@ -261,6 +261,11 @@ void runtime::submit(tool_request req, edge_callback done) {
   caf::anon_send(impl_->g.sessions, std::move(req), std::move(done));
 }
 
+void runtime::run_read_only_tool(std::string name, nlohmann::json arguments, edge_callback done) {
+  actors::run_read_only_tool(*impl_->sys, impl_->svc, std::move(name), std::move(arguments),
+                             std::move(done));
+}
+
 void runtime::run_job(std::string name, bool write,
                       std::function<nlohmann::json(soci::session&)> fn, edge_callback done) {
   caf::anon_send(impl_->g.edge, make_job<nlohmann::json>(std::move(name), std::move(fn)), write,

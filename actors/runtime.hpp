@@ -56,6 +56,11 @@ public:
   /// Runs a tool for the session of req.phone; `done` gets its result.
   void submit(tool_request req, edge_callback done);
 
+  /// Runs one of the support bot's read-only tools (core::read_only_tool_definitions; the
+  /// arguments passed validate_tool_arguments): `done` gets 200 {"result": ...}, or the error's
+  /// status and {"error", "reason"} (404 for an unknown conversation or account).
+  void run_read_only_tool(std::string name, nlohmann::json arguments, edge_callback done);
+
   /// Runs a storage job for an API route that only reads or writes rows: `fn` runs on a storage
   /// worker (inside a group-commit transaction when `write`) and may throw
   /// storage::domain_error; `done` gets 200 and its JSON, or the error's status and

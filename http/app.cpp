@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "http/bench_routes.hpp"
 #include "http/bot_routes.hpp"
+#include "http/mcp.hpp"
 #include "http/provider_api.hpp"
 #include "http/webhooks.hpp"
 
@@ -95,6 +96,7 @@ void app::add_routes() {
        }});
   add_omnichannel_routes(routes_, rt_, settings_);
   add_bot_routes(routes_, rt_, settings_);
+  add_mcp_routes(routes_, rt_, settings_);
   add_provider_routes(routes_, rt_, settings_);
   add_bench_routes(routes_, settings_);
 }
