@@ -21,7 +21,7 @@ json conversation_json(const storage::conversation_state& st) {
          {"conversation_id", c.conversation_id},
          {"status", c.status},
          {"bot_state", c.bot_state},
-         {"escalation_reason", c.escalation_reason.empty() ? json{} : json{c.escalation_reason}},
+         {"escalation_reason", c.escalation_reason.empty() ? json{} : json(c.escalation_reason)},
          {"handoff_count", c.handoff_seq},
          {"last_customer_message", c.last_customer_message},
          {"contact_name", c.contact_name},
