@@ -277,6 +277,10 @@ channel_actor spawn_email(caf::actor_system& sys, std::shared_ptr<services> svc)
 patient_http_actor spawn_patient_http(caf::actor_system& sys, std::shared_ptr<services> svc);
 /// The Help Center article cache.
 articles_actor spawn_articles(caf::actor_system& sys, std::shared_ptr<services> svc);
+/// Runs one of core::read_only_tool_definitions() (arguments already validated) on a short-lived
+/// actor; `done` gets 200 {"result": ...} or the error's status and {"error", "reason"}.
+void run_read_only_tool(caf::actor_system& sys, services_ptr svc, std::string name,
+                        nlohmann::json args, edge_callback done);
 /// The conversation router.
 conversation_router_actor spawn_conversation_router(caf::actor_system& sys, services_ptr svc);
 /// The Telegram bridge.

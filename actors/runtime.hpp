@@ -4,6 +4,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "actors/events.hpp"
 #include "config/settings.hpp"
 #include "core/provider_config.hpp"
@@ -63,6 +65,11 @@ public:
   void put_provider_config(std::string key, core::notification_config config, edge_callback done);
   /// A session's delivery log (a read).
   void session_deliveries(int64_t session_id, edge_callback done);
+
+  /// Runs one of the support bot's read-only tools (core::read_only_tool_definitions; the
+  /// arguments passed validate_tool_arguments): `done` gets 200 {"result": ...}, or the error's
+  /// status and {"error", "reason"} (404 for an unknown conversation or account).
+  void run_read_only_tool(std::string name, nlohmann::json arguments, edge_callback done);
 
   /// The settings the runtime was started with.
   const config::settings& settings() const;

@@ -90,6 +90,42 @@ json make_definitions() {
   return defs;
 }
 
+json read_only_definitions() {
+  const json account = {{"type", "integer"},
+                        {"description", "Chatwoot account id (the id in its API paths)."},
+                        {"minimum", 1}};
+  json defs = json::array();
+  defs.push_back(function_tool(
+      "help_center_search",
+      "Search the Help Center of the provider that owns a Chatwoot account (the portal of its "
+      "notification config) the way the support bot does: the best published articles for a "
+      "question, each with its link, relevance in (0, 1) and the sentences that answer it.",
+      {{"account_id", account},
+       {"query",
+        {{"type", "string"},
+         {"description", "The question or keywords."},
+         {"minLength", 1},
+         {"maxLength", 1000}}},
+       {"limit",
+        {{"type", "integer"},
+         {"description", "How many articles at most (default 3)."},
+         {"minimum", 1},
+         {"maximum", 10}}}},
+      {"account_id", "query"}));
+  defs.push_back(function_tool(
+      "conversation_get_state",
+      "Read a Chatwoot conversation as the support bot saw it last: its status, whether the bot "
+      "still answers or handed it to a human and why, the hand-off count, the customer's last "
+      "message and the provider notification of the last hand-off.",
+      {{"account_id", account},
+       {"conversation_id",
+        {{"type", "integer"},
+         {"description", "The conversation's display id (the id in Chatwoot's URLs)."},
+         {"minimum", 1}}}},
+      {"account_id", "conversation_id"}));
+  return defs;
+}
+
 struct invalid {
   std::string reason;
 };
@@ -137,6 +173,7 @@ const std::regex& compiled(const std::string& pattern) {
       }
     };
     walk(tool_definitions());
+    walk(read_only_tool_definitions());
     return m;
   }();
   return cache.at(pattern);
@@ -161,6 +198,13 @@ void validate(const json& schema, const json& value, const std::string& path) {
     }
     if (!found)
       throw invalid{path + ": must be one of " + allowed};
+  }
+  if (value.is_number()) {
+    auto x = value.get<double>();
+    if (auto m = schema.find("minimum"); m != schema.end() && x < m->get<double>())
+      throw invalid{path + ": must be at least " + m->dump()};
+    if (auto m = schema.find("maximum"); m != schema.end() && x > m->get<double>())
+      throw invalid{path + ": must be at most " + m->dump()};
   }
   if (value.is_string()) {
     auto n = utf8_length(value.get_ref<const std::string&>());
@@ -212,20 +256,26 @@ std::vector<std::string> tool_names() {
   return names;
 }
 
+const nlohmann::json& read_only_tool_definitions() {
+  static const json defs = read_only_definitions();
+  return defs;
+}
+
 expected<void> validate_tool_arguments(std::string_view name, const nlohmann::json& args) {
-  for (const auto& t : tool_definitions()) {
-    const auto& fn = t["function"];
-    if (fn["name"].get_ref<const std::string&>() != name)
-      continue;
-    try {
-      validate(fn["parameters"], args, "arguments");
-      return {};
-    } catch (const invalid& e) {
-      return caf::make_error(sb_error::invalid_argument, e.reason);
-    } catch (const json::exception& e) {
-      return caf::make_error(sb_error::internal, std::string{"tool schema: "} + e.what());
+  for (const auto* list : {&tool_definitions(), &read_only_tool_definitions()})
+    for (const auto& t : *list) {
+      const auto& fn = t["function"];
+      if (fn["name"].get_ref<const std::string&>() != name)
+        continue;
+      try {
+        validate(fn["parameters"], args, "arguments");
+        return {};
+      } catch (const invalid& e) {
+        return caf::make_error(sb_error::invalid_argument, e.reason);
+      } catch (const json::exception& e) {
+        return caf::make_error(sb_error::internal, std::string{"tool schema: "} + e.what());
+      }
     }
-  }
   return caf::make_error(sb_error::not_found, "unknown tool '" + std::string{name} + "'");
 }
 

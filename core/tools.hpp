@@ -23,9 +23,16 @@ const nlohmann::json& tool_definitions();
 /// Tool names in definition order.
 std::vector<std::string> tool_names();
 
+/// The support bot's read-only tools, in the same format (not offered to the LLM of the
+/// omnichannel sessions, and not on /api/v1/tools; served over MCP): help_center_search (the
+/// Help Center of a Chatwoot account's provider, ranked as the bot ranks it) and
+/// conversation_get_state (a Chatwoot conversation as the bot saw it last).
+const nlohmann::json& read_only_tool_definitions();
+
 /// Validates a tool call's arguments against that tool's parameters schema (the JSON Schema
 /// subset the definitions use: type, required, properties, additionalProperties false, enum,
-/// minLength/maxLength in code points, pattern). Unknown tool -> sb_error::not_found; invalid
+/// minLength/maxLength in code points, pattern, minimum/maximum), in tool_definitions or
+/// read_only_tool_definitions. Unknown tool -> sb_error::not_found; invalid
 /// arguments -> sb_error::invalid_argument with a reason starting with the argument's name, e.g.
 /// "phone_number: must match ^\+[1-9][0-9]{7,14}$".
 expected<void> validate_tool_arguments(std::string_view name, const nlohmann::json& args);

@@ -8,6 +8,7 @@
 #include "http/bench_routes.hpp"
 #include "http/bot_routes.hpp"
 #include "http/edge.hpp"
+#include "http/mcp.hpp"
 #include "http/provider_api.hpp"
 #include "http/webhooks.hpp"
 
@@ -123,6 +124,7 @@ void app::add_routes() {
          }});
   add_omnichannel_routes(routes_, rt_, settings_, *api_limit_);
   add_bot_routes(routes_, rt_, settings_);
+  add_mcp_routes(routes_, rt_, settings_);
   add_provider_routes(routes_, rt_, settings_, *api_limit_);
   add_bench_routes(routes_, settings_);
 }

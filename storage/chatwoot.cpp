@@ -26,6 +26,15 @@ constexpr const char* lock_conversation_sql
       "coalesce(last_customer_message, ''), coalesce(contact_name, '') FROM chatwoot_conversations "
       "WHERE account_id = :a AND conversation_id = :c FOR UPDATE";
 
+constexpr const char* find_conversation_sql
+    = "SELECT c.status, c.bot_state, coalesce(c.escalation_reason, ''), c.handoff_seq, "
+      "coalesce(c.last_customer_message, ''), coalesce(c.contact_name, ''), "
+      "to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+      "coalesce(n.channel, ''), coalesce(n.status, '') FROM chatwoot_conversations c "
+      "LEFT JOIN provider_notifications n ON n.account_id = c.account_id "
+      "AND n.conversation_id = c.conversation_id AND n.handoff_seq = c.handoff_seq "
+      "AND c.handoff_seq > 0 WHERE c.account_id = :a AND c.conversation_id = :c LIMIT 1";
+
 constexpr const char* save_conversation_sql
     = "UPDATE chatwoot_conversations SET status = :st, bot_state = :bs, "
       "escalation_reason = nullif(:er, ''), handoff_seq = :seq, "
@@ -140,6 +149,23 @@ conversation_row lock_conversation(soci::session& sql, int64_t account_id, int64
   if (!sql.got_data())
     throw domain_error(sb_error::internal, "conversation row vanished");
   return row;
+}
+
+std::optional<conversation_state> find_conversation(soci::session& sql, int64_t account_id,
+                                                    int64_t conversation_id) {
+  long long a = account_id, c = conversation_id;
+  conversation_state st;
+  st.conversation.account_id = account_id;
+  st.conversation.conversation_id = conversation_id;
+  auto& row = st.conversation;
+  sql << find_conversation_sql, soci::use(a), soci::use(c), soci::into(row.status),
+      soci::into(row.bot_state), soci::into(row.escalation_reason), soci::into(row.handoff_seq),
+      soci::into(row.last_customer_message), soci::into(row.contact_name),
+      soci::into(st.updated_at), soci::into(st.notification_channel),
+      soci::into(st.notification_status);
+  if (!sql.got_data())
+    return std::nullopt;
+  return st;
 }
 
 void save_conversation(soci::session& sql, const conversation_row& c) {

@@ -49,6 +49,20 @@ conversation_row lock_conversation(soci::session& sql, int64_t account_id, int64
 /// Writes the conversation row.
 void save_conversation(soci::session& sql, const conversation_row& c);
 
+/// A conversation as a read-only tool shows it: the row and the notification of its last
+/// hand-off (channel and status empty when there is none).
+struct conversation_state {
+  conversation_row conversation;
+  std::string updated_at; ///< RFC 3339, UTC
+  std::string notification_channel;
+  std::string notification_status; ///< queued | sent | failed | skipped
+};
+
+/// The conversation and its last hand-off's notification, without locking; none when the bot
+/// never saw it. 1 round trip.
+std::optional<conversation_state> find_conversation(soci::session& sql, int64_t account_id,
+                                                    int64_t conversation_id);
+
 /// One notification of a provider about a hand-off.
 struct notification_row {
   int64_t id = 0;

@@ -234,3 +234,35 @@ TEST_CASE("a conversation first seen as pending -> open is a hand-off; first see
   CHECK(fallback.became_open);
   CHECK(b.count("SELECT count(*) FROM provider_notifications") == 1);
 }
+
+TEST_CASE("find_conversation reads a conversation and its last hand-off's notification, read-only",
+          "[chatwoot]") {
+  bot_db b;
+  b.provider(7, "telegram");
+  CHECK_FALSE(b.tx([&](soci::session& sql) { return find_conversation(sql, 7, 30); }));
+  CHECK(b.count("SELECT count(*) FROM chatwoot_conversations") == 0); // not created by a read
+  b.tx([&](soci::session& sql) {
+    return accept_chatwoot_event(sql, event(30, "pending", "", true, "where is my order?"));
+  });
+  auto fresh = b.tx([&](soci::session& sql) { return find_conversation(sql, 7, 30); });
+  REQUIRE(fresh);
+  CHECK(fresh->conversation.status == "pending");
+  CHECK(fresh->conversation.bot_state == "active");
+  CHECK(fresh->conversation.last_customer_message == "where is my order?");
+  CHECK(fresh->conversation.contact_name == "Jean");
+  CHECK(fresh->notification_channel.empty());
+  CHECK(fresh->updated_at.size() == 20); // 2026-12-01T18:00:00Z
+  CHECK(fresh->updated_at.back() == 'Z');
+  b.tx([&](soci::session& sql) { return record_handoff(sql, handoff(30, "asked for a human")); });
+  b.tx([&](soci::session& sql) { return accept_chatwoot_event(sql, event(30, "pending")); });
+  b.tx([&](soci::session& sql) { return record_handoff(sql, handoff(30, "low confidence")); });
+  *b.sql << "UPDATE provider_notifications SET status = 'sent' WHERE handoff_seq = 2";
+  auto st = b.tx([&](soci::session& sql) { return find_conversation(sql, 7, 30); });
+  REQUIRE(st);
+  CHECK(st->conversation.handoff_seq == 2);
+  CHECK(st->conversation.bot_state == "handed_off");
+  CHECK(st->conversation.escalation_reason == "low confidence");
+  CHECK(st->notification_channel == "telegram");
+  CHECK(st->notification_status == "sent"); // the last hand-off's, not the first's
+  CHECK_FALSE(b.tx([&](soci::session& sql) { return find_conversation(sql, 8, 30); }));
+}
