@@ -26,7 +26,27 @@ constexpr const char* provider_usage = R"(Usage:
   switchboard provider rotate-key --id ID     issue a new key; the old one stops working
   switchboard provider revoke-key --id ID     remove the key; the provider cannot authenticate
   switchboard provider list                   id, name, key prefix, whether a key is active
+Needs only the database (database.dsn, SWITCHBOARD_DATABASE_DSN), migrated.
 )";
+
+/// One subcommand's usage line, for `provider SUB --help`.
+struct subcommand_help {
+  const char* name;
+  const char* text;
+};
+
+constexpr subcommand_help provider_subcommands[] = {
+    {"create", "Usage: switchboard [--config FILE] provider create --name NAME\n"
+               "  creates a provider and prints its API key once (store it: it cannot be "
+               "recovered)\n"},
+    {"rotate-key", "Usage: switchboard [--config FILE] provider rotate-key --id ID\n"
+                   "  issues a new API key and prints it once; the old key stops working\n"},
+    {"revoke-key", "Usage: switchboard [--config FILE] provider revoke-key --id ID\n"
+                   "  removes the provider's key: it can no longer authenticate\n"},
+    {"list", "Usage: switchboard [--config FILE] provider list\n"
+             "  prints id, name, key prefix, whether a key is active and when it was created "
+             "(never a key)\n"},
+};
 
 constexpr const char* telegram_usage = R"(Usage:
   switchboard telegram set-webhook --url URL [--allowed-updates TYPE,TYPE...]
@@ -272,7 +292,30 @@ int set_webhook(const config::settings& s, const std::vector<std::string>& args)
 
 } // namespace
 
+bool wants_help(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "help")
+    return true;
+  return std::any_of(args.begin(), args.end(),
+                     [](const std::string& a) { return a == "--help" || a == "-h"; });
+}
+
+std::string provider_help(const std::vector<std::string>& args) {
+  if (!args.empty())
+    for (const auto& sub : provider_subcommands)
+      if (args[0] == sub.name)
+        return sub.text;
+  return provider_usage;
+}
+
+std::string telegram_help(const std::vector<std::string>& args) {
+  return telegram_usage;
+}
+
 int run_provider_command(const config::settings& s, const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << provider_help(args);
+    return ok;
+  }
   if (args.empty())
     return usage_error("provider needs a subcommand", provider_usage);
   const auto& sub = args[0];
@@ -318,22 +361,18 @@ int run_provider_command(const config::settings& s, const std::vector<std::strin
       std::cout << std::flush;
     });
   }
-  if (sub == "help" || sub == "--help") {
-    std::cout << provider_usage;
-    return ok;
-  }
   return usage_error("unknown provider subcommand '" + sub + "'", provider_usage);
 }
 
 int run_telegram_command(const config::settings& s, const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << telegram_help(args);
+    return ok;
+  }
   if (args.empty())
     return usage_error("telegram needs a subcommand", telegram_usage);
   if (args[0] == "set-webhook")
     return set_webhook(s, args);
-  if (args[0] == "help" || args[0] == "--help") {
-    std::cout << telegram_usage;
-    return ok;
-  }
   return usage_error("unknown telegram subcommand '" + args[0] + "'", telegram_usage);
 }
 

@@ -19,4 +19,12 @@ int run_provider_command(const config::settings& s, const std::vector<std::strin
 /// telegram.base_url is a loopback address (the simulator). Exit codes as above.
 int run_telegram_command(const config::settings& s, const std::vector<std::string>& args);
 
+/// The usage text of `switchboard provider` / `switchboard telegram`, or of one of their
+/// subcommands when `args[0]` names one (`provider list --help`).
+std::string provider_help(const std::vector<std::string>& args);
+std::string telegram_help(const std::vector<std::string>& args);
+
+/// Whether the arguments ask for help (`--help` or `-h` anywhere, or `help` as the subcommand).
+bool wants_help(const std::vector<std::string>& args);
+
 } // namespace switchboard::app

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -10,6 +11,7 @@
 
 #include "actors/metrics.hpp"
 #include "actors/runtime.hpp"
+#include "app/build_info.hpp"
 #include "app/commands.hpp"
 #include "config/settings.hpp"
 #include "core/log.hpp"
@@ -37,7 +39,8 @@ Usage:
                                              is printed once)
   switchboard [--config FILE] telegram set-webhook --url URL
                                              register the Telegram webhook with the secret token
-  switchboard --help | --version
+  switchboard COMMAND --help                 a command's usage (provider SUBCOMMAND --help)
+  switchboard --help | --version             this text | version and git commit
 
 Without --config the embedded default configuration is used: the private PostgreSQL of
 scripts/pg and the provider simulator (switchboard-sim) on 127.0.0.1. Every key can be set from
@@ -45,11 +48,96 @@ the environment as SWITCHBOARD_<SECTION>_<KEY> (see config/switchboard.example.t
 must come from there.
 )";
 
+/// One command: its usage text (for `COMMAND --help` and usage errors) and whether it needs only
+/// the database's settings rather than every enabled provider's secrets.
+struct command_info {
+  const char* name;
+  const char* usage;
+  bool database_only;
+};
+
+constexpr command_info commands[] = {
+    {"serve",
+     "Usage: switchboard [--config FILE] [serve]\n"
+     "  runs the server until SIGTERM or SIGINT (then drains in-flight requests and exits 0);\n"
+     "  prints {\"event\":\"ready\",\"port\":N} on stdout once listening\n",
+     false},
+    {"migrate",
+     "Usage: switchboard [--config FILE] migrate\n"
+     "  applies pending database migrations and exits; needs only database.dsn\n",
+     true},
+    {"check-config",
+     "Usage: switchboard [--config FILE] check-config\n"
+     "  validates the configuration, prints it (secrets redacted) with what each credential is\n"
+     "  for, and exits 2 listing every problem\n",
+     false},
+    {"example-config",
+     "Usage: switchboard example-config\n"
+     "  prints the example configuration: every key with its default and meaning\n",
+     false},
+    {"provider", nullptr, true},
+    {"telegram", nullptr, false},
+};
+
+constexpr const char* usage_line
+    = "Usage: switchboard [--config FILE] [COMMAND] [ARGS...] (switchboard --help lists them)\n";
+
+const command_info* find_command(const std::string& name) {
+  for (const auto& c : commands)
+    if (name == c.name)
+      return &c;
+  return nullptr;
+}
+
 struct cli {
   std::string config_path;
   std::string command = "serve";
   std::vector<std::string> args;
+  bool help = false;
+  bool version = false;
+  bool command_seen = false;
 };
+
+/// Prints why the command line is wrong, and how it should look; exit status 2.
+int usage_error(const std::string& msg, const char* usage = usage_line) {
+  std::cerr << "switchboard: " << msg << "\n" << usage;
+  std::cerr.flush();
+  return 2;
+}
+
+std::string unexpected(const std::string& arg) {
+  return (arg.size() > 1 && arg[0] == '-' ? "unknown option '" : "unexpected argument '") + arg
+         + "'";
+}
+
+/// Splits the command line: --config anywhere, --help and --version before the command, then
+/// the command and its arguments. A string is the usage error, if any.
+std::optional<std::string> parse(int argc, char** argv, cli& c) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config" || a == "-c") {
+      if (i + 1 >= argc)
+        return std::string{"--config needs a file"};
+      c.config_path = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      c.config_path = a.substr(9);
+    } else if (c.command_seen) {
+      c.args.push_back(a);
+    } else if (a == "--help" || a == "-h") {
+      c.help = true;
+    } else if (a == "--version") {
+      c.version = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return unexpected(a);
+    } else {
+      c.command = a;
+      c.command_seen = true;
+    }
+  }
+  if (c.version && (c.help || c.command_seen))
+    return std::string{"--version takes no command"};
+  return std::nullopt;
+}
 
 int fail(const std::string& msg, int code = 2) {
   std::cerr << "switchboard: " << msg << std::endl;
@@ -135,39 +223,47 @@ int serve(const config::settings& s) {
 
 int main(int argc, char** argv) {
   cli c;
-  bool command_seen = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << usage;
-      return 0;
-    }
-    if (a == "--version") {
-      std::cout << "switchboard " << SB_VERSION << std::endl;
-      return 0;
-    }
-    if (a == "--config" || a == "-c") {
-      if (i + 1 >= argc)
-        return fail("--config needs a file");
-      c.config_path = argv[++i];
-    } else if (a.rfind("--config=", 0) == 0) {
-      c.config_path = a.substr(9);
-    } else if (!command_seen && a.rfind("-", 0) != 0) {
-      c.command = a;
-      command_seen = true;
-    } else {
-      c.args.push_back(a);
-    }
+  if (auto problem = parse(argc, argv, c))
+    return usage_error(*problem);
+  if (c.version) {
+    std::cout << "switchboard " << SB_VERSION << " (commit " << app::build_commit() << ")"
+              << std::endl;
+    return 0;
   }
-  if (c.command != "serve" && c.command != "migrate" && c.command != "check-config"
-      && c.command != "example-config" && c.command != "provider" && c.command != "telegram")
-    return fail("unknown command '" + c.command + "' (see --help)");
+  if (c.help && !c.command_seen) {
+    std::cout << usage;
+    return 0;
+  }
+  auto command = find_command(c.command);
+  if (command == nullptr)
+    return usage_error("unknown command '" + c.command + "'");
+  // `provider` and `telegram` take subcommands; the others take nothing but --help.
+  bool with_subcommands = command->usage == nullptr;
+  if (c.help || app::wants_help(c.args)) {
+    if (c.command == "provider")
+      std::cout << app::provider_help(c.args);
+    else if (c.command == "telegram")
+      std::cout << app::telegram_help(c.args);
+    else
+      std::cout << command->usage;
+    return 0;
+  }
+  if (!with_subcommands && !c.args.empty())
+    return usage_error(unexpected(c.args.front()), command->usage);
   if (c.command == "example-config") {
     std::cout << config::example_config();
     return 0;
   }
 
   auto report = config::check_settings(c.config_path);
+  if (command->database_only && !report.missing_keys.empty()) {
+    // Unset provider secrets do not stop a command that only talks to the database.
+    std::vector<std::string> kept;
+    for (std::size_t i = 0; i < report.errors.size(); ++i)
+      if (i >= report.missing_keys.size() || report.missing_keys[i].rfind("database.", 0) == 0)
+        kept.push_back(report.errors[i]);
+    report.errors = std::move(kept);
+  }
   if (!report.errors.empty()) {
     for (auto& e : report.errors)
       std::cerr << "switchboard: " << e << '\n';

@@ -214,15 +214,19 @@ bool valid_telegram_secret(const std::string& s) {
   });
 }
 
-/// Appends every invalid value to `errs` and every missing required key to `missing`.
-void validate(settings& s, std::vector<std::string>& errs, std::vector<std::string>& missing) {
+/// Appends every invalid value to `errs` and every missing required key to `missing` (its path
+/// to `missing_keys`).
+void validate(settings& s, std::vector<std::string>& errs, std::vector<std::string>& missing,
+              std::vector<std::string>& missing_keys) {
   auto bad = [&](const char* key, const std::string& what) {
     errs.push_back(std::string{"config: "} + key + ": " + what);
   };
   auto req = [&](const std::string& v, const char* key, const std::string& when = "") {
-    if (v.empty())
+    if (v.empty()) {
       missing.push_back(std::string{"config: "} + key + ": required" + when + " (set "
                         + env_name(key) + ")");
+      missing_keys.push_back(key);
+    }
   };
   for (auto& f : fields_of(s))
     if (f.range.lo <= f.range.hi)
@@ -437,11 +441,13 @@ load_report check_settings_text(const std::string& toml_text, env_lookup env,
     }
   }
   resolve_deprecated(s, r.warnings);
-  std::vector<std::string> missing;
-  validate(s, r.errors, missing);
+  std::vector<std::string> missing, missing_keys;
+  validate(s, r.errors, missing, missing_keys);
   // A misspelt key also shows up as a missing one: the missing ones wait until no value is wrong.
-  if (r.errors.empty())
+  if (r.errors.empty()) {
     r.errors = std::move(missing);
+    r.missing_keys = std::move(missing_keys);
+  }
   warn_likely_mistakes(s, r.warnings);
   return r;
 }

@@ -333,6 +333,9 @@ struct load_report {
   settings loaded;                   ///< as far as it could be read (defaults where not)
   std::vector<std::string> errors;   ///< one line each ("config: key: what"); empty = usable
   std::vector<std::string> warnings; ///< deprecated keys and likely mistakes; the server starts
+  /// When every error is a required key left unset: those keys, one per error, in order (a
+  /// command that needs only some keys, such as the database's, may ignore the others).
+  std::vector<std::string> missing_keys;
   core::sb_error code = core::sb_error::invalid_argument; ///< of the first error
 };
 

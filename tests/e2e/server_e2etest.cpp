@@ -5,10 +5,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <sstream>
 
 #include <sys/resource.h>
 
+#include "config/settings.hpp"
 #include "tests/support/stack.hpp"
 
 using namespace switchboard;
@@ -154,6 +156,109 @@ TEST_CASE("the binary's commands: check-config, migrate, bad configs", "[server]
   CHECK(run({"--version"}, {}, out, err) == 0);
   CHECK(out.rfind("switchboard ", 0) == 0);
   CHECK(run({"frobnicate"}, secrets, out, err) == 2);
+
+  // --version: the project version and the git commit the binary was built from.
+  CHECK(run({"--version"}, {}, out, err) == 0);
+  CHECK(std::regex_match(out, std::regex{std::string{"switchboard "} + SB_VERSION
+                                         + R"( \(commit ([0-9a-f]{4,40}|unknown)\)\n)"}));
+
+  // Unknown options and stray arguments are usage errors (exit 2, a usage line), never ignored:
+  // `switchboard --verbose` used to start serving.
+  struct bad_usage {
+    std::vector<std::string> args;
+    std::string first_line;
+  };
+  for (const auto& [args, first_line] : std::vector<bad_usage>{
+           {{"--bogus"}, "switchboard: unknown option '--bogus'"},
+           {{"-V"}, "switchboard: unknown option '-V'"},
+           {{"--verbose"}, "switchboard: unknown option '--verbose'"},
+           {{"check-config", "extra"}, "switchboard: unexpected argument 'extra'"},
+           {{"check-config", "--bogus"}, "switchboard: unknown option '--bogus'"},
+           {{"migrate", "now"}, "switchboard: unexpected argument 'now'"},
+           {{"serve", "--verbose"}, "switchboard: unknown option '--verbose'"},
+           {{"example-config", "x"}, "switchboard: unexpected argument 'x'"},
+           {{"--version", "serve"}, "switchboard: --version takes no command"},
+           {{"provider", "list", "extra"}, "switchboard: unexpected argument 'extra'"},
+           {{"--config"}, "switchboard: --config needs a file"},
+       }) {
+    std::string joined;
+    for (auto& a : args)
+      joined += a + " ";
+    INFO("switchboard " << joined);
+    CHECK(run(args, secrets, out, err) == 2);
+    CHECK(err.substr(0, err.find('\n')) == first_line);
+    CHECK(err.find("Usage:") != std::string::npos);
+    CHECK(out.empty()); // nothing ran: no ready event, no listing
+  }
+
+  // --help per command, without a configuration or any secret.
+  struct help_case {
+    std::vector<std::string> args;
+    std::string starts;
+  };
+  for (const auto& [args, starts] : std::vector<help_case>{
+           {{"--help"}, "switchboard - omnichannel"},
+           {{"serve", "--help"}, "Usage: switchboard [--config FILE] [serve]\n"},
+           {{"migrate", "--help"}, "Usage: switchboard [--config FILE] migrate\n"},
+           {{"--help", "migrate"}, "Usage: switchboard [--config FILE] migrate\n"},
+           {{"check-config", "-h"}, "Usage: switchboard [--config FILE] check-config\n"},
+           {{"example-config", "--help"}, "Usage: switchboard example-config\n"},
+           {{"provider", "--help"}, "Usage:\n  switchboard provider create --name NAME"},
+           {{"provider", "list", "--help"}, "Usage: switchboard [--config FILE] provider list\n"},
+           {{"provider", "create", "--help"},
+            "Usage: switchboard [--config FILE] provider create --name NAME\n"},
+           {{"telegram", "set-webhook", "--help"}, "Usage:\n  switchboard telegram set-webhook"},
+       }) {
+    INFO(args.front() << " " << args.back());
+    CHECK(run(args, {}, out, err) == 0);
+    CHECK(out.rfind(starts, 0) == 0);
+    CHECK(err.empty());
+  }
+
+  // migrate and provider need only the database: unset provider secrets do not stop them...
+  env_list database_only{{"SWITCHBOARD_DATABASE_DSN", db.dsn()}};
+  CHECK(run({"migrate"}, database_only, out, err) == 0);
+  CHECK(out.find("migrations: 0 applied") != std::string::npos);
+  CHECK(run({"provider", "list"}, database_only, out, err) == 0);
+  CHECK(out.rfind("id\tname\tkey_prefix\tkey_active\tkey_created_at\n", 0) == 0);
+  // ...but a wrong value still does, and so do the secrets for the commands that use them.
+  auto wrong = database_only;
+  wrong.emplace_back("SWITCHBOARD_SMS_MAX_SEGMENTS", "0");
+  CHECK(run({"provider", "list"}, wrong, out, err) == 2);
+  CHECK(err == "switchboard: config: sms.max_segments: must be from 1 to 10 (is 0)\n");
+  CHECK(run({"check-config"}, database_only, out, err) == 2);
+  CHECK(err.find("whatsapp.access_token: required") != std::string::npos);
+}
+
+TEST_CASE("the packaged configuration needs only the database and the two API tokens", "[server]") {
+  // deploy/switchboard.toml is installed as /etc/switchboard/switchboard.toml: every channel off,
+  // secrets from the environment (/etc/switchboard/switchboard.env).
+  auto path = std::string{SB_SOURCE_DIR} + "/deploy/switchboard.toml";
+  std::string out, err;
+  CHECK(run({"check-config", "--config", path}, {}, out, err) == 2);
+  CHECK(err
+        == "switchboard: config: database.dsn: required (set SWITCHBOARD_DATABASE_DSN)\n"
+           "switchboard: config: voice.token: required (set SWITCHBOARD_VOICE_TOKEN)\n"
+           "switchboard: config: api.token: required (set SWITCHBOARD_API_TOKEN)\n");
+  env_list env{{"SWITCHBOARD_DATABASE_DSN", "postgresql://x@127.0.0.1:9/x"},
+               {"SWITCHBOARD_VOICE_TOKEN", "v"},
+               {"SWITCHBOARD_API_TOKEN", "a"}};
+  CHECK(run({"check-config", "--config", path}, env, out, err) == 0);
+  CHECK(out.find("# configuration OK") != std::string::npos);
+  CHECK(out.find("listen_address = \"127.0.0.1\"") != std::string::npos);
+
+  // Every secret the configuration knows is named, commented out, in the shipped env file.
+  std::ifstream in{std::string{SB_SOURCE_DIR} + "/deploy/switchboard.env"};
+  std::string env_file{std::istreambuf_iterator<char>{in}, {}};
+  REQUIRE(!env_file.empty());
+  for (const auto& k : config::known_keys())
+    if (k.secret && k.path != "chatwoot.api_token") { // deprecated
+      INFO(k.env);
+      CHECK(env_file.find("\n#" + k.env + "=") != std::string::npos);
+    }
+  std::istringstream lines{env_file};
+  for (std::string line; std::getline(lines, line);)
+    CHECK((line.empty() || line[0] == '#')); // no value is shipped
 }
 
 TEST_CASE("check-config lists every problem and what each Chatwoot token is for; example-config "
