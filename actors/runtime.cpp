@@ -308,11 +308,11 @@ void runtime::session_deliveries(int64_t session_id, edge_callback done) {
         return storage::session_deliveries_json(sql, session_id);
       },
       std::move(done));
+}
+
 void runtime::run_read_only_tool(std::string name, nlohmann::json arguments, edge_callback done) {
   actors::run_read_only_tool(*impl_->sys, impl_->svc, std::move(name), std::move(arguments),
                              std::move(done));
-}
-
 }
 
 const config::settings& runtime::settings() const {
