@@ -126,7 +126,7 @@ articles_actor::behavior_type articles_fn(articles_ptr self, std::shared_ptr<ser
           entry.set = set;
           entry.fetched_at = std::chrono::steady_clock::now();
           core::log(core::log_level::info, "Help Center articles loaded",
-                    {{"portal", key}, {"articles", std::to_string(set->articles.size())}});
+                    {{"portal", key}, {"articles", set->articles.size()}});
         } else if (core::code_of(err) == sb_error::provider_rejected) {
           core::log(core::log_level::error,
                     "Help Center unreadable: Chatwoot refused the article read; questions are "

@@ -273,20 +273,18 @@ void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
           break;
         case retry_result::retried:
           svc.stats->provider_retry(self->state.service);
-          log_send(s, "send will be retried", core::log_level::info,
-                   {{"reason", reason},
-                    {"attempts", std::to_string(res.attempts)},
-                    {"delay_ms", std::to_string(res.delay.count())}});
+          log_send(
+              s, "send will be retried", core::log_level::info,
+              {{"reason", reason}, {"attempts", res.attempts}, {"delay_ms", res.delay.count()}});
           break;
         case retry_result::fell_back:
           svc.stats->count("whatsapp_fallbacks", res.fallback_channel);
           [[fallthrough]];
         case retry_result::failed:
           svc.stats->message_sent(s.channel, s.provider, false);
-          log_send(s, "send failed: retry horizon passed", core::log_level::warn,
-                   {{"reason", reason},
-                    {"attempts", std::to_string(res.attempts)},
-                    {"fallback", res.fallback_channel}});
+          log_send(
+              s, "send failed: retry horizon passed", core::log_level::warn,
+              {{"reason", reason}, {"attempts", res.attempts}, {"fallback", res.fallback_channel}});
           break;
         }
       },
@@ -309,7 +307,7 @@ void report_circuit(channel_ptr self) {
     auto wait = st.breaker.open_for(now);
     self->delayed_send(self, wait + milliseconds{1}, tick_atom::value);
     core::log(core::log_level::warn, "circuit breaker opened: sends to the provider wait",
-              {{"provider", st.service}, {"cooldown_ms", std::to_string(wait.count())}});
+              {{"provider", st.service}, {"cooldown_ms", wait.count()}});
   }
 }
 
@@ -349,7 +347,7 @@ void hold_back(channel_ptr self, const outbound_send& s, bool refund, millisecon
   auto token = s.claim_token;
   auto box = static_cast<storage::outbox>(s.box);
   log_send(s, "circuit open: the send waits", core::log_level::debug,
-           {{"delay_ms", std::to_string(delay.count())}});
+           {{"delay_ms", delay.count()}});
   db_write<bool>(
       self, svc, "postpone",
       [=](soci::session& sql) { return storage::postpone_row(sql, id, box, token, delay, refund); },
@@ -394,7 +392,7 @@ void back_off(channel_ptr self, const outbound_send& s, const std::string& reaso
   auto& svc = *self->state.svc;
   svc.stats->count("whatsapp_user_backoffs", "send");
   log_send(s, "per-user limit: the send waits", core::log_level::info,
-           {{"reason", reason}, {"delay_ms", std::to_string(wait.count())}});
+           {{"reason", reason}, {"delay_ms", wait.count()}});
   auto id = s.delivery_id;
   db_write<bool>(
       self, svc, "back_off",
@@ -523,8 +521,7 @@ void on_answer(channel_ptr self, outbound_send s, const core::circuit_permit& pe
   auto& svc = *st.svc;
   svc.stats->message_sent(s.channel, s.provider, true);
   log_send(s, "sent", core::log_level::info,
-           {{"attempt", std::to_string(s.attempt)},
-            {"latency_ms", std::to_string(r.elapsed_us / 1000)}});
+           {{"attempt", s.attempt}, {"latency_ms", r.elapsed_us / 1000}});
   storage::sent_record rec;
   rec.id = s.delivery_id;
   rec.external_id = *id;

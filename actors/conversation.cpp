@@ -118,7 +118,7 @@ void post(conv_ptr self, http_call call, std::function<void(bool)> then) {
             bool ok = r.status >= 200 && r.status < 300;
             if (!ok)
               log_conv(self, "Chatwoot refused a call", correlation_id,
-                       {{"call", what}, {"status", std::to_string(r.status)}});
+                       {{"call", what}, {"status", r.status}});
             then(ok);
           },
           [=](caf::error& e) {
@@ -186,7 +186,7 @@ void reply(conv_ptr self, const core::bot_answer& answer, const std::string& cor
   self->state.svc->stats->count("bot_answers",
                                 answer.sources.empty() ? "no_sources" : "with_sources");
   log_conv(self, "answering from the Help Center", correlation_id,
-           {{"sources", std::to_string(answer.sources.size())}});
+           {{"sources", answer.sources.size()}});
   post(self,
        chatwoot_call(self, "/messages", core::chatwoot_message_body(core::render_reply(answer)),
                      correlation_id),

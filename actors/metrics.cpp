@@ -1,7 +1,16 @@
 #include "actors/metrics.hpp"
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
+#include <sstream>
+#include <system_error>
 #include <unordered_map>
+#include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -24,6 +33,70 @@ prometheus::Histogram::BucketBoundaries latency_buckets() {
 
 std::string s(std::string_view v) {
   return std::string{v};
+}
+
+/// The counters metrics::count knows: the name of their one label, their HELP text and the
+/// label values pre-created at 0 (so alerts see the series before the first event).
+struct generic_counter {
+  const char* name;
+  const char* label;
+  const char* help;
+  std::vector<const char*> values;
+};
+
+const std::vector<generic_counter>& generic_counters() {
+  static const std::vector<generic_counter> table = {
+      {"fallback_replies",
+       "reason",
+       "Replies by the built-in responder instead of the LLM, by why",
+       {}},
+      {"tool_calls", "tool", "Tool calls the LLM made, by tool", {}},
+      {"typing_indicators",
+       "result",
+       "WhatsApp read receipts with the typing indicator, by result",
+       {"sent", "refused", "failed"}},
+      {"inbox_dead_letters",
+       "entity",
+       "Inbox rows set aside after failing five times for a reason of their own, by entity kind",
+       {"message"}},
+      {"whatsapp_fallbacks",
+       "channel",
+       "WhatsApp sends that fell back to another channel, by it",
+       {"sms"}},
+      {"whatsapp_user_backoffs",
+       "origin",
+       "WhatsApp per-user rate limits (131056) met, by where they were seen",
+       {"send", "status"}},
+      {"skipped_sends",
+       "channel",
+       "Summaries not sent on a channel (no window, no template, no opt-in)",
+       {}},
+      {"inbox_rewakes",
+       "source",
+       "Entities woken for pending inbox rows, by who found them",
+       {"poller"}},
+      {"handoffs",
+       "result",
+       "Hand-offs to a human recorded, by whether a reason was known",
+       {"recorded", "unknown"}},
+      {"escalations", "reason", "Conversations escalated to a human, by reason", {}},
+      {"bot_answers",
+       "result",
+       "Bot answers from the Help Center, by whether they cite sources",
+       {"with_sources", "no_sources"}},
+      {"provider_replies",
+       "result",
+       "Provider replies from Telegram posted into Chatwoot",
+       {"posted", "failed"}},
+  };
+  return table;
+}
+
+const generic_counter* find_generic(std::string_view name) {
+  for (const auto& g : generic_counters())
+    if (name == g.name)
+      return &g;
+  return nullptr;
 }
 
 } // namespace
@@ -183,11 +256,139 @@ struct metrics::impl {
             .Help("API calls answered 429 by their key's bucket (api.rate_per_s, api.burst), by "
                   "route")
             .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& build_info
+      = BuildGauge()
+            .Name("switchboard_build_info")
+            .Help("Always 1; the labels say which build is running")
+            .Register(*registry);
+  prometheus::Gauge& cpu = BuildGauge()
+                               .Name("process_cpu_seconds_total")
+                               .Help("User and system CPU time spent, in seconds")
+                               .Register(*registry)
+                               .Add({});
+  prometheus::Gauge& rss = BuildGauge()
+                               .Name("process_resident_memory_bytes")
+                               .Help("Resident memory size in bytes")
+                               .Register(*registry)
+                               .Add({});
+  prometheus::Gauge& vsize = BuildGauge()
+                                 .Name("process_virtual_memory_bytes")
+                                 .Help("Virtual memory size in bytes")
+                                 .Register(*registry)
+                                 .Add({});
+  prometheus::Gauge& fds = BuildGauge()
+                               .Name("process_open_fds")
+                               .Help("Open file descriptors")
+                               .Register(*registry)
+                               .Add({});
+  prometheus::Gauge& max_fds = BuildGauge()
+                                   .Name("process_max_fds")
+                                   .Help("The open-file limit (soft)")
+                                   .Register(*registry)
+                                   .Add({});
+  prometheus::Gauge& start_time = BuildGauge()
+                                      .Name("process_start_time_seconds")
+                                      .Help("Start time of the process since the Unix epoch, in "
+                                            "seconds")
+                                      .Register(*registry)
+                                      .Add({});
+  prometheus::Gauge& threads = BuildGauge()
+                                   .Name("process_threads")
+                                   .Help("Threads of the process")
+                                   .Register(*registry)
+                                   .Add({});
   std::mutex generic_mutex;
   std::unordered_map<std::string, prometheus::Family<prometheus::Counter>*> generic;
+
+  prometheus::Family<prometheus::Counter>& generic_family(std::string_view name) {
+    std::lock_guard<std::mutex> guard{generic_mutex};
+    auto key = "switchboard_" + s(name) + "_total";
+    auto it = generic.find(key);
+    if (it == generic.end()) {
+      auto* known = find_generic(name);
+      auto help = known ? std::string{known->help} : "Events counted as " + s(name) + ", by kind";
+      it = generic.emplace(key, &BuildCounter().Name(key).Help(help).Register(*registry)).first;
+    }
+    return *it->second;
+  }
+
+  /// Reads /proc/self: CPU time, memory, descriptors, threads (at each scrape).
+  void sample_process() const;
 };
 
+namespace {
+
+/// The process's start as seconds since the epoch: boot time + its start in clock ticks.
+double process_start_seconds() {
+  std::ifstream stat{"/proc/self/stat"};
+  std::string text{std::istreambuf_iterator<char>{stat}, {}};
+  auto close = text.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  std::istringstream fields{text.substr(close + 2)};
+  std::string f;
+  unsigned long long starttime = 0;
+  for (int i = 3; i <= 22 && fields >> f; ++i)
+    if (i == 22)
+      starttime = std::stoull(f);
+  std::ifstream up{"/proc/stat"};
+  std::string line;
+  double btime = 0;
+  while (std::getline(up, line))
+    if (line.rfind("btime ", 0) == 0)
+      btime = std::stod(line.substr(6));
+  return btime + static_cast<double>(starttime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+} // namespace
+
+void metrics::impl::sample_process() const {
+  std::ifstream stat{"/proc/self/stat"};
+  std::string text{std::istreambuf_iterator<char>{stat}, {}};
+  auto close = text.rfind(')');
+  if (close != std::string::npos) {
+    // Fields after the command name, numbered as in proc(5): 14 utime, 15 stime, 20 threads,
+    // 23 vsize, 24 rss (pages).
+    std::istringstream fields{text.substr(close + 2)};
+    std::string f;
+    double utime = 0, stime = 0, nthreads = 0, vs = 0, pages = 0;
+    for (int i = 3; i <= 24 && fields >> f; ++i) {
+      if (i == 14)
+        utime = std::stod(f);
+      else if (i == 15)
+        stime = std::stod(f);
+      else if (i == 20)
+        nthreads = std::stod(f);
+      else if (i == 23)
+        vs = std::stod(f);
+      else if (i == 24)
+        pages = std::stod(f);
+    }
+    auto ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+    cpu.Set((utime + stime) / ticks);
+    threads.Set(nthreads);
+    vsize.Set(vs);
+    rss.Set(pages * static_cast<double>(sysconf(_SC_PAGESIZE)));
+  }
+  std::size_t open = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it{"/proc/self/fd", ec}, end; !ec && it != end;
+       it.increment(ec))
+    ++open;
+  fds.Set(static_cast<double>(open));
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0)
+    max_fds.Set(static_cast<double>(lim.rlim_cur));
+}
+
 metrics::metrics() : impl_(std::make_unique<impl>()) {
+  impl_->start_time.Set(process_start_seconds());
+  impl_->build_info.Add({{"version", SB_VERSION}, {"commit", "unknown"}}).Set(1);
+  for (const auto& g : generic_counters()) {
+    auto& family = impl_->generic_family(g.name); // listed (HELP, TYPE) before its first event
+    for (auto* v : g.values)
+      family.Add({{g.label, v}});
+  }
   // Listed at 0 from the start, so a dashboard sees the series before the first flood.
   impl_->replies_deferred.Add({{"kind", "session"}});
   impl_->replies_coalesced.Add({{"kind", "session"}});
@@ -303,21 +504,18 @@ void metrics::api_rate_limited(std::string_view route) {
 }
 
 void metrics::count(std::string_view name, std::string_view label_value, double by) {
-  prometheus::Family<prometheus::Counter>* fam;
-  {
-    std::lock_guard<std::mutex> guard{impl_->generic_mutex};
-    auto key = "switchboard_" + s(name) + "_total";
-    auto it = impl_->generic.find(key);
-    if (it == impl_->generic.end())
-      it = impl_->generic
-               .emplace(key, &BuildCounter().Name(key).Help(s(name)).Register(*impl_->registry))
-               .first;
-    fam = it->second;
-  }
-  fam->Add({{"kind", s(label_value)}}).Increment(by);
+  auto* known = find_generic(name);
+  impl_->generic_family(name).Add({{known ? known->label : "kind", s(label_value)}}).Increment(by);
+}
+
+void metrics::set_build(std::string_view version, std::string_view commit) {
+  auto& fam = impl_->build_info;
+  fam.Remove(&fam.Add({{"version", SB_VERSION}, {"commit", "unknown"}}));
+  fam.Add({{"version", s(version)}, {"commit", s(commit)}}).Set(1);
 }
 
 std::string metrics::render() const {
+  impl_->sample_process();
   prometheus::TextSerializer serializer;
   return serializer.Serialize(impl_->registry->Collect());
 }

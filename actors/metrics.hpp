@@ -61,8 +61,12 @@ public:
   void reply_coalesced(std::string_view kind, std::size_t messages);
   /// An API call refused with 429 by its key's bucket (api.rate_per_s, api.burst).
   void api_rate_limited(std::string_view route);
-  /// A generic counter with one label, for events not listed above.
+  /// A counter with one label, for events not listed above: switchboard_<name>_total. The known
+  /// names (actors/metrics.cpp generic_counters) have their own label name, HELP text and
+  /// series pre-created at 0; others get the label "kind".
   void count(std::string_view name, std::string_view label_value, double by = 1);
+  /// switchboard_build_info{version, commit} (the commit is known to the executable only).
+  void set_build(std::string_view version, std::string_view commit);
 
   /// The Prometheus text exposition of every metric.
   std::string render() const;

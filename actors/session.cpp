@@ -414,7 +414,7 @@ void show_typing(session_ptr self) {
             if (!ok)
               core::log(core::log_level::warn, "typing indicator refused",
                         {{"correlation_id", correlation_id},
-                         {"status", std::to_string(r.status)},
+                         {"status", r.status},
                          {"error", r.body.substr(0, 300)}});
           },
           [self, correlation_id](caf::error& e) {
@@ -513,7 +513,7 @@ void answer_when_allowed(session_ptr self) {
       b.deferred = false;
       stats.reply_coalesced("session", b.rows.size());
       log_flow(self, "answering the messages held back by the reply limit",
-               b.rows.back().correlation_id, {{"messages", std::to_string(b.rows.size())}});
+               b.rows.back().correlation_id, {{"messages", b.rows.size()}});
     }
     generate(self);
     return;

@@ -53,7 +53,7 @@ void try_connect(worker_ptr self) {
     st.sql.reset();
     if (st.backoff == st.cfg.reconnect_backoff || st.backoff.count() == 0)
       core::log(core::log_level::warn, "database connection failed",
-                {{"worker", std::to_string(st.index)}, {"error", e.what()}});
+                {{"worker", st.index}, {"error", e.what()}});
   }
   self->send(st.front, down_atom::value, st.index);
   st.reconnect_scheduled = true;
@@ -193,8 +193,7 @@ storage_worker_actor::behavior_type storage_worker(worker_ptr self, uint32_t ind
         }
         self->send(st.front, done_atom::value, id, st.index, std::move(results));
         if (lost) {
-          core::log(core::log_level::warn, "database connection lost",
-                    {{"worker", std::to_string(st.index)}});
+          core::log(core::log_level::warn, "database connection lost", {{"worker", st.index}});
           lose_connection(self);
         }
       },
@@ -210,8 +209,7 @@ storage_worker_actor::behavior_type storage_worker(worker_ptr self, uint32_t ind
         try {
           storage::exec_script(*st.sql, "SELECT 1");
         } catch (...) {
-          core::log(core::log_level::warn, "database connection lost",
-                    {{"worker", std::to_string(st.index)}});
+          core::log(core::log_level::warn, "database connection lost", {{"worker", st.index}});
           lose_connection(self);
         }
       },

@@ -95,8 +95,7 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
               if (n > 0) {
                 for (int i = 0; i < n; ++i)
                   self->state.svc->stats->session_event("expired");
-                core::log(core::log_level::info, "expired sessions closed",
-                          {{"count", std::to_string(n)}});
+                core::log(core::log_level::info, "expired sessions closed", {{"count", n}});
               }
             },
             [](caf::error&) {});
@@ -148,9 +147,8 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
             },
             [self](std::vector<storage::delivery_row>& rows) {
               for (auto& r : rows) {
-                core::log(
-                    core::log_level::info, "resuming a stalled send",
-                    {{"delivery_id", std::to_string(r.id)}, {"correlation_id", r.correlation_id}});
+                core::log(core::log_level::info, "resuming a stalled send",
+                          {{"delivery_id", r.id}, {"correlation_id", r.correlation_id}});
                 dispatch_send(*self->state.svc, r);
               }
             },

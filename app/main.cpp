@@ -177,6 +177,7 @@ int serve(const config::settings& s) {
     if (auto rc = run_migrations(s, true); rc != 0)
       return rc;
   auto stats = std::make_shared<actors::metrics>();
+  stats->set_build(SB_VERSION, app::build_commit());
   actors::runtime rt{s, stats};
   if (!rt.wait_until_ready(s.database.connect_timeout))
     core::log(core::log_level::warn, "starting while the database is not ready; /readyz says so");

@@ -759,7 +759,7 @@ TEST_CASE("an inbound WhatsApp text answered by the LLM is first marked read wit
   CHECK(count(s, "SELECT count(*) FROM message_delivery_log") == 2);
   REQUIRE(test::eventually([&] {
     return test::http_get(s.url("/metrics"))
-               .body.find(R"(switchboard_typing_indicators_total{kind="sent"} 1)")
+               .body.find(R"(switchboard_typing_indicators_total{result="sent"} 1)")
            != std::string::npos;
   }));
 
