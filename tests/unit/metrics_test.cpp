@@ -78,7 +78,32 @@ TEST_CASE("/metrics: every family has HELP text, and the build and process are d
 
 TEST_CASE("the shipped alert rules and dashboard use only metrics the server exports",
           "[metrics]") {
+  // One event through every recording call, so every family has a series to render.
   metrics m;
+  m.http_request("sms_mtn", "POST", 200, 0.001);
+  m.auth_failure("sms_mtn");
+  m.storage_batch(4, 0.002, true);
+  m.storage_workers_up(2);
+  m.live_actors("session", 1);
+  m.provider_call("whatsapp", "ok", 0.05);
+  m.http_bulkhead("whatsapp", 256, 1, 0);
+  m.provider_retry("whatsapp");
+  m.message_sent("sms", "mtn", true);
+  m.cost("sms", "gsm7", "segments", 1);
+  m.circuit_state("whatsapp", 0);
+  m.circuit_opened("whatsapp");
+  m.circuit_deferred("whatsapp");
+  m.outbox_queued("whatsapp", 1, 1);
+  m.dedupe_hit("sms_mtn");
+  m.table_bytes("inbox", 8192);
+  m.rows_purged("inbox", 1);
+  m.session_event("opened");
+  m.reply_deferred("session");
+  m.reply_coalesced("session", 2);
+  m.api_rate_limited("tools_call");
+  m.count("escalations", "asked");
+  m.count("fallback_replies", "llm_down");
+  m.count("skipped_sends", "whatsapp");
   auto text = m.render();
   std::set<std::string> families;
   std::istringstream in{text};
