@@ -86,6 +86,11 @@ std::optional<std::string> text_field(const json& j, const char* key, bool requi
     error = std::string{key} + ": longer than " + std::to_string(max) + " bytes";
     return std::nullopt;
   }
+  // PostgreSQL text cannot hold a NUL: refuse it here, naming the field, not at the INSERT.
+  if (v.find('\0') != std::string::npos) {
+    error = std::string{key} + ": contains a NUL character";
+    return std::nullopt;
+  }
   return v;
 }
 
@@ -135,6 +140,10 @@ void call_ended(actors::runtime& rt, const config::settings& cfg, api_rate_limit
         for (auto& item : *items) {
           if (!item.is_string()) {
             error = "action_items: must be an array of strings";
+            break;
+          }
+          if (item.get_ref<const std::string&>().find('\0') != std::string::npos) {
+            error = "action_items: an item contains a NUL character";
             break;
           }
           ev.action_items.push_back(item.get<std::string>());

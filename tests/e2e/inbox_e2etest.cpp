@@ -194,6 +194,29 @@ TEST_CASE("a message with a NUL character is refused with a 400, nothing stored 
   // The rest of the traffic is unaffected.
   CHECK(mtn(s, "nul-2", customer, "fine").status == 200);
   CHECK(count(s, "SELECT count(*) FROM inbox") == 1);
+
+  // The voice webhook too: each text field with a NUL is a 400 naming it (it used to reach the
+  // database and come back as a 422).
+  auto call = [&](const std::string& field, nlohmann::json value) {
+    nlohmann::json body{{"call_id", "call-nul"}, {"phone_number", customer}, {"summary", "hi"}};
+    body[field] = std::move(value);
+    return test::http_post_json(s.url("/webhooks/voice/call-ended"), body,
+                                {{"Authorization", "Bearer " + s.env("SWITCHBOARD_VOICE_TOKEN")}});
+  };
+  for (const char* field : {"call_id", "summary", "outcome", "transcript", "customer_name"}) {
+    auto refused = call(field, std::string{"a\0b", 3});
+    INFO(field << ": " << refused.status << " " << refused.body);
+    CHECK(refused.status == 400);
+    CHECK(refused.json()["reason"].get<std::string>()
+          == std::string{field} + ": contains a NUL character");
+  }
+  auto items = call("action_items", nlohmann::json::array({"ok", std::string{"x\0y", 3}}));
+  CHECK(items.status == 400);
+  CHECK(items.json()["reason"] == "action_items: an item contains a NUL character");
+  auto calls = "SELECT count(*) FROM omnichannel_sessions WHERE call_id IS NOT NULL";
+  CHECK(count(s, calls) == 0);
+  CHECK(call("outcome", "resolved").status == 202);
+  CHECK(count(s, calls) == 1);
 }
 
 TEST_CASE("while webhooks flood in, processing yields; every message is answered afterwards",
