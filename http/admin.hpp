@@ -17,6 +17,12 @@ struct lifecycle {
   std::atomic<bool> draining{false};
 };
 
+/// GET /healthz: 200 while the process serves.
+route_handler healthz_handler();
+
+/// GET /metrics: the Prometheus text of the process's metrics.
+route_handler metrics_handler(actors::runtime& rt);
+
 /// GET /readyz: 200 when the database is reachable and migrated and the process is not draining.
 void add_readiness_routes(route_table& routes, actors::runtime& rt, const lifecycle& life);
 

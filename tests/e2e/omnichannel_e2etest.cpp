@@ -78,13 +78,6 @@ std::unique_ptr<soci::session> db(test::stack& s) {
   return s.db().connect();
 }
 
-int count(test::stack& s, const std::string& query) {
-  auto sql = db(s);
-  int n = -1;
-  *sql << query, soci::into(n);
-  return n;
-}
-
 std::string text_of(test::stack& s, const std::string& query) {
   auto sql = db(s);
   std::string v;
@@ -132,13 +125,13 @@ TEST_CASE("call ended: WhatsApp (template outside the window) and SMS both recei
   CHECK(text.find('*') == std::string::npos); // plain, no WhatsApp markup
 
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'sent'") == 2;
+    return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'sent'") == 2;
   }));
   CHECK(text_of(s, "SELECT body FROM message_delivery_log WHERE channel = 'whatsapp'") == param);
-  CHECK(
-      count(s, "SELECT count(*) FROM omnichannel_sessions WHERE id = " + std::to_string(session_id)
+  CHECK(test::count(
+            s, "SELECT count(*) FROM omnichannel_sessions WHERE id = " + std::to_string(session_id)
                    + " AND status = 'follow_up' AND whatsapp_summary_sent AND sms_summary_sent")
-      == 1);
+        == 1);
 
   // The voice platform retries: same answer, nothing sent again.
   auto again = call_ended(s, "call-1");
@@ -174,8 +167,8 @@ TEST_CASE("WhatsApp window closed without a template: SMS only, WhatsApp logged 
   CHECK(text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = 'whatsapp'")
             .find("24 h")
         != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                 "status = 'skipped'")
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
+                       "status = 'skipped'")
         == 1);
 }
 
@@ -201,24 +194,27 @@ TEST_CASE("WhatsApp failing with 5xx: SMS still delivered, WhatsApp retried unti
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
   REQUIRE(test::eventually(
       [&] {
-        return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
-                        "AND status = 'failed'")
+        return test::count(s,
+                           "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
+                           "AND status = 'failed'")
                == 1;
       },
       20s));
   // Failed only once the horizon had passed, not after a fixed number of attempts.
   CHECK(std::chrono::steady_clock::now() - started >= 3s);
-  auto attempts = count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp'");
+  auto attempts
+      = test::count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp'");
   CHECK(attempts >= 3);
   CHECK(static_cast<int>(sent(s, "whatsapp", "/messages").size()) == attempts);
   auto error = text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = 'whatsapp'");
   CHECK(error.find("gave up") != std::string::npos);
   CHECK(error.find("summary retry horizon of 3 s passed") != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND status = "
-                 "'sent'")
+  CHECK(test::count(s,
+                    "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND status = "
+                    "'sent'")
         == 1);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE sms_summary_sent AND NOT "
-                 "whatsapp_summary_sent")
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions WHERE sms_summary_sent AND NOT "
+                       "whatsapp_summary_sent")
         == 1);
   auto metrics = test::http_get(s.url("/metrics")).body;
   CHECK(metrics.find(R"(switchboard_provider_retries_total{service="whatsapp"} )"
@@ -266,21 +262,22 @@ TEST_CASE("WhatsApp down longer than the old retry span: every summary delivered
   CHECK(seen_open);
   CHECK(most_waiting == calls); // every WhatsApp summary waited in the outbox
   // Nothing failed during the outage, and the SMS summaries went out regardless.
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'failed'") == 0);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
-                 "status = 'sent'")
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'failed'") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
+                       "status = 'sent'")
         == calls);
   auto during = static_cast<int>(sent(s, "whatsapp", "/messages").size());
   sim(s, "/_sim/faults", {{"service", "whatsapp"}, {"error_rate", 0.0}});
   REQUIRE(test::eventually(
       [&] {
-        return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
-                        "AND status = 'sent'")
+        return test::count(s,
+                           "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
+                           "AND status = 'sent'")
                == calls;
       },
       20s));
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE whatsapp_summary_sent AND "
-                 "sms_summary_sent")
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions WHERE whatsapp_summary_sent AND "
+                       "sms_summary_sent")
         == calls);
   REQUIRE(test::eventually(
       [&] { return metric(test::http_get(s.url("/metrics")).body, state) == 0; }, 5s));
@@ -290,14 +287,15 @@ TEST_CASE("WhatsApp down longer than the old retry span: every summary delivered
   // Attempts: one per request WhatsApp saw, none counted for the sends the breaker held back.
   // Without the breaker each summary would have been tried about every second for 8 s (~90
   // requests); with it, the first wave, one probe per cool-down, then one success each.
-  auto attempts = count(s, "SELECT sum(attempts) FROM message_delivery_log WHERE "
-                           "channel = 'whatsapp'");
+  auto attempts = test::count(s, "SELECT sum(attempts) FROM message_delivery_log WHERE "
+                                 "channel = 'whatsapp'");
   auto requests = static_cast<int>(sent(s, "whatsapp", "/messages").size());
   CHECK(attempts == requests);
   INFO("WhatsApp requests during the outage: " << during << ", in all: " << requests);
   CHECK(during <= calls + 8);
   CHECK(requests <= 2 * calls + 8);
-  CHECK(count(s, "SELECT max(attempts) FROM message_delivery_log WHERE channel = 'whatsapp'") <= 8);
+  CHECK(test::count(s, "SELECT max(attempts) FROM message_delivery_log WHERE channel = 'whatsapp'")
+        <= 8);
 }
 
 TEST_CASE("a WhatsApp reply still failing at its horizon goes by SMS instead",
@@ -316,12 +314,12 @@ TEST_CASE("a WhatsApp reply still failing at its horizon goes by SMS instead",
   CHECK(error.find("reply retry horizon of 2 s passed") != std::string::npos);
   CHECK(error.find("sent by SMS instead") != std::string::npos);
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
-                    "message_type = 'reply' AND status = 'sent'")
+    return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
+                          "message_type = 'reply' AND status = 'sent'")
            == 1;
   }));
   // An outage says nothing about the user: the profile is still on WhatsApp.
-  CHECK(count(s, "SELECT count(*) FROM profiles WHERE has_whatsapp") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM profiles WHERE has_whatsapp") == 1);
 }
 
 TEST_CASE("a 429 with Retry-After is honoured and the send then succeeds", "[omnichannel]") {
@@ -330,8 +328,9 @@ TEST_CASE("a 429 with Retry-After is honoured and the send then succeeds", "[omn
       {{"service", "mtn"}, {"path_contains", "/v3/sms"}, {"fail_next", 1}, {"retry_after", 1}});
   REQUIRE(call_ended(s, "call-6").status == 202);
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND status "
-                    "= 'sent'")
+    return test::count(s,
+                       "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND status "
+                       "= 'sent'")
            == 1;
   }));
   auto sends = sent(s, "mtn", "/v3/sms");
@@ -362,11 +361,11 @@ TEST_CASE("a reply by SMS is answered by the LLM by SMS, and its tool call updat
         == "250k");
   auto reply = sent(s, "mtn", "/v3/sms")[1]["json"];
   CHECK(reply["receiverAddress"][0].get<std::string>().find("250788123456") != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
-                 "reply_id IS NOT NULL")
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                       "reply_id IS NOT NULL")
         == 1);
   // One session throughout.
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
 }
 
 TEST_CASE("a reply by WhatsApp continues the same session and is answered on WhatsApp",
@@ -381,10 +380,10 @@ TEST_CASE("a reply by WhatsApp continues the same session and is answered on Wha
   CHECK(reply["type"] == "text");
   CHECK(reply["text"]["body"].get<std::string>().find("Is Friday still fine?")
         != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
-                 "session_id = "
-                     + std::to_string(session_id))
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                       "session_id = "
+                           + std::to_string(session_id))
         == 1);
   CHECK(text_of(s, "SELECT last_active_channel FROM profiles") == "whatsapp");
   // Non-text messages get the text-only notice.
@@ -408,24 +407,25 @@ TEST_CASE("a WhatsApp user who withholds the number (a username) is answered by 
   CHECK_FALSE(reply.contains("to"));
   CHECK(reply["type"] == "text");
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'outbound' AND "
-                    "status IN ('sent', 'delivered', 'read') AND recipient = '"
-                        + bsuid + "'")
+    return test::count(s,
+                       "SELECT count(*) FROM message_delivery_log WHERE direction = 'outbound' AND "
+                       "status IN ('sent', 'delivered', 'read') AND recipient = '"
+                           + bsuid + "'")
            == 1;
   }));
-  CHECK(count(s, "SELECT count(*) FROM profiles WHERE phone_number IS NULL") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM profiles WHERE phone_number IS NULL") == 1);
   // Later the number appears with the same BSUID: the same profile and session continue.
   sim(s, "/_sim/whatsapp/inbound",
       {{"from", "250788123456"}, {"user_id", bsuid}, {"text", "It is me again"}});
   REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 2; }));
   CHECK(sent(s, "whatsapp", "/messages")[1]["json"]["to"] == "250788123456");
-  CHECK(count(s, "SELECT count(*) FROM profiles") == 1);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM profiles") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
   CHECK(text_of(s, "SELECT phone_number FROM profiles") == customer);
   // A call ended for that number now reaches the same session.
   auto r = call_ended(s, "call-bsuid");
   REQUIRE(r.status == 202);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
   // The simulator refuses a malformed BSUID the way the Cloud API does.
   auto bad = test::http_post_json(s.sim_url("/v21.0/1122334455667/messages"),
                                   {{"messaging_product", "whatsapp"},
@@ -448,7 +448,8 @@ TEST_CASE("the same webhook ten times has one effect and ten 200s", "[omnichanne
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
   std::this_thread::sleep_for(300ms);
   CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'")
+        == 1);
   auto metrics = test::http_get(s.url("/metrics")).body;
   CHECK(metrics.find(R"(switchboard_dedupe_hits_total{source="mtn"} 9)") != std::string::npos);
 }
@@ -477,8 +478,8 @@ TEST_CASE("bad or missing signatures get 401 and leave no rows", "[omnichannel]"
   // A body that is not even JSON still gets 401 first: nothing is parsed before the check.
   CHECK(test::http_post(s.url("/webhooks/whatsapp"), "{not json", "application/json").status
         == 401);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log") == 0);
-  CHECK(count(s, "SELECT count(*) FROM profiles") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM profiles") == 0);
   auto metrics = test::http_get(s.url("/metrics")).body;
   CHECK(metrics.find(R"(switchboard_auth_failures_total{route="sms_mtn"} 3)") != std::string::npos);
 }
@@ -505,7 +506,7 @@ TEST_CASE("malformed payloads get 400 with a reason", "[omnichannel]") {
                              {{"X-MTN-Signature", sig}});
   CHECK(mtn.status == 400);
   CHECK_FALSE(mtn.json()["reason"].get<std::string>().empty());
-  CHECK(count(s, "SELECT count(*) FROM profiles") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM profiles") == 0);
 }
 
 TEST_CASE("an expired session is closed and the next message opens a new one", "[omnichannel]") {
@@ -518,13 +519,13 @@ TEST_CASE("an expired session is closed and the next message opens a new one", "
     *sql << "UPDATE omnichannel_sessions SET expires_at = now() - interval '1 minute'";
   }
   sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"message", "hello again"}});
-  REQUIRE(
-      test::eventually([&] { return count(s, "SELECT count(*) FROM omnichannel_sessions") == 2; }));
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'closed' AND "
-                 "closed_reason = 'expired' AND id = "
-                     + first.json()["session_id"].dump())
+  REQUIRE(test::eventually(
+      [&] { return test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 2; }));
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'closed' AND "
+                       "closed_reason = 'expired' AND id = "
+                           + first.json()["session_id"].dump())
         == 1);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'active'") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'active'") == 1);
 }
 
 TEST_CASE("LLM down: the built-in responder answers", "[omnichannel]") {
@@ -552,8 +553,8 @@ TEST_CASE("Twilio: signed inbound gets empty TwiML, the reply goes out by REST, 
         != std::string::npos);
   // The simulator's automatic, signed status callbacks move the row to delivered.
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE provider = 'twilio' AND "
-                    "direction = 'outbound' AND status = 'delivered'")
+    return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE provider = 'twilio' AND "
+                          "direction = 'outbound' AND status = 'delivered'")
            == 1;
   }));
 }
@@ -595,7 +596,7 @@ TEST_CASE("the tools API lists and runs the same tools the LLM uses", "[omnichan
   auto too_deep = test::http_post(url, deep, "application/json", {auth});
   CHECK(too_deep.status == 400);
   CHECK(too_deep.body.find("deeper than 32") != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 0);
   auto deep_call = test::http_post(s.url("/webhooks/voice/call-ended"), deep, "application/json",
                                    {test::bearer_auth(s.env("SWITCHBOARD_VOICE_TOKEN"))});
   CHECK(deep_call.status == 400);
@@ -690,11 +691,12 @@ TEST_CASE("idle session actors are passivated and rebuilt from the database on t
   CHECK(live() == 3);
   // Nothing happens for a while: every actor stops, the sessions stay in the database.
   REQUIRE(test::eventually([&] { return live() == 0; }, 15s));
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'active'") == 3);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'active'") == 3);
   sim(s, "/_sim/mtn/inbound", {{"from", "+250788000001"}, {"message", "back again"}});
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 4; }));
   CHECK(live() == 1);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 3); // the same session continued
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions")
+        == 3); // the same session continued
 }
 
 namespace {
@@ -756,7 +758,7 @@ TEST_CASE("an inbound WhatsApp text answered by the LLM is first marked read wit
   CHECK(reply["json"]["type"] == "text");
   CHECK(r["seq"].get<uint64_t>() < reply["seq"].get<uint64_t>()); // before the reply
   // The read receipt is no message of the delivery log: one inbound row, one reply.
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log") == 2);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log") == 2);
   REQUIRE(test::eventually([&] {
     return test::http_get(s.url("/metrics"))
                .body.find(R"(switchboard_typing_indicators_total{result="sent"} 1)")
@@ -838,11 +840,12 @@ TEST_CASE("131047 in a failed status, no template: the reply reaches the user on
   REQUIRE(test::eventually([&] { return whatsapp_to(s, customer).size() == 1; }));
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
   CHECK(sms_to_customer_contains(s, "Is Friday still fine?"));
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                 "direction = 'outbound' AND status = 'failed'")
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
+                       "direction = 'outbound' AND status = 'failed'")
         == 1);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
-                 "payload->>'fallback_for' IS NOT NULL AND (payload->>'after_error')::int = 131047")
+  CHECK(test::count(
+            s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
+               "payload->>'fallback_for' IS NOT NULL AND (payload->>'after_error')::int = 131047")
         == 1);
   std::this_thread::sleep_for(1500ms); // a sweep or two later: still once, nothing retried
   CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
@@ -861,8 +864,9 @@ TEST_CASE("131047 with a template configured: the template goes out instead, no 
   CHECK(sends[1]["json"]["type"] == "template");
   CHECK(sends[1]["json"]["template"]["name"] == "call_summary");
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                    "status = 'sent' AND payload->>'template' = 'call_summary'")
+    return test::count(s,
+                       "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
+                       "status = 'sent' AND payload->>'template' = 'call_summary'")
            == 1;
   }));
   std::this_thread::sleep_for(1000ms);
@@ -883,8 +887,8 @@ TEST_CASE("131026 (async and sync): marked not on WhatsApp, SMS once, never retr
   std::this_thread::sleep_for(2000ms);
   CHECK(whatsapp_to(s, customer).size() == 1); // no retry
   CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
-  CHECK(count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                 "direction = 'outbound' AND status = 'failed'")
+  CHECK(test::count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp' AND "
+                       "direction = 'outbound' AND status = 'failed'")
         == 1);
   CHECK(text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = 'whatsapp' AND "
                    "direction = 'outbound'")
@@ -902,23 +906,24 @@ TEST_CASE("131056 pair rate limit: that user's reply waits, another user's does 
   CHECK(whatsapp_to(s, customer)[0]["status"] == 400);
   // The other user is answered at once, while the first still waits out the back-off.
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
-                        + std::string{other_customer} + "' AND status = 'sent'")
+    return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
+                              + std::string{other_customer} + "' AND status = 'sent'")
            == 1;
   }));
   INFO(text_of(s, "SELECT string_agg(direction || ' ' || status || ' ' || attempts || ' ' || "
                   "coalesce(last_error, '-'), ' | ') FROM message_delivery_log WHERE recipient = '"
                       + std::string{customer} + "'"));
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
-                     + std::string{customer} + "' AND direction = 'outbound' AND status = 'queued'")
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
+                           + std::string{customer}
+                           + "' AND direction = 'outbound' AND status = 'queued'")
         == 1);
   CHECK(whatsapp_to(s, customer).size() == 1);
   // ... and it goes out after the back-off.
   REQUIRE(test::eventually(
       [&] {
-        return count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
-                            + std::string{customer}
-                            + "' AND direction = 'outbound' AND status = 'sent'")
+        return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
+                                  + std::string{customer}
+                                  + "' AND direction = 'outbound' AND status = 'sent'")
                == 1;
       },
       30s));
@@ -936,15 +941,15 @@ TEST_CASE("131049 in a failed status: that row is requeued for later, others go 
   whatsapp_from(s, customer, "First question");
   whatsapp_from(s, other_customer, "Second question");
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
-                        + std::string{customer}
-                        + "' AND direction = 'outbound' AND status = 'queued' AND "
-                          "next_attempt_at > now() + interval '50 minutes'")
+    return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
+                              + std::string{customer}
+                              + "' AND direction = 'outbound' AND status = 'queued' AND "
+                                "next_attempt_at > now() + interval '50 minutes'")
            == 1;
   }));
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
-                        + std::string{other_customer} + "' AND status = 'sent'")
+    return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
+                              + std::string{other_customer} + "' AND status = 'sent'")
            == 1;
   }));
   CHECK(whatsapp_to(s, customer).size() == 1);
@@ -958,8 +963,9 @@ TEST_CASE("130429 throughput limit: retried with backoff, then sent",
   whatsapp_from(s, customer, "Hello");
   REQUIRE(test::eventually(
       [&] {
-        return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
-                        "AND direction = 'outbound' AND status = 'sent'")
+        return test::count(s,
+                           "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
+                           "AND direction = 'outbound' AND status = 'sent'")
                == 1;
       },
       20s));
@@ -968,8 +974,8 @@ TEST_CASE("130429 throughput limit: retried with backoff, then sent",
   CHECK(sends[0]["status"] == 400);
   CHECK(sends[0]["response"]["error"]["code"] == 130429);
   CHECK(sends[2]["status"] == 200);
-  CHECK(count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                 "direction = 'outbound'")
+  CHECK(test::count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp' AND "
+                       "direction = 'outbound'")
         == 3);
   CHECK(sent(s, "mtn", "/v3/sms").empty());
 }
@@ -979,8 +985,9 @@ TEST_CASE("cost: a status's pricing lands on the row and in /metrics; SMS segmen
   test::stack s;
   whatsapp_from(s, customer, "Hello");
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                    "direction = 'outbound' AND status = 'sent'")
+    return test::count(s,
+                       "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
+                       "direction = 'outbound' AND status = 'sent'")
            == 1;
   }));
   auto wamid = text_of(s, "SELECT external_id FROM message_delivery_log WHERE channel = "
@@ -992,9 +999,10 @@ TEST_CASE("cost: a status's pricing lands on the row and in /metrics; SMS segmen
        {"category", "utility"},
        {"pricing_type", "regular"}});
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'delivered' AND "
-                    "pricing_category = 'utility' AND pricing_type = 'regular' AND "
-                    "pricing_model = 'PMP' AND pricing_billable")
+    return test::count(s,
+                       "SELECT count(*) FROM message_delivery_log WHERE status = 'delivered' AND "
+                       "pricing_category = 'utility' AND pricing_type = 'regular' AND "
+                       "pricing_model = 'PMP' AND pricing_billable")
            == 1;
   }));
   auto line = metric_line(s, "switchboard_cost_units_total",
@@ -1008,11 +1016,12 @@ TEST_CASE("cost: a status's pricing lands on the row and in /metrics; SMS segmen
   auto call = call_ended(s, "call-cost", {{"has_whatsapp", false}});
   REQUIRE(call.status == 202);
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
-                    "status = 'sent' AND sms_segments >= 1 AND sms_encoding = 'GSM-7'")
+    return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
+                          "status = 'sent' AND sms_segments >= 1 AND sms_encoding = 'GSM-7'")
            == 1;
   }));
-  auto segments = count(s, "SELECT sms_segments FROM message_delivery_log WHERE channel = 'sms'");
+  auto segments
+      = test::count(s, "SELECT sms_segments FROM message_delivery_log WHERE channel = 'sms'");
   auto sms_line
       = metric_line(s, "switchboard_cost_units_total", {R"(channel="sms")", R"(category="GSM-7")"});
   CHECK(sms_line.substr(sms_line.rfind(' ') + 1) == std::to_string(segments));
