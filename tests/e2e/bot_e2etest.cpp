@@ -552,3 +552,67 @@ TEST_CASE("a conversation first seen as pending -> open notifies the provider on
   CHECK(test::count(s, "SELECT count(*) FROM provider_notifications") == 1);
   CHECK(test::count(s, "SELECT count(*) FROM chatwoot_conversations WHERE status = 'open'") == 3);
 }
+
+TEST_CASE("one conversation flooding the bot: answers bounded by its reply bucket, the held "
+          "questions answered together, another conversation answered as usual",
+          "[bot][flood]") {
+  constexpr int burst = 3;
+  constexpr double per_min = 30; // a token every 2 s
+  auto o = bot_stack();
+  o.env.push_back({"SWITCHBOARD_CHATWOOT_REPLY_BURST", std::to_string(burst)});
+  o.env.push_back({"SWITCHBOARD_CHATWOOT_REPLY_RATE_PER_MIN", "30"});
+  test::stack s{o};
+  test::load_help_center(s, portal);
+  configure_provider(s, "telegram");
+  auto llm_calls_with = [&](const std::string& marker) {
+    int n = 0;
+    auto all = s.sim_requests("openai");
+    for (auto& r : all["requests"])
+      if (r["path"].get<std::string>().find("/chat/completions") != std::string::npos
+          && r["json"].dump().find(marker) != std::string::npos)
+        ++n;
+    return n;
+  };
+  constexpr int flood = 40;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < flood; ++i)
+    customer_says(s, 201, "How long does a refund take to arrive? ref F201x" + std::to_string(i));
+  // Another customer, mid-flood, is answered as if nobody were flooding.
+  customer_says(s, 202, "How long does a refund take to arrive? ref N202");
+  CHECK(test::eventually([&] { return chatwoot_calls(s, 202, "messages").size() == 1; }, 5s));
+  // Every question is stored and taken; the held ones get one answer once a token is back.
+  REQUIRE(test::eventually(
+      [&] {
+        return test::count(s, "SELECT count(*) FROM inbox WHERE kind = 'chatwoot' AND "
+                              "processed_at IS NULL")
+               == 0;
+      },
+      20s));
+  REQUIRE(test::eventually(
+      [&] {
+        auto posts = chatwoot_calls(s, 201, "messages");
+        return !posts.empty()
+               && posts.back()["json"]["content"].get<std::string>().find("Sources")
+                      != std::string::npos
+               && posts.size() >= burst + 1;
+      },
+      15s));
+  std::this_thread::sleep_for(2500ms); // a held answer still due would show now
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto bound = static_cast<std::size_t>(burst + elapsed * per_min / 60 + 1);
+  auto posts = chatwoot_calls(s, 201, "messages");
+  INFO("elapsed " << elapsed << " s, bound " << bound);
+  CHECK(posts.size() >= static_cast<std::size_t>(burst) + 1);
+  CHECK(posts.size() <= bound);
+  auto llm = llm_calls_with("F201x");
+  CHECK(llm >= burst + 1);
+  CHECK(static_cast<std::size_t>(llm) <= bound);
+  // The last question asked is in the last answer's question (the held ones, latest first kept).
+  CHECK(llm_calls_with("F201x" + std::to_string(flood - 1)) == 1);
+  CHECK(chatwoot_calls(s, 201, "toggle_status").empty()); // a flood is no hand-off
+  auto metrics = test::http_get(s.url("/metrics")).body;
+  CHECK(metrics.find(R"(switchboard_replies_deferred_total{kind="conversation"} 0)")
+        == std::string::npos);
+  CHECK(metrics.find(R"(switchboard_reply_coalesced_messages_total{kind="conversation"} 0)")
+        == std::string::npos);
+}
