@@ -438,6 +438,7 @@ expected<std::vector<help_article>> parse_chatwoot_articles(std::string_view bod
       a.description = opt_string(item, "description", prefix);
       a.content = opt_string(item, "content", prefix);
       a.slug = opt_string(item, "slug", prefix);
+      a.locale = opt_string(item, "locale", prefix);
       out.push_back(std::move(a));
     }
     return out;

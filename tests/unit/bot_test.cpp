@@ -82,6 +82,15 @@ TEST_CASE("asks_for_human matches whole words, any case or accent", "[bot]") {
   CHECK_FALSE(asks_for_human("human", {"", "  "}));
   CHECK(asks_for_human("Ich möchte einen Mitarbeiter", {"mitarbeiter"}));
   CHECK_FALSE(asks_for_human("speak to the someone", {"speak to someone"})); // contiguous only
+  // Inflections only, not a stemmer: Snowball gives these the stems of "human", "person",
+  // "operator".
+  CHECK(asks_for_human("Speak to SOMEONE", {"speak to someone"}));
+  CHECK(asks_for_human("real persons", {"real person"}));
+  CHECK(asks_for_human("talking to someone", {"talk to someone"}));
+  CHECK(asks_for_human("operating it", {"operate"}));
+  CHECK(asks_for_human("the humans", {"human"}));
+  CHECK_FALSE(asks_for_human("humanities", {"human"}));
+  CHECK_FALSE(asks_for_human("operators", {"operate"}));
 }
 
 TEST_CASE("escalation reasons have names and sentences", "[bot]") {
@@ -209,7 +218,7 @@ TEST_CASE("extractive answers pick the sentences sharing most question terms", "
     s.max_answer_sentences = 1;
     auto a = extractive_answer("zebra", kb.by_title("Gift cards"), {0, 1.0, 0.5}, s);
     CHECK(a.answer == "Gift cards are valid for 2 years and can be redeemed at checkout.");
-    help_article empty{1, "Empty", "Only a description.", "", "empty", ""};
+    help_article empty{1, "Empty", "Only a description.", "", "empty", "", "en"};
     CHECK(extractive_answer("zebra", empty, {0, 1.0, 0.5}, s).answer == "Only a description.");
   }
 }
@@ -285,7 +294,7 @@ TEST_CASE("grounded answer request", "[bot]") {
 
   SECTION("content is cut per article without splitting UTF-8") {
     s.max_article_chars = 20;
-    help_article a{7, "Größe", "", "Größentabelle für Schuhe und Hemden", "x", ""};
+    help_article a{7, "Größe", "", "Größentabelle für Schuhe und Hemden", "x", "", "de"};
     auto cut = grounded_answer_request("m", "q", {a}, s);
     const auto& p = *cut.messages[0].content;
     CHECK_THAT(p, Catch::Contains("Größentabelle für [...]"));
