@@ -87,7 +87,7 @@ void html_block(std::string_view html, line_builder& out) {
 
 void walk(std::string_view markdown, line_builder& out) {
   std::unique_ptr<cmark_node, node_deleter> doc{
-      cmark_parse_document(markdown.data(), markdown.size(), CMARK_OPT_DEFAULT)};
+      cmark_parse_document(markdown.data(), markdown.size(), CMARK_OPT_VALIDATE_UTF8)};
   std::unique_ptr<cmark_iter, iter_deleter> it{cmark_iter_new(doc.get())};
   for (auto ev = cmark_iter_next(it.get()); ev != CMARK_EVENT_DONE;
        ev = cmark_iter_next(it.get())) {

@@ -17,7 +17,8 @@ struct text_line {
 /// markup dropped, entities decoded ("&amp;" -> "&", "&#8217;" -> "’"), link text and image alt
 /// text kept, link targets dropped, every paragraph, heading, list item (nested ones too) and code
 /// line on its own line. Raw HTML tags are dropped and their text kept; a block-level tag (p, li,
-/// br, div, h1-h6, tr...) ends a line. Lines are trimmed; empty ones are left out.
+/// br, div, h1-h6, tr...) ends a line. Invalid UTF-8 becomes U+FFFD. Lines are trimmed; empty
+/// ones are left out.
 std::vector<text_line> markdown_lines(std::string_view markdown);
 
 } // namespace switchboard::core
