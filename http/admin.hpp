@@ -17,6 +17,9 @@ struct lifecycle {
   std::atomic<bool> draining{false};
 };
 
+/// Wraps a handler with the admin bearer check (401 with WWW-Authenticate otherwise).
+route_handler admin_authenticated(const config::settings& cfg, route_handler inner);
+
 /// GET /healthz: 200 while the process serves.
 route_handler healthz_handler();
 
