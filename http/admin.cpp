@@ -9,6 +9,7 @@
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/signatures.hpp"
+#include "http/console_api.hpp"
 #include "http/edge.hpp"
 
 namespace switchboard::http {
@@ -46,8 +47,9 @@ response unauthorized(const config::settings& cfg) {
   return r;
 }
 
-/// Wraps a handler with the admin bearer check (constant time; an empty token never matches).
-route_handler authenticated(const config::settings& cfg, route_handler inner) {
+} // namespace
+
+route_handler admin_authenticated(const config::settings& cfg, route_handler inner) {
   return [&cfg, inner = std::move(inner)](request&& req, const path_params& p, responder res) {
     if (!core::verify_secret_token(cfg.admin.token, bearer_of(req))) {
       res(unauthorized(cfg));
@@ -56,8 +58,6 @@ route_handler authenticated(const config::settings& cfg, route_handler inner) {
     inner(std::move(req), p, std::move(res));
   };
 }
-
-} // namespace
 
 void add_readiness_routes(route_table& routes, actors::runtime& rt, const lifecycle& life) {
   auto* r = &rt;
@@ -90,18 +90,18 @@ void add_admin_routes(route_table& routes, actors::runtime& rt, const config::se
        }});
   add_readiness_routes(routes, rt, life);
   routes.add({"GET", "/metrics", "admin_metrics", 0,
-              authenticated(cfg, [r](request&&, const path_params&, responder respond) {
+              admin_authenticated(cfg, [r](request&&, const path_params&, responder respond) {
                 respond(response::make(200, r->stats().render(),
                                        "text/plain; version=0.0.4; charset=utf-8"));
               })});
   routes.add({"GET", "/admin/v1/log-level", "admin_log_level", 0,
-              authenticated(cfg, [](request&&, const path_params&, responder respond) {
+              admin_authenticated(cfg, [](request&&, const path_params&, responder respond) {
                 respond(response::make(
                     200, nlohmann::json{{"level", level_name(current_level())}}.dump()));
               })});
   routes.add(
       {"PUT", "/admin/v1/log-level", "admin_log_level", 4096,
-       authenticated(cfg, [](request&& req, const path_params&, responder respond) {
+       admin_authenticated(cfg, [](request&& req, const path_params&, responder respond) {
          std::string why;
          auto j = core::parse_untrusted_json(req.body, &why);
          if (j.is_discarded() || !j.is_object() || !j.contains("level")
@@ -123,7 +123,7 @@ void add_admin_routes(route_table& routes, actors::runtime& rt, const config::se
          respond(response::make(200, nlohmann::json{{"level", text}}.dump()));
        })});
   routes.add({"GET", "/admin/v1/status", "admin_status", 0,
-              authenticated(cfg, [l](request&&, const path_params&, responder respond) {
+              admin_authenticated(cfg, [l](request&&, const path_params&, responder respond) {
                 respond(
                     response::make(200, nlohmann::json{{"draining", l->draining.load()},
                                                        {"log_level", level_name(current_level())}}
@@ -133,18 +133,19 @@ void add_admin_routes(route_table& routes, actors::runtime& rt, const config::se
   // still arrives is stored and processed as usual (refusing it would only make providers
   // retry). With the cluster's shard leases, this is also where shards are handed over.
   routes.add({"POST", "/admin/v1/drain", "admin_drain", 0,
-              authenticated(cfg, [l](request&&, const path_params&, responder respond) {
+              admin_authenticated(cfg, [l](request&&, const path_params&, responder respond) {
                 bool was = l->draining.exchange(true);
                 if (!was)
                   core::log(core::log_level::warn, "draining: /readyz now fails");
                 respond(response::make(200, R"({"draining":true})"));
               })});
   routes.add({"DELETE", "/admin/v1/drain", "admin_drain", 0,
-              authenticated(cfg, [l](request&&, const path_params&, responder respond) {
+              admin_authenticated(cfg, [l](request&&, const path_params&, responder respond) {
                 if (l->draining.exchange(false))
                   core::log(core::log_level::warn, "drain cancelled: /readyz follows the database");
                 respond(response::make(200, R"({"draining":false})"));
               })});
+  add_console_api_routes(routes, rt, cfg);
 }
 
 } // namespace switchboard::http
