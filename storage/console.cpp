@@ -99,7 +99,7 @@ constexpr const char* deliveries_sql_tail
       "AND (f.j->>'status' IS NULL OR m.status = f.j->>'status') "
       "AND (f.j->>'direction' IS NULL OR m.direction = f.j->>'direction') "
       "AND (f.j->>'before_id' IS NULL OR m.id < (f.j->>'before_id')::bigint) "
-      "ORDER BY m.id DESC LIMIT (f.j->>'limit')::int";
+      "ORDER BY m.id DESC LIMIT (SELECT (j->>'limit')::int FROM f)";
 
 json rows_json(soci::session& sql, const std::string& query, const std::string& param, bool reveal,
                bool with_age = false) {
@@ -299,7 +299,7 @@ json console_queues(soci::session& sql, const core::queue_filter& f) {
             "OR (f.j->>'status' = 'queued' AND m.status = 'queued' AND m.attempts = 0) "
             "OR (f.j->>'status' = 'retrying' AND m.status = 'queued' AND m.attempts > 0)) "
             "AND (f.j->>'after_id' IS NULL OR m.id > (f.j->>'after_id')::bigint) "
-            "ORDER BY m.id LIMIT (f.j->>'limit')::int",
+            "ORDER BY m.id LIMIT (SELECT (j->>'limit')::int FROM f)",
       j.dump(), false, true);
   json next = nullptr;
   if (static_cast<int>(items.size()) == f.page.limit && !items.empty())
@@ -342,7 +342,7 @@ json console_audit(soci::session& sql, const core::console_page& page) {
       = (sql.prepare << "WITH f AS (SELECT CAST(:f AS jsonb) AS j) SELECT a.id, console_ts(a.at), "
                         "a.action, a.target, a.detail::text FROM console_audit a, f WHERE "
                         "(f.j->>'before_id' IS NULL OR a.id < (f.j->>'before_id')::bigint) "
-                        "ORDER BY a.id DESC LIMIT (f.j->>'limit')::int",
+                        "ORDER BY a.id DESC LIMIT (SELECT (j->>'limit')::int FROM f)",
          soci::use(p));
   for (auto& r : rows)
     items.push_back({{"id", r.get<long long>(0)},
@@ -373,7 +373,7 @@ json console_sessions(soci::session& sql, const core::session_filter& f) {
                               "p.whatsapp_user_id = f.j->>'phone') "
                               "AND (f.j->>'before_id' IS NULL OR s.id < "
                               "(f.j->>'before_id')::bigint) "
-                              "ORDER BY s.id DESC LIMIT (f.j->>'limit')::int",
+                              "ORDER BY s.id DESC LIMIT (SELECT (j->>'limit')::int FROM f)",
          soci::use(p));
   for (auto& r : rows)
     items.push_back(read_session(r, f.reveal, false));
