@@ -30,7 +30,8 @@ route_handler metrics_handler(actors::runtime& rt);
 void add_readiness_routes(route_table& routes, actors::runtime& rt, const lifecycle& life);
 
 /// The admin listener's routes: /healthz and /readyz (open), and with bearer admin.token:
-/// GET /metrics, GET|PUT /admin/v1/log-level, GET /admin/v1/status, POST /admin/v1/drain.
+/// GET /metrics, GET|PUT /admin/v1/log-level, GET /admin/v1/status, POST /admin/v1/drain, and
+/// the console's JSON API (http/console_api.hpp).
 void add_admin_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg,
                       lifecycle& life);
 

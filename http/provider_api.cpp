@@ -43,6 +43,7 @@ json base_document(const openapi_info& info) {
                   "(`switchboard openapi`).";
     tag("operations", "Health, readiness, metrics and this document.");
     tag("admin", "Operator controls: log level, status, drain.");
+    tag("console", "The operator console's API: deliveries, queues, sessions, audit.");
     servers.push_back({{"url", info.server_url}, {"description", "The admin listener."}});
   } else {
     description = "Every route of Switchboard's public listener: the webhooks providers push to "
@@ -173,6 +174,18 @@ void complete_operation(json& op, const std::string& where, const std::string& p
           if (!schemes.contains(name))
             problems.push_back(where + ": unknown security scheme " + name);
   }
+  // Every bearer check of this server answers 401 with WWW-Authenticate (provider_api,
+  // webhooks' call-ended and tools, mcp, admin_authenticated): say so where an operation's own
+  // documentation left the header out.
+  bool bearer = false;
+  if (auto sec = op.find("security"); sec != op.end() && sec->is_array())
+    for (const auto& requirement : *sec)
+      for (const auto& [name, scopes] : requirement.items())
+        bearer = bearer || schemes.value(name, json::object()).value("scheme", "") == "bearer";
+  if (auto res = op.find("responses"); bearer && res != op.end() && res->is_object()
+                                       && res->contains("401") && (*res)["401"].is_object()
+                                       && !(*res)["401"].contains("headers"))
+    (*res)["401"]["headers"] = {{"WWW-Authenticate", {{"schema", {{"type", "string"}}}}}};
   auto params = pattern_params(pattern);
   auto& declared = op["parameters"];
   if (declared.is_null())
