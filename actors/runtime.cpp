@@ -13,6 +13,7 @@
 #include "actors/ingest.hpp"
 #include "core/crypto.hpp"
 #include "core/phone.hpp"
+#include "storage/console.hpp"
 #include "storage/inbox.hpp"
 #include "storage/omnichannel.hpp"
 #include "storage/providers.hpp"
@@ -307,6 +308,68 @@ void runtime::session_deliveries(int64_t session_id, edge_callback done) {
       [session_id](soci::session& sql) {
         return storage::session_deliveries_json(sql, session_id);
       },
+      std::move(done));
+}
+
+void runtime::console_deliveries(core::delivery_filter f, edge_callback done) {
+  bool write = f.reveal;
+  run_api_job(
+      impl_->g.edge, "console_deliveries", write,
+      [f = std::move(f)](soci::session& sql) { return storage::console_deliveries(sql, f); },
+      std::move(done));
+}
+
+void runtime::console_delivery(int64_t id, bool reveal, edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "console_delivery", reveal,
+      [id, reveal](soci::session& sql) { return storage::console_delivery(sql, id, reveal); },
+      std::move(done));
+}
+
+void runtime::console_queues(core::queue_filter f, edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "console_queues", false,
+      [f = std::move(f)](soci::session& sql) { return storage::console_queues(sql, f); },
+      std::move(done));
+}
+
+void runtime::console_requeue(int64_t id, edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "console_requeue", true,
+      [id](soci::session& sql) { return storage::console_requeue(sql, id); }, std::move(done));
+}
+
+void runtime::console_cancel(int64_t id, edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "console_cancel", true,
+      [id](soci::session& sql) { return storage::console_cancel(sql, id); }, std::move(done));
+}
+
+void runtime::console_audit(core::console_page page, edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "console_audit", false,
+      [page](soci::session& sql) { return storage::console_audit(sql, page); }, std::move(done));
+}
+
+void runtime::console_sessions(core::session_filter f, edge_callback done) {
+  bool write = f.reveal;
+  run_api_job(
+      impl_->g.edge, "console_sessions", write,
+      [f = std::move(f)](soci::session& sql) { return storage::console_sessions(sql, f); },
+      std::move(done));
+}
+
+void runtime::console_session(int64_t id, bool reveal, edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "console_session", reveal,
+      [id, reveal](soci::session& sql) { return storage::console_session(sql, id, reveal); },
+      std::move(done));
+}
+
+void runtime::console_close_session(int64_t id, edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "console_close_session", true,
+      [id](soci::session& sql) { return storage::console_close_session(sql, id); },
       std::move(done));
 }
 

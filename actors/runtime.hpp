@@ -8,6 +8,7 @@
 
 #include "actors/events.hpp"
 #include "config/settings.hpp"
+#include "core/console.hpp"
 #include "core/provider_config.hpp"
 
 namespace switchboard::actors {
@@ -65,6 +66,20 @@ public:
   void put_provider_config(std::string key, core::notification_config config, edge_callback done);
   /// A session's delivery log (a read).
   void session_deliveries(int64_t session_id, edge_callback done);
+
+  // The operator console's reads and actions (storage/console.hpp), each one storage flow: `done`
+  // gets 200 and its JSON or the error's status and {"error", "reason"} (404 unknown, 409 a
+  // refused action). Reveals and actions run as writes (their audit row commits with them).
+
+  void console_deliveries(core::delivery_filter f, edge_callback done);
+  void console_delivery(int64_t id, bool reveal, edge_callback done);
+  void console_queues(core::queue_filter f, edge_callback done);
+  void console_requeue(int64_t id, edge_callback done);
+  void console_cancel(int64_t id, edge_callback done);
+  void console_audit(core::console_page page, edge_callback done);
+  void console_sessions(core::session_filter f, edge_callback done);
+  void console_session(int64_t id, bool reveal, edge_callback done);
+  void console_close_session(int64_t id, edge_callback done);
 
   /// Runs one of the support bot's read-only tools (core::read_only_tool_definitions; the
   /// arguments passed validate_tool_arguments): `done` gets 200 {"result": ...}, or the error's

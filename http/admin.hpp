@@ -17,6 +17,9 @@ struct lifecycle {
   std::atomic<bool> draining{false};
 };
 
+/// Wraps a handler with the admin bearer check (401 with WWW-Authenticate otherwise).
+route_handler admin_authenticated(const config::settings& cfg, route_handler inner);
+
 /// GET /healthz: 200 while the process serves.
 route_handler healthz_handler();
 
@@ -27,7 +30,8 @@ route_handler metrics_handler(actors::runtime& rt);
 void add_readiness_routes(route_table& routes, actors::runtime& rt, const lifecycle& life);
 
 /// The admin listener's routes: /healthz and /readyz (open), and with bearer admin.token:
-/// GET /metrics, GET|PUT /admin/v1/log-level, GET /admin/v1/status, POST /admin/v1/drain.
+/// GET /metrics, GET|PUT /admin/v1/log-level, GET /admin/v1/status, POST /admin/v1/drain, and
+/// the console's JSON API (http/console_api.hpp).
 void add_admin_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg,
                       lifecycle& life);
 

@@ -9,6 +9,7 @@
 #include "http/bot_routes.hpp"
 #include "http/edge.hpp"
 #include "http/mcp.hpp"
+#include "http/openapi_ops.hpp"
 #include "http/provider_api.hpp"
 #include "http/webhooks.hpp"
 
@@ -72,6 +73,7 @@ app::app(const config::settings& s, actors::runtime& rt)
                 "admin.token is not set: the admin listener answers 401 on every route but "
                 "/healthz and /readyz (set SWITCHBOARD_ADMIN_TOKEN)");
     add_admin_routes(admin_routes_, rt_, settings_, life_);
+    admin_openapi_ = serve_openapi(admin_routes_, "/admin/v1/openapi.json", "admin_openapi", true);
     admin_opts.address = s.admin.listen_address;
     admin_opts.port = s.admin.port;
     admin_opts.threads = 1;
@@ -110,16 +112,43 @@ void app::stop(std::chrono::milliseconds drain) {
     admin_->stop(std::chrono::milliseconds{500});
 }
 
+std::shared_ptr<std::string> app::serve_openapi(route_table& routes, const char* path,
+                                                const char* label, bool admin) {
+  auto text = std::make_shared<std::string>();
+  route_handler handler
+      = [text](request&&, const path_params&, responder res) { res(response::make(200, *text)); };
+  if (admin)
+    handler = admin_authenticated(settings_, std::move(handler));
+  routes.add({"GET", path, label, 0, std::move(handler), openapi_ops::openapi_json(admin)});
+  // Every route is known by now: an undocumented route or inconsistent documentation stops the
+  // server here (std::logic_error). Written before the listener starts, read-only after.
+  openapi_info info;
+  info.admin = admin;
+  info.server_url = admin ? "http://" + settings_.admin.listen_address + ":"
+                                + std::to_string(settings_.admin.port)
+                          : settings_.server.public_url;
+  *text = openapi_document(routes, info).dump();
+  return text;
+}
+
+const std::string& app::openapi(bool admin) const {
+  static const std::string none;
+  const auto& doc = admin ? admin_openapi_ : public_openapi_;
+  return doc ? *doc : none;
+}
+
 void app::add_routes() {
-  routes_.add({"GET", "/healthz", "healthz", 0, healthz_handler()});
+  routes_.add({"GET", "/healthz", "healthz", 0, healthz_handler(), openapi_ops::healthz(false)});
   add_readiness_routes(routes_, rt_, life_);
   if (settings_.admin.metrics_on_public_port)
-    routes_.add({"GET", "/metrics", "metrics", 0, metrics_handler(rt_)});
+    routes_.add(
+        {"GET", "/metrics", "metrics", 0, metrics_handler(rt_), openapi_ops::metrics(false)});
   add_omnichannel_routes(routes_, rt_, settings_, *api_limit_);
   add_bot_routes(routes_, rt_, settings_);
   add_mcp_routes(routes_, rt_, settings_);
   add_provider_routes(routes_, rt_, settings_, *api_limit_);
   add_bench_routes(routes_, settings_);
+  public_openapi_ = serve_openapi(routes_, "/openapi.json", "openapi", false);
 }
 
 } // namespace switchboard::http

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "config/settings.hpp"
 #include "http/admin.hpp"
@@ -36,8 +37,14 @@ public:
   /// The route table (for the OpenAPI document and tests).
   const route_table& routes() const { return routes_; }
 
+  /// The OpenAPI document served on a listener (GET /openapi.json, GET /admin/v1/openapi.json;
+  /// empty when the admin listener is off), as `switchboard openapi [--admin]` prints it.
+  const std::string& openapi(bool admin) const;
+
 private:
   void add_routes();
+  std::shared_ptr<std::string> serve_openapi(route_table& routes, const char* path,
+                                             const char* label, bool admin);
 
   const config::settings& settings_;
   actors::runtime& rt_;
@@ -45,6 +52,8 @@ private:
   std::unique_ptr<api_rate_limit> api_limit_;
   route_table routes_;
   route_table admin_routes_;
+  std::shared_ptr<std::string> public_openapi_;
+  std::shared_ptr<std::string> admin_openapi_;
   std::unique_ptr<server> server_;
   std::unique_ptr<server> admin_;
 };

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/signatures.hpp"
+#include "http/openapi_ops.hpp"
 
 namespace switchboard::http {
 
@@ -12,7 +13,8 @@ void add_bench_routes(route_table& routes, const config::settings& cfg) {
   routes.add({"GET", "/bench/static", "bench_static", 0,
               [](request&&, const path_params&, responder respond) {
                 respond(response::make(200, R"({"status":"ok"})"));
-              }});
+              },
+              openapi_ops::bench_static()});
   auto* c = &cfg;
   routes.add({"POST", "/bench/signed-noop", "bench_signed_noop", cfg.server.webhook_body_limit,
               [c](request&& req, const path_params&, responder respond) {
@@ -27,7 +29,8 @@ void add_bench_routes(route_table& routes, const config::settings& cfg) {
                   return;
                 }
                 respond(response::make(200, R"({"status":"ok"})"));
-              }});
+              },
+              openapi_ops::bench_signed_noop()});
 }
 
 } // namespace switchboard::http

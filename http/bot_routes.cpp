@@ -13,6 +13,7 @@
 #include "core/signatures.hpp"
 #include "core/telegram.hpp"
 #include "http/edge.hpp"
+#include "http/openapi_ops.hpp"
 
 namespace switchboard::http {
 
@@ -114,13 +115,15 @@ void add_bot_routes(route_table& routes, actors::runtime& rt, const config::sett
     routes.add({"POST", "/webhooks/chatwoot", "chatwoot", limit,
                 [r, secrets](request&& req, const path_params&, responder res) {
                   chatwoot_webhook(*r, *secrets, std::move(req), std::move(res));
-                }});
+                },
+                openapi_ops::chatwoot_webhook()});
   }
   if (cfg.telegram.enabled)
     routes.add({"POST", "/webhooks/telegram", "telegram", limit,
                 [r, c](request&& req, const path_params&, responder res) {
                   telegram_webhook(*r, *c, std::move(req), std::move(res));
-                }});
+                },
+                openapi_ops::telegram_webhook()});
 }
 
 } // namespace switchboard::http

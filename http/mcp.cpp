@@ -14,6 +14,7 @@
 #include "core/signatures.hpp"
 #include "core/tools.hpp"
 #include "http/edge.hpp"
+#include "http/openapi_ops.hpp"
 
 namespace switchboard::http {
 
@@ -454,11 +455,13 @@ void add_mcp_routes(route_table& routes, actors::runtime& rt, const config::sett
   routes.add({"POST", "/mcp", "mcp", 64 * 1024,
               [endpoint](request&& req, const path_params&, responder res) {
                 endpoint->post(std::move(req), std::move(res));
-              }});
-  routes.add(
-      {"DELETE", "/mcp", "mcp", 0, [endpoint](request&& req, const path_params&, responder res) {
-         endpoint->remove(std::move(req), std::move(res));
-       }});
+              },
+              openapi_ops::mcp_post()});
+  routes.add({"DELETE", "/mcp", "mcp", 0,
+              [endpoint](request&& req, const path_params&, responder res) {
+                endpoint->remove(std::move(req), std::move(res));
+              },
+              openapi_ops::mcp_delete()});
 }
 
 } // namespace switchboard::http

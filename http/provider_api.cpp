@@ -16,6 +16,7 @@
 #include "core/signatures.hpp"
 #include "core/tools.hpp"
 #include "http/edge.hpp"
+#include "http/openapi_ops.hpp"
 
 namespace switchboard::http {
 
@@ -25,64 +26,52 @@ namespace {
 
 constexpr const char* config_path = "/api/v1/providers/me/notification-config";
 constexpr std::size_t config_body_limit = 16 * 1024;
-constexpr std::string_view api_prefix = "/api/";
 constexpr const char* unauthorized_reason = "missing, invalid, rotated or revoked provider API key";
 
 // -- OpenAPI building blocks ---------------------------------------------------------------------
 
-json error_schema() {
-  return {{"type", "object"},
-          {"required", {"error", "reason"}},
-          {"properties", {{"error", {{"type", "string"}}}, {"reason", {{"type", "string"}}}}}};
-}
-
-json json_content(json schema) {
-  return {{"application/json", {{"schema", std::move(schema)}}}};
-}
-
-json error_response(const char* description) {
-  return {{"description", description}, {"content", json_content(error_schema())}};
-}
-
-json unauthorized_response(const char* description) {
-  auto r = error_response(description);
-  r["headers"] = {{"WWW-Authenticate", {{"schema", {{"type", "string"}}}}}};
-  return r;
-}
-
-/// 429 from the per-key limit (api.rate_per_s, api.burst).
-json rate_limited_response() {
-  auto r = error_response("Too many calls with this key (api.rate_per_s, api.burst); retry "
-                          "after Retry-After seconds.");
-  r["headers"] = {{"Retry-After", {{"schema", {{"type", "integer"}}}}}};
-  return r;
-}
-
-json security_schemes() {
-  return {{"provider_key",
-           {{"type", "http"},
-            {"scheme", "bearer"},
-            {"description", "A provider's API key (sbk_...), printed once by `switchboard provider "
-                            "create` and `switchboard provider rotate-key`."}}},
-          {"api_token",
-           {{"type", "http"},
-            {"scheme", "bearer"},
-            {"description", "The server's API token (api.token, SWITCHBOARD_API_TOKEN)."}}}};
-}
-
-json base_document() {
+json base_document(const openapi_info& info) {
+  json tags = json::array();
+  auto tag = [&](const char* name, const char* description) {
+    tags.push_back({{"name", name}, {"description", description}});
+  };
+  json servers = json::array();
+  std::string description;
+  if (info.admin) {
+    description = "The admin listener of Switchboard (admin.listen_address, admin.port; bearer "
+                  "admin.token). The public listener's routes are in GET /openapi.json there "
+                  "(`switchboard openapi`).";
+    tag("operations", "Health, readiness, metrics and this document.");
+    tag("admin", "Operator controls: log level, status, drain.");
+    tag("console", "The operator console's API: deliveries, queues, sessions, audit.");
+    servers.push_back({{"url", info.server_url}, {"description", "The admin listener."}});
+  } else {
+    description = "Every route of Switchboard's public listener: the webhooks providers push to "
+                  "(documented as paths, so this document says which URL to give each "
+                  "provider), the voice agent's call-ended event, MCP, the provider API, the "
+                  "tools API and the operations endpoints. The admin listener's routes are in "
+                  "GET /admin/v1/openapi.json on that listener (`switchboard openapi --admin`). "
+                  "Errors are {\"error\", \"reason\"}; invalid input (422) of the provider API "
+                  "names each field in \"errors\"; a 503 carries Retry-After.";
+    tag("webhooks", "Pushed by the messaging providers; each is verified by its signature.");
+    tag("voice", "Pushed by the voice agent.");
+    tag("mcp", "Model Context Protocol (Streamable HTTP) for LLM clients.");
+    tag("providers", "Providers' own settings, authenticated by their API key.");
+    tag("sessions", "Sessions and their delivery logs.");
+    tag("tools", "The tools the LLM uses, callable by trusted backends.");
+    tag("operations", "Health, readiness, metrics and this document.");
+    tag("bench", "Benchmark routes, only with server.bench_routes.");
+    servers.push_back({{"url", info.server_url.empty() ? "/" : info.server_url},
+                       {"description", "The public listener (server.public_url)."}});
+  }
   return {{"openapi", "3.1.0"},
           {"info",
-           {{"title", "Switchboard API"},
+           {{"title", info.admin ? "Switchboard admin API" : "Switchboard API"},
             {"version", SB_VERSION},
-            {"description", "Provider self-service and the tools API of Switchboard. Errors are "
-                            "{\"error\", \"reason\"}; invalid input (422) of the provider API "
-                            "names each field in \"errors\"."}}},
-          {"tags",
-           {{{"name", "providers"},
-             {"description", "Providers' own settings, authenticated by their API key."}},
-            {{"name", "tools"},
-             {"description", "The tools the LLM uses, callable by trusted backends."}}}},
+            {"description", description},
+            {"license", {{"name", "Apache-2.0"}, {"identifier", "Apache-2.0"}}}}},
+          {"servers", servers},
+          {"tags", tags},
           {"paths", json::object()},
           {"components", {{"securitySchemes", security_schemes()}}}};
 }
@@ -160,10 +149,6 @@ std::string lower_method(const std::string& method) {
   return m;
 }
 
-bool is_api(const std::string& pattern) {
-  return pattern.compare(0, api_prefix.size(), api_prefix) == 0;
-}
-
 /// Checks one operation and declares its path parameters; appends what is wrong to `problems`.
 void complete_operation(json& op, const std::string& where, const std::string& pattern,
                         const json& schemes, std::set<std::string>& operation_ids,
@@ -189,6 +174,18 @@ void complete_operation(json& op, const std::string& where, const std::string& p
           if (!schemes.contains(name))
             problems.push_back(where + ": unknown security scheme " + name);
   }
+  // Every bearer check of this server answers 401 with WWW-Authenticate (provider_api,
+  // webhooks' call-ended and tools, mcp, admin_authenticated): say so where an operation's own
+  // documentation left the header out.
+  bool bearer = false;
+  if (auto sec = op.find("security"); sec != op.end() && sec->is_array())
+    for (const auto& requirement : *sec)
+      for (const auto& [name, scopes] : requirement.items())
+        bearer = bearer || schemes.value(name, json::object()).value("scheme", "") == "bearer";
+  if (auto res = op.find("responses"); bearer && res != op.end() && res->is_object()
+                                       && res->contains("401") && (*res)["401"].is_object()
+                                       && !(*res)["401"].contains("headers"))
+    (*res)["401"]["headers"] = {{"WWW-Authenticate", {{"schema", {{"type", "string"}}}}}};
   auto params = pattern_params(pattern);
   auto& declared = op["parameters"];
   if (declared.is_null())
@@ -356,7 +353,8 @@ json tools_list_operation() {
               {"content",
                {{"application/json",
                  {{"schema", {{"type", "array"}, {"items", std::move(definition)}}},
-                  {"example", core::tool_definitions()}}}}}}}}}};
+                  {"example", core::tool_definitions()}}}}}}},
+            {"404", error_response("No route: a mistyped path.")}}}};
 }
 
 json tools_call_operation() {
@@ -398,19 +396,14 @@ json tools_call_operation() {
         {"503", error_response("The database is unavailable.")}}}};
 }
 
-json openapi_document(const route_table& routes) {
-  auto doc = base_document();
+json openapi_document(const route_table& routes, const openapi_info& info) {
+  auto doc = base_document(info);
   const auto& schemes = doc["components"]["securitySchemes"];
   auto& paths = doc["paths"];
   std::vector<std::string> problems;
   std::set<std::string> operation_ids;
   for (const auto& r : routes.routes()) {
     auto where = r.method + " " + r.pattern;
-    if (!is_api(r.pattern)) {
-      if (!r.openapi.empty())
-        problems.push_back(where + ": documented, but only /api/ routes are published");
-      continue;
-    }
     if (r.openapi.empty()) {
       problems.push_back(where + ": no OpenAPI documentation (set http::route::openapi)");
       continue;
@@ -434,6 +427,28 @@ json openapi_document(const route_table& routes) {
     text.pop_back();
     throw std::logic_error(text);
   }
+  // Only the security schemes and tags this listener's operations use.
+  std::set<std::string> used_schemes;
+  std::set<std::string> used_tags;
+  for (const auto& [path, item] : paths.items())
+    for (const auto& [method, op] : item.items()) {
+      for (const auto& requirement : op.value("security", json::array()))
+        for (const auto& [name, scopes] : requirement.items())
+          used_schemes.insert(name);
+      for (const auto& t : op.value("tags", json::array()))
+        used_tags.insert(t.get<std::string>());
+    }
+  auto& all = doc["components"]["securitySchemes"];
+  for (auto it = all.begin(); it != all.end();)
+    it = used_schemes.count(it.key()) != 0 ? std::next(it) : all.erase(it);
+  if (all.empty())
+    doc.erase("components");
+  auto& tags = doc["tags"];
+  json kept = json::array();
+  for (auto& t : tags)
+    if (used_tags.count(t["name"].get<std::string>()) != 0)
+      kept.push_back(t);
+  tags = std::move(kept);
   return doc;
 }
 
@@ -481,12 +496,6 @@ void add_provider_routes(route_table& routes, actors::runtime& rt, const config:
                 put_config(*r, *l, std::move(req), std::move(res));
               },
               put_config_operation().dump()});
-  // Every route is known by now: a missing or stale description stops the server here.
-  auto document = std::make_shared<const std::string>(openapi_document(routes).dump());
-  routes.add({"GET", "/openapi.json", "openapi", 0,
-              [document](request&&, const path_params&, responder res) {
-                res(response::make(200, *document));
-              }});
 }
 
 } // namespace switchboard::http

@@ -16,6 +16,7 @@
 #include "core/tools.hpp"
 #include "core/whatsapp.hpp"
 #include "http/edge.hpp"
+#include "http/openapi_ops.hpp"
 #include "http/provider_api.hpp"
 
 namespace switchboard::http {
@@ -26,8 +27,12 @@ namespace {
 
 constexpr const char* twiml_empty = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
 
-response unauthorized(std::string_view why) {
+/// 401; `bearer` routes say which scheme in WWW-Authenticate (RFC 9110 15.5.2), signature
+/// routes have no HTTP authentication scheme to name.
+response unauthorized(std::string_view why, bool bearer = false) {
   auto r = response::error(401, "unauthorized", why);
+  if (bearer)
+    r.headers.add("WWW-Authenticate", "Bearer realm=\"switchboard\"");
   return r;
 }
 
@@ -109,7 +114,7 @@ void call_ended(actors::runtime& rt, const config::settings& cfg, api_rate_limit
                 request&& req, responder respond) {
   auto token = bearer_of(req);
   if (!core::verify_secret_token(cfg.voice.token, token)) {
-    respond(unauthorized("missing or invalid bearer token"));
+    respond(unauthorized("missing or invalid bearer token", true));
     return;
   }
   if (!limit.admit("voice_call_ended", token, respond))
@@ -336,7 +341,7 @@ void tool_call(actors::runtime& rt, const config::settings& cfg, api_rate_limit&
                request&& req, const path_params& params, responder respond) {
   auto token = bearer_of(req);
   if (!core::verify_secret_token(cfg.api.token, token)) {
-    respond(unauthorized("missing or invalid bearer token"));
+    respond(unauthorized("missing or invalid bearer token", true));
     return;
   }
   if (!limit.admit("tools_call", token, respond))
@@ -378,27 +383,33 @@ void add_omnichannel_routes(route_table& routes, actors::runtime& rt, const conf
   routes.add({"POST", "/webhooks/voice/call-ended", "voice_call_ended", limit,
               [r, c, l](request&& req, const path_params&, responder res) {
                 call_ended(*r, *c, *l, std::move(req), std::move(res));
-              }});
+              },
+              openapi_ops::call_ended()});
   routes.add({"POST", "/webhooks/sms/mtn", "sms_mtn", limit,
               [r, c](request&& req, const path_params&, responder res) {
                 mtn_inbound(*r, *c, std::move(req), std::move(res));
-              }});
+              },
+              openapi_ops::mtn_inbound()});
   routes.add({"POST", "/webhooks/sms/twilio", "sms_twilio", limit,
               [r, c](request&& req, const path_params&, responder res) {
                 twilio_inbound(*r, *c, std::move(req), std::move(res));
-              }});
+              },
+              openapi_ops::twilio_inbound()});
   routes.add({"POST", "/webhooks/sms/twilio/status", "sms_twilio_status", limit,
               [r, c](request&& req, const path_params&, responder res) {
                 twilio_status(*r, *c, std::move(req), std::move(res));
-              }});
+              },
+              openapi_ops::twilio_status()});
   routes.add({"GET", "/webhooks/whatsapp", "whatsapp_verify", limit,
               [c](request&& req, const path_params&, responder res) {
                 whatsapp_verify(*c, std::move(req), std::move(res));
-              }});
+              },
+              openapi_ops::whatsapp_verify()});
   routes.add({"POST", "/webhooks/whatsapp", "whatsapp", limit,
               [r, c](request&& req, const path_params&, responder res) {
                 whatsapp_inbound(*r, *c, std::move(req), std::move(res));
-              }});
+              },
+              openapi_ops::whatsapp_webhook()});
   routes.add({"GET", "/api/v1/tools", "tools_list", 0,
               [](request&&, const path_params&, responder res) {
                 res(response::make(200, core::tool_definitions().dump()));

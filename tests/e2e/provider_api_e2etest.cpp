@@ -115,7 +115,22 @@ std::optional<std::string> stack_env(const char* name) {
 
 /// The (method, pattern) of every /api/ route of an http::app built in this process with the
 /// server's settings (and a database it cannot reach: only the route table is looked at).
-std::set<std::pair<std::string, std::string>> server_api_routes(const test::stack& s) {
+/// The (METHOD, path) of every operation of an OpenAPI document.
+std::set<std::pair<std::string, std::string>> operations_of(const json& doc) {
+  std::set<std::pair<std::string, std::string>> out;
+  for (const auto& [path, item] : doc.at("paths").items())
+    for (const auto& [method, op] : item.items()) {
+      std::string m = method;
+      for (auto& c : m)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      out.emplace(m, path);
+    }
+  return out;
+}
+
+/// Every route of the server's public listener (admin = false) or admin listener, as the server
+/// builds them from the stack's settings.
+std::set<std::pair<std::string, std::string>> server_routes(const test::stack& s, bool admin) {
   settings_source = &s;
   auto cfg = config::load_settings_text(config::embedded_default_config(), stack_env, "default");
   if (!cfg)
@@ -128,9 +143,10 @@ std::set<std::pair<std::string, std::string>> server_api_routes(const test::stac
     actors::runtime rt{*cfg, std::make_shared<actors::metrics>()};
     {
       http::app a{*cfg, rt};
-      for (const auto& r : a.routes().routes())
-        if (r.pattern.rfind("/api/", 0) == 0)
-          out.emplace(r.method, r.pattern);
+      out = operations_of(json::parse(a.openapi(admin)));
+      if (!admin) // and the table itself: the document has every route of it
+        for (const auto& r : a.routes().routes())
+          CHECK(out.count({r.method, r.pattern}) == 1);
     }
     rt.shutdown();
   }
@@ -273,7 +289,8 @@ TEST_CASE("provider keys from the CLI guard the notification-config API", "[prov
   CHECK(run_cli(s, {"provider", "frobnicate"}).code == 2);
 }
 
-TEST_CASE("/openapi.json documents exactly the /api/ routes of the server", "[provider_api]") {
+TEST_CASE("/openapi.json documents every route of the server, as `switchboard openapi` prints it",
+          "[provider_api][openapi]") {
   test::stack s;
   auto res = test::http_get(s.url("/openapi.json"));
   REQUIRE(res.status == 200);
@@ -282,21 +299,51 @@ TEST_CASE("/openapi.json documents exactly the /api/ routes of the server", "[pr
   CHECK(doc.at("openapi").get<std::string>().rfind("3.", 0) == 0);
   CHECK(doc.at("info").at("title").is_string());
 
-  std::set<std::pair<std::string, std::string>> documented;
+  auto documented = operations_of(doc);
   for (const auto& [path, item] : doc.at("paths").items())
-    for (const auto& [method, op] : item.items()) {
-      std::string m = method;
-      for (auto& c : m)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      documented.emplace(m, path);
+    for (const auto& [method, op] : item.items())
       CHECK(op.contains("responses"));
-    }
-  CHECK(documented == server_api_routes(s));
+  CHECK(documented == server_routes(s, false));
   CHECK(documented.count({"PUT", config_path}) == 1);
   CHECK(documented.count({"POST", "/api/v1/tools/{name}"}) == 1);
+  CHECK(documented.count({"POST", "/webhooks/whatsapp"}) == 1);
+  CHECK(documented.count({"POST", "/mcp"}) == 1);
+  CHECK(documented.count({"GET", "/openapi.json"}) == 1);
+
+  // The CLI prints the same document, offline, from the same settings.
+  auto cli = run_cli(s, {"openapi"});
+  INFO(cli.err);
+  REQUIRE(cli.code == 0);
+  CHECK(json::parse(cli.out) == doc);
+
+  // The admin listener serves its own document (admin token), equal to `openapi --admin`.
+  auto admin = test::http_get(s.admin_url("/admin/v1/openapi.json"),
+                              {test::bearer_auth(s.env("SWITCHBOARD_ADMIN_TOKEN"))});
+  REQUIRE(admin.status == 200);
+  CHECK(run_cli(s, {"openapi", "--bogus"}).code == 2);
+  auto admin_cli = run_cli(s, {"openapi", "--admin"});
+  REQUIRE(admin_cli.code == 0);
+  CHECK(json::parse(admin_cli.out) == admin.json());
+  CHECK(test::http_get(s.admin_url("/admin/v1/openapi.json")).status == 401);
+  auto admin_documented = operations_of(admin.json());
+  CHECK(admin_documented == server_routes(s, true));
+  CHECK(admin_documented.count({"PUT", "/admin/v1/log-level"}) == 1);
+
+  // A 401 of a bearer route names the scheme, as documented.
+  test::http_request call;
+  call.method = "POST";
+  call.url = s.url("/api/v1/tools/session_get_context");
+  call.body = "{}";
+  auto refused = test::http_call(call);
+  CHECK(refused.status == 401);
+  CHECK(refused.header("WWW-Authenticate").rfind("Bearer", 0) == 0);
+  CHECK(doc["paths"]["/api/v1/tools/{name}"]["post"]["responses"]["401"]["headers"].contains(
+      "WWW-Authenticate"));
 
   // And the server answers each of them (no 404 "no route", no 405).
   for (const auto& [method, path] : documented) {
+    if (path == "/openapi.json")
+      continue;
     auto concrete = std::regex_replace(path, std::regex{"\\{[^}]+\\}"}, "session_get_context");
     test::http_request req;
     req.method = method;

@@ -38,7 +38,7 @@ http::route_table table_with(std::vector<http::route> extra) {
   http::route_table t;
   t.add(make_route("GET", "/api/v1/tools", http::tools_list_operation().dump()));
   t.add(make_route("POST", "/api/v1/tools/{name}", http::tools_call_operation().dump()));
-  t.add(make_route("GET", "/healthz"));
+  t.add(make_route("GET", "/healthz", operation("healthz").dump()));
   for (auto& r : extra)
     t.add(std::move(r));
   return t;
@@ -56,12 +56,51 @@ operation_set operations_of(const json& doc) {
   return out;
 }
 
-operation_set api_routes_of(const http::route_table& t) {
+operation_set routes_of(const http::route_table& t) {
   operation_set out;
   for (const auto& r : t.routes())
-    if (r.pattern.rfind("/api/", 0) == 0)
-      out.emplace(r.method, r.pattern);
+    out.emplace(r.method, r.pattern);
   return out;
+}
+
+/// Every operation has a 4xx answer, tags and security; operationIds are unique.
+void check_operations(const json& doc) {
+  const auto& schemes = doc.at("components").at("securitySchemes");
+  std::set<std::string> ids;
+  for (const auto& [path, item] : doc["paths"].items())
+    for (const auto& [method, op] : item.items()) {
+      INFO(method << " " << path);
+      CHECK(ids.insert(op.at("operationId").get<std::string>()).second);
+      CHECK_FALSE(op.at("responses").empty());
+      bool has_4xx = false;
+      for (const auto& [code, r] : op["responses"].items())
+        has_4xx = has_4xx || code[0] == '4';
+      CHECK(has_4xx);
+      CHECK(op.at("summary").is_string());
+      REQUIRE(op.at("tags").is_array());
+      for (const auto& t : op["tags"]) {
+        bool declared = false;
+        for (const auto& d : doc.at("tags"))
+          declared = declared || d.at("name") == t;
+        CHECK(declared);
+      }
+      REQUIRE(op.at("security").is_array());
+      for (const auto& requirement : op["security"]) {
+        REQUIRE(requirement.is_object());
+        for (const auto& [name, scopes] : requirement.items())
+          CHECK(schemes.contains(name));
+      }
+      // A 401 of a bearer scheme says so in WWW-Authenticate.
+      for (const auto& requirement : op["security"])
+        for (const auto& [name, scopes] : requirement.items())
+          if (schemes.at(name).value("scheme", "") == "bearer") {
+            REQUIRE(op.at("responses").contains("401"));
+            CHECK(op.at("responses")
+                      .at("401")
+                      .value("headers", json::object())
+                      .contains("WWW-Authenticate"));
+          }
+    }
 }
 
 /// The server's real route table: the actor runtime and the HTTP app built as `serve` builds
@@ -102,39 +141,52 @@ void collect_refs(const json& j, std::vector<std::string>& out) {
 
 } // namespace
 
-TEST_CASE("the OpenAPI document lists exactly the /api/ routes of the server", "[openapi]") {
+TEST_CASE("the OpenAPI document lists every route of the server", "[openapi]") {
   offline_app a;
   const auto& routes = a.app->routes();
-  auto doc = http::openapi_document(routes);
+  auto doc = json::parse(a.app->openapi(false));
 
   CHECK(doc.at("openapi").get<std::string>().rfind("3.1.", 0) == 0);
   CHECK(doc.at("info").at("title").is_string());
   CHECK(doc.at("info").at("version") == SB_VERSION);
+  CHECK(doc.at("info").at("license") == json{{"name", "Apache-2.0"}, {"identifier", "Apache-2.0"}});
+  REQUIRE(doc.at("servers").size() == 1);
   auto ops = operations_of(doc);
-  CHECK(ops == api_routes_of(routes));
-  CHECK(ops.count({"GET", "/api/v1/providers/me/notification-config"}) == 1);
-  CHECK(ops.count({"PUT", "/api/v1/providers/me/notification-config"}) == 1);
-  CHECK(ops.count({"GET", "/api/v1/tools"}) == 1);
-  CHECK(ops.count({"POST", "/api/v1/tools/{name}"}) == 1);
-  CHECK(doc["paths"].count("/healthz") == 0);
-  CHECK(doc["paths"].count("/openapi.json") == 0);
+  CHECK(ops == routes_of(routes));
+  for (const auto& expected : operation_set{{"GET", "/api/v1/providers/me/notification-config"},
+                                            {"PUT", "/api/v1/providers/me/notification-config"},
+                                            {"GET", "/api/v1/tools"},
+                                            {"POST", "/api/v1/tools/{name}"},
+                                            {"GET", "/healthz"},
+                                            {"GET", "/readyz"},
+                                            {"GET", "/openapi.json"},
+                                            {"POST", "/mcp"},
+                                            {"DELETE", "/mcp"},
+                                            {"GET", "/webhooks/whatsapp"},
+                                            {"POST", "/webhooks/whatsapp"},
+                                            {"POST", "/webhooks/sms/twilio"},
+                                            {"POST", "/webhooks/sms/twilio/status"},
+                                            {"POST", "/webhooks/sms/mtn"},
+                                            {"POST", "/webhooks/voice/call-ended"}}) {
+    INFO(expected.first << " " << expected.second);
+    CHECK(ops.count(expected) == 1);
+  }
+  check_operations(doc);
 
-  // Every operation is well-formed and its security schemes exist.
-  const auto& schemes = doc.at("components").at("securitySchemes");
-  std::set<std::string> ids;
-  for (const auto& [path, item] : doc["paths"].items())
-    for (const auto& [method, op] : item.items()) {
-      INFO(method << " " << path);
-      CHECK(ids.insert(op.at("operationId").get<std::string>()).second);
-      CHECK_FALSE(op.at("responses").empty());
-      CHECK(op.at("tags").is_array());
-      REQUIRE(op.at("security").is_array());
-      for (const auto& requirement : op["security"]) {
-        REQUIRE(requirement.is_object());
-        for (const auto& [name, scopes] : requirement.items())
-          CHECK(schemes.contains(name));
-      }
-    }
+  // The webhooks: signature schemes, form-encoded Twilio bodies, 503 with Retry-After.
+  auto& whatsapp = doc["paths"]["/webhooks/whatsapp"]["post"];
+  CHECK(whatsapp["security"] == json::array({{{"whatsapp_signature", json::array()}}}));
+  CHECK(doc["components"]["securitySchemes"]["whatsapp_signature"]["name"]
+        == "X-Hub-Signature-256");
+  CHECK(whatsapp["responses"]["503"]["headers"].contains("Retry-After"));
+  CHECK(whatsapp["responses"].contains("413"));
+  CHECK(doc["paths"]["/webhooks/sms/twilio"]["post"]["requestBody"]["content"].contains(
+      "application/x-www-form-urlencoded"));
+  CHECK(doc["components"]["securitySchemes"]["twilio_signature"]["name"] == "X-Twilio-Signature");
+  CHECK(doc["paths"]["/mcp"]["delete"]["parameters"][0]["name"] == "Mcp-Session-Id");
+  // The admin listener's routes are in their own document.
+  CHECK(doc["paths"].count("/admin/v1/status") == 0);
+
   std::vector<std::string> refs;
   collect_refs(doc, refs);
   CHECK(refs.empty());
@@ -167,14 +219,42 @@ TEST_CASE("the OpenAPI document lists exactly the /api/ routes of the server", "
   CHECK(json::parse(answer.body) == doc);
 }
 
-TEST_CASE("an undocumented /api/ route stops the document", "[openapi]") {
+TEST_CASE("the admin listener's OpenAPI document lists every admin route", "[openapi]") {
+  offline_app a;
+  auto doc = json::parse(a.app->openapi(true));
+  CHECK(doc.at("info").at("title") == "Switchboard admin API");
+  CHECK(doc.at("info").at("license").at("identifier") == "Apache-2.0");
+  auto ops = operations_of(doc);
+  for (const auto& expected : operation_set{{"GET", "/admin/v1/log-level"},
+                                            {"PUT", "/admin/v1/log-level"},
+                                            {"GET", "/admin/v1/status"},
+                                            {"POST", "/admin/v1/drain"},
+                                            {"DELETE", "/admin/v1/drain"},
+                                            {"GET", "/admin/v1/openapi.json"},
+                                            {"GET", "/metrics"},
+                                            {"GET", "/healthz"},
+                                            {"GET", "/readyz"},
+                                            {"GET", "/admin/v1/deliveries"},
+                                            {"POST", "/admin/v1/deliveries/{id}/requeue"}}) {
+    INFO(expected.first << " " << expected.second);
+    CHECK(ops.count(expected) == 1);
+  }
+  CHECK(ops.count({"POST", "/mcp"}) == 0);
+  check_operations(doc);
+  CHECK(doc["components"]["securitySchemes"].size() == 1); // admin_token only
+}
+
+TEST_CASE("an undocumented route stops the document", "[openapi]") {
   auto t = table_with({make_route("GET", "/api/v1/undocumented")});
   REQUIRE_THROWS_WITH(http::openapi_document(t),
                       Catch::Contains("GET /api/v1/undocumented: no OpenAPI documentation"));
-  // Routes outside /api/ need none and are not published.
-  auto fine = table_with({make_route("GET", "/internal/thing")});
+  // Routes outside /api/ need documentation too, and are published.
+  auto webhook = table_with({make_route("POST", "/webhooks/new")});
+  REQUIRE_THROWS_WITH(http::openapi_document(webhook),
+                      Catch::Contains("POST /webhooks/new: no OpenAPI documentation"));
+  auto fine = table_with({make_route("GET", "/internal/thing", operation("thing").dump())});
   auto doc = http::openapi_document(fine);
-  CHECK(operations_of(doc) == api_routes_of(fine));
+  CHECK(operations_of(doc) == routes_of(fine));
 }
 
 TEST_CASE("malformed documentation is refused", "[openapi]") {
@@ -200,8 +280,6 @@ TEST_CASE("malformed documentation is refused", "[openapi]") {
   op["parameters"] = json::array({{{"name", "id"}, {"in", "path"}, {"required", true}}});
   check(make_route("GET", "/api/v1/a", op.dump()),
         "GET /api/v1/a: path parameter id is not in the path");
-  check(make_route("GET", "/webhooks/x", operation("x").dump()),
-        "GET /webhooks/x: documented, but only /api/ routes are published");
 
   auto twice = table_with({make_route("GET", "/api/v1/a", operation("a1").dump()),
                            make_route("GET", "/api/v1/a", operation("a2").dump())});

@@ -1,0 +1,120 @@
+#include <catch2/catch.hpp>
+
+#include <soci/soci.h>
+
+#include "storage/console.hpp"
+#include "storage/db.hpp"
+#include "storage/flows.hpp"
+#include "storage/omnichannel.hpp"
+#include "storage/sets.hpp"
+#include "tests/support/pg.hpp"
+
+using namespace switchboard;
+using namespace switchboard::storage;
+
+namespace {
+
+/// A call-ended for +250788123456: a follow-up session with two queued summaries (WhatsApp, SMS).
+int64_t seed(test::omni_db& m, const std::string& call_id) {
+  m.policy.template_name = "call_summary";
+  call_ended_input in;
+  in.summary.call_id = call_id;
+  in.summary.summary = "Quoted 200k for the repair.";
+  in.summary.outcome = "quote sent";
+  in.phone = "+250788123456";
+  in.correlation_id = "corr-" + call_id;
+  in.token = "tok-" + call_id;
+  in.now = m.now;
+  auto r = m.tx(
+      [&](soci::session& sql) { return accept_calls(sql, m.machine, m.policy, {&in}).at(0); });
+  return r.result.at("session_id").get<int64_t>();
+}
+
+core::sb_error code_of_flow(test::omni_db& m, const std::function<void(soci::session&)>& f) {
+  try {
+    m.tx([&](soci::session& sql) {
+      f(sql);
+      return 0;
+    });
+  } catch (const domain_error& e) {
+    return e.code();
+  }
+  return core::sb_error::none;
+}
+
+} // namespace
+
+TEST_CASE("console flows: filters, keyset paging, masking, reveal audited", "[console]") {
+  test::omni_db m;
+  seed(m, "c1");
+  core::delivery_filter f;
+  auto all = m.tx([&](soci::session& sql) { return console_deliveries(sql, f); });
+  REQUIRE(all["items"].size() == 2);
+  CHECK(all["items"][0]["id"].get<int64_t>() > all["items"][1]["id"].get<int64_t>());
+  CHECK(all["items"][0]["recipient"] == "+250***456");
+  CHECK(all["next_before_id"].is_null());
+
+  f.page.limit = 1;
+  auto first = m.tx([&](soci::session& sql) { return console_deliveries(sql, f); });
+  REQUIRE(first["items"].size() == 1);
+  REQUIRE(first["next_before_id"] == first["items"][0]["id"]);
+  f.page.before_id = first["next_before_id"].get<int64_t>();
+  auto second = m.tx([&](soci::session& sql) { return console_deliveries(sql, f); });
+  REQUIRE(second["items"].size() == 1);
+  CHECK(second["items"][0]["id"] == all["items"][1]["id"]);
+
+  core::delivery_filter sms;
+  sms.channel = "sms";
+  sms.phone = "+250788123456";
+  sms.reveal = true;
+  CHECK(m.count("SELECT count(*) FROM console_audit") == 0);
+  auto revealed = m.tx([&](soci::session& sql) { return console_deliveries(sql, sms); });
+  REQUIRE(revealed["items"].size() == 1);
+  CHECK(revealed["items"][0]["recipient"] == "+250788123456");
+  CHECK(revealed["items"][0]["body"].get<std::string>().find("200k") != std::string::npos);
+  CHECK(m.count("SELECT count(*) FROM console_audit WHERE action = 'reveal' AND detail->>'phone' "
+                "= '+250***456'")
+        == 1);
+  sms.phone = "+250788000000";
+  CHECK(m.tx([&](soci::session& sql) { return console_deliveries(sql, sms); })["items"].empty());
+}
+
+TEST_CASE("console flows: requeue and cancel follow the row's state; close a session once",
+          "[console]") {
+  test::omni_db m;
+  auto session_id = seed(m, "c2");
+  auto sms_id = m.count("SELECT id FROM message_delivery_log WHERE channel = 'sms'");
+  // Queued: not requeued (409), cancelled (failed, the reason recorded, audited).
+  CHECK(code_of_flow(m, [&](soci::session& sql) { console_requeue(sql, sms_id); })
+        == core::sb_error::conflict);
+  auto cancelled = m.tx([&](soci::session& sql) { return console_cancel(sql, sms_id); });
+  CHECK(cancelled["status"] == "failed");
+  CHECK(cancelled["last_error"] == "cancelled by operator");
+  // Failed: requeued, due now and unclaimed, so the outbox's claim picks it up.
+  auto requeued = m.tx([&](soci::session& sql) { return console_requeue(sql, sms_id); });
+  CHECK(requeued["status"] == "queued");
+  CHECK(m.count("SELECT count(*) FROM message_delivery_log WHERE id = " + std::to_string(sms_id)
+                + " AND claim_token IS NULL AND next_attempt_at <= now()")
+        == 1);
+  CHECK(m.count("SELECT count(*) FROM console_audit WHERE action IN ('cancel', 'requeue')") == 2);
+  CHECK(code_of_flow(m, [&](soci::session& sql) { console_cancel(sql, 999999); })
+        == core::sb_error::not_found);
+
+  core::queue_filter q;
+  auto queues = m.tx([&](soci::session& sql) { return console_queues(sql, q); });
+  CHECK(queues["outbound"]["queued"] == 2);
+  CHECK(queues["items"].size() == 2);
+  CHECK(queues["items"][0]["id"].get<int64_t>() < queues["items"][1]["id"].get<int64_t>());
+
+  auto story = m.tx([&](soci::session& sql) { return console_delivery(sql, sms_id, false); });
+  CHECK(story["delivery"]["id"] == sms_id);
+  CHECK(story["story"].size() == 2); // both summaries of the call, queued
+
+  auto closed = m.tx([&](soci::session& sql) { return console_close_session(sql, session_id); });
+  CHECK(closed["status"] == "closed");
+  CHECK(code_of_flow(m, [&](soci::session& sql) { console_close_session(sql, session_id); })
+        == core::sb_error::conflict);
+  auto one = m.tx([&](soci::session& sql) { return console_session(sql, session_id, true); });
+  CHECK(one["session"]["context"].is_object());
+  CHECK(one["deliveries"].size() == 2);
+}
