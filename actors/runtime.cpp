@@ -386,6 +386,12 @@ void runtime::console_provider_counts(edge_callback done) {
       [](soci::session& sql) { return storage::console_provider_counts(sql); }, std::move(done));
 }
 
+void runtime::console_bot(edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "console_bot", false,
+      [](soci::session& sql) { return storage::console_bot(sql); }, std::move(done));
+}
+
 void runtime::run_read_only_tool(std::string name, nlohmann::json arguments, edge_callback done) {
   actors::run_read_only_tool(*impl_->sys, impl_->svc, std::move(name), std::move(arguments),
                              std::move(done));

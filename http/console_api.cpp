@@ -320,6 +320,16 @@ void add_console_api_routes(route_table& routes, actors::runtime& rt, const conf
                              "How far back (default 60).")},
                 "{minutes: [{t, by: {\"sms:sent\": n, ...}}]}, oldest first.", bad_query));
   add(
+      "GET", "/admin/v1/bot", "console_bot",
+      [r](request&&, const path_params&, responder respond) {
+        r->console_bot(answer(std::move(respond)));
+      },
+      operation("consoleBot", "The support bot: rates, hand-offs and their notifications",
+                "console", json::array(),
+                "{rates, handed_off: [...], top_articles, knowledge_gaps} (answers not recorded "
+                "yet: their fields are null or empty).",
+                {}));
+  add(
       "GET", "/admin/v1/node", "console_node",
       [r, l](request&&, const path_params&, responder respond) {
         auto b = r->stats().build();

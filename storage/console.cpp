@@ -462,4 +462,52 @@ json console_provider_counts(soci::session& sql) {
   return json{{"items", std::move(items)}};
 }
 
+json console_bot(soci::session& sql) {
+  auto handed = json::array();
+  long long conversations = 0, handed_off = 0;
+  soci::rowset<soci::row> rows
+      = (sql.prepare
+         << "SELECT t.n, t.h, c.account_id, c.conversation_id, coalesce(c.escalation_reason, ''), "
+            "c.status, console_ts(c.updated_at), coalesce(n.channel, ''), coalesce(n.status, ''), "
+            "coalesce(n.attempts, 0), coalesce(n.last_error, '') "
+            "FROM (SELECT count(*) AS n, count(*) FILTER (WHERE bot_state = 'handed_off') AS h "
+            "FROM chatwoot_conversations) t "
+            "LEFT JOIN (SELECT * FROM chatwoot_conversations WHERE bot_state = 'handed_off' "
+            "ORDER BY updated_at DESC LIMIT 50) c ON true "
+            "LEFT JOIN provider_notifications n ON n.account_id = c.account_id AND "
+            "n.conversation_id = c.conversation_id AND n.handoff_seq = c.handoff_seq "
+            "ORDER BY c.updated_at DESC");
+  for (auto& r : rows) {
+    conversations = r.get<long long>(0);
+    handed_off = r.get<long long>(1);
+    if (r.get_indicator(2) == soci::i_null)
+      continue;
+    auto channel = r.get<std::string>(7);
+    json notification = nullptr;
+    if (!channel.empty())
+      notification = {{"channel", channel},
+                      {"status", r.get<std::string>(8)},
+                      {"attempts", r.get<int>(9)},
+                      {"last_error", or_null(r.get<std::string>(10))}};
+    handed.push_back({{"account_id", r.get<long long>(2)},
+                      {"conversation_id", r.get<long long>(3)},
+                      {"reason", or_null(r.get<std::string>(4))},
+                      {"status", r.get<std::string>(5)},
+                      {"updated_at", r.get<std::string>(6)},
+                      {"notification", std::move(notification)},
+                      {"provider_replied", nullptr}});
+  }
+  return json{{"rates",
+               {{"conversations", conversations},
+                {"handed_off", handed_off},
+                {"escalation_rate", conversations == 0
+                                        ? json(nullptr)
+                                        : json(static_cast<double>(handed_off) / conversations)},
+                {"bot_answers", nullptr},
+                {"answer_rate", nullptr}}},
+              {"handed_off", std::move(handed)},
+              {"top_articles", json::array()},
+              {"knowledge_gaps", json::array()}};
+}
+
 } // namespace switchboard::storage

@@ -65,4 +65,9 @@ nlohmann::json console_sends_chart(soci::session& sql, int minutes);
 /// 1 round trip.
 nlohmann::json console_provider_counts(soci::session& sql);
 
+/// {"rates", "handed_off", "top_articles", "knowledge_gaps"}: the support bot's conversations and
+/// hand-offs with their notification. Bot answers are not recorded yet: bot_answers, answer_rate
+/// and provider_replied are null, top_articles and knowledge_gaps empty. 1 round trip.
+nlohmann::json console_bot(soci::session& sql);
+
 } // namespace switchboard::storage

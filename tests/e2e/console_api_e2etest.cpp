@@ -162,6 +162,10 @@ TEST_CASE("the console API answers what happened to a call's summary: masked, re
       CHECK(p["circuit"] == "closed");
     }
   CHECK(mtn);
+  auto bot = get(s, "/admin/v1/bot");
+  REQUIRE(bot.status == 200);
+  CHECK(bot.json()["rates"]["conversations"] == 0);
+  CHECK(bot.json()["handed_off"].empty());
   auto node = get(s, "/admin/v1/node");
   REQUIRE(node.status == 200);
   CHECK(node.json()["draining"] == false);
@@ -172,7 +176,7 @@ TEST_CASE("the console API answers what happened to a call's summary: masked, re
   // Every console route needs the admin token.
   for (auto path : {"/admin/v1/deliveries", "/admin/v1/queues", "/admin/v1/audit",
                     "/admin/v1/sessions", "/admin/v1/deliveries/1", "/admin/v1/providers",
-                    "/admin/v1/charts/sends", "/admin/v1/node"}) {
+                    "/admin/v1/charts/sends", "/admin/v1/node", "/admin/v1/bot"}) {
     auto anonymous = test::http_get(s.admin_url(path));
     CHECK(anonymous.status == 401);
     CHECK(anonymous.header("WWW-Authenticate").rfind("Bearer", 0) == 0);
