@@ -1,3 +1,4 @@
+#include "core/bot.hpp"
 #include "core/json_fields.hpp"
 #include <unordered_map>
 
@@ -34,9 +35,7 @@ void build_index(caf::event_based_actor* self, std::string key,
                  std::shared_ptr<std::vector<core::help_article>> articles, articles_actor cache) {
   auto set = std::make_shared<article_set>();
   set->articles = std::move(*articles);
-  for (auto& a : set->articles)
-    set->index.add(a.title, a.description.empty() ? a.content : a.description + "\n" + a.content);
-  set->index.finalize();
+  set->index = core::help_center_index(set->articles);
   self->send(cache, done_atom::value, std::move(key), article_set_ptr{set}, caf::error{});
   self->quit();
 }

@@ -7,6 +7,7 @@
 #include "core/bot.hpp"
 #include "core/crypto.hpp"
 #include "core/openai.hpp"
+#include "core/rate_limit.hpp"
 #include "storage/chatwoot.hpp"
 #include "storage/inbox.hpp"
 
@@ -71,6 +72,17 @@ struct conversation_state {
   entity_work work;
   bool taking = false;     ///< a take of pending inbox events is in flight
   bool take_again = false; ///< woken while taking
+  /// Bot answers of this conversation (chatwoot.reply_burst, reply_rate_per_min): questions
+  /// beyond wait in `held` and get one answer together when a token frees up.
+  core::token_bucket replies;
+  struct question {
+    std::string text;
+    std::string portal;
+    std::string correlation_id;
+  };
+  std::vector<question> held;    ///< the latest held_questions_answered of them
+  std::size_t held_messages = 0; ///< questions held since the last answer
+  bool bot_owns = true;          ///< as of the last event: pending and the bot active
 };
 
 using conv_ptr = conversation_actor::stateful_pointer<conversation_state>;
@@ -280,6 +292,88 @@ void answer(conv_ptr self, std::string text, std::string portal, std::string cor
           });
 }
 
+void answer_held(conv_ptr self);
+
+/// Calls answer_held after `delay` (through the queue: it answers like any other item).
+void arm_held(conv_ptr self, std::chrono::milliseconds delay) {
+  self->delayed_send(self, delay, resume_atom::value,
+                     deferred_step{[self] { enqueue(self, [self] { answer_held(self); }); }});
+}
+
+/// The questions held back are answered together, no longer held (the entity may rest).
+std::vector<conversation_state::question> take_held(conv_ptr self) {
+  auto out = std::move(self->state.held);
+  self->state.held.clear();
+  self->state.held_messages = 0;
+  if (!out.empty())
+    release(self);
+  return out;
+}
+
+/// At most this many held questions go into the one answer (the latest; what a flood adds past
+/// them is answered by that answer too, without growing the prompt).
+constexpr std::size_t held_questions_answered = 8;
+
+/// A token is back: one answer for every question that waited.
+void answer_held(conv_ptr self) {
+  auto& st = self->state;
+  if (st.held.empty()) { // a hand-off took them
+    finish(self);
+    return;
+  }
+  if (!st.bot_owns) {
+    log_conv(self, "held questions dropped: a human has the conversation now",
+             st.held.back().correlation_id, {{"messages", st.held.size()}});
+    take_held(self);
+    finish(self);
+    return;
+  }
+  auto now = self->clock().now();
+  if (!st.replies.try_take(now)) {
+    arm_held(self, st.replies.wait(now));
+    finish(self);
+    return;
+  }
+  auto messages = st.held_messages;
+  auto held = take_held(self);
+  st.svc->stats->reply_coalesced("conversation", messages);
+  log_conv(self, "answering the questions held back by the reply limit", held.back().correlation_id,
+           {{"messages", messages}});
+  std::string text;
+  for (auto& q : held)
+    text += (text.empty() ? "" : "\n") + q.text;
+  answer(self, std::move(text), held.back().portal, held.back().correlation_id);
+}
+
+/// A customer question for the bot. Answers cost an LLM call and a Chatwoot post each, so they
+/// go through the conversation's reply bucket: past it, questions wait (the conversation
+/// stays live) and get one answer together. Asking for a human never waits.
+void ask(conv_ptr self, std::string text, std::string portal, std::string correlation_id) {
+  auto& st = self->state;
+  if (core::asks_for_human(text, st.svc->cfg.chatwoot.handoff_phrases)) {
+    take_held(self); // the human reads the conversation, held questions included
+    answer(self, std::move(text), std::move(portal), std::move(correlation_id));
+    return;
+  }
+  auto now = self->clock().now();
+  if (st.held.empty() && st.replies.try_take(now)) {
+    answer(self, std::move(text), std::move(portal), std::move(correlation_id));
+    return;
+  }
+  if (st.held.empty()) {
+    hold(self);
+    st.svc->stats->reply_deferred("conversation");
+    log_conv(self, "reply limit reached; the answer waits and covers what arrives meanwhile",
+             correlation_id);
+    arm_held(self, st.replies.wait(now));
+  }
+  st.held.push_back({std::move(text), std::move(portal), std::move(correlation_id)});
+  ++st.held_messages;
+  if (st.held.size() > held_questions_answered) // only the latest are answered: keep no more
+    st.held.erase(st.held.begin());
+  finish(self);
+}
+
 /// Acts on one Chatwoot event the inbox accept recorded: a hand-off to announce, a question
 /// to answer, or nothing.
 void on_event(conv_ptr self, const core::chatwoot_inbound& ev, storage::chatwoot_accepted& r) {
@@ -292,6 +386,7 @@ void on_event(conv_ptr self, const core::chatwoot_inbound& ev, storage::chatwoot
     return;
   }
   bool bot_owns = r.conversation.status == "pending" && r.conversation.bot_state == "active";
+  self->state.bot_owns = bot_owns;
   if (!ev.bot_should_answer || !bot_owns) {
     finish(self);
     return;
@@ -302,7 +397,7 @@ void on_event(conv_ptr self, const core::chatwoot_inbound& ev, storage::chatwoot
     finish(self);
     return;
   }
-  answer(self, ev.content, r.provider->portal_slug, ev.correlation_id);
+  ask(self, ev.content, r.provider->portal_slug, ev.correlation_id);
 }
 
 /// Takes the conversation's pending inbox events (batched with other conversations').
@@ -361,6 +456,9 @@ conversation_actor::behavior_type conversation_fn(conv_ptr self, std::string key
   st.conversation_id = std::stoll(key.substr(colon + 1));
   st.svc = std::move(svc);
   st.router = std::move(router);
+  const auto& cw = st.svc->cfg.chatwoot;
+  st.replies = core::token_bucket{{static_cast<double>(cw.reply_burst),
+                                   cw.reply_burst > 0 ? cw.reply_rate_per_min / 60.0 : 0.0}};
   return {
       [=](wake_atom) {
         from_router(self);

@@ -255,8 +255,9 @@ struct metrics::impl {
   prometheus::Family<prometheus::Counter>& replies_deferred
       = BuildCounter()
             .Name("switchboard_replies_deferred_total")
-            .Help("Answers held back by the user's reply bucket (session.reply_burst, "
-                  "session.reply_rate_per_min): the messages wait, stored, for one later answer")
+            .Help("Answers held back by a user's or a Chatwoot conversation's reply bucket "
+                  "(session.reply_burst, chatwoot.reply_burst): the messages wait for one later "
+                  "answer, by kind (session, conversation)")
             .Register(*registry);
   prometheus::Family<prometheus::Counter>& replies_coalesced
       = BuildCounter()
@@ -406,6 +407,8 @@ metrics::metrics() : impl_(std::make_unique<impl>()) {
   // Listed at 0 from the start, so a dashboard sees the series before the first flood.
   impl_->replies_deferred.Add({{"kind", "session"}});
   impl_->replies_coalesced.Add({{"kind", "session"}});
+  impl_->replies_deferred.Add({{"kind", "conversation"}});
+  impl_->replies_coalesced.Add({{"kind", "conversation"}});
   for (const char* route : {"tools_call", "voice_call_ended", "session_deliveries",
                             "provider_config_get", "provider_config_put"})
     impl_->api_limited.Add({{"route", route}});

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/signatures.hpp"
 #include "tests/support/http_client.hpp"
 
 namespace switchboard::bench {
@@ -232,10 +233,16 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds lim
 test::stack_options bench_stack_options(std::vector<std::pair<std::string, std::string>> extra) {
   test::stack_options o;
   o.env = {
-      {"SWITCHBOARD_LOG_LEVEL", "warn"},       {"SWITCHBOARD_SERVER_BENCH_ROUTES", "true"},
-      {"SWITCHBOARD_DATABASE_POOL_SIZE", "6"}, {"SWITCHBOARD_STORAGE_INGEST_WORKERS", "2"},
-      {"SWITCHBOARD_RETRY_BASE_MS", "500"},    {"SWITCHBOARD_RETRY_MAX_DELAY_MS", "30000"},
+      {"SWITCHBOARD_LOG_LEVEL", "warn"},
+      {"SWITCHBOARD_SERVER_BENCH_ROUTES", "true"},
+      {"SWITCHBOARD_DATABASE_POOL_SIZE", "6"},
+      {"SWITCHBOARD_STORAGE_INGEST_WORKERS", "2"},
+      {"SWITCHBOARD_RETRY_BASE_MS", "500"},
+      {"SWITCHBOARD_RETRY_MAX_DELAY_MS", "30000"},
       {"SWITCHBOARD_RETRY_HORIZON_S", "300"},
+      // The load comes from one voice/API key: its per-key limit (api.rate_per_s, 20/s by
+      // default) would measure the limiter, not the route. Flood limits are tested in the e2e tier.
+      {"SWITCHBOARD_API_RATE_PER_S", "0"},
   };
   for (auto& kv : extra)
     o.env.push_back(std::move(kv));
@@ -488,6 +495,23 @@ int run(const std::string& name, const std::string& what,
     }
   }
   return r.failed() ? 1 : 0;
+}
+
+std::string mtn_requests::body(const std::string& id, uint64_t seq) const {
+  auto sender = std::to_string(first_sender + static_cast<long long>(seq) % senders);
+  return R"({"from":"+)" + sender + R"(","to":"SWITCHBRD","message":"Hello, about my order )"
+         + std::to_string(seq) + R"(: when will it arrive?","id":")" + id + R"("})";
+}
+
+request_source mtn_requests::source(const std::string& id_prefix) const {
+  return [self = *this, id_prefix](uint64_t seq) {
+    load_request q;
+    q.method = "POST";
+    q.target = "/webhooks/sms/mtn";
+    q.body = self.body(id_prefix + std::to_string(seq), seq);
+    q.headers.emplace_back("X-MTN-Signature", core::mtn_signature(self.secret, q.body));
+    return q;
+  };
 }
 
 } // namespace switchboard::bench

@@ -64,8 +64,9 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds lim
                 std::chrono::milliseconds poll = std::chrono::milliseconds{100});
 
 /// A private stack (scratch database, simulator, server) configured for benchmarks: log level
-/// warn (the access log would otherwise be the load), bench routes on, the production defaults
-/// for the pool and retries; `extra` overrides any SWITCHBOARD_* variable.
+/// warn (the access log would otherwise be the load), bench routes on, no per-key API limit (the
+/// load comes from one key), the production defaults for the pool and retries; `extra` overrides
+/// any SWITCHBOARD_* variable.
 test::stack_options bench_stack_options(std::vector<std::pair<std::string, std::string>> extra
                                         = {});
 
@@ -146,6 +147,19 @@ void check_samples(report& r, const std::string& phase, const load_result& res, 
 /// requests whose outcome the generator did not see (in flight at stop, transport errors), which
 /// the server may still have committed. A mismatch makes the report void.
 bool check_rows(report& r, const std::string& phase, const load_result& res, long long rows);
+
+/// Signed MTN inbound SMS for one server: `{"from","to","message","id"}`, X-MTN-Signature over
+/// the raw body, senders cycling over `senders` numbers from +`first_sender`.
+struct mtn_requests {
+  std::string secret;
+  long senders = 1;
+  long long first_sender = 250780000000LL;
+
+  /// The body of request `seq` with provider id `id`.
+  std::string body(const std::string& id, uint64_t seq) const;
+  /// Requests whose ids are `<id_prefix><seq>`.
+  request_source source(const std::string& id_prefix) const;
+};
 
 /// The integer a one-value SQL query returns.
 long long db_count(soci::session& sql, const std::string& query);

@@ -18,31 +18,6 @@ namespace {
 using namespace switchboard;
 using clock_type = std::chrono::steady_clock;
 
-/// Signed MTN inbound SMS for one server: `{"from","to","message","id"}`, X-MTN-Signature over
-/// the raw body, senders cycling over `senders` numbers.
-struct mtn_requests {
-  std::string secret;
-  long senders;
-
-  std::string body(const std::string& id, uint64_t seq) const {
-    auto sender = std::to_string(250780000000LL + static_cast<long long>(seq) % senders);
-    return R"({"from":"+)" + sender + R"(","to":"SWITCHBRD","message":"Hello, about my order )"
-           + std::to_string(seq) + R"(: when will it arrive?","id":")" + id + R"("})";
-  }
-
-  /// Requests whose ids are `<id_prefix><seq>`.
-  bench::request_source source(const std::string& id_prefix) const {
-    return [self = *this, id_prefix](uint64_t seq) {
-      bench::load_request q;
-      q.method = "POST";
-      q.target = "/webhooks/sms/mtn";
-      q.body = self.body(id_prefix + std::to_string(seq), seq);
-      q.headers.emplace_back("X-MTN-Signature", core::mtn_signature(self.secret, q.body));
-      return q;
-    };
-  }
-};
-
 /// The id prefix of a phase's measured requests or of its warm-up: distinct, so that each
 /// phase's rows can be counted (and free of LIKE wildcards).
 std::string id_prefix(std::string phase, bool warmup) {
@@ -55,7 +30,8 @@ std::string id_prefix(std::string phase, bool warmup) {
 /// One ingest phase: warm-up and measured run, each with its own ids; fails the report when the
 /// sampled answers are not 200.
 bench::load_result ingest(bench::report& r, const std::string& phase, const std::string& what,
-                          const bench::load_options& lo, const mtn_requests& mtn, pid_t pid) {
+                          const bench::load_options& lo, const bench::mtn_requests& mtn,
+                          pid_t pid) {
   auto warm = mtn.source(id_prefix(phase, true));
   auto res = bench::measure(r, phase, what, lo, mtn.source(id_prefix(phase, false)), pid, &warm);
   bench::check_samples(r, phase, res, 200);
@@ -112,7 +88,7 @@ std::optional<bench::load_result> measure_peer(bench::report& r, const bench::lo
     return std::nullopt;
   }
   r.config("peer_dir", dir);
-  mtn_requests mtn{"peer-" + core::random_hex(12), senders};
+  bench::mtn_requests mtn{"peer-" + core::random_hex(12), senders};
   bench::node_peer peer{dir, mtn.secret};
   auto db = peer.db().connect();
   check_bad_signature(r, peer.url("/webhooks/sms/mtn"), mtn.body("bad-signature", 0), "peer");
@@ -159,7 +135,7 @@ int main() {
         r.config("open_loop_fraction", fraction);
         r.config("max_connections", lo.max_connections);
 
-        mtn_requests mtn{st.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), senders};
+        bench::mtn_requests mtn{st.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), senders};
         check_bad_signature(r, st.url("/webhooks/sms/mtn"), mtn.body("bad-signature", 0),
                             "switchboard");
 

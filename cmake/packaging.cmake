@@ -39,6 +39,8 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# Depends from dpkg-shlibdeps over the binaries: libcaf, libpq5, libcurl4, libssl3, libcmark0.30.2,
+# libstemmer0d... (scripts/package-test checks them).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql, nginx")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -191,6 +191,8 @@ std::vector<field> fields_of(settings& s) {
       {"chatwoot.top_articles", kind::size, &s.chatwoot.top_articles, {1, 20}, "articles given to the LLM"},
       {"chatwoot.handoff_phrases", kind::text_list, &s.chatwoot.handoff_phrases, none, "a customer message with one of these goes to a human"},
       {"chatwoot.handoff_sms_max_segments", kind::size, &s.chatwoot.handoff_sms_max_segments, {1, 10}, "hand-off notifications by SMS are cut to fit"},
+      {"chatwoot.reply_burst", kind::size, &s.chatwoot.reply_burst, {0, 100000}, "bot answers (LLM calls and their replies) one conversation gets in a row; beyond, questions wait and get one answer together (0: no limit)"},
+      {"chatwoot.reply_rate_per_min", kind::real, &s.chatwoot.reply_rate_per_min, {1, 60000}, "bot answers a minute per conversation once the burst is spent"},
       {"smtp.enabled", kind::boolean, &s.smtp.enabled, none, "email notifications"},
       {"smtp.url", kind::text, &s.smtp.url, none, "smtp:// or smtps://host:port"},
       {"smtp.from", kind::text, &s.smtp.from, none, "sender address"},

@@ -256,6 +256,11 @@ struct chatwoot_settings {
       = {"human",          "agent",       "person",  "operator",
          "representative", "real person", "someone", "speak to"};
   std::size_t handoff_sms_max_segments = 2; ///< segments a hand-off notification by SMS may use
+  /// Bot answers (LLM calls and their replies) per conversation: a token bucket of reply_burst
+  /// answers refilled at reply_rate_per_min; questions beyond wait and get one answer together
+  /// when a token frees up. reply_burst 0: no limit.
+  std::size_t reply_burst = 5;
+  double reply_rate_per_min = 10;
 
   /// The token of Help Center reads: user_token, else bot_token (refused by Chatwoot when it
   /// belongs to an agent bot).

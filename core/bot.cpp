@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "core/markdown.hpp"
 #include "core/text.hpp"
 
 namespace switchboard::core {
@@ -30,13 +32,7 @@ caf::error malformed(std::string reason) {
   return caf::make_error(sb_error::malformed, std::move(reason));
 }
 
-std::string_view trim(std::string_view s) {
-  auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos)
-    return {};
-  auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
+constexpr auto trim = trim_space;
 
 /// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
 std::string_view utf8_prefix(std::string_view s, std::size_t max) {
@@ -62,58 +58,19 @@ std::string cut_at_word(std::string_view s, std::size_t max) {
   return out;
 }
 
-/// Markdown/HTML article content as plain lines: tags, link targets, emphasis and list or quote
-/// markers removed; headings dropped (they are titles, not answers).
-std::vector<std::string> plain_lines(std::string_view markdown) {
-  std::vector<std::string> lines;
-  std::size_t pos = 0;
-  while (pos <= markdown.size()) {
-    auto eol = markdown.find('\n', pos);
-    auto raw = markdown.substr(pos, eol == std::string_view::npos ? markdown.npos : eol - pos);
-    pos = eol == std::string_view::npos ? markdown.size() + 1 : eol + 1;
-    auto line = trim(raw);
-    if (line.empty() || line[0] == '#')
-      continue;
-    while (!line.empty() && (line[0] == '>' || line[0] == '-' || line[0] == '*' || line[0] == '+'))
-      line = trim(line.substr(1));
-    std::size_t digits = 0;
-    while (digits < line.size() && std::isdigit(static_cast<unsigned char>(line[digits])))
-      ++digits;
-    if (digits > 0 && digits + 1 < line.size() && line[digits] == '.' && line[digits + 1] == ' ')
-      line = trim(line.substr(digits + 2));
-    std::string out;
-    for (std::size_t i = 0; i < line.size(); ++i) {
-      char c = line[i];
-      if (c == '<') { // HTML tag
-        auto close = line.find('>', i);
-        if (close != std::string_view::npos) {
-          i = close;
-          out += ' ';
-          continue;
-        }
-      }
-      if (c == '!' && i + 1 < line.size() && line[i + 1] == '[')
-        continue; // image: keep the alt text
-      if (c == ']' && i + 1 < line.size() && line[i + 1] == '(') {
-        auto close = line.find(')', i);
-        if (close != std::string_view::npos) {
-          i = close;
-          continue;
-        }
-      }
-      if (c == '[' || c == ']' || c == '*' || c == '`')
-        continue;
-      if (c == '_' && i + 1 < line.size() && line[i + 1] == '_') {
-        ++i;
-        continue;
-      }
-      out += c;
-    }
-    auto cleaned = trim(out);
-    if (!cleaned.empty())
-      lines.emplace_back(cleaned);
+/// Whether folded token `t` is phrase word `w` or one of its inflections (w + s, es, ed, d, ing;
+/// w - e + ing): "agents", "talking". Deliberately not a stemmer: Snowball maps "humanity",
+/// "personal" and "operational" to the stems of "human", "person" and "operator".
+bool inflects(std::string_view t, std::string_view w) {
+  if (t.substr(0, w.size()) != w) {
+    if (w.empty() || w.back() != 'e' || t.size() + 1 != w.size() + 3)
+      return false;
+    return t.substr(0, w.size() - 1) == w.substr(0, w.size() - 1)
+           && t.substr(w.size() - 1) == "ing";
   }
-  return lines;
+  auto rest = t.substr(w.size());
+  return rest.empty() || rest == "s" || rest == "es" || rest == "ed" || rest == "d"
+         || rest == "ing";
 }
 
 /// Splits a line into sentences at . ! ? followed by white space and an upper-case letter,
@@ -146,8 +103,8 @@ std::vector<std::string> line_sentences(std::string_view line) {
   return out;
 }
 
-std::set<std::string> term_set(std::string_view text) {
-  auto terms = analyze_text(text);
+std::set<std::string> term_set(std::string_view text, std::string_view language) {
+  auto terms = analyze_text(text, language);
   return {terms.begin(), terms.end()};
 }
 
@@ -201,12 +158,13 @@ std::vector<std::string> default_handoff_phrases() {
 }
 
 bool asks_for_human(std::string_view text, const std::vector<std::string>& phrases) {
-  auto words = phrase_terms(text);
+  auto words = tokenize_text(text);
   for (const auto& phrase : phrases) {
-    auto needle = phrase_terms(phrase);
+    auto needle = tokenize_text(phrase);
     if (needle.empty())
       continue;
-    if (std::search(words.begin(), words.end(), needle.begin(), needle.end()) != words.end())
+    if (std::search(words.begin(), words.end(), needle.begin(), needle.end(), inflects)
+        != words.end())
       return true;
   }
   return false;
@@ -276,15 +234,17 @@ bot_answer extractive_answer(std::string_view question, const help_article& arti
                              const search_hit& hit, const bot_settings& s) {
   bot_answer result;
   result.sources.push_back(answer_source{article.id, article.title, article.url});
-  auto query = term_set(question);
+  const auto language = stemmer_language(article.locale);
+  auto query = term_set(question, language);
   std::vector<std::string> sentences;
-  for (const auto& line : plain_lines(article.content))
-    for (auto& sentence : line_sentences(line))
-      sentences.push_back(std::move(sentence));
+  for (const auto& line : markdown_lines(article.content))
+    if (!line.heading) // a title, not an answer
+      for (auto& sentence : line_sentences(line.text))
+        sentences.push_back(std::move(sentence));
   // Overlap of each sentence with the question's terms.
   std::vector<std::size_t> overlap(sentences.size(), 0);
   for (std::size_t i = 0; i < sentences.size(); ++i)
-    for (const auto& t : term_set(sentences[i]))
+    for (const auto& t : term_set(sentences[i], language))
       overlap[i] += query.count(t);
   std::vector<std::size_t> order(sentences.size());
   for (std::size_t i = 0; i < order.size(); ++i)
@@ -322,6 +282,39 @@ bot_answer extractive_answer(std::string_view question, const help_article& arti
   result.answer = cut_at_word(text, s.max_answer_chars);
   result.confidence = std::clamp(hit.relevance, 0.0, 1.0);
   return result;
+}
+
+std::string article_search_text(const help_article& article) {
+  std::string out = article.description;
+  for (const auto& line : markdown_lines(article.content)) {
+    out += '\n';
+    out += line.text;
+  }
+  return out;
+}
+
+std::string help_center_language(const std::vector<help_article>& articles) {
+  std::map<std::string, std::size_t> count;
+  std::string best = "english";
+  std::size_t most = 0;
+  for (const auto& a : articles) { // first of the most common languages
+    auto n = ++count[stemmer_language(a.locale)];
+    if (n > most) {
+      most = n;
+      best = stemmer_language(a.locale);
+    }
+  }
+  return best;
+}
+
+search_index help_center_index(const std::vector<help_article>& articles) {
+  search_options opts;
+  opts.language = help_center_language(articles);
+  search_index index{opts};
+  for (const auto& a : articles)
+    index.add(a.title, article_search_text(a));
+  index.finalize();
+  return index;
 }
 
 std::string render_reply(const bot_answer& answer) {

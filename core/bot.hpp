@@ -39,8 +39,8 @@ struct bot_settings {
 };
 
 /// True when `text` contains one of `phrases` as whole words, ignoring case and accents and
-/// allowing plural/verb endings ("HUMAN please", "humán", "agents" match "human"/"agent";
-/// "humanity" does not).
+/// allowing plural/verb endings (-s, -es, -ed, -ing) ("HUMAN please", "humán", "agents" match
+/// "human"/"agent"; "humanity" does not).
 bool asks_for_human(std::string_view text, const std::vector<std::string>& phrases);
 
 /// Why the bot hands a conversation to a human (none: it answers). help_center_unreadable:
@@ -87,11 +87,24 @@ escalation_reason decide(std::string_view customer_text, const std::vector<searc
 
 /// Answer without an LLM: the sentences of `article` sharing the most search terms with
 /// `question` (ties: earlier first), at most max_answer_sentences and max_answer_chars, in
-/// article order; headings and Markdown/HTML markup are dropped. The confidence is the hit's
+/// article order; headings and Markdown/HTML markup are dropped (markdown_lines), terms are
+/// stemmed in the article's locale (stemmer_language). The confidence is the hit's
 /// relevance (its BM25F score over the query's ideal score, see search_hit): an article that
 /// matches every term of the question strongly scores near 1, one that lacks terms scores less.
 bot_answer extractive_answer(std::string_view question, const help_article& article,
                              const search_hit& hit, const bot_settings& s);
+
+/// The text the search index holds for an article's content: its description, then its Markdown
+/// content as plain lines (markdown_lines: headings kept, markup dropped, entities decoded).
+std::string article_search_text(const help_article& article);
+
+/// The Snowball language of a portal: the most common stemmer_language of its articles' locales
+/// (the first to reach that count on a tie); "english" for no articles.
+std::string help_center_language(const std::vector<help_article>& articles);
+
+/// A finalized index of a portal's articles (title, article_search_text), stemmed in
+/// help_center_language; document i is articles[i].
+search_index help_center_index(const std::vector<help_article>& articles);
 
 /// The reply text: the answer, then "Sources:" and one "- title: url" line per source.
 std::string render_reply(const bot_answer& answer);

@@ -407,6 +407,22 @@ expected<std::string> chatwoot_toggle_status_body(std::string_view status) {
   return dump(json{{"status", std::string{status}}});
 }
 
+namespace {
+
+/// An article's locale: its own "locale" when Chatwoot sends one, else its category's (Chatwoot's
+/// article view puts it under "category"); empty when neither is a string (a hint, not required).
+std::string article_locale(const json& item) {
+  const json* own = find(item, "locale");
+  if (own != nullptr && own->is_string())
+    return own->get<std::string>();
+  const json* category = find(item, "category");
+  const json* locale
+      = category != nullptr && category->is_object() ? find(*category, "locale") : nullptr;
+  return locale != nullptr && locale->is_string() ? locale->get<std::string>() : std::string{};
+}
+
+} // namespace
+
 expected<std::vector<help_article>> parse_chatwoot_articles(std::string_view body) {
   if (json_depth(body) > max_json_depth)
     return fail(sb_error::malformed,
@@ -438,6 +454,7 @@ expected<std::vector<help_article>> parse_chatwoot_articles(std::string_view bod
       a.description = opt_string(item, "description", prefix);
       a.content = opt_string(item, "content", prefix);
       a.slug = opt_string(item, "slug", prefix);
+      a.locale = article_locale(item);
       out.push_back(std::move(a));
     }
     return out;

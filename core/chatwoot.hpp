@@ -125,7 +125,8 @@ struct help_article {
   std::string description;
   std::string content; ///< Markdown as stored by Chatwoot
   std::string slug;
-  std::string url; ///< public link, filled by the caller (see chatwoot_article_url)
+  std::string url;    ///< public link, filled by the caller (see chatwoot_article_url)
+  std::string locale; ///< "en", "fr", "pt_BR"... (the article's or its category's); may be empty
 };
 
 /// Parses the response of GET /api/v1/accounts/{account_id}/portals/{portal_slug}/articles

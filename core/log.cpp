@@ -15,7 +15,9 @@ namespace {
 std::atomic<int> min_level{static_cast<int>(log_level::info)};
 std::mutex write_mutex;
 
-const char* level_name(log_level l) {
+} // namespace
+
+const char* log_level_name(log_level l) {
   switch (l) {
   case log_level::debug:
     return "debug";
@@ -29,7 +31,9 @@ const char* level_name(log_level l) {
   return "info";
 }
 
-} // namespace
+log_level current_log_level() {
+  return static_cast<log_level>(min_level.load(std::memory_order_relaxed));
+}
 
 log_level parse_log_level(std::string_view text) {
   if (text == "debug")
@@ -147,7 +151,7 @@ std::string format_log_line(log_level level, std::string_view msg,
   line += "{\"ts\":\"";
   line += iso8601_utc(std::chrono::system_clock::now());
   line += "\",\"level\":\"";
-  line += level_name(level);
+  line += log_level_name(level);
   line += "\",\"msg\":\"";
   line += json_escape(msg);
   line += '"';

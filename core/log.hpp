@@ -18,6 +18,12 @@ enum class log_level { debug = 0, info = 1, warn = 2, error = 3 };
 /// Parses "debug|info|warn|error" (info when unknown).
 log_level parse_log_level(std::string_view text);
 
+/// "debug", "info", "warn" or "error".
+const char* log_level_name(log_level level);
+
+/// The minimum level written (process-wide).
+log_level current_log_level();
+
 /// Sets the minimum level written (process-wide).
 void set_log_level(log_level level);
 

@@ -93,8 +93,8 @@ search_index::search_index(search_options opts) : opts_(opts) {
 std::size_t search_index::add(std::string_view title, std::string_view content) {
   finalized_ = false;
   auto doc = static_cast<uint32_t>(title_len_.size());
-  auto title_terms = analyze_text(title);
-  auto content_terms = analyze_text(content);
+  auto title_terms = analyze_text(title, opts_.language);
+  auto content_terms = analyze_text(content, opts_.language);
   // Ordered map: deterministic posting order regardless of hash seeds.
   std::map<std::string, std::pair<uint16_t, uint16_t>> tf;
   for (auto& t : title_terms) {
@@ -148,7 +148,7 @@ std::vector<search_hit> search_index::query(std::string_view text, std::size_t k
   std::vector<search_hit> result;
   if (k == 0 || title_len_.empty())
     return result;
-  auto terms = analyze_text(text);
+  auto terms = analyze_text(text, opts_.language);
   std::sort(terms.begin(), terms.end());
   terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
   const auto s = stats();

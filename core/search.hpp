@@ -20,18 +20,19 @@ struct search_hit {
   double relevance = 0.0;
 };
 
-/// BM25F tuning: k1 and b as in Robertson's BM25, and the weight of a title occurrence relative to
-/// one in the content.
+/// BM25F tuning: k1 and b as in Robertson's BM25, the weight of a title occurrence relative to
+/// one in the content, and the Snowball language documents and queries are stemmed in.
 struct search_options {
   double k1 = 1.2;
   double b = 0.75;
   double title_weight = 2.0;
+  std::string language = "english";
 };
 
 /// In-memory inverted index over (title, content) documents, ranked with BM25F: per-field length
 /// normalisation, field-weighted term frequency, one saturation, idf = ln(1 + (N - df + 0.5) /
-/// (df + 0.5)). Text goes through analyze_text (folding, stopwords, stemming). A query only walks
-/// the postings of its own terms.
+/// (df + 0.5)). Text goes through analyze_text (folding, stopwords, stemming in the options'
+/// language). A query only walks the postings of its own terms.
 ///
 /// Build it with `add`, then call `finalize` once: it precomputes every posting's BM25F weight, so
 /// a query only sums them. Queries are const and safe to run concurrently with each other (never

@@ -4,7 +4,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdint>
+#include <map>
+#include <memory>
+
+#include <libstemmer.h>
 
 namespace switchboard::core {
 
@@ -115,6 +120,14 @@ bool is_apostrophe(char32_t cp) {
 
 } // namespace
 
+std::string_view trim_space(std::string_view s) {
+  auto first = s.find_first_not_of(" \t\r\n\f\v");
+  if (first == std::string_view::npos)
+    return {};
+  auto last = s.find_last_not_of(" \t\r\n\f\v");
+  return s.substr(first, last - first + 1);
+}
+
 bool is_well_formed_utf8(std::string_view text) {
   std::size_t pos = 0;
   while (pos < text.size())
@@ -220,159 +233,53 @@ bool is_stopword(std::string_view token) {
 
 namespace {
 
-/// Porter's measure and helpers over an ASCII lower-case word.
-struct porter {
-  std::string w;
-
-  bool consonant(std::size_t i) const {
-    switch (w[i]) {
-    case 'a':
-    case 'e':
-    case 'i':
-    case 'o':
-    case 'u':
-      return false;
-    case 'y':
-      return i == 0 || !consonant(i - 1);
-    default:
-      return true;
-    }
-  }
-
-  /// Number of VC sequences in w[0, len).
-  int measure(std::size_t len) const {
-    int m = 0;
-    std::size_t i = 0;
-    while (i < len && consonant(i))
-      ++i;
-    while (i < len) {
-      while (i < len && !consonant(i))
-        ++i;
-      if (i >= len)
-        break;
-      while (i < len && consonant(i))
-        ++i;
-      ++m;
-    }
-    return m;
-  }
-
-  bool has_vowel(std::size_t len) const {
-    for (std::size_t i = 0; i < len; ++i)
-      if (!consonant(i))
-        return true;
-    return false;
-  }
-
-  bool ends_with(std::string_view suffix) const {
-    return w.size() >= suffix.size()
-           && w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
-  }
-
-  bool double_consonant_end() const {
-    auto n = w.size();
-    return n >= 2 && w[n - 1] == w[n - 2] && consonant(n - 1);
-  }
-
-  /// consonant-vowel-consonant ending w[0, len), the last consonant not w, x or y.
-  bool cvc(std::size_t len) const {
-    if (len < 3 || !consonant(len - 1) || consonant(len - 2) || !consonant(len - 3))
-      return false;
-    char c = w[len - 1];
-    return c != 'w' && c != 'x' && c != 'y';
-  }
-
-  void step1a() {
-    if (ends_with("sses"))
-      w.resize(w.size() - 2);
-    else if (ends_with("ies"))
-      w.resize(w.size() - 2);
-    else if (ends_with("ss"))
-      return;
-    else if (ends_with("s") && w.size() > 3)
-      w.pop_back();
-  }
-
-  void step1b() {
-    if (ends_with("eed")) {
-      if (measure(w.size() - 3) > 0)
-        w.pop_back();
-      return;
-    }
-    std::size_t cut = 0;
-    if (ends_with("ed") && has_vowel(w.size() - 2))
-      cut = 2;
-    else if (ends_with("ing") && has_vowel(w.size() - 3))
-      cut = 3;
-    if (cut == 0)
-      return;
-    w.resize(w.size() - cut);
-    if (ends_with("at") || ends_with("bl") || ends_with("iz")) {
-      w += 'e';
-    } else if (double_consonant_end()) {
-      char c = w.back();
-      if (c != 'l' && c != 's' && c != 'z')
-        w.pop_back();
-    } else if (measure(w.size()) == 1 && cvc(w.size())) {
-      w += 'e';
-    }
-  }
-
-  bool step_ly() {
-    if (ends_with("ly") && w.size() - 2 >= 5) {
-      w.resize(w.size() - 2);
-      return true;
-    }
-    return false;
-  }
-
-  void step1c() {
-    if (ends_with("y") && has_vowel(w.size() - 1))
-      w.back() = 'i';
-  }
-
-  void step5() {
-    if (ends_with("e")) {
-      auto len = w.size() - 1;
-      int m = measure(len);
-      if (m > 1 || (m == 1 && !cvc(len)))
-        w.pop_back();
-    }
-    if (ends_with("ll") && measure(w.size()) > 1)
-      w.pop_back();
-  }
+struct stemmer_deleter {
+  void operator()(sb_stemmer* s) const { sb_stemmer_delete(s); }
 };
+using stemmer_ptr = std::unique_ptr<sb_stemmer, stemmer_deleter>;
+
+/// This thread's stemmer for `language` (libstemmer's are not thread safe), nullptr when
+/// libstemmer has no such algorithm. Created on first use, freed when the thread ends.
+sb_stemmer* thread_stemmer(std::string_view language) {
+  thread_local std::map<std::string, stemmer_ptr, std::less<>> stemmers;
+  auto it = stemmers.find(language);
+  if (it == stemmers.end()) {
+    std::string name{language};
+    stemmer_ptr s{sb_stemmer_new(name.c_str(), "UTF_8")};
+    it = stemmers.emplace(std::move(name), std::move(s)).first;
+  }
+  return it->second.get();
+}
 
 } // namespace
 
-std::string stem_word(std::string_view token) {
-  if (token.size() <= 2)
-    return std::string{token};
-  for (char c : token)
-    if (c < 'a' || c > 'z')
-      return std::string{token};
-  porter p{std::string{token}};
-  p.step1a();
-  p.step1b();
-  if (!p.step_ly())
-    p.step1c();
-  p.step5();
-  return std::move(p.w);
+std::string stemmer_language(std::string_view locale) {
+  auto code = std::string{locale.substr(0, locale.find_first_of("_-"))};
+  std::transform(code.begin(), code.end(), code.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (code.empty() || thread_stemmer(code) == nullptr)
+    return "english";
+  return code;
 }
 
-std::vector<std::string> analyze_text(std::string_view text) {
+std::string stem_word(std::string_view token, std::string_view language) {
+  sb_stemmer* s = thread_stemmer(language);
+  if (s == nullptr)
+    s = thread_stemmer("english");
+  const sb_symbol* stem = sb_stemmer_stem(s, reinterpret_cast<const sb_symbol*>(token.data()),
+                                          static_cast<int>(token.size()));
+  if (stem == nullptr) // out of memory
+    return std::string{token};
+  return std::string{reinterpret_cast<const char*>(stem),
+                     static_cast<std::size_t>(sb_stemmer_length(s))};
+}
+
+std::vector<std::string> analyze_text(std::string_view text, std::string_view language) {
   std::vector<std::string> terms;
   for (auto& token : tokenize_text(text))
     if (!is_stopword(token))
-      terms.push_back(stem_word(token));
+      terms.push_back(stem_word(token, language));
   return terms;
-}
-
-std::vector<std::string> phrase_terms(std::string_view text) {
-  auto tokens = tokenize_text(text);
-  for (auto& token : tokens)
-    token = stem_word(token);
-  return tokens;
 }
 
 namespace {

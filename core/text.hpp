@@ -13,6 +13,9 @@ bool is_well_formed_utf8(std::string_view text);
 /// Number of code points in well-formed UTF-8 (each invalid byte counts as one).
 std::size_t utf8_length(std::string_view text);
 
+/// `s` without leading and trailing ASCII white space (space, tab, CR, LF, FF, VT).
+std::string_view trim_space(std::string_view s);
+
 /// Lower-cases and folds accents: ASCII, Latin-1 and Latin Extended-A map to plain ASCII
 /// ("É" -> "e", "ß" -> "ss", "Œ" -> "oe"); basic Greek and Cyrillic capitals are lower-cased; other
 /// code points are kept; invalid UTF-8 bytes become spaces.
@@ -26,20 +29,23 @@ std::vector<std::string> tokenize_text(std::string_view text);
 /// filler verbs of support questions ("get", "want", "need"); expects folded text.
 bool is_stopword(std::string_view token);
 
-/// Light, predictable English stemming of one folded token: Porter's step 1 (plurals, -ed, -ing,
-/// final y -> i), Porter's step 5b (double l after a long stem) and -ly after a stem of 5+ letters.
-/// Tokens of three characters or fewer and tokens with non-ASCII bytes are returned unchanged.
-std::string stem_word(std::string_view token);
+/// Snowball algorithm for a locale (Chatwoot's "en", "fr", "pt_BR", "pt-BR"): its language code,
+/// which libstemmer takes as an alias of the algorithm ("fr" -> french), when libstemmer knows it;
+/// "english" otherwise (unknown or empty locale).
+std::string stemmer_language(std::string_view locale);
 
-/// Search terms of a text: tokenize_text, drop stopwords, stem_word.
-std::vector<std::string> analyze_text(std::string_view text);
+/// Snowball stem of one folded token in `language` (a libstemmer algorithm name or alias:
+/// "english", "french", "pt"; an unknown one stems as English). Tokens are folded before they are
+/// stemmed, so "annulée" and "annulee" (typed without accents) get the same stem. Uses one
+/// stemmer per thread and language: libstemmer's stemmers are not thread safe.
+std::string stem_word(std::string_view token, std::string_view language = "english");
+
+/// Search terms of a text: tokenize_text, drop stopwords, stem_word in `language`.
+std::vector<std::string> analyze_text(std::string_view text, std::string_view language = "english");
 
 /// The sentences of a text, trimmed, in order: a sentence ends after ".", "!", "?" or "…"
 /// followed by white space or the end, and at a blank line ("\n\n"); a single line break inside a
 /// sentence becomes a space. Invalid UTF-8 bytes become U+FFFD.
 std::vector<std::string> split_sentences(std::string_view text);
-
-/// Tokens of a text stemmed but with stopwords kept, for phrase matching ("speak to someone").
-std::vector<std::string> phrase_terms(std::string_view text);
 
 } // namespace switchboard::core

@@ -16,27 +16,6 @@ namespace switchboard::http {
 
 namespace {
 
-const char* level_name(core::log_level l) {
-  switch (l) {
-  case core::log_level::debug:
-    return "debug";
-  case core::log_level::info:
-    return "info";
-  case core::log_level::warn:
-    return "warn";
-  case core::log_level::error:
-    return "error";
-  }
-  return "info";
-}
-
-core::log_level current_level() {
-  for (auto l : {core::log_level::debug, core::log_level::info, core::log_level::warn})
-    if (core::log_enabled(l))
-      return l;
-  return core::log_level::error;
-}
-
 response unauthorized(const config::settings& cfg) {
   auto r = response::error(401, "unauthorized",
                            cfg.admin.token.empty()
@@ -56,6 +35,18 @@ route_handler admin_authenticated(const config::settings& cfg, route_handler inn
       return;
     }
     inner(std::move(req), p, std::move(res));
+  };
+}
+
+route_handler healthz_handler() {
+  return [](request&&, const path_params&, responder respond) {
+    respond(response::make(200, R"({"status":"ok"})"));
+  };
+}
+
+route_handler metrics_handler(actors::runtime& rt) {
+  return [r = &rt](request&&, const path_params&, responder respond) {
+    respond(response::make(200, r->stats().render(), "text/plain; version=0.0.4; charset=utf-8"));
   };
 }
 
@@ -82,23 +73,18 @@ void add_readiness_routes(route_table& routes, actors::runtime& rt, const lifecy
 
 void add_admin_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg,
                       lifecycle& life) {
-  auto* r = &rt;
   auto* l = &life;
-  routes.add(
-      {"GET", "/healthz", "admin_healthz", 0, [](request&&, const path_params&, responder respond) {
-         respond(response::make(200, R"({"status":"ok"})"));
-       }});
+  routes.add({"GET", "/healthz", "admin_healthz", 0, healthz_handler()});
   add_readiness_routes(routes, rt, life);
-  routes.add({"GET", "/metrics", "admin_metrics", 0,
-              admin_authenticated(cfg, [r](request&&, const path_params&, responder respond) {
-                respond(response::make(200, r->stats().render(),
-                                       "text/plain; version=0.0.4; charset=utf-8"));
-              })});
-  routes.add({"GET", "/admin/v1/log-level", "admin_log_level", 0,
-              admin_authenticated(cfg, [](request&&, const path_params&, responder respond) {
-                respond(response::make(
-                    200, nlohmann::json{{"level", level_name(current_level())}}.dump()));
-              })});
+  routes.add(
+      {"GET", "/metrics", "admin_metrics", 0, admin_authenticated(cfg, metrics_handler(rt))});
+  routes.add(
+      {"GET", "/admin/v1/log-level", "admin_log_level", 0,
+       admin_authenticated(cfg, [](request&&, const path_params&, responder respond) {
+         respond(response::make(
+             200,
+             nlohmann::json{{"level", core::log_level_name(core::current_log_level())}}.dump()));
+       })});
   routes.add(
       {"PUT", "/admin/v1/log-level", "admin_log_level", 4096,
        admin_authenticated(cfg, [](request&& req, const path_params&, responder respond) {
@@ -117,18 +103,19 @@ void add_admin_routes(route_table& routes, actors::runtime& rt, const config::se
                                    "level must be one of debug, info, warn, error"));
            return;
          }
-         auto before = level_name(current_level());
+         auto before = core::log_level_name(core::current_log_level());
          core::set_log_level(core::parse_log_level(text));
          core::log(core::log_level::warn, "log level changed", {{"from", before}, {"to", text}});
          respond(response::make(200, nlohmann::json{{"level", text}}.dump()));
        })});
-  routes.add({"GET", "/admin/v1/status", "admin_status", 0,
-              admin_authenticated(cfg, [l](request&&, const path_params&, responder respond) {
-                respond(
-                    response::make(200, nlohmann::json{{"draining", l->draining.load()},
-                                                       {"log_level", level_name(current_level())}}
-                                            .dump()));
-              })});
+  routes.add(
+      {"GET", "/admin/v1/status", "admin_status", 0,
+       admin_authenticated(cfg, [l](request&&, const path_params&, responder respond) {
+         respond(response::make(
+             200, nlohmann::json{{"draining", l->draining.load()},
+                                 {"log_level", core::log_level_name(core::current_log_level())}}
+                      .dump()));
+       })});
   // Drain: /readyz fails on both listeners so the load balancer moves traffic away; whatever
   // still arrives is stored and processed as usual (refusing it would only make providers
   // retry). With the cluster's shard leases, this is also where shards are handed over.

@@ -21,12 +21,17 @@ struct lifecycle {
 /// 401 with WWW-Authenticate otherwise.
 route_handler admin_authenticated(const config::settings& cfg, route_handler inner);
 
+/// GET /healthz: 200 while the process serves.
+route_handler healthz_handler();
+
+/// GET /metrics: the Prometheus text of the process's metrics.
+route_handler metrics_handler(actors::runtime& rt);
+
 /// GET /readyz: 200 when the database is reachable and migrated and the process is not draining.
 void add_readiness_routes(route_table& routes, actors::runtime& rt, const lifecycle& life);
 
 /// The admin listener's routes: /healthz and /readyz (open), and with bearer admin.token:
-/// GET /metrics, GET|PUT /admin/v1/log-level, GET /admin/v1/status, POST /admin/v1/drain, and
-/// the console's JSON API (http/console_api.hpp).
+/// GET /metrics, GET|PUT /admin/v1/log-level, GET /admin/v1/status, POST /admin/v1/drain.
 void add_admin_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg,
                       lifecycle& life);
 

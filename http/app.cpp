@@ -111,17 +111,10 @@ void app::stop(std::chrono::milliseconds drain) {
 }
 
 void app::add_routes() {
-  routes_.add(
-      {"GET", "/healthz", "healthz", 0, [](request&&, const path_params&, responder respond) {
-         respond(response::make(200, R"({"status":"ok"})"));
-       }});
+  routes_.add({"GET", "/healthz", "healthz", 0, healthz_handler()});
   add_readiness_routes(routes_, rt_, life_);
   if (settings_.admin.metrics_on_public_port)
-    routes_.add(
-        {"GET", "/metrics", "metrics", 0, [this](request&&, const path_params&, responder respond) {
-           respond(response::make(200, rt_.stats().render(),
-                                  "text/plain; version=0.0.4; charset=utf-8"));
-         }});
+    routes_.add({"GET", "/metrics", "metrics", 0, metrics_handler(rt_)});
   add_omnichannel_routes(routes_, rt_, settings_, *api_limit_);
   add_bot_routes(routes_, rt_, settings_);
   add_mcp_routes(routes_, rt_, settings_);

@@ -22,30 +22,6 @@ constexpr int64_t provider_chat = 555001;
 /// Chatwoot webhooks are configured per account; the URL names it (see README).
 constexpr const char* hook_path = "/webhooks/chatwoot?account_id=7";
 
-/// Loads the fixture Help Center into the simulator's portal.
-void load_articles(test::stack& s) {
-  auto corpus = test::read_file(std::string{SB_SOURCE_DIR}
-                                + "/tests/fixtures/articles/help_center_articles.json");
-  auto payload = json::parse(corpus)["payload"];
-  json articles = json::array();
-  for (auto& a : payload) {
-    // Chatwoot's enum: draft 0, published 1, archived 2 (the corpus has both forms).
-    auto status = a["status"].is_number()
-                      ? std::vector<std::string>{"draft", "published", "archived"}.at(
-                          a["status"].get<int>())
-                      : a["status"].get<std::string>();
-    articles.push_back({{"id", a["id"]},
-                        {"title", a["title"]},
-                        {"content", a["content"]},
-                        {"description", a.value("description", "")},
-                        {"status", status},
-                        {"slug", a.value("slug", "")}});
-  }
-  auto r = test::http_post_json(s.sim_url("/_sim/chatwoot/articles"),
-                                {{"portal", portal}, {"articles", articles}, {"replace", true}});
-  REQUIRE(r.status < 300);
-}
-
 /// A provider whose Chatwoot account is `account`, notified as `via`.
 void configure_provider(test::stack& s, const std::string& via) {
   auto sql = s.db().connect();
@@ -106,13 +82,6 @@ json telegram_sends(test::stack& s) {
   return out;
 }
 
-int count(test::stack& s, const std::string& q) {
-  auto sql = s.db().connect();
-  int n = -1;
-  *sql << q, soci::into(n);
-  return n;
-}
-
 test::stack_options bot_stack() {
   test::stack_options o;
   o.env = {{"SWITCHBOARD_CHATWOOT_ARTICLE_CACHE_TTL_S", "300"}};
@@ -123,7 +92,7 @@ test::stack_options bot_stack() {
 
 TEST_CASE("a customer question is answered from the Help Center with sources", "[bot]") {
   test::stack s{bot_stack()};
-  load_articles(s);
+  test::load_help_center(s, portal);
   configure_provider(s, "telegram");
   auto delivered = customer_says(s, 101, "How long does a refund take to arrive?");
   CHECK(delivered["status"] == 200);
@@ -149,7 +118,7 @@ TEST_CASE("Chatwoot credentials: the user token reads the Help Center, the bot t
           "[bot]") {
   SECTION("both tokens: the bot answers from the Help Center") {
     test::stack s{bot_stack()};
-    load_articles(s);
+    test::load_help_center(s, portal);
     configure_provider(s, "telegram");
     customer_says(s, 111, "How long does a refund take to arrive?");
     REQUIRE(test::eventually([&] { return chatwoot_calls(s, 111, "messages").size() == 1; }));
@@ -171,7 +140,7 @@ TEST_CASE("Chatwoot credentials: the user token reads the Help Center, the bot t
     auto o = bot_stack();
     o.env.emplace_back("SWITCHBOARD_CHATWOOT_USER_TOKEN", ""); // the simulator keeps its own
     test::stack s{o};
-    load_articles(s);
+    test::load_help_center(s, portal);
     configure_provider(s, "telegram");
     customer_says(s, 112, "How long does a refund take to arrive?");
     REQUIRE(test::eventually([&] { return chatwoot_calls(s, 112, "toggle_status").size() == 1; }));
@@ -208,7 +177,7 @@ TEST_CASE("asking for a human hands off: status open, private note, Telegram not
           "provider's reply lands in the conversation",
           "[bot]") {
   test::stack s{bot_stack()};
-  load_articles(s);
+  test::load_help_center(s, portal);
   configure_provider(s, "telegram");
   customer_says(s, 102, "I want to talk to a HUMAN please");
   REQUIRE(test::eventually([&] { return chatwoot_calls(s, 102, "toggle_status").size() == 1; }));
@@ -227,9 +196,9 @@ TEST_CASE("asking for a human hands off: status open, private note, Telegram not
   CHECK(text.find("/app/accounts/7/conversations/102") != std::string::npos);
   auto message_id = notification["response"]["result"]["message_id"].get<int64_t>();
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM provider_notifications WHERE status = 'sent' AND "
-                    "external_id = '"
-                        + std::to_string(message_id) + "'")
+    return test::count(s, "SELECT count(*) FROM provider_notifications WHERE status = 'sent' AND "
+                          "external_id = '"
+                              + std::to_string(message_id) + "'")
            == 1;
   }));
 
@@ -289,14 +258,14 @@ TEST_CASE("Telegram: bad secret is 401 and posts nothing; strangers and stray me
   REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 3; }));
   CHECK(telegram_sends(s)[2]["json"]["text"].get<std::string>().find("424242")
         != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM chatwoot_conversations") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM chatwoot_conversations") == 0);
   CHECK(s.sim_requests("chatwoot")["requests"].empty());
 }
 
 TEST_CASE("an agent opening the conversation notifies once; back to pending the bot answers again",
           "[bot]") {
   test::stack s{bot_stack()};
-  load_articles(s);
+  test::load_help_center(s, portal);
   configure_provider(s, "telegram");
   customer_says(s, 103, "Where is my order?");
   REQUIRE(test::eventually([&] { return chatwoot_calls(s, 103, "messages").size() == 1; }));
@@ -311,7 +280,7 @@ TEST_CASE("an agent opening the conversation notifies once; back to pending the 
                                                              {"status", "open"}});
   std::this_thread::sleep_for(300ms);
   CHECK(telegram_sends(s).size() == 1);
-  CHECK(count(s, "SELECT count(*) FROM provider_notifications") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM provider_notifications") == 1);
   status_changes(s, 103, "pending", "open", true);
   customer_says(s, 103, "How long does a refund take?");
   REQUIRE(test::eventually([&] { return chatwoot_calls(s, 103, "messages").size() == 2; }));
@@ -329,8 +298,8 @@ TEST_CASE("notify via SMS and via email", "[bot]") {
           return r["json"]["message"].get<std::string>().find("#104") != std::string::npos;
       return false;
     }));
-    CHECK(count(s, "SELECT count(*) FROM provider_notifications WHERE channel = 'sms' AND "
-                   "status = 'sent'")
+    CHECK(test::count(s, "SELECT count(*) FROM provider_notifications WHERE channel = 'sms' AND "
+                         "status = 'sent'")
           == 1);
   }
   SECTION("email") {
@@ -344,8 +313,9 @@ TEST_CASE("notify via SMS and via email", "[bot]") {
     CHECK(mail["body"].get<std::string>().find("Conversation #105 needs a human")
           != std::string::npos);
     REQUIRE(test::eventually([&] {
-      return count(s, "SELECT count(*) FROM provider_notifications WHERE channel = 'email' AND "
-                      "status = 'sent'")
+      return test::count(s,
+                         "SELECT count(*) FROM provider_notifications WHERE channel = 'email' AND "
+                         "status = 'sent'")
              == 1;
     }));
   }
@@ -353,7 +323,7 @@ TEST_CASE("notify via SMS and via email", "[bot]") {
 
 TEST_CASE("no matching article or a low-confidence answer hands off", "[bot]") {
   test::stack s{bot_stack()};
-  load_articles(s);
+  test::load_help_center(s, portal);
   configure_provider(s, "telegram");
   customer_says(s, 106, "Do you sell purple giraffes on Mars?");
   REQUIRE(test::eventually([&] { return chatwoot_calls(s, 106, "toggle_status").size() == 1; }));
@@ -365,8 +335,9 @@ TEST_CASE("no matching article or a low-confidence answer hands off", "[bot]") {
   REQUIRE(script.status < 300);
   customer_says(s, 107, "How long does a refund take to arrive?");
   REQUIRE(test::eventually([&] { return chatwoot_calls(s, 107, "toggle_status").size() == 1; }));
-  CHECK(count(s, "SELECT count(*) FROM chatwoot_conversations WHERE conversation_id = 107 AND "
-                 "bot_state = 'handed_off'")
+  CHECK(test::count(s,
+                    "SELECT count(*) FROM chatwoot_conversations WHERE conversation_id = 107 AND "
+                    "bot_state = 'handed_off'")
         == 1);
 }
 
@@ -374,7 +345,7 @@ TEST_CASE("Chatwoot webhooks need a valid signature when a secret is set; duplic
           "effect",
           "[bot]") {
   test::stack s{bot_stack()};
-  load_articles(s);
+  test::load_help_center(s, portal);
   configure_provider(s, "telegram");
   auto unsigned_hook
       = test::http_post_json(s.sim_url("/_sim/chatwoot/webhook"), {{"path", hook_path},
@@ -448,7 +419,7 @@ TEST_CASE("Chatwoot webhooks signed with any configured secret are accepted, ano
   opts.env.emplace_back("SWITCHBOARD_CHATWOOT_WEBHOOK_SECRETS",
                         agent_bot_secret + ", " + api_inbox_secret);
   test::stack s{opts};
-  load_articles(s);
+  test::load_help_center(s, portal);
   configure_provider(s, "telegram");
   auto hook = [&](int64_t conv, const std::string& secret) {
     auto r = test::http_post_json(s.sim_url("/_sim/chatwoot/webhook"),
@@ -495,7 +466,7 @@ TEST_CASE("Chatwoot duplicates are keyed on the event and the message id, not on
           "X-Chatwoot-Delivery",
           "[bot]") {
   test::stack s{bot_stack()};
-  load_articles(s);
+  test::load_help_center(s, portal);
   configure_provider(s, "telegram");
   // The same message redelivered: each delivery has its own X-Chatwoot-Delivery (and timestamp).
   for (int i = 0; i < 2; ++i) {
@@ -550,7 +521,8 @@ TEST_CASE("a conversation first seen as pending -> open notifies the provider on
   REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 1; }));
   auto text = telegram_sends(s)[0]["json"]["text"].get<std::string>();
   CHECK(text.find("#150") != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM provider_notifications WHERE conversation_id = 150") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM provider_notifications WHERE conversation_id = 150")
+        == 1);
   // conversation_updated carrying the same change, and a redelivery: still one notification.
   test::http_post_json(s.sim_url("/_sim/chatwoot/webhook"), {{"path", hook_path},
                                                              {"event", "conversation_updated"},
@@ -574,9 +546,112 @@ TEST_CASE("a conversation first seen as pending -> open notifies the provider on
   CHECK(null_change.json()["status"] == 200);
   status_changes(s, 152, "open", "open", false);
   REQUIRE(test::eventually(
-      [&] { return count(s, "SELECT count(*) FROM chatwoot_conversations") == 3; }));
+      [&] { return test::count(s, "SELECT count(*) FROM chatwoot_conversations") == 3; }));
   std::this_thread::sleep_for(300ms);
   CHECK(telegram_sends(s).size() == 1);
-  CHECK(count(s, "SELECT count(*) FROM provider_notifications") == 1);
-  CHECK(count(s, "SELECT count(*) FROM chatwoot_conversations WHERE status = 'open'") == 3);
+  CHECK(test::count(s, "SELECT count(*) FROM provider_notifications") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM chatwoot_conversations WHERE status = 'open'") == 3);
+}
+
+TEST_CASE("one conversation flooding the bot: answers bounded by its reply bucket, the held "
+          "questions answered together, another conversation answered as usual",
+          "[bot][flood]") {
+  constexpr int burst = 3;
+  constexpr double per_min = 30; // a token every 2 s
+  auto o = bot_stack();
+  o.env.push_back({"SWITCHBOARD_CHATWOOT_REPLY_BURST", std::to_string(burst)});
+  o.env.push_back({"SWITCHBOARD_CHATWOOT_REPLY_RATE_PER_MIN", "30"});
+  test::stack s{o};
+  test::load_help_center(s, portal);
+  configure_provider(s, "telegram");
+  auto llm_calls_with = [&](const std::string& marker) {
+    int n = 0;
+    auto all = s.sim_requests("openai");
+    for (auto& r : all["requests"])
+      if (r["path"].get<std::string>().find("/chat/completions") != std::string::npos
+          && r["json"].dump().find(marker) != std::string::npos)
+        ++n;
+    return n;
+  };
+  constexpr int flood = 40;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < flood; ++i)
+    customer_says(s, 201, "How long does a refund take to arrive? ref F201x" + std::to_string(i));
+  // Another customer, mid-flood, is answered as if nobody were flooding.
+  customer_says(s, 202, "How long does a refund take to arrive? ref N202");
+  CHECK(test::eventually([&] { return chatwoot_calls(s, 202, "messages").size() == 1; }, 5s));
+  // Every question is stored and taken; the held ones get one answer once a token is back.
+  REQUIRE(test::eventually(
+      [&] {
+        return test::count(s, "SELECT count(*) FROM inbox WHERE kind = 'chatwoot' AND "
+                              "processed_at IS NULL")
+               == 0;
+      },
+      20s));
+  REQUIRE(test::eventually(
+      [&] {
+        auto posts = chatwoot_calls(s, 201, "messages");
+        return !posts.empty()
+               && posts.back()["json"]["content"].get<std::string>().find("Sources")
+                      != std::string::npos
+               && posts.size() >= burst + 1;
+      },
+      15s));
+  std::this_thread::sleep_for(2500ms); // a held answer still due would show now
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto bound = static_cast<std::size_t>(burst + elapsed * per_min / 60 + 1);
+  auto posts = chatwoot_calls(s, 201, "messages");
+  INFO("elapsed " << elapsed << " s, bound " << bound);
+  CHECK(posts.size() >= static_cast<std::size_t>(burst) + 1);
+  CHECK(posts.size() <= bound);
+  auto llm = llm_calls_with("F201x");
+  CHECK(llm >= burst + 1);
+  CHECK(static_cast<std::size_t>(llm) <= bound);
+  // The last question asked is in the last answer's question (the held ones, latest first kept).
+  CHECK(llm_calls_with("F201x" + std::to_string(flood - 1)) == 1);
+  CHECK(chatwoot_calls(s, 201, "toggle_status").empty()); // a flood is no hand-off
+  auto metrics = test::http_get(s.url("/metrics")).body;
+  CHECK(metrics.find(R"(switchboard_replies_deferred_total{kind="conversation"} 0)")
+        == std::string::npos);
+  CHECK(metrics.find(R"(switchboard_reply_coalesced_messages_total{kind="conversation"} 0)")
+        == std::string::npos);
+}
+
+TEST_CASE("a French portal is searched in French: an inflected question finds its article",
+          "[bot]") {
+  test::stack s{bot_stack()};
+  json articles = json::array();
+  articles.push_back({{"id", 901},
+                      {"title", "Voyager avec un cheval"},
+                      {"content", "# Tarifs\n\nLe transport d&#8217;un **cheval** co\u00fbte 50 "
+                                  "euros par trajet."},
+                      {"locale", "fr"}});
+  articles.push_back({{"id", 902},
+                      {"title", "Cartes cadeaux"},
+                      {"content", "Les cartes cadeaux sont valables deux ans."},
+                      {"locale", "fr"}});
+  auto loaded = test::http_post_json(s.sim_url("/_sim/chatwoot/articles"),
+                                     {{"portal", portal}, {"articles", articles}});
+  REQUIRE(loaded.status < 300);
+  configure_provider(s, "telegram");
+  auto script = test::http_post_json(
+      s.sim_url("/_sim/openai/script"),
+      {{"responses",
+        {{{"content",
+           R"({"answer":"Le transport d'un cheval co\u00fbte 50 euros.","sources":[901],)"
+           R"("confidence":0.9})"}}}}});
+  REQUIRE(script.status < 300);
+  // "chevaux" shares no word with the article unless stemmed in French (cheval); English stemming
+  // leaves it whole and the question would be handed off as no match.
+  customer_says(s, 901, "chevaux ?");
+  REQUIRE(test::eventually([&] { return chatwoot_calls(s, 901, "messages").size() == 1; }));
+  auto msg = chatwoot_calls(s, 901, "messages")[0]["json"];
+  INFO(msg.dump());
+  CHECK(msg["private"] == false);
+  auto content = msg["content"].get<std::string>();
+  CHECK(content.find("Voyager avec un cheval") != std::string::npos);
+  CHECK(chatwoot_calls(s, 901, "toggle_status").empty());
+  // The French search put the article in front of the model.
+  auto prompt = s.sim_requests("openai").dump();
+  CHECK(prompt.find("Voyager avec un cheval") != std::string::npos);
 }

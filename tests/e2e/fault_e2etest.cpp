@@ -138,18 +138,12 @@ std::map<std::string, long long> counts_by_key(const test::stack& s, const std::
   return out;
 }
 
-long long count(const test::stack& s, const std::string& query) {
-  auto sql = s.db().connect();
-  long long n = -1;
-  *sql << query, soci::into(n);
-  return n;
-}
-
 /// Whether every stored MTN message has been processed within `limit`.
 bool all_processed(const test::stack& s, std::chrono::milliseconds limit) {
   return test::eventually(
       [&] {
-        return count(s, "SELECT count(*) FROM inbox WHERE source = 'mtn' AND processed_at IS NULL")
+        return test::count(
+                   s, "SELECT count(*) FROM inbox WHERE source = 'mtn' AND processed_at IS NULL")
                == 0;
       },
       limit);

@@ -25,23 +25,6 @@ namespace {
 constexpr const char* flooder = "+250788111111";
 constexpr const char* neighbour = "+250788222222";
 
-long long count(test::stack& s, const std::string& query) {
-  auto sql = s.db().connect();
-  long long n = -1;
-  *sql << query, soci::into(n);
-  return n;
-}
-
-/// A signed MTN inbound webhook straight to the server.
-test::http_result mtn(test::stack& s, const std::string& id, const std::string& from,
-                      const std::string& text) {
-  json body{{"from", from}, {"to", "SWITCHBRD"}, {"message", text}, {"id", id}};
-  auto raw = body.dump();
-  return test::http_post(
-      s.url("/webhooks/sms/mtn"), raw, "application/json",
-      {{"X-MTN-Signature", core::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw)}});
-}
-
 /// SMS the simulated MTN received for `phone`.
 std::vector<json> sms_to(test::stack& s, const std::string& phone) {
   std::vector<json> out;
@@ -70,9 +53,9 @@ std::vector<json> llm_for(test::stack& s, const std::string& phone) {
 }
 
 long long unanswered(test::stack& s, const std::string& phone) {
-  return count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
-                  "reply_id IS NULL AND recipient = '"
-                      + phone + "'");
+  return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                        "reply_id IS NULL AND recipient = '"
+                            + phone + "'");
 }
 
 std::string metric_line(const std::string& metrics, const std::string& series) {
@@ -113,7 +96,9 @@ TEST_CASE("one sender flooding 200 SMS in 2 s gets a bounded number of answers c
   for (int t = 0; t < 4; ++t)
     senders.emplace_back([&, t] {
       for (int i = t; i < 200; i += 4) {
-        if (mtn(s, "flood-" + std::to_string(i), flooder, "flood " + std::to_string(i)).status
+        if (test::mtn_inbound(s, "flood-" + std::to_string(i), flooder,
+                              "flood " + std::to_string(i))
+                .status
             == 200)
           ++acked;
         std::this_thread::sleep_for(35ms); // 4 x ~28 a second: 200 in about 2 s
@@ -121,7 +106,7 @@ TEST_CASE("one sender flooding 200 SMS in 2 s gets a bounded number of answers c
     });
   // Meanwhile another user writes twice, a second apart, and is answered each time.
   std::this_thread::sleep_for(300ms);
-  REQUIRE(mtn(s, "neighbour-1", neighbour, "hello").status == 200);
+  REQUIRE(test::mtn_inbound(s, "neighbour-1", neighbour, "hello").status == 200);
   bool first = test::eventually([&] { return sms_to(s, neighbour).size() == 1; }, 10s);
   if (!first) {
     auto all = s.sim_requests("mtn")["requests"];
@@ -129,13 +114,14 @@ TEST_CASE("one sender flooding 200 SMS in 2 s gets a bounded number of answers c
                           << " llm for flooder: " << llm_for(s, flooder).size());
     if (!all.empty())
       WARN(all.back().dump());
-    WARN("neighbour rows: " << count(s, "SELECT count(*) FROM message_delivery_log WHERE "
-                                        "recipient = '"
-                                            + std::string{neighbour} + "'"));
-    WARN("inbox pending: " << count(s, "SELECT count(*) FROM inbox WHERE processed_at IS NULL"));
+    WARN("neighbour rows: " << test::count(s, "SELECT count(*) FROM message_delivery_log WHERE "
+                                              "recipient = '"
+                                                  + std::string{neighbour} + "'"));
+    WARN("inbox pending: " << test::count(s,
+                                          "SELECT count(*) FROM inbox WHERE processed_at IS NULL"));
   }
   REQUIRE(first);
-  REQUIRE(mtn(s, "neighbour-2", neighbour, "are you open on Sunday?").status == 200);
+  REQUIRE(test::mtn_inbound(s, "neighbour-2", neighbour, "are you open on Sunday?").status == 200);
   REQUIRE(test::eventually([&] { return sms_to(s, neighbour).size() == 2; }, 10s));
   for (auto& t : senders)
     t.join();
@@ -143,7 +129,7 @@ TEST_CASE("one sender flooding 200 SMS in 2 s gets a bounded number of answers c
   INFO("flood took " << std::chrono::duration_cast<std::chrono::milliseconds>(flood_took).count()
                      << " ms");
   CHECK(acked == 200); // webhooks are never limited: every one is stored and acknowledged
-  CHECK(count(s, "SELECT count(*) FROM inbox WHERE source = 'mtn'") == 202);
+  CHECK(test::count(s, "SELECT count(*) FROM inbox WHERE source = 'mtn'") == 202);
   CHECK(unanswered(s, neighbour) == 0);
   CHECK(llm_for(s, neighbour).size() == 2);
 
@@ -151,10 +137,10 @@ TEST_CASE("one sender flooding 200 SMS in 2 s gets a bounded number of answers c
   REQUIRE(test::eventually([&] { return unanswered(s, flooder) == 0; }, 25s));
   std::this_thread::sleep_for(1s);
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  CHECK(count(s, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
-                 "recipient = '"
-                     + std::string{flooder} + "'")
+  CHECK(test::count(s, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                       "recipient = '"
+                           + std::string{flooder} + "'")
         == 200);
   // At most the burst plus what the rate refilled since the first answer (+1 for rounding).
   auto bound = static_cast<std::size_t>(burst + elapsed * per_min / 60.0 + 1);
@@ -165,10 +151,11 @@ TEST_CASE("one sender flooding 200 SMS in 2 s gets a bounded number of answers c
   CHECK(calls.size() <= bound);
   CHECK(replies.size() <= bound);
   CHECK(replies.size() >= 2);
-  CHECK(count(s, "SELECT count(DISTINCT reply_id) FROM message_delivery_log WHERE direction = "
-                 "'inbound' AND recipient = '"
-                     + std::string{flooder} + "'")
-        == static_cast<long long>(replies.size()));
+  CHECK(
+      test::count(s, "SELECT count(DISTINCT reply_id) FROM message_delivery_log WHERE direction = "
+                     "'inbound' AND recipient = '"
+                         + std::string{flooder} + "'")
+      == static_cast<long long>(replies.size()));
   // The last answer covered what had waited: the newest flood messages are in its prompt.
   auto& last = calls.back()["json"]["messages"];
   bool saw_late = false;
@@ -217,7 +204,8 @@ TEST_CASE("the tools API answers 429 with Retry-After past the per-key budget an
   CHECK(voice.status == 202);
   // Webhooks are not limited.
   for (int i = 0; i < 10; ++i)
-    CHECK(mtn(s, "api-flood-" + std::to_string(i), flooder, "hi " + std::to_string(i)).status
+    CHECK(test::mtn_inbound(s, "api-flood-" + std::to_string(i), flooder, "hi " + std::to_string(i))
+              .status
           == 200);
   auto m = test::http_get(s.url("/metrics")).body;
   CHECK(metric_line(m, R"(switchboard_api_rate_limited_total{route="tools_call"})")

@@ -44,23 +44,6 @@ json sent(test::stack& s, const std::string& service, const std::string& part) {
   return out;
 }
 
-long long count(test::stack& s, const std::string& query) {
-  auto sql = s.db().connect();
-  long long n = -1;
-  *sql << query, soci::into(n);
-  return n;
-}
-
-/// A signed MTN inbound webhook straight to the server.
-test::http_result mtn(test::stack& s, const std::string& id, const std::string& from,
-                      const std::string& text) {
-  json body{{"from", from}, {"to", "SWITCHBRD"}, {"message", text}, {"id", id}};
-  auto raw = body.dump();
-  return test::http_post(
-      s.url("/webhooks/sms/mtn"), raw, "application/json",
-      {{"X-MTN-Signature", core::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw)}});
-}
-
 /// The user messages of an LLM request, in order.
 std::vector<std::string> user_messages(const json& llm_request) {
   std::vector<std::string> out;
@@ -75,7 +58,7 @@ std::vector<std::string> user_messages(const json& llm_request) {
 TEST_CASE("a burst of three messages gets one answer from one LLM call", "[inbox]") {
   test::stack s{with_env({{"SWITCHBOARD_SESSION_COALESCE_MS", "1500"}})};
   for (auto* text : {"hi", "I need", "to move my booking to Friday"})
-    REQUIRE(mtn(s, std::string{"burst-"} + text, customer, text).status == 200);
+    REQUIRE(test::mtn_inbound(s, std::string{"burst-"} + text, customer, text).status == 200);
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
   // Nothing more comes: the three messages had one answer.
   std::this_thread::sleep_for(2500ms);
@@ -88,11 +71,12 @@ TEST_CASE("a burst of three messages gets one answer from one LLM call", "[inbox
   CHECK(users[users.size() - 2] == "I need");
   CHECK(users[users.size() - 1] == "to move my booking to Friday");
   // All three inbound rows are linked to the one reply.
-  CHECK(count(s, "SELECT count(DISTINCT reply_id) FROM message_delivery_log WHERE direction = "
-                 "'inbound' AND reply_id IS NOT NULL")
+  CHECK(test::count(s,
+                    "SELECT count(DISTINCT reply_id) FROM message_delivery_log WHERE direction = "
+                    "'inbound' AND reply_id IS NOT NULL")
         == 1);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
-                 "reply_id IS NULL")
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                       "reply_id IS NULL")
         == 0);
 }
 
@@ -101,10 +85,10 @@ TEST_CASE("a sender's next message is acknowledged while the LLM is still answer
           "[inbox]") {
   test::stack s{with_env({{"SWITCHBOARD_SESSION_COALESCE_MS", "50"}})};
   sim(s, "/_sim/faults", {{"service", "openai"}, {"latency_ms", 3000}});
-  REQUIRE(mtn(s, "slow-1", customer, "hello").status == 200);
+  REQUIRE(test::mtn_inbound(s, "slow-1", customer, "hello").status == 200);
   // The first message is with the LLM now (the simulator holds its answer for 3 s).
   REQUIRE(test::eventually([&] { return sent(s, "openai", "/chat/completions").size() >= 1; }, 5s));
-  auto second = mtn(s, "slow-2", customer, "are you there?");
+  auto second = test::mtn_inbound(s, "slow-2", customer, "are you there?");
   CHECK(second.status == 200);
   // Acknowledged after its own commit, not after the LLM: far less than the LLM's 3 s.
   CHECK(second.elapsed < 1500ms);
@@ -118,8 +102,8 @@ TEST_CASE("a sender's next message is acknowledged while the LLM is still answer
   CHECK(last.back() == "are you there?");
   std::this_thread::sleep_for(1s);
   CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
-                 "reply_id IS NULL")
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                       "reply_id IS NULL")
         == 0);
 }
 
@@ -129,17 +113,18 @@ TEST_CASE("ten concurrent deliveries of one webhook: one row, one effect, ten 20
   std::atomic<int> ok{0};
   for (int i = 0; i < 10; ++i)
     pool.emplace_back([&] {
-      if (mtn(s, "same-id", customer, "hello").status == 200)
+      if (test::mtn_inbound(s, "same-id", customer, "hello").status == 200)
         ++ok;
     });
   for (auto& t : pool)
     t.join();
   CHECK(ok == 10);
-  CHECK(count(s, "SELECT count(*) FROM inbox WHERE source = 'mtn'") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM inbox WHERE source = 'mtn'") == 1);
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
   std::this_thread::sleep_for(2s);
   CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'")
+        == 1);
   auto metrics = test::http_get(s.url("/metrics")).body;
   CHECK(metrics.find(R"(switchboard_dedupe_hits_total{source="mtn"} 9)") != std::string::npos);
 }
@@ -160,10 +145,12 @@ TEST_CASE("kill -9 between the acknowledgement and the processing: after a resta
   for (int i = 0; i < 5; ++i) {
     auto from = "+25078800010" + std::to_string(i);
     senders.insert(from);
-    REQUIRE(mtn(s, "crash-" + std::to_string(i), from, "message " + std::to_string(i)).status
+    REQUIRE(test::mtn_inbound(s, "crash-" + std::to_string(i), from, "message " + std::to_string(i))
+                .status
             == 200);
   }
-  CHECK(count(s, "SELECT count(*) FROM inbox WHERE source = 'mtn' AND processed_at IS NULL") == 5);
+  CHECK(test::count(s, "SELECT count(*) FROM inbox WHERE source = 'mtn' AND processed_at IS NULL")
+        == 5);
   s.server().signal(SIGKILL);
   s.server().wait(10s);
   {
@@ -180,20 +167,21 @@ TEST_CASE("kill -9 between the acknowledgement and the processing: after a resta
   for (auto& r : replies)
     answered.insert(r["json"]["receiverAddress"][0].get<std::string>());
   CHECK(answered.size() == 5);
-  CHECK(count(s, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'") == 5);
+  CHECK(test::count(s, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'")
+        == 5);
 }
 
 TEST_CASE("a message with a NUL character is refused with a 400, nothing stored or cut",
           "[inbox]") {
   test::stack s;
-  auto r = mtn(s, "nul-1", customer, std::string{"before\0after", 12});
+  auto r = test::mtn_inbound(s, "nul-1", customer, std::string{"before\0after", 12});
   CHECK(r.status == 400);
   CHECK(r.json()["reason"].get<std::string>().find("NUL") != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM inbox") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM inbox") == 0);
   // The rest of the traffic is unaffected.
-  CHECK(mtn(s, "nul-2", customer, "fine").status == 200);
-  CHECK(count(s, "SELECT count(*) FROM inbox") == 1);
+  CHECK(test::mtn_inbound(s, "nul-2", customer, "fine").status == 200);
+  CHECK(test::count(s, "SELECT count(*) FROM inbox") == 1);
 
   // The voice webhook too: each text field with a NUL is a 400 naming it (it used to reach the
   // database and come back as a 422).
@@ -214,9 +202,9 @@ TEST_CASE("a message with a NUL character is refused with a 400, nothing stored 
   CHECK(items.status == 400);
   CHECK(items.json()["reason"] == "action_items: an item contains a NUL character");
   auto calls = "SELECT count(*) FROM omnichannel_sessions WHERE call_id IS NOT NULL";
-  CHECK(count(s, calls) == 0);
+  CHECK(test::count(s, calls) == 0);
   CHECK(call("outcome", "resolved").status == 202);
-  CHECK(count(s, calls) == 1);
+  CHECK(test::count(s, calls) == 1);
 }
 
 TEST_CASE("while webhooks flood in, processing yields; every message is answered afterwards",
@@ -227,13 +215,13 @@ TEST_CASE("while webhooks flood in, processing yields; every message is answered
                           {"SWITCHBOARD_INBOX_POLL_GRACE_MS", "200"},
                           {"SWITCHBOARD_SESSION_COALESCE_MS", "50"}})};
   for (int i = 0; i < 12; ++i)
-    REQUIRE(mtn(s, "flood-" + std::to_string(i),
-                "+25078800020" + std::to_string(i % 10) + std::to_string(i / 10),
-                "message " + std::to_string(i))
+    REQUIRE(test::mtn_inbound(s, "flood-" + std::to_string(i),
+                              "+25078800020" + std::to_string(i % 10) + std::to_string(i / 10),
+                              "message " + std::to_string(i))
                 .status
             == 200);
   // Acknowledged and stored at once; most sessions were not started while the flood lasted.
-  CHECK(count(s, "SELECT count(*) FROM inbox WHERE source = 'mtn'") == 12);
+  CHECK(test::count(s, "SELECT count(*) FROM inbox WHERE source = 'mtn'") == 12);
   REQUIRE(test::eventually(
       [&] {
         auto m = test::http_get(s.url("/metrics")).body;
@@ -242,8 +230,8 @@ TEST_CASE("while webhooks flood in, processing yields; every message is answered
       5s));
   // The flood is over: the poller wakes the waiting sessions and all of them are answered.
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 12; }, 30s));
-  CHECK(count(s, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
-                 "reply_id IS NULL")
+  CHECK(test::count(s, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                       "reply_id IS NULL")
         == 0);
 }

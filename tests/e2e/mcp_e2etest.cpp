@@ -27,22 +27,7 @@ bool exists(const std::string& path) {
 /// The fixture Help Center in the simulator's portal, and a provider owning `account` whose
 /// notification config names that portal (hand-offs are announced on Telegram).
 void help_center(test::stack& s) {
-  auto corpus = json::parse(test::read_file(
-      std::string{SB_SOURCE_DIR} + "/tests/fixtures/articles/help_center_articles.json"));
-  json articles = json::array();
-  for (auto& a : corpus["payload"]) {
-    if (a["status"] != "published" && a["status"] != 1)
-      continue;
-    articles.push_back({{"id", a["id"]},
-                        {"title", a["title"]},
-                        {"content", a["content"]},
-                        {"description", a.value("description", "")},
-                        {"status", "published"},
-                        {"slug", a.value("slug", "")}});
-  }
-  auto r = test::http_post_json(s.sim_url("/_sim/chatwoot/articles"),
-                                {{"portal", portal}, {"articles", articles}, {"replace", true}});
-  REQUIRE(r.status < 300);
+  test::load_help_center(s, portal);
   auto sql = s.db().connect();
   *sql << "INSERT INTO providers (name) VALUES ('Acme Repairs')";
   long long id = 0;

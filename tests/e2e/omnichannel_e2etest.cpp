@@ -1,105 +1,12 @@
 #include <catch2/catch.hpp>
 
-#include <functional>
-#include <thread>
-
-#include <soci/soci.h>
-
-#include "core/signatures.hpp"
-#include "core/sms.hpp"
-#include "tests/support/stack.hpp"
+#include "tests/e2e/omnichannel_support.hpp"
 
 using namespace switchboard;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-namespace {
-
-constexpr const char* customer = "+250788123456";
-
-test::stack_options with_env(std::vector<std::pair<std::string, std::string>> env,
-                             std::string sms_provider = "mtn") {
-  test::stack_options o;
-  o.env = std::move(env);
-  o.sms_provider = std::move(sms_provider);
-  return o;
-}
-
-test::http_result call_ended(test::stack& s, const std::string& call_id, json extra = {}) {
-  json body{{"call_id", call_id},
-            {"phone_number", customer},
-            {"summary", "Quoted 200k for the roof repair. Customer will confirm by Friday."},
-            {"outcome", "quote sent"},
-            {"action_items", {"Confirm the 200k quote"}}};
-  for (auto& [k, v] : extra.items())
-    body[k] = v;
-  return test::http_post_json(s.url("/webhooks/voice/call-ended"), body,
-                              {test::bearer_auth(s.env("SWITCHBOARD_VOICE_TOKEN"))});
-}
-
-/// Sends a simulator control request and returns the server's answer it relays.
-json sim(test::stack& s, const std::string& path, const json& body) {
-  auto r = test::http_post_json(s.sim_url(path), body);
-  INFO(path << " -> " << r.status << " " << r.body);
-  REQUIRE(r.status < 300);
-  return r.json();
-}
-
-/// Whether a recorded request marks an inbound WhatsApp message read (no message is sent).
-bool is_read_receipt(const json& r) {
-  return r["json"].is_object() && r["json"].contains("status");
-}
-
-/// Recorded requests of a simulator service that satisfy `keep`.
-json requests_where(test::stack& s, const std::string& service,
-                    const std::function<bool(const json&)>& keep) {
-  json out = json::array();
-  auto all = s.sim_requests(service); // keep it alive: the loop walks into it
-  for (auto& r : all["requests"])
-    if (keep(r))
-      out.push_back(r);
-  return out;
-}
-
-/// Requests of a simulator service on one path fragment: the messages sent (WhatsApp read
-/// receipts, which share the /messages path, are listed by read_receipts).
-json sent(test::stack& s, const std::string& service, const std::string& path_part) {
-  return requests_where(s, service, [&](const json& r) {
-    return r["path"].get<std::string>().find(path_part) != std::string::npos && !is_read_receipt(r);
-  });
-}
-
-/// WhatsApp "mark read" requests (with or without the typing indicator) the simulator received.
-json read_receipts(test::stack& s) {
-  return requests_where(s, "whatsapp", is_read_receipt);
-}
-
-std::unique_ptr<soci::session> db(test::stack& s) {
-  return s.db().connect();
-}
-
-int count(test::stack& s, const std::string& query) {
-  auto sql = db(s);
-  int n = -1;
-  *sql << query, soci::into(n);
-  return n;
-}
-
-std::string text_of(test::stack& s, const std::string& query) {
-  auto sql = db(s);
-  std::string v;
-  *sql << query, soci::into(v);
-  return v;
-}
-
-bool sms_to_customer_contains(test::stack& s, const std::string& needle) {
-  for (auto& r : sent(s, "mtn", "/v3/sms"))
-    if (r["json"]["message"].get<std::string>().find(needle) != std::string::npos)
-      return true;
-  return false;
-}
-
-} // namespace
+using namespace e2e;
 
 TEST_CASE("call ended: WhatsApp (template outside the window) and SMS both receive the summary",
           "[omnichannel]") {
@@ -132,13 +39,13 @@ TEST_CASE("call ended: WhatsApp (template outside the window) and SMS both recei
   CHECK(text.find('*') == std::string::npos); // plain, no WhatsApp markup
 
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'sent'") == 2;
+    return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'sent'") == 2;
   }));
   CHECK(text_of(s, "SELECT body FROM message_delivery_log WHERE channel = 'whatsapp'") == param);
-  CHECK(
-      count(s, "SELECT count(*) FROM omnichannel_sessions WHERE id = " + std::to_string(session_id)
+  CHECK(test::count(
+            s, "SELECT count(*) FROM omnichannel_sessions WHERE id = " + std::to_string(session_id)
                    + " AND status = 'follow_up' AND whatsapp_summary_sent AND sms_summary_sent")
-      == 1);
+        == 1);
 
   // The voice platform retries: same answer, nothing sent again.
   auto again = call_ended(s, "call-1");
@@ -174,8 +81,8 @@ TEST_CASE("WhatsApp window closed without a template: SMS only, WhatsApp logged 
   CHECK(text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = 'whatsapp'")
             .find("24 h")
         != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                 "status = 'skipped'")
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
+                       "status = 'skipped'")
         == 1);
 }
 
@@ -201,24 +108,27 @@ TEST_CASE("WhatsApp failing with 5xx: SMS still delivered, WhatsApp retried unti
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
   REQUIRE(test::eventually(
       [&] {
-        return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
-                        "AND status = 'failed'")
+        return test::count(s,
+                           "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
+                           "AND status = 'failed'")
                == 1;
       },
       20s));
   // Failed only once the horizon had passed, not after a fixed number of attempts.
   CHECK(std::chrono::steady_clock::now() - started >= 3s);
-  auto attempts = count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp'");
+  auto attempts
+      = test::count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp'");
   CHECK(attempts >= 3);
   CHECK(static_cast<int>(sent(s, "whatsapp", "/messages").size()) == attempts);
   auto error = text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = 'whatsapp'");
   CHECK(error.find("gave up") != std::string::npos);
   CHECK(error.find("summary retry horizon of 3 s passed") != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND status = "
-                 "'sent'")
+  CHECK(test::count(s,
+                    "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND status = "
+                    "'sent'")
         == 1);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE sms_summary_sent AND NOT "
-                 "whatsapp_summary_sent")
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions WHERE sms_summary_sent AND NOT "
+                       "whatsapp_summary_sent")
         == 1);
   auto metrics = test::http_get(s.url("/metrics")).body;
   CHECK(metrics.find(R"(switchboard_provider_retries_total{service="whatsapp"} )"
@@ -266,21 +176,22 @@ TEST_CASE("WhatsApp down longer than the old retry span: every summary delivered
   CHECK(seen_open);
   CHECK(most_waiting == calls); // every WhatsApp summary waited in the outbox
   // Nothing failed during the outage, and the SMS summaries went out regardless.
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'failed'") == 0);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
-                 "status = 'sent'")
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'failed'") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
+                       "status = 'sent'")
         == calls);
   auto during = static_cast<int>(sent(s, "whatsapp", "/messages").size());
   sim(s, "/_sim/faults", {{"service", "whatsapp"}, {"error_rate", 0.0}});
   REQUIRE(test::eventually(
       [&] {
-        return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
-                        "AND status = 'sent'")
+        return test::count(s,
+                           "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
+                           "AND status = 'sent'")
                == calls;
       },
       20s));
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE whatsapp_summary_sent AND "
-                 "sms_summary_sent")
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions WHERE whatsapp_summary_sent AND "
+                       "sms_summary_sent")
         == calls);
   REQUIRE(test::eventually(
       [&] { return metric(test::http_get(s.url("/metrics")).body, state) == 0; }, 5s));
@@ -290,14 +201,15 @@ TEST_CASE("WhatsApp down longer than the old retry span: every summary delivered
   // Attempts: one per request WhatsApp saw, none counted for the sends the breaker held back.
   // Without the breaker each summary would have been tried about every second for 8 s (~90
   // requests); with it, the first wave, one probe per cool-down, then one success each.
-  auto attempts = count(s, "SELECT sum(attempts) FROM message_delivery_log WHERE "
-                           "channel = 'whatsapp'");
+  auto attempts = test::count(s, "SELECT sum(attempts) FROM message_delivery_log WHERE "
+                                 "channel = 'whatsapp'");
   auto requests = static_cast<int>(sent(s, "whatsapp", "/messages").size());
   CHECK(attempts == requests);
   INFO("WhatsApp requests during the outage: " << during << ", in all: " << requests);
   CHECK(during <= calls + 8);
   CHECK(requests <= 2 * calls + 8);
-  CHECK(count(s, "SELECT max(attempts) FROM message_delivery_log WHERE channel = 'whatsapp'") <= 8);
+  CHECK(test::count(s, "SELECT max(attempts) FROM message_delivery_log WHERE channel = 'whatsapp'")
+        <= 8);
 }
 
 TEST_CASE("a WhatsApp reply still failing at its horizon goes by SMS instead",
@@ -316,12 +228,12 @@ TEST_CASE("a WhatsApp reply still failing at its horizon goes by SMS instead",
   CHECK(error.find("reply retry horizon of 2 s passed") != std::string::npos);
   CHECK(error.find("sent by SMS instead") != std::string::npos);
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
-                    "message_type = 'reply' AND status = 'sent'")
+    return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
+                          "message_type = 'reply' AND status = 'sent'")
            == 1;
   }));
   // An outage says nothing about the user: the profile is still on WhatsApp.
-  CHECK(count(s, "SELECT count(*) FROM profiles WHERE has_whatsapp") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM profiles WHERE has_whatsapp") == 1);
 }
 
 TEST_CASE("a 429 with Retry-After is honoured and the send then succeeds", "[omnichannel]") {
@@ -330,8 +242,9 @@ TEST_CASE("a 429 with Retry-After is honoured and the send then succeeds", "[omn
       {{"service", "mtn"}, {"path_contains", "/v3/sms"}, {"fail_next", 1}, {"retry_after", 1}});
   REQUIRE(call_ended(s, "call-6").status == 202);
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND status "
-                    "= 'sent'")
+    return test::count(s,
+                       "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND status "
+                       "= 'sent'")
            == 1;
   }));
   auto sends = sent(s, "mtn", "/v3/sms");
@@ -362,11 +275,11 @@ TEST_CASE("a reply by SMS is answered by the LLM by SMS, and its tool call updat
         == "250k");
   auto reply = sent(s, "mtn", "/v3/sms")[1]["json"];
   CHECK(reply["receiverAddress"][0].get<std::string>().find("250788123456") != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
-                 "reply_id IS NOT NULL")
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                       "reply_id IS NOT NULL")
         == 1);
   // One session throughout.
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
 }
 
 TEST_CASE("a reply by WhatsApp continues the same session and is answered on WhatsApp",
@@ -381,10 +294,10 @@ TEST_CASE("a reply by WhatsApp continues the same session and is answered on Wha
   CHECK(reply["type"] == "text");
   CHECK(reply["text"]["body"].get<std::string>().find("Is Friday still fine?")
         != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
-                 "session_id = "
-                     + std::to_string(session_id))
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
+                       "session_id = "
+                           + std::to_string(session_id))
         == 1);
   CHECK(text_of(s, "SELECT last_active_channel FROM profiles") == "whatsapp");
   // Non-text messages get the text-only notice.
@@ -408,24 +321,25 @@ TEST_CASE("a WhatsApp user who withholds the number (a username) is answered by 
   CHECK_FALSE(reply.contains("to"));
   CHECK(reply["type"] == "text");
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'outbound' AND "
-                    "status IN ('sent', 'delivered', 'read') AND recipient = '"
-                        + bsuid + "'")
+    return test::count(s,
+                       "SELECT count(*) FROM message_delivery_log WHERE direction = 'outbound' AND "
+                       "status IN ('sent', 'delivered', 'read') AND recipient = '"
+                           + bsuid + "'")
            == 1;
   }));
-  CHECK(count(s, "SELECT count(*) FROM profiles WHERE phone_number IS NULL") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM profiles WHERE phone_number IS NULL") == 1);
   // Later the number appears with the same BSUID: the same profile and session continue.
   sim(s, "/_sim/whatsapp/inbound",
       {{"from", "250788123456"}, {"user_id", bsuid}, {"text", "It is me again"}});
   REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 2; }));
   CHECK(sent(s, "whatsapp", "/messages")[1]["json"]["to"] == "250788123456");
-  CHECK(count(s, "SELECT count(*) FROM profiles") == 1);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM profiles") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
   CHECK(text_of(s, "SELECT phone_number FROM profiles") == customer);
   // A call ended for that number now reaches the same session.
   auto r = call_ended(s, "call-bsuid");
   REQUIRE(r.status == 202);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
   // The simulator refuses a malformed BSUID the way the Cloud API does.
   auto bad = test::http_post_json(s.sim_url("/v21.0/1122334455667/messages"),
                                   {{"messaging_product", "whatsapp"},
@@ -448,7 +362,8 @@ TEST_CASE("the same webhook ten times has one effect and ten 200s", "[omnichanne
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
   std::this_thread::sleep_for(300ms);
   CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'")
+        == 1);
   auto metrics = test::http_get(s.url("/metrics")).body;
   CHECK(metrics.find(R"(switchboard_dedupe_hits_total{source="mtn"} 9)") != std::string::npos);
 }
@@ -477,8 +392,8 @@ TEST_CASE("bad or missing signatures get 401 and leave no rows", "[omnichannel]"
   // A body that is not even JSON still gets 401 first: nothing is parsed before the check.
   CHECK(test::http_post(s.url("/webhooks/whatsapp"), "{not json", "application/json").status
         == 401);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log") == 0);
-  CHECK(count(s, "SELECT count(*) FROM profiles") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM profiles") == 0);
   auto metrics = test::http_get(s.url("/metrics")).body;
   CHECK(metrics.find(R"(switchboard_auth_failures_total{route="sms_mtn"} 3)") != std::string::npos);
 }
@@ -505,7 +420,7 @@ TEST_CASE("malformed payloads get 400 with a reason", "[omnichannel]") {
                              {{"X-MTN-Signature", sig}});
   CHECK(mtn.status == 400);
   CHECK_FALSE(mtn.json()["reason"].get<std::string>().empty());
-  CHECK(count(s, "SELECT count(*) FROM profiles") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM profiles") == 0);
 }
 
 TEST_CASE("an expired session is closed and the next message opens a new one", "[omnichannel]") {
@@ -518,13 +433,13 @@ TEST_CASE("an expired session is closed and the next message opens a new one", "
     *sql << "UPDATE omnichannel_sessions SET expires_at = now() - interval '1 minute'";
   }
   sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"message", "hello again"}});
-  REQUIRE(
-      test::eventually([&] { return count(s, "SELECT count(*) FROM omnichannel_sessions") == 2; }));
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'closed' AND "
-                 "closed_reason = 'expired' AND id = "
-                     + first.json()["session_id"].dump())
+  REQUIRE(test::eventually(
+      [&] { return test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 2; }));
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'closed' AND "
+                       "closed_reason = 'expired' AND id = "
+                           + first.json()["session_id"].dump())
         == 1);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'active'") == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'active'") == 1);
 }
 
 TEST_CASE("LLM down: the built-in responder answers", "[omnichannel]") {
@@ -552,8 +467,8 @@ TEST_CASE("Twilio: signed inbound gets empty TwiML, the reply goes out by REST, 
         != std::string::npos);
   // The simulator's automatic, signed status callbacks move the row to delivered.
   REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE provider = 'twilio' AND "
-                    "direction = 'outbound' AND status = 'delivered'")
+    return test::count(s, "SELECT count(*) FROM message_delivery_log WHERE provider = 'twilio' AND "
+                          "direction = 'outbound' AND status = 'delivered'")
            == 1;
   }));
 }
@@ -595,7 +510,7 @@ TEST_CASE("the tools API lists and runs the same tools the LLM uses", "[omnichan
   auto too_deep = test::http_post(url, deep, "application/json", {auth});
   CHECK(too_deep.status == 400);
   CHECK(too_deep.body.find("deeper than 32") != std::string::npos);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 0);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 0);
   auto deep_call = test::http_post(s.url("/webhooks/voice/call-ended"), deep, "application/json",
                                    {test::bearer_auth(s.env("SWITCHBOARD_VOICE_TOKEN"))});
   CHECK(deep_call.status == 400);
@@ -690,353 +605,10 @@ TEST_CASE("idle session actors are passivated and rebuilt from the database on t
   CHECK(live() == 3);
   // Nothing happens for a while: every actor stops, the sessions stay in the database.
   REQUIRE(test::eventually([&] { return live() == 0; }, 15s));
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'active'") == 3);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions WHERE status = 'active'") == 3);
   sim(s, "/_sim/mtn/inbound", {{"from", "+250788000001"}, {"message", "back again"}});
   REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 4; }));
   CHECK(live() == 1);
-  CHECK(count(s, "SELECT count(*) FROM omnichannel_sessions") == 3); // the same session continued
-}
-
-namespace {
-
-/// A summary far longer than any SMS cap.
-json long_summary() {
-  std::string text;
-  for (int i = 0; i < 60; ++i)
-    text += "Point " + std::to_string(i) + " of the roof repair was discussed. ";
-  return {{"summary", text}};
-}
-
-/// Segments of the summary SMS the simulator received (after it arrived).
-std::size_t summary_sms_segments(test::stack& s) {
-  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
-  auto sms = sent(s, "mtn", "/v3/sms")[0];
-  CHECK(sms["status"].get<int>() < 300);
-  auto text = sms["json"]["message"].get<std::string>();
-  INFO(text);
-  CHECK(text.find("Outcome: quote sent") != std::string::npos);
-  return core::analyze_sms(text).segments;
-}
-
-} // namespace
-
-TEST_CASE("sms.max_segments caps the summary SMS: 1 segment", "[omnichannel]") {
-  test::stack s{with_env({{"SWITCHBOARD_SMS_MAX_SEGMENTS", "1"}})};
-  REQUIRE(call_ended(s, "call-seg-1", long_summary()).status == 202);
-  CHECK(summary_sms_segments(s) == 1);
-}
-
-TEST_CASE("sms.max_segments caps the summary SMS: a long one uses all 5", "[omnichannel]") {
-  test::stack s{with_env({{"SWITCHBOARD_SMS_MAX_SEGMENTS", "5"}})};
-  REQUIRE(call_ended(s, "call-seg-5", long_summary()).status == 202);
-  CHECK(summary_sms_segments(s) == 5); // not the 3 it was always cut to
-}
-
-TEST_CASE("an inbound WhatsApp text answered by the LLM is first marked read with the typing "
-          "indicator",
-          "[omnichannel]") {
-  test::stack s;
-  auto wamid = std::string{"wamid.HBgMMjUwNzg4MTIzNDU2FQIAEhggVFlQSU5HMQA="};
-  sim(s, "/_sim/whatsapp/inbound",
-      {{"from", "250788123456"}, {"text", "When do you come?"}, {"id", wamid}});
-  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 1; }));
-  auto reads = read_receipts(s);
-  REQUIRE(reads.size() == 1);
-  auto& r = reads[0];
-  CHECK(r["json"]
-        == json{{"messaging_product", "whatsapp"},
-                {"status", "read"},
-                {"message_id", wamid},
-                {"typing_indicator", {{"type", "text"}}}});
-  CHECK(r["status"] == 200);
-  CHECK(r["response"] == json{{"success", true}});
-  CHECK(r["path"].get<std::string>().find("/messages") != std::string::npos);
-  CHECK(r["headers"]["authorization"] == "Bearer " + s.env("SWITCHBOARD_WHATSAPP_ACCESS_TOKEN"));
-  auto reply = sent(s, "whatsapp", "/messages")[0];
-  CHECK(reply["json"]["type"] == "text");
-  CHECK(r["seq"].get<uint64_t>() < reply["seq"].get<uint64_t>()); // before the reply
-  // The read receipt is no message of the delivery log: one inbound row, one reply.
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log") == 2);
-  REQUIRE(test::eventually([&] {
-    return test::http_get(s.url("/metrics"))
-               .body.find(R"(switchboard_typing_indicators_total{result="sent"} 1)")
-           != std::string::npos;
-  }));
-
-  // A non-text message gets the fixed notice, not the LLM: no typing indicator.
-  sim(s, "/_sim/whatsapp/inbound", {{"from", "250788123456"}, {"type", "image"}});
-  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 2; }));
-  CHECK(read_receipts(s).size() == 1);
-  // An SMS is answered by SMS: no typing indicator either.
-  sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"message", "Are you there?"}});
-  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
-  CHECK(read_receipts(s).size() == 1);
-}
-
-TEST_CASE("whatsapp.typing_indicator = false: the LLM answers without a read receipt",
-          "[omnichannel]") {
-  test::stack s{with_env({{"SWITCHBOARD_WHATSAPP_TYPING_INDICATOR", "false"}})};
-  sim(s, "/_sim/whatsapp/inbound", {{"from", "250788123456"}, {"text", "When do you come?"}});
-  REQUIRE(test::eventually([&] { return sent(s, "whatsapp", "/messages").size() == 1; }));
-  std::this_thread::sleep_for(200ms);
-  CHECK(read_receipts(s).empty());
-  CHECK(s.sim_requests("whatsapp")["requests"].size() == 1);
-}
-
-namespace {
-
-constexpr const char* other_customer = "+250788654321";
-
-/// WhatsApp sends recorded by the simulator to one number (E.164).
-json whatsapp_to(test::stack& s, const std::string& phone) {
-  json out = json::array();
-  for (auto& r : sent(s, "whatsapp", "/messages"))
-    if ("+" + r["json"].value("to", std::string{}) == phone)
-      out.push_back(r);
-  return out;
-}
-
-/// The simulator answers sends to `phone` with Meta's error `code` (its own default mode).
-void refuse(test::stack& s, const std::string& phone, int64_t code, json extra = json::object()) {
-  json body{{"recipient", phone}, {"error_code", code}};
-  for (auto& [k, v] : extra.items())
-    body[k] = v;
-  sim(s, "/_sim/whatsapp/rules", body);
-}
-
-/// A WhatsApp message from `phone` (its reply then goes out on WhatsApp, inside the window).
-void whatsapp_from(test::stack& s, const std::string& phone, const std::string& text) {
-  auto answer = sim(s, "/_sim/whatsapp/inbound", {{"from", phone.substr(1)}, {"text", text}});
-  REQUIRE(answer["status"] == 200);
-}
-
-/// The one counter line of /metrics with every one of these label pairs, or "".
-std::string metric_line(test::stack& s, const std::string& name,
-                        const std::vector<std::string>& labels) {
-  auto text = test::http_get(s.url("/metrics")).body;
-  std::size_t pos = 0;
-  while ((pos = text.find(name + "{", pos)) != std::string::npos) {
-    auto end = text.find('\n', pos);
-    auto line = text.substr(pos, end - pos);
-    bool all = true;
-    for (auto& l : labels)
-      all = all && line.find(l) != std::string::npos;
-    if (all)
-      return line;
-    pos = end;
-  }
-  return {};
-}
-
-} // namespace
-
-TEST_CASE("131047 in a failed status, no template: the reply reaches the user once by SMS",
-          "[omnichannel][whatsapp_errors]") {
-  test::stack s;
-  refuse(s, customer, 131047);
-  whatsapp_from(s, customer, "Is Friday still fine?");
-  REQUIRE(test::eventually([&] { return whatsapp_to(s, customer).size() == 1; }));
-  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
-  CHECK(sms_to_customer_contains(s, "Is Friday still fine?"));
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                 "direction = 'outbound' AND status = 'failed'")
-        == 1);
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
-                 "payload->>'fallback_for' IS NOT NULL AND (payload->>'after_error')::int = 131047")
-        == 1);
-  std::this_thread::sleep_for(1500ms); // a sweep or two later: still once, nothing retried
-  CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
-  CHECK(whatsapp_to(s, customer).size() == 1);
-  CHECK(text_of(s, "SELECT has_whatsapp::text FROM profiles") == "true");
-}
-
-TEST_CASE("131047 with a template configured: the template goes out instead, no SMS",
-          "[omnichannel][whatsapp_errors]") {
-  test::stack s{with_env({{"SWITCHBOARD_WHATSAPP_TEMPLATE_NAME", "call_summary"}})};
-  refuse(s, customer, 131047);
-  whatsapp_from(s, customer, "Is Friday still fine?");
-  REQUIRE(test::eventually([&] { return whatsapp_to(s, customer).size() == 2; }));
-  auto sends = whatsapp_to(s, customer);
-  CHECK(sends[0]["json"]["type"] == "text");
-  CHECK(sends[1]["json"]["type"] == "template");
-  CHECK(sends[1]["json"]["template"]["name"] == "call_summary");
-  REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                    "status = 'sent' AND payload->>'template' = 'call_summary'")
-           == 1;
-  }));
-  std::this_thread::sleep_for(1000ms);
-  CHECK(sent(s, "mtn", "/v3/sms").empty());
-}
-
-TEST_CASE("131026 (async and sync): marked not on WhatsApp, SMS once, never retried",
-          "[omnichannel][whatsapp_errors]") {
-  auto mode = GENERATE(std::string{"async"}, std::string{"sync"});
-  INFO(mode);
-  test::stack s;
-  refuse(s, customer, 131026, {{"mode", mode}});
-  whatsapp_from(s, customer, "Where is my order?");
-  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
-  CHECK(sms_to_customer_contains(s, "Where is my order?"));
-  REQUIRE(test::eventually(
-      [&] { return text_of(s, "SELECT has_whatsapp::text FROM profiles") == "false"; }));
-  std::this_thread::sleep_for(2000ms);
-  CHECK(whatsapp_to(s, customer).size() == 1); // no retry
-  CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
-  CHECK(count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                 "direction = 'outbound' AND status = 'failed'")
-        == 1);
-  CHECK(text_of(s, "SELECT last_error FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                   "direction = 'outbound'")
-            .find("131026")
-        != std::string::npos);
-}
-
-TEST_CASE("131056 pair rate limit: that user's reply waits, another user's does not",
-          "[omnichannel][whatsapp_errors]") {
-  test::stack s;
-  refuse(s, customer, 131056, {{"count", 1}}); // refused once, synchronously (HTTP 400)
-  whatsapp_from(s, customer, "First question");
-  whatsapp_from(s, other_customer, "Second question");
-  REQUIRE(test::eventually([&] { return whatsapp_to(s, customer).size() == 1; }));
-  CHECK(whatsapp_to(s, customer)[0]["status"] == 400);
-  // The other user is answered at once, while the first still waits out the back-off.
-  REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
-                        + std::string{other_customer} + "' AND status = 'sent'")
-           == 1;
-  }));
-  INFO(text_of(s, "SELECT string_agg(direction || ' ' || status || ' ' || attempts || ' ' || "
-                  "coalesce(last_error, '-'), ' | ') FROM message_delivery_log WHERE recipient = '"
-                      + std::string{customer} + "'"));
-  CHECK(count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
-                     + std::string{customer} + "' AND direction = 'outbound' AND status = 'queued'")
-        == 1);
-  CHECK(whatsapp_to(s, customer).size() == 1);
-  // ... and it goes out after the back-off.
-  REQUIRE(test::eventually(
-      [&] {
-        return count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
-                            + std::string{customer}
-                            + "' AND direction = 'outbound' AND status = 'sent'")
-               == 1;
-      },
-      30s));
-  auto sends = whatsapp_to(s, customer);
-  REQUIRE(sends.size() == 2);
-  CHECK(sends[1]["status"] == 200);
-  CHECK(sent(s, "mtn", "/v3/sms").empty());
-  CHECK_FALSE(metric_line(s, "switchboard_whatsapp_user_backoffs_total", {"send"}).empty());
-}
-
-TEST_CASE("131049 in a failed status: that row is requeued for later, others go on",
-          "[omnichannel][whatsapp_errors]") {
-  test::stack s;
-  refuse(s, customer, 131049, {{"count", 1}});
-  whatsapp_from(s, customer, "First question");
-  whatsapp_from(s, other_customer, "Second question");
-  REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
-                        + std::string{customer}
-                        + "' AND direction = 'outbound' AND status = 'queued' AND "
-                          "next_attempt_at > now() + interval '50 minutes'")
-           == 1;
-  }));
-  REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE recipient = '"
-                        + std::string{other_customer} + "' AND status = 'sent'")
-           == 1;
-  }));
-  CHECK(whatsapp_to(s, customer).size() == 1);
-  CHECK(sent(s, "mtn", "/v3/sms").empty());
-}
-
-TEST_CASE("130429 throughput limit: retried with backoff, then sent",
-          "[omnichannel][whatsapp_errors]") {
-  test::stack s;
-  refuse(s, customer, 130429, {{"count", 2}});
-  whatsapp_from(s, customer, "Hello");
-  REQUIRE(test::eventually(
-      [&] {
-        return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' "
-                        "AND direction = 'outbound' AND status = 'sent'")
-               == 1;
-      },
-      20s));
-  auto sends = whatsapp_to(s, customer);
-  REQUIRE(sends.size() == 3);
-  CHECK(sends[0]["status"] == 400);
-  CHECK(sends[0]["response"]["error"]["code"] == 130429);
-  CHECK(sends[2]["status"] == 200);
-  CHECK(count(s, "SELECT attempts FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                 "direction = 'outbound'")
-        == 3);
-  CHECK(sent(s, "mtn", "/v3/sms").empty());
-}
-
-TEST_CASE("cost: a status's pricing lands on the row and in /metrics; SMS segments recorded",
-          "[omnichannel][cost]") {
-  test::stack s;
-  whatsapp_from(s, customer, "Hello");
-  REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'whatsapp' AND "
-                    "direction = 'outbound' AND status = 'sent'")
-           == 1;
-  }));
-  auto wamid = text_of(s, "SELECT external_id FROM message_delivery_log WHERE channel = "
-                          "'whatsapp' AND direction = 'outbound'");
-  // Meta reports the reply billed as utility (sent, then delivered: counted once).
-  sim(s, "/_sim/whatsapp/status",
-      {{"id", wamid},
-       {"statuses", {"sent", "delivered"}},
-       {"category", "utility"},
-       {"pricing_type", "regular"}});
-  REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE status = 'delivered' AND "
-                    "pricing_category = 'utility' AND pricing_type = 'regular' AND "
-                    "pricing_model = 'PMP' AND pricing_billable")
-           == 1;
-  }));
-  auto line = metric_line(s, "switchboard_cost_units_total",
-                          {R"(channel="whatsapp")", R"(category="utility")"});
-  CHECK(line.substr(line.rfind(' ') + 1) == "1");
-  CHECK_FALSE(metric_line(s, "switchboard_priced_messages_total",
-                          {R"(channel="whatsapp")", R"(type="regular")"})
-                  .empty());
-
-  // An SMS: its segments and encoding on the row, its segments in the cost units.
-  auto call = call_ended(s, "call-cost", {{"has_whatsapp", false}});
-  REQUIRE(call.status == 202);
-  REQUIRE(test::eventually([&] {
-    return count(s, "SELECT count(*) FROM message_delivery_log WHERE channel = 'sms' AND "
-                    "status = 'sent' AND sms_segments >= 1 AND sms_encoding = 'GSM-7'")
-           == 1;
-  }));
-  auto segments = count(s, "SELECT sms_segments FROM message_delivery_log WHERE channel = 'sms'");
-  auto sms_line
-      = metric_line(s, "switchboard_cost_units_total", {R"(channel="sms")", R"(category="GSM-7")"});
-  CHECK(sms_line.substr(sms_line.rfind(' ') + 1) == std::to_string(segments));
-
-  // The delivery log shows both costs.
-  auto path = "/api/v1/sessions/" + call.json().at("session_id").dump() + "/deliveries";
-  CHECK(test::http_get(s.url(path)).status == 401);
-  auto log = test::http_get(s.url(path), {test::bearer_auth(s.env("SWITCHBOARD_API_TOKEN"))});
-  REQUIRE(log.status == 200);
-  int priced = 0, segmented = 0;
-  auto doc = log.json(); // keep it alive: the loop walks into it
-  for (auto& d : doc.at("deliveries")) {
-    if (d["external_id"] == wamid) { // the reply (the call's WhatsApp summary was skipped)
-      CHECK(d["pricing"]["category"] == "utility");
-      CHECK(d["pricing"]["type"] == "regular");
-      CHECK(d["pricing"]["cost_units"] == 1);
-      ++priced;
-    }
-    if (d["channel"] == "sms" && d["status"] == "sent") {
-      CHECK(d["sms"]["segments"] == segments);
-      CHECK(d["sms"]["encoding"] == "GSM-7");
-      ++segmented;
-    }
-  }
-  CHECK(priced == 1);
-  CHECK(segmented == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions")
+        == 3); // the same session continued
 }

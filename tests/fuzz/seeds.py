@@ -31,6 +31,7 @@ TARGETS = {
     "form_fuzz": (["twilio"], "text"),
     "sms_fuzz": (["sms"], "text"),
     "utf8_fuzz": (["sms", "telegram"], "text"),
+    "markdown_fuzz": (["chatwoot/docs"], "text"),
     "routes_fuzz": ([], "text"),
     "config_fuzz": ([], "text"),
 }

@@ -6,9 +6,12 @@
 #include <thread>
 
 #include "core/crypto.hpp"
+#include "core/signatures.hpp"
+#include "tests/support/fixtures.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <soci/soci.h>
 
 namespace switchboard::test {
 
@@ -166,6 +169,48 @@ nlohmann::json stack::sim_requests(const std::string& service, long since) const
   if (res.status != 200)
     throw std::runtime_error("simulator did not list requests: " + std::to_string(res.status));
   return res.json();
+}
+
+long long count(const stack& s, const std::string& query) {
+  auto sql = s.db().connect();
+  long long n = -1;
+  soci::indicator ind = soci::i_ok;
+  *sql << query, soci::into(n, ind);
+  return ind == soci::i_null ? -1 : n;
+}
+
+http_result mtn_inbound(const stack& s, const std::string& id, const std::string& from,
+                        const std::string& text) {
+  nlohmann::json body{{"from", from}, {"to", "SWITCHBRD"}, {"message", text}, {"id", id}};
+  auto raw = body.dump();
+  return http_post(
+      s.url("/webhooks/sms/mtn"), raw, "application/json",
+      {{"X-MTN-Signature", core::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw)}});
+}
+
+void load_help_center(const stack& s, const std::string& portal) {
+  auto payload = nlohmann::json::parse(read_file(std::string{SB_SOURCE_DIR}
+                                                 + "/tests/fixtures/articles/"
+                                                   "help_center_articles.json"))["payload"];
+  auto articles = nlohmann::json::array();
+  for (auto& a : payload) {
+    // Chatwoot's enum: draft 0, published 1, archived 2 (the corpus has both forms).
+    auto status = a["status"].is_number()
+                      ? std::vector<std::string>{"draft", "published", "archived"}.at(
+                          a["status"].get<int>())
+                      : a["status"].get<std::string>();
+    articles.push_back({{"id", a["id"]},
+                        {"title", a["title"]},
+                        {"content", a["content"]},
+                        {"description", a.value("description", "")},
+                        {"status", status},
+                        {"slug", a.value("slug", "")}});
+  }
+  auto r = http_post_json(s.sim_url("/_sim/chatwoot/articles"),
+                          {{"portal", portal}, {"articles", articles}, {"replace", true}});
+  if (r.status >= 300)
+    throw std::runtime_error("loading the Help Center into the simulator: HTTP "
+                             + std::to_string(r.status) + " " + r.body);
 }
 
 } // namespace switchboard::test

@@ -70,6 +70,17 @@ private:
   uint16_t smtp_port_ = 0;
 };
 
+/// The one integer a query returns (a count(*)): -1 when it returns NULL.
+long long count(const stack& s, const std::string& query);
+
+/// A signed MTN inbound webhook (one SMS from `from`) straight to the server.
+http_result mtn_inbound(const stack& s, const std::string& id, const std::string& from,
+                        const std::string& text);
+
+/// Loads the fixture Help Center (tests/fixtures/articles) into the simulator's Chatwoot portal
+/// `portal`, replacing what it held.
+void load_help_center(const stack& s, const std::string& portal);
+
 /// A free loopback port, bound and released: for a child that must be told its port up front
 /// (it binds it right after).
 uint16_t free_port();

@@ -22,11 +22,9 @@ struct knowledge_base {
     auto parsed = parse_chatwoot_articles(body);
     REQUIRE(parsed);
     articles = std::move(*parsed);
-    for (auto& a : articles) {
+    for (auto& a : articles)
       a.url = chatwoot_article_url("https://help.example.com", "acme", a.slug);
-      index.add(a.title, a.content);
-    }
-    index.finalize();
+    index = help_center_index(articles);
   }
 
   const help_article& by_title(std::string_view title) const {
@@ -82,6 +80,15 @@ TEST_CASE("asks_for_human matches whole words, any case or accent", "[bot]") {
   CHECK_FALSE(asks_for_human("human", {"", "  "}));
   CHECK(asks_for_human("Ich möchte einen Mitarbeiter", {"mitarbeiter"}));
   CHECK_FALSE(asks_for_human("speak to the someone", {"speak to someone"})); // contiguous only
+  // Inflections only, not a stemmer: Snowball gives these the stems of "human", "person",
+  // "operator".
+  CHECK(asks_for_human("Speak to SOMEONE", {"speak to someone"}));
+  CHECK(asks_for_human("real persons", {"real person"}));
+  CHECK(asks_for_human("talking to someone", {"talk to someone"}));
+  CHECK(asks_for_human("operating it", {"operate"}));
+  CHECK(asks_for_human("the humans", {"human"}));
+  CHECK_FALSE(asks_for_human("humanities", {"human"}));
+  CHECK_FALSE(asks_for_human("operators", {"operate"}));
 }
 
 TEST_CASE("escalation reasons have names and sentences", "[bot]") {
@@ -209,7 +216,7 @@ TEST_CASE("extractive answers pick the sentences sharing most question terms", "
     s.max_answer_sentences = 1;
     auto a = extractive_answer("zebra", kb.by_title("Gift cards"), {0, 1.0, 0.5}, s);
     CHECK(a.answer == "Gift cards are valid for 2 years and can be redeemed at checkout.");
-    help_article empty{1, "Empty", "Only a description.", "", "empty", ""};
+    help_article empty{1, "Empty", "Only a description.", "", "empty", "", "en"};
     CHECK(extractive_answer("zebra", empty, {0, 1.0, 0.5}, s).answer == "Only a description.");
   }
 }
@@ -223,6 +230,76 @@ TEST_CASE("the bot's decisions on the fixture help center", "[bot]") {
   CHECK(kb.handle("").first == escalation_reason::no_match);
   CHECK(kb.handle("can I cancel my reservation").first == escalation_reason::none);
   CHECK(kb.handle("my order is late").first == escalation_reason::low_confidence);
+}
+
+TEST_CASE("the index holds an article's plain text, headings included", "[bot][search]") {
+  help_article a{1, "Billing", "Invoices and cards.", "", "1-billing", "", "en"};
+  a.content = "# Terms &amp; conditions\n\nSee <b>our</b> [policy](https://x.example/zebra) "
+              "&#8217;s\n\n- item one\n- item two";
+  CHECK(article_search_text(a)
+        == "Invoices and cards.\nTerms & conditions\nSee our policy \xE2\x80\x99s\nitem one\nitem "
+           "two");
+  auto index = help_center_index({a});
+  CHECK(index.finalized());
+  CHECK(index.query("conditions", 1).size() == 1); // heading text is searchable
+  CHECK(index.query("invoices", 1).size() == 1);   // and the description
+  for (auto markup : {"amp", "8217", "zebra", "https", "b"}) {
+    INFO(markup);
+    CHECK(index.query(markup, 1).empty()); // entities, link targets and tags are not terms
+  }
+  // A heading is searchable but never quoted as an answer sentence.
+  auto answer = extractive_answer("terms conditions policy", a, {0, 1.0, 0.9}, {});
+  CHECK(answer.answer == "See our policy \xE2\x80\x99s");
+}
+
+TEST_CASE("a portal's language is its articles' most common locale", "[bot]") {
+  auto article = [](std::string locale) {
+    help_article a;
+    a.locale = std::move(locale);
+    return a;
+  };
+  CHECK(help_center_language({}) == "english");
+  CHECK(help_center_language({article("fr"), article("fr_CA"), article("en")}) == "fr");
+  CHECK(help_center_language({article("pt_BR"), article("en")}) == "pt");
+  CHECK(help_center_language({article(""), article("xx"), article("fr")}) == "english");
+}
+
+TEST_CASE("a French portal's search finds articles by inflected French words", "[bot][search]") {
+  std::vector<help_article> articles(3);
+  articles[0] = {1,          "Voyager avec un cheval",
+                 "",         "Le transport d'un cheval coûte 50 euros par trajet.",
+                 "1-cheval", "",
+                 "fr"};
+  articles[1]
+      = {2,           "Annuler une réservation",
+         "",          "Vous pouvez annuler votre réservation jusqu'à 48 heures avant le départ.",
+         "2-annuler", "",
+         "fr"};
+  articles[2] = {
+      3, "Cartes cadeaux", "", "Les cartes cadeaux sont valables deux ans.", "3-cartes", "", "fr"};
+  auto index = help_center_index(articles);
+  auto best = [&](std::string_view q) {
+    auto hits = index.query(q, 3);
+    return hits.empty() ? int64_t{0} : articles[hits.front().doc].id;
+  };
+  CHECK(best("Combien pour transporter mes chevaux ?") == 1); // chevaux -> cheval
+  CHECK(best("réservations annulées") == 2);                  // annulées, annuler -> annul
+  CHECK(best("reservations annulees") == 2);                  // typed without accents
+  CHECK(best("carte cadeau") == 3);
+  // The same articles stemmed as English miss the plural: the portal's language matters.
+  search_index english;
+  for (auto& a : articles)
+    english.add(a.title, article_search_text(a));
+  CHECK(english.query("chevaux", 3).empty());
+  CHECK_FALSE(index.query("chevaux", 3).empty());
+  // And the bot answers from it, matching sentences with Snowball French too. (The stopwords are
+  // English only: "des" would count as an unmatched term and lower the confidence.)
+  bot_settings s;
+  auto hits = relevant_hits(index.query("transport chevaux", 3), s);
+  REQUIRE_FALSE(hits.empty());
+  auto answer = extractive_answer("transport chevaux", articles[hits.front().doc], hits.front(), s);
+  CHECK(answer.answer == "Le transport d'un cheval coûte 50 euros par trajet.");
+  CHECK(decide("transport chevaux", hits, answer, s) == escalation_reason::none);
 }
 
 TEST_CASE("reply text lists the sources", "[bot]") {
@@ -285,7 +362,7 @@ TEST_CASE("grounded answer request", "[bot]") {
 
   SECTION("content is cut per article without splitting UTF-8") {
     s.max_article_chars = 20;
-    help_article a{7, "Größe", "", "Größentabelle für Schuhe und Hemden", "x", ""};
+    help_article a{7, "Größe", "", "Größentabelle für Schuhe und Hemden", "x", "", "de"};
     auto cut = grounded_answer_request("m", "q", {a}, s);
     const auto& p = *cut.messages[0].content;
     CHECK_THAT(p, Catch::Contains("Größentabelle für [...]"));

@@ -483,9 +483,25 @@ TEST_CASE("article list keeps published articles only", "[chatwoot]") {
   CHECK(first.description == "When and how you get your money back.");
   CHECK_THAT(first.content, Catch::StartsWith("# Refund policy"));
   CHECK(first.url.empty());
+  CHECK(first.locale == "en"); // from "category": {"locale"}, where Chatwoot's article view has it
   CHECK(articles->back().id == 112); // integer status 1
   for (auto& a : *articles)
     CHECK((a.id != 110 && a.id != 111 && a.id != 113));
+}
+
+TEST_CASE("an article's locale is its own, else its category's", "[chatwoot]") {
+  auto body = R"({"payload": [
+    {"id": 1, "status": "published", "locale": "pt_BR", "category": {"locale": "en"}},
+    {"id": 2, "status": "published", "category": {"id": 3, "locale": "fr"}},
+    {"id": 3, "status": "published", "locale": null, "category": null},
+    {"id": 4, "status": "published"}]})";
+  auto articles = parse_chatwoot_articles(body);
+  REQUIRE(articles);
+  REQUIRE(articles->size() == 4);
+  CHECK((*articles)[0].locale == "pt_BR");
+  CHECK((*articles)[1].locale == "fr");
+  CHECK((*articles)[2].locale.empty());
+  CHECK((*articles)[3].locale.empty());
 }
 
 TEST_CASE("article list errors", "[chatwoot]") {

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "core/text.hpp"
 
 using namespace switchboard::core;
@@ -69,7 +71,7 @@ TEST_CASE("is_stopword knows common English function words only", "[text]") {
     CHECK_FALSE(is_stopword(w));
 }
 
-TEST_CASE("stem_word follows Porter step 1 and friends", "[text]") {
+TEST_CASE("stem_word is Snowball's English stemmer by default", "[text]") {
   struct {
     const char* in;
     const char* out;
@@ -108,8 +110,10 @@ TEST_CASE("stem_word follows Porter step 1 and friends", "[text]") {
       {"bus", "bus"},
       {"gas", "gas"},
       {"is", "is"},
-      {"reservation", "reservation"},
-      {"humanity", "humaniti"},
+      // Snowball (Porter 2) goes past Porter's step 1: derivational suffixes go too.
+      {"reservation", "reserv"},
+      {"reservations", "reserv"},
+      {"humanity", "human"},
       {"agents", "agent"},
       {"2024s", "2024s"},
       {"кеки", "кеки"},
@@ -117,18 +121,62 @@ TEST_CASE("stem_word follows Porter step 1 and friends", "[text]") {
   for (auto& c : cases) {
     INFO(c.in);
     CHECK(stem_word(c.in) == c.out);
+    CHECK(stem_word(c.in, "english") == c.out);
   }
+}
+
+TEST_CASE("stem_word stems French and Portuguese with their Snowball algorithms", "[text]") {
+  CHECK(stem_word("chevaux", "french") == "cheval");
+  CHECK(stem_word("cheval", "french") == "cheval");
+  // Snowball French strips -ons only inside -ions, -erons, -assions...: here only the plural s.
+  CHECK(stem_word("mangeons", "french") == "mangeon");
+  CHECK(stem_word("manger", "french") == "mang");
+  CHECK(stem_word("remboursements", "fr") == "rembours");
+  CHECK(stem_word("rembourse", "fr") == "rembours");
+  CHECK(stem_word("carros", "portuguese") == "carr");
+  CHECK(stem_word("carro", "pt") == "carr");
+  CHECK(stem_word("falando", "pt") == "fal");
+  CHECK(stem_word("falar", "pt") == "fal");
+  // English would leave them apart: the language matters.
+  CHECK(stem_word("chevaux") == "chevaux");
+  CHECK(stem_word("falando") == "falando");
+  CHECK(stem_word("refunds", "klingon") == "refund"); // unknown language: English
+}
+
+TEST_CASE("stemmer_language maps a Chatwoot locale to a Snowball algorithm", "[text]") {
+  CHECK(stemmer_language("en") == "en");
+  CHECK(stemmer_language("fr") == "fr");
+  CHECK(stemmer_language("pt_BR") == "pt");
+  CHECK(stemmer_language("pt-BR") == "pt");
+  CHECK(stemmer_language("DE") == "de");
+  CHECK(stemmer_language("") == "english");
+  CHECK(stemmer_language("xx_YY") == "english");
+  CHECK(stemmer_language("tlh") == "english");
+  CHECK(stem_word("chevaux", stemmer_language("fr_CA")) == "cheval");
+}
+
+TEST_CASE("stem_word keeps a stemmer per thread", "[text]") {
+  std::vector<std::string> out(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    threads.emplace_back([&out, i] {
+      std::string all;
+      for (int n = 0; n < 2000; ++n)
+        all = stem_word(i % 2 == 0 ? "chevaux" : "falando", i % 2 == 0 ? "fr" : "pt");
+      out[i] = all;
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(out == std::vector<std::string>{"cheval", "fal", "cheval", "fal"});
 }
 
 TEST_CASE("analyze_text drops stopwords and stems", "[text]") {
   CHECK(analyze_text("How do I get my REFUNDS?") == strings{"refund"});
-  CHECK(analyze_text("Réservations annulées") == strings{"reservation", "annule"});
+  CHECK(analyze_text("Réservations annulées") == strings{"reserv", "annule"});
+  // Folded before stemming: typed with or without accents, the same terms.
+  CHECK(analyze_text("réservations annulées", "fr") == analyze_text("reservations annulees", "fr"));
+  CHECK(analyze_text("Les chevaux", "fr") == strings{"le", "cheval"});
   CHECK(analyze_text("the and of").empty());
-}
-
-TEST_CASE("phrase_terms keeps stopwords so phrases stay contiguous", "[text]") {
-  CHECK(phrase_terms("Speak to SOMEONE") == strings{"speak", "to", "someon"});
-  CHECK(phrase_terms("real persons") == strings{"real", "person"});
 }
 
 TEST_CASE("split_sentences ends sentences at punctuation before white space and at blank lines",
