@@ -151,7 +151,7 @@ void add_admin_routes(route_table& routes, actors::runtime& rt, const config::se
                                     respond(response::make(200, R"({"draining":false})"));
                                   }),
               openapi_ops::admin_drain(false)});
-  add_console_api_routes(routes, rt, cfg);
+  add_console_api_routes(routes, rt, cfg, life);
 }
 
 } // namespace switchboard::http

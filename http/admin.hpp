@@ -17,7 +17,8 @@ struct lifecycle {
   std::atomic<bool> draining{false};
 };
 
-/// Wraps a handler with the admin bearer check (401 with WWW-Authenticate otherwise).
+/// Wraps a handler with the admin bearer check (constant time; an empty token never matches):
+/// 401 with WWW-Authenticate otherwise.
 route_handler admin_authenticated(const config::settings& cfg, route_handler inner);
 
 /// GET /healthz: 200 while the process serves.
@@ -30,8 +31,7 @@ route_handler metrics_handler(actors::runtime& rt);
 void add_readiness_routes(route_table& routes, actors::runtime& rt, const lifecycle& life);
 
 /// The admin listener's routes: /healthz and /readyz (open), and with bearer admin.token:
-/// GET /metrics, GET|PUT /admin/v1/log-level, GET /admin/v1/status, POST /admin/v1/drain, and
-/// the console's JSON API (http/console_api.hpp).
+/// GET /metrics, GET|PUT /admin/v1/log-level, GET /admin/v1/status, POST /admin/v1/drain.
 void add_admin_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg,
                       lifecycle& life);
 
