@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "core/signatures.hpp"
 #include "http/console_api.hpp"
+#include "http/console_static.hpp"
 #include "http/edge.hpp"
 
 namespace switchboard::http {
@@ -146,6 +147,7 @@ void add_admin_routes(route_table& routes, actors::runtime& rt, const config::se
                 respond(response::make(200, R"({"draining":false})"));
               })});
   add_console_api_routes(routes, rt, cfg);
+  add_console_static_routes(routes);
 }
 
 } // namespace switchboard::http
