@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <system_error>
@@ -102,6 +103,18 @@ const generic_counter* find_generic(std::string_view name) {
 } // namespace
 
 struct metrics::impl {
+  mutable std::mutex states_mtx;
+  std::map<std::string, provider_state, std::less<>> states;
+  std::string version = SB_VERSION, commit = "unknown";
+  double started_at = 0;
+  provider_state& state_of(std::string_view service) {
+    auto it = states.find(service);
+    if (it == states.end()) {
+      it = states.emplace(std::string{service}, provider_state{}).first;
+      it->second.service = std::string{service};
+    }
+    return it->second;
+  }
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   prometheus::Family<prometheus::Counter>& http_requests
       = BuildCounter()
@@ -382,7 +395,8 @@ void metrics::impl::sample_process() const {
 }
 
 metrics::metrics() : impl_(std::make_unique<impl>()) {
-  impl_->start_time.Set(process_start_seconds());
+  impl_->started_at = process_start_seconds();
+  impl_->start_time.Set(impl_->started_at);
   impl_->build_info.Add({{"version", SB_VERSION}, {"commit", "unknown"}}).Set(1);
   for (const auto& g : generic_counters()) {
     auto& family = impl_->generic_family(g.name); // listed (HELP, TYPE) before its first event
@@ -436,6 +450,11 @@ void metrics::http_bulkhead(std::string_view provider, std::size_t budget, std::
   impl_->bulkhead_budget.Add({{"provider", s(provider)}}).Set(static_cast<double>(budget));
   impl_->bulkhead_in_flight.Add({{"provider", s(provider)}}).Set(static_cast<double>(in_flight));
   impl_->bulkhead_queued.Add({{"provider", s(provider)}}).Set(static_cast<double>(queued));
+  std::lock_guard<std::mutex> guard{impl_->states_mtx};
+  auto& st = impl_->state_of(provider);
+  st.budget = budget;
+  st.in_flight = in_flight;
+  st.queued = queued;
 }
 
 void metrics::provider_retry(std::string_view service) {
@@ -468,6 +487,21 @@ void metrics::rows_purged(std::string_view table, double rows) {
 
 void metrics::circuit_state(std::string_view service, int state) {
   impl_->circuit.Add({{"service", s(service)}}).Set(state);
+  std::lock_guard<std::mutex> guard{impl_->states_mtx};
+  impl_->state_of(service).circuit = state;
+}
+
+std::vector<metrics::provider_state> metrics::provider_states() const {
+  std::lock_guard<std::mutex> guard{impl_->states_mtx};
+  std::vector<provider_state> out;
+  for (const auto& [name, st] : impl_->states)
+    out.push_back(st);
+  return out;
+}
+
+metrics::build_facts metrics::build() const {
+  std::lock_guard<std::mutex> guard{impl_->states_mtx};
+  return {impl_->version, impl_->commit, impl_->started_at};
 }
 
 void metrics::circuit_opened(std::string_view service) {
@@ -512,6 +546,9 @@ void metrics::set_build(std::string_view version, std::string_view commit) {
   auto& fam = impl_->build_info;
   fam.Remove(&fam.Add({{"version", SB_VERSION}, {"commit", "unknown"}}));
   fam.Add({{"version", s(version)}, {"commit", s(commit)}}).Set(1);
+  std::lock_guard<std::mutex> guard{impl_->states_mtx};
+  impl_->version = std::string{version};
+  impl_->commit = std::string{commit};
 }
 
 std::string metrics::render() const {

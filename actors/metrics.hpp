@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace switchboard::actors {
 
@@ -67,6 +68,22 @@ public:
   void count(std::string_view name, std::string_view label_value, double by = 1);
   /// switchboard_build_info{version, commit} (the commit is known to the executable only).
   void set_build(std::string_view version, std::string_view commit);
+
+  /// A provider service's in-process state as last reported (circuit_state, http_bulkhead).
+  struct provider_state {
+    std::string service;
+    int circuit = 0; ///< 0 closed, 1 half-open, 2 open
+    std::size_t budget = 0, in_flight = 0, queued = 0;
+  };
+  /// Every service that reported a circuit or bulkhead state, by name.
+  std::vector<provider_state> provider_states() const;
+
+  /// What the build and the process say: version, commit, start time (Unix seconds).
+  struct build_facts {
+    std::string version, commit;
+    double started_at = 0;
+  };
+  build_facts build() const;
 
   /// The Prometheus text exposition of every metric.
   std::string render() const;

@@ -373,6 +373,25 @@ void runtime::console_close_session(int64_t id, edge_callback done) {
       std::move(done));
 }
 
+void runtime::console_sends_chart(int minutes, edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "console_sends_chart", false,
+      [minutes](soci::session& sql) { return storage::console_sends_chart(sql, minutes); },
+      std::move(done));
+}
+
+void runtime::console_provider_counts(edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "console_provider_counts", false,
+      [](soci::session& sql) { return storage::console_provider_counts(sql); }, std::move(done));
+}
+
+void runtime::console_bot(edge_callback done) {
+  run_api_job(
+      impl_->g.edge, "console_bot", false,
+      [](soci::session& sql) { return storage::console_bot(sql); }, std::move(done));
+}
+
 void runtime::run_read_only_tool(std::string name, nlohmann::json arguments, edge_callback done) {
   actors::run_read_only_tool(*impl_->sys, impl_->svc, std::move(name), std::move(arguments),
                              std::move(done));

@@ -146,7 +146,7 @@ void add_admin_routes(route_table& routes, actors::runtime& rt, const config::se
                   core::log(core::log_level::warn, "drain cancelled: /readyz follows the database");
                 respond(response::make(200, R"({"draining":false})"));
               })});
-  add_console_api_routes(routes, rt, cfg);
+  add_console_api_routes(routes, rt, cfg, life);
   add_console_static_routes(routes);
 }
 

@@ -1,11 +1,18 @@
 #include "http/console_api.hpp"
 
 #include <charconv>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/metrics.hpp"
 #include "actors/runtime.hpp"
 #include "core/console.hpp"
+#include "core/form.hpp"
 #include "http/admin.hpp"
 
 namespace switchboard::http {
@@ -117,10 +124,71 @@ template <class Run> route_handler id_handler(Run run) {
   };
 }
 
+/// RFC 3339 UTC text of Unix seconds.
+std::string rfc3339(double seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+/// The metrics' service name of a delivery-log provider.
+std::string service_of(const std::string& provider) {
+  return provider == "whatsapp_cloud" ? "whatsapp" : provider;
+}
+
+const char* circuit_name(int state) {
+  return state == 2 ? "open" : state == 1 ? "half_open" : "closed";
+}
+
+/// /admin/v1/providers: the last hour from the delivery log joined with what this process
+/// knows in memory (circuit, bulkhead); services with no rows (telegram, openai) too.
+json providers_view(const json& counts, const std::vector<actors::metrics::provider_state>& live) {
+  auto items = json::array();
+  std::map<std::string, const actors::metrics::provider_state*> by_service;
+  for (const auto& st : live)
+    by_service[st.service] = &st;
+  std::set<std::string> seen;
+  auto add = [&](json item, const std::string& service) {
+    auto it = by_service.find(service);
+    const auto* st = it == by_service.end() ? nullptr : it->second;
+    item["circuit"] = circuit_name(st ? st->circuit : 0);
+    item["in_flight"] = st ? st->in_flight : 0;
+    item["bulkhead_budget"] = st ? st->budget : 0;
+    item["waiting_for_slot"] = st ? st->queued : 0;
+    // Latency is a histogram in /metrics (switchboard_provider_call_seconds), not stored per row.
+    item["p50_ms"] = nullptr;
+    item["p99_ms"] = nullptr;
+    seen.insert(service);
+    items.push_back(std::move(item));
+  };
+  for (const auto& c : counts.at("items")) {
+    auto sent = c["sent_1h"].get<long long>(), failed = c["failed_1h"].get<long long>();
+    json item = c;
+    item["success_rate_1h"]
+        = sent + failed == 0 ? json(nullptr) : json(static_cast<double>(sent) / (sent + failed));
+    add(std::move(item), service_of(c["provider"].get<std::string>()));
+  }
+  for (const auto& st : live)
+    if (!seen.count(st.service))
+      add({{"provider", st.service},
+           {"channel", nullptr},
+           {"sent_1h", 0},
+           {"failed_1h", 0},
+           {"success_rate_1h", nullptr},
+           {"queued", 0}},
+          st.service);
+  return json{{"items", std::move(items)}};
+}
+
 } // namespace
 
-void add_console_api_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg) {
+void add_console_api_routes(route_table& routes, actors::runtime& rt, const config::settings& cfg,
+                            const lifecycle& life) {
   auto* r = &rt;
+  auto* l = &life;
   auto add = [&](const char* method, const char* pattern, const char* label, route_handler h,
                  json openapi) {
     routes.add({method, pattern, label, 0, admin_authenticated(cfg, std::move(h)), openapi.dump()});
@@ -214,6 +282,71 @@ void add_console_api_routes(route_table& routes, actors::runtime& rt, const conf
       }),
       operation("consoleCloseSession", "Close a session (audited)", "console", {id_param()},
                 "The session item (closed, closed_reason \"operator\").", action));
+  add(
+      "GET", "/admin/v1/providers", "console_providers",
+      [r](request&&, const path_params&, responder respond) {
+        r->console_provider_counts([r, respond](actors::edge_reply reply) {
+          if (reply.status != 200) {
+            respond(from_reply(reply));
+            return;
+          }
+          auto counts = json::parse(reply.body);
+          respond(response::make(200, providers_view(counts, r->stats().provider_states()).dump()));
+        });
+      },
+      operation("consoleProviders", "Per provider: the last hour's sends, circuit and bulkhead",
+                "console", json::array(),
+                "{items: [{provider, channel, sent_1h, failed_1h, success_rate_1h, p50_ms, "
+                "p99_ms, circuit, in_flight, queued, bulkhead_budget, waiting_for_slot}]}.",
+                {}));
+  add(
+      "GET", "/admin/v1/charts/sends", "console_chart_sends",
+      [r](request&& req, const path_params&, responder respond) {
+        auto text = std::string{core::form_value(core::parse_form(req.query), "minutes")};
+        int minutes = 60;
+        if (!text.empty()) {
+          auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), minutes);
+          if (ec != std::errc{} || end != text.data() + text.size() || minutes < 1
+              || minutes > 1440) {
+            respond(response::error(400, "malformed", "minutes must be a number from 1 to 1440"));
+            return;
+          }
+        }
+        r->console_sends_chart(minutes, answer(std::move(respond)));
+      },
+      operation("consoleChartSends", "Outbound messages per minute by channel and outcome",
+                "console",
+                {query_param("minutes", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1440}},
+                             "How far back (default 60).")},
+                "{minutes: [{t, by: {\"sms:sent\": n, ...}}]}, oldest first.", bad_query));
+  add(
+      "GET", "/admin/v1/bot", "console_bot",
+      [r](request&&, const path_params&, responder respond) {
+        r->console_bot(answer(std::move(respond)));
+      },
+      operation("consoleBot", "The support bot: rates, hand-offs and their notifications",
+                "console", json::array(),
+                "{rates, handed_off: [...], top_articles, knowledge_gaps} (answers not recorded "
+                "yet: their fields are null or empty).",
+                {}));
+  add(
+      "GET", "/admin/v1/node", "console_node",
+      [r, l](request&&, const path_params&, responder respond) {
+        auto b = r->stats().build();
+        char host[256] = {};
+        if (gethostname(host, sizeof host - 1) != 0)
+          host[0] = 0;
+        respond(response::make(200,
+                               json{{"node_id", std::string{host} + ":" + std::to_string(getpid())},
+                                    {"version", b.version},
+                                    {"commit", b.commit},
+                                    {"started_at", rfc3339(b.started_at)},
+                                    {"draining", l->draining.load()},
+                                    {"shards", nullptr}}
+                                   .dump()));
+      },
+      operation("consoleNode", "This node: version, commit, start, draining", "console",
+                json::array(), "{node_id, version, commit, started_at, draining, shards}.", {}));
 }
 
 } // namespace switchboard::http

@@ -409,4 +409,105 @@ json console_close_session(soci::session& sql, int64_t id) {
   return one_session(sql, id, false, false);
 }
 
+json console_sends_chart(soci::session& sql, int minutes) {
+  int n = minutes;
+  auto out = json::array();
+  soci::rowset<soci::row> rows
+      = (sql.prepare << "WITH b AS (SELECT generate_series(date_trunc('minute', now()) - "
+                        "make_interval(mins => :n - 1), date_trunc('minute', now()), interval "
+                        "'1 minute') AS t) "
+                        "SELECT console_ts(b.t), coalesce(string_agg(m.channel || ':' || m.status "
+                        "|| '=' || m.n, ',' ORDER BY m.channel, m.status), '') FROM b LEFT JOIN ("
+                        "SELECT date_trunc('minute', updated_at) AS t, channel, status, "
+                        "count(*) AS n FROM message_delivery_log WHERE direction = 'outbound' AND "
+                        "updated_at >= date_trunc('minute', now()) - make_interval(mins => :n2 - "
+                        "1) GROUP BY 1, 2, 3) m ON m.t = b.t GROUP BY b.t ORDER BY b.t",
+         soci::use(n), soci::use(n));
+  for (auto& r : rows) {
+    json by = json::object();
+    auto text = r.get<std::string>(1);
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      auto end = text.find(',', pos);
+      if (end == std::string::npos)
+        end = text.size();
+      auto part = text.substr(pos, end - pos);
+      auto eq = part.rfind('=');
+      by[part.substr(0, eq)] = std::stoll(part.substr(eq + 1));
+      pos = end + 1;
+    }
+    out.push_back({{"t", r.get<std::string>(0)}, {"by", std::move(by)}});
+  }
+  return json{{"minutes", std::move(out)}};
+}
+
+json console_provider_counts(soci::session& sql) {
+  auto items = json::array();
+  soci::rowset<soci::row> rows
+      = (sql.prepare << "SELECT provider, channel, "
+                        "count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read') AND "
+                        "updated_at >= now() - interval '1 hour'), "
+                        "count(*) FILTER (WHERE status = 'failed' AND updated_at >= now() - "
+                        "interval '1 hour'), "
+                        "count(*) FILTER (WHERE status = 'queued') "
+                        "FROM message_delivery_log WHERE direction = 'outbound' AND (status = "
+                        "'queued' OR updated_at >= now() - interval '1 hour') "
+                        "GROUP BY provider, channel ORDER BY provider, channel");
+  for (auto& r : rows)
+    items.push_back({{"provider", r.get<std::string>(0)},
+                     {"channel", r.get<std::string>(1)},
+                     {"sent_1h", r.get<long long>(2)},
+                     {"failed_1h", r.get<long long>(3)},
+                     {"queued", r.get<long long>(4)}});
+  return json{{"items", std::move(items)}};
+}
+
+json console_bot(soci::session& sql) {
+  auto handed = json::array();
+  long long conversations = 0, handed_off = 0;
+  soci::rowset<soci::row> rows
+      = (sql.prepare
+         << "SELECT t.n, t.h, c.account_id, c.conversation_id, coalesce(c.escalation_reason, ''), "
+            "c.status, console_ts(c.updated_at), coalesce(n.channel, ''), coalesce(n.status, ''), "
+            "coalesce(n.attempts, 0), coalesce(n.last_error, '') "
+            "FROM (SELECT count(*) AS n, count(*) FILTER (WHERE bot_state = 'handed_off') AS h "
+            "FROM chatwoot_conversations) t "
+            "LEFT JOIN (SELECT * FROM chatwoot_conversations WHERE bot_state = 'handed_off' "
+            "ORDER BY updated_at DESC LIMIT 50) c ON true "
+            "LEFT JOIN provider_notifications n ON n.account_id = c.account_id AND "
+            "n.conversation_id = c.conversation_id AND n.handoff_seq = c.handoff_seq "
+            "ORDER BY c.updated_at DESC");
+  for (auto& r : rows) {
+    conversations = r.get<long long>(0);
+    handed_off = r.get<long long>(1);
+    if (r.get_indicator(2) == soci::i_null)
+      continue;
+    auto channel = r.get<std::string>(7);
+    json notification = nullptr;
+    if (!channel.empty())
+      notification = {{"channel", channel},
+                      {"status", r.get<std::string>(8)},
+                      {"attempts", r.get<int>(9)},
+                      {"last_error", or_null(r.get<std::string>(10))}};
+    handed.push_back({{"account_id", r.get<long long>(2)},
+                      {"conversation_id", r.get<long long>(3)},
+                      {"reason", or_null(r.get<std::string>(4))},
+                      {"status", r.get<std::string>(5)},
+                      {"updated_at", r.get<std::string>(6)},
+                      {"notification", std::move(notification)},
+                      {"provider_replied", nullptr}});
+  }
+  return json{{"rates",
+               {{"conversations", conversations},
+                {"handed_off", handed_off},
+                {"escalation_rate", conversations == 0
+                                        ? json(nullptr)
+                                        : json(static_cast<double>(handed_off) / conversations)},
+                {"bot_answers", nullptr},
+                {"answer_rate", nullptr}}},
+              {"handed_off", std::move(handed)},
+              {"top_articles", json::array()},
+              {"knowledge_gaps", json::array()}};
+}
+
 } // namespace switchboard::storage

@@ -55,4 +55,19 @@ nlohmann::json console_session(soci::session& sql, int64_t id, bool reveal);
 /// closed already. Audited. 2 round trips (3 on a refusal).
 nlohmann::json console_close_session(soci::session& sql, int64_t id);
 
+/// {"minutes": [{t, by: {"channel:status": n}}]}: outbound rows by the minute of their last
+/// update over the last `minutes` minutes (1..1440), oldest first; minutes with no row are
+/// listed empty. 1 round trip.
+nlohmann::json console_sends_chart(soci::session& sql, int minutes);
+
+/// {"items": [{provider, channel, sent_1h, failed_1h, queued}]}: outbound rows of the last hour
+/// by provider and channel (sent counts sent, delivered and read), and the rows queued now.
+/// 1 round trip.
+nlohmann::json console_provider_counts(soci::session& sql);
+
+/// {"rates", "handed_off", "top_articles", "knowledge_gaps"}: the support bot's conversations and
+/// hand-offs with their notification. Bot answers are not recorded yet: bot_answers, answer_rate
+/// and provider_replied are null, top_articles and knowledge_gaps empty. 1 round trip.
+nlohmann::json console_bot(soci::session& sql);
+
 } // namespace switchboard::storage

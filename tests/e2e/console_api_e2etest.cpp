@@ -139,9 +139,44 @@ TEST_CASE("the console API answers what happened to a call's summary: masked, re
   CHECK(get(s, "/admin/v1/deliveries/999999").status == 404);
   CHECK(get(s, "/admin/v1/deliveries/abc").status == 400);
 
+  // The chart counts the SMS sent in its minute; the providers view the last hour.
+  auto chart = get(s, "/admin/v1/charts/sends?minutes=5");
+  REQUIRE(chart.status == 200);
+  auto minutes = chart.json()["minutes"];
+  REQUIRE(minutes.size() == 5);
+  long long sms_sent = 0;
+  for (auto& m : minutes)
+    sms_sent += m["by"].value("sms:sent", 0LL);
+  CHECK(sms_sent == 1);
+  CHECK(get(s, "/admin/v1/charts/sends?minutes=0").status == 400);
+  auto providers = get(s, "/admin/v1/providers");
+  REQUIRE(providers.status == 200);
+  auto listed = providers.json();
+  bool mtn = false;
+  for (auto& p : listed["items"])
+    if (p["provider"] == "mtn" && p["channel"] == "sms") {
+      mtn = true;
+      CHECK(p["sent_1h"] == 1);
+      CHECK(p["failed_1h"] == 0);
+      CHECK(p["success_rate_1h"] == 1.0);
+      CHECK(p["circuit"] == "closed");
+    }
+  CHECK(mtn);
+  auto bot = get(s, "/admin/v1/bot");
+  REQUIRE(bot.status == 200);
+  CHECK(bot.json()["rates"]["conversations"] == 0);
+  CHECK(bot.json()["handed_off"].empty());
+  auto node = get(s, "/admin/v1/node");
+  REQUIRE(node.status == 200);
+  CHECK(node.json()["draining"] == false);
+  CHECK(node.json()["version"].is_string());
+  CHECK(node.json()["started_at"].get<std::string>().back() == 'Z');
+  CHECK(node.json()["shards"].is_null());
+
   // Every console route needs the admin token.
   for (auto path : {"/admin/v1/deliveries", "/admin/v1/queues", "/admin/v1/audit",
-                    "/admin/v1/sessions", "/admin/v1/deliveries/1"}) {
+                    "/admin/v1/sessions", "/admin/v1/deliveries/1", "/admin/v1/providers",
+                    "/admin/v1/charts/sends", "/admin/v1/node", "/admin/v1/bot"}) {
     auto anonymous = test::http_get(s.admin_url(path));
     CHECK(anonymous.status == 401);
     CHECK(anonymous.header("WWW-Authenticate").rfind("Bearer", 0) == 0);
@@ -167,6 +202,12 @@ TEST_CASE("a send the provider refused is requeued after the provider is fixed a
   auto row = sms_row(s, "failed");
   auto id = std::to_string(row["id"].get<int64_t>());
   CHECK_FALSE(row["last_error"].is_null());
+
+  auto providers = get(s, "/admin/v1/providers").json(); // keep it alive: the loop walks into it
+  bool mtn_failed = false;
+  for (auto& p : providers["items"])
+    mtn_failed = mtn_failed || (p["provider"] == "mtn" && p["failed_1h"] == 1);
+  CHECK(mtn_failed);
 
   auto queues = get(s, "/admin/v1/queues");
   REQUIRE(queues.status == 200);

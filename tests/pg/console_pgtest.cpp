@@ -118,3 +118,28 @@ TEST_CASE("console flows: requeue and cancel follow the row's state; close a ses
   CHECK(one["session"]["context"].is_object());
   CHECK(one["deliveries"].size() == 2);
 }
+
+TEST_CASE("console bot view: conversations, hand-offs with their notification", "[console]") {
+  test::omni_db m;
+  auto empty = m.tx([&](soci::session& sql) { return console_bot(sql); });
+  CHECK(empty["rates"]["conversations"] == 0);
+  CHECK(empty["rates"]["escalation_rate"].is_null());
+  CHECK(empty["handed_off"].empty());
+  *m.sql << "INSERT INTO chatwoot_conversations (account_id, conversation_id, status, bot_state, "
+            "escalation_reason, handoff_seq) VALUES (1, 10, 'open', 'handed_off', "
+            "'asked for a human', 1), (1, 11, 'pending', 'active', NULL, 0)";
+  *m.sql << "INSERT INTO provider_notifications (account_id, conversation_id, handoff_seq, "
+            "channel, recipient, body, status, attempts, last_error, correlation_id) VALUES "
+            "(1, 10, 1, 'telegram', '42', 'hand-off', 'failed', 3, 'chat not found', 'c')";
+  auto bot = m.tx([&](soci::session& sql) { return console_bot(sql); });
+  CHECK(bot["rates"]["conversations"] == 2);
+  CHECK(bot["rates"]["handed_off"] == 1);
+  CHECK(bot["rates"]["escalation_rate"] == 0.5);
+  REQUIRE(bot["handed_off"].size() == 1);
+  auto h = bot["handed_off"][0];
+  CHECK(h["conversation_id"] == 10);
+  CHECK(h["reason"] == "asked for a human");
+  CHECK(h["notification"]["channel"] == "telegram");
+  CHECK(h["notification"]["status"] == "failed");
+  CHECK(h["notification"]["last_error"] == "chat not found");
+}
