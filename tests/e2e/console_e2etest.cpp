@@ -58,7 +58,8 @@ TEST_CASE("the operator console in headless Chromium shows real traffic: masked 
           "reveal, a failed row with Requeue, the chart's bars, no console error or CSP "
           "violation",
           "[console]") {
-  if (!exists(browser_dir + "/node_modules/puppeteer-core/package.json") || !exists("/usr/bin/chromium"))
+  if (!exists(browser_dir + "/node_modules/puppeteer-core/package.json")
+      || !exists("/usr/bin/chromium"))
     FAIL("the console test needs Debian's chromium and `npm ci` in "
          << browser_dir << " (scripts/bootstrap does both)");
   ::mkdir(artefacts.c_str(), 0755);
@@ -69,19 +70,21 @@ TEST_CASE("the operator console in headless Chromium shows real traffic: masked 
   listed(s, "channel=sms&direction=outbound&status=sent");
   sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"to", "SWITCHBRD"}, {"message", "Thanks!"}});
   sim(s, "/_sim/faults",
-      {{"service", "mtn"}, {"path_contains", "/v3/sms"}, {"error_rate", 1.0}, {"error_status", 400}});
+      {{"service", "mtn"},
+       {"path_contains", "/v3/sms"},
+       {"error_rate", 1.0},
+       {"error_status", 400}});
   call_ended(s, "console-ui-2");
   listed(s, "channel=sms&direction=outbound&status=failed");
 
   test::process_options po;
   po.program = "node";
-  po.args = {browser_dir + "/console.mjs",
-             json{{"url", s.admin_url("")},
-                  {"token", s.env("SWITCHBOARD_ADMIN_TOKEN")},
-                  {"out", artefacts},
-                  {"phone", customer},
-                  {"masked", core::mask_phone(customer)}}
-                 .dump()};
+  po.args = {browser_dir + "/console.mjs", json{{"url", s.admin_url("")},
+                                                {"token", s.env("SWITCHBOARD_ADMIN_TOKEN")},
+                                                {"out", artefacts},
+                                                {"phone", customer},
+                                                {"masked", core::mask_phone(customer)}}
+                                               .dump()};
   po.ready_event = "";
   po.capture_stderr = true;
   test::child_process node{po};
@@ -92,7 +95,8 @@ TEST_CASE("the operator console in headless Chromium shows real traffic: masked 
   auto text = node.stdout_output();
   while (!text.empty() && text.back() == '\n')
     text.pop_back();
-  auto out = json::parse(text.substr(text.find_last_of('\n') == std::string::npos ? 0 : text.find_last_of('\n') + 1));
+  auto out = json::parse(
+      text.substr(text.find_last_of('\n') == std::string::npos ? 0 : text.find_last_of('\n') + 1));
   INFO(out.dump(2));
 
   CHECK_FALSE(out.contains("failure"));
