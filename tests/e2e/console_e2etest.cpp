@@ -2,7 +2,7 @@
 
 #include <sys/stat.h>
 
-#include <cstdio>
+#include <algorithm>
 
 #include "core/phone.hpp"
 #include "tests/support/process.hpp"
@@ -112,6 +112,12 @@ TEST_CASE("the operator console in headless Chromium shows real traffic: masked 
   CHECK(out["sessions"].get<int>() >= 1);
   CHECK(out["close_button"] == 1);
   CHECK(out["bars"].get<int>() >= 1);
+  // The chart's series are channel:outcome, the sent and the refused SMS among them.
+  auto series = out["series"];
+  CHECK(std::find(series.begin(), series.end(), "sms:sent") != series.end());
+  CHECK(std::find(series.begin(), series.end(), "sms:failed") != series.end());
+  CHECK(std::find(out["providers"].begin(), out["providers"].end(), "mtn")
+        != out["providers"].end());
   CHECK(out["console_errors"] == json::array());
   CHECK(out["csp_violations"] == json::array());
   for (auto name : {"deliveries", "queues", "sessions", "bot", "providers"})
