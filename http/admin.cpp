@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "core/signatures.hpp"
 #include "http/console_api.hpp"
+#include "http/console_static.hpp"
 #include "http/edge.hpp"
 #include "http/openapi_ops.hpp"
 
@@ -152,6 +153,7 @@ void add_admin_routes(route_table& routes, actors::runtime& rt, const config::se
                                   }),
               openapi_ops::admin_drain(false)});
   add_console_api_routes(routes, rt, cfg, life);
+  add_console_static_routes(routes);
 }
 
 } // namespace switchboard::http

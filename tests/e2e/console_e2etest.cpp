@@ -1,0 +1,125 @@
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "core/phone.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/stack.hpp"
+
+using namespace switchboard;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* customer = "+250788123456";
+const std::string browser_dir = std::string{SB_SOURCE_DIR} + "/tests/console";
+const std::string artefacts = std::string{SB_BINARY_DIR} + "/test-artifacts";
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+void sim(test::stack& s, const std::string& path, const json& body) {
+  auto r = test::http_post_json(s.sim_url(path), body);
+  INFO(path << " -> " << r.status << " " << r.body);
+  REQUIRE(r.status < 300);
+}
+
+void call_ended(test::stack& s, const std::string& call_id) {
+  json body{{"call_id", call_id},
+            {"phone_number", customer},
+            {"summary", "Quoted 200k for the roof repair."},
+            {"outcome", "quote sent"},
+            {"action_items", {"Confirm the quote"}},
+            {"has_whatsapp", false}};
+  auto r = test::http_post_json(s.url("/webhooks/voice/call-ended"), body,
+                                {test::bearer_auth(s.env("SWITCHBOARD_VOICE_TOKEN"))});
+  REQUIRE(r.status == 202);
+}
+
+/// Waits until the console API lists a delivery matching `query`.
+void listed(test::stack& s, const std::string& query) {
+  REQUIRE(test::eventually(
+      [&] {
+        auto r = test::http_get(s.admin_url("/admin/v1/deliveries?" + query),
+                                {test::bearer_auth(s.env("SWITCHBOARD_ADMIN_TOKEN"))});
+        return r.status == 200 && !r.json()["items"].empty();
+      },
+      15s));
+}
+
+} // namespace
+
+TEST_CASE("the operator console in headless Chromium shows real traffic: masked phones, "
+          "reveal, a failed row with Requeue, the chart's bars, no console error or CSP "
+          "violation",
+          "[console]") {
+  if (!exists(browser_dir + "/node_modules/puppeteer-core/package.json")
+      || !exists("/usr/bin/chromium"))
+    FAIL("the console test needs Debian's chromium and `npm ci` in "
+         << browser_dir << " (scripts/bootstrap does both)");
+  ::mkdir(artefacts.c_str(), 0755);
+
+  test::stack s;
+  // A call-ended fan-out sent by SMS, an inbound SMS, then a send MTN refuses (its own 400).
+  call_ended(s, "console-ui-1");
+  listed(s, "channel=sms&direction=outbound&status=sent");
+  sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"to", "SWITCHBRD"}, {"message", "Thanks!"}});
+  sim(s, "/_sim/faults",
+      {{"service", "mtn"},
+       {"path_contains", "/v3/sms"},
+       {"error_rate", 1.0},
+       {"error_status", 400}});
+  call_ended(s, "console-ui-2");
+  listed(s, "channel=sms&direction=outbound&status=failed");
+
+  test::process_options po;
+  po.program = "node";
+  po.args = {browser_dir + "/console.mjs", json{{"url", s.admin_url("")},
+                                                {"token", s.env("SWITCHBOARD_ADMIN_TOKEN")},
+                                                {"out", artefacts},
+                                                {"phone", customer},
+                                                {"masked", core::mask_phone(customer)}}
+                                               .dump()};
+  po.ready_event = "";
+  po.capture_stderr = true;
+  test::child_process node{po};
+  auto status = node.wait(120s);
+  INFO("browser stderr: " << node.stderr_output());
+  REQUIRE(status);
+  REQUIRE(*status == 0);
+  auto text = node.stdout_output();
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  auto out = json::parse(
+      text.substr(text.find_last_of('\n') == std::string::npos ? 0 : text.find_last_of('\n') + 1));
+  INFO(out.dump(2));
+
+  CHECK_FALSE(out.contains("failure"));
+  CHECK(out["csp_header"].get<std::string>().rfind("default-src 'self'", 0) == 0);
+  CHECK(out["login_shown"] == true);
+  CHECK(out["token_in_session_storage"] == true);
+  CHECK(out["masked_seen"] == true);
+  CHECK(out["full_phone_hidden"] == true);
+  CHECK(out["revealed_seen"] == true);
+  CHECK(out["story_kinds"].size() >= 1);
+  CHECK(out["failed_rows"].get<int>() >= 1);
+  CHECK(out["requeue_buttons"] == out["failed_rows"]);
+  CHECK(out["sessions"].get<int>() >= 1);
+  CHECK(out["close_button"] == 1);
+  CHECK(out["bars"].get<int>() >= 1);
+  // The chart's series are channel:outcome, the sent and the refused SMS among them.
+  auto series = out["series"];
+  CHECK(std::find(series.begin(), series.end(), "sms:sent") != series.end());
+  CHECK(std::find(series.begin(), series.end(), "sms:failed") != series.end());
+  CHECK(std::find(out["providers"].begin(), out["providers"].end(), "mtn")
+        != out["providers"].end());
+  CHECK(out["console_errors"] == json::array());
+  CHECK(out["csp_violations"] == json::array());
+  for (auto name : {"deliveries", "queues", "sessions", "bot", "providers"})
+    CHECK(exists(artefacts + "/console-" + name + ".png"));
+}
