@@ -1,4 +1,5 @@
 #include "http/console_static.hpp"
+#include "http/openapi_ops.hpp"
 
 #include <algorithm>
 #include <string>
@@ -91,8 +92,9 @@ void add_console_static_routes(route_table& routes) {
   auto serve = [](request&& req, const path_params&, responder respond) {
     respond(console_static_response(req));
   };
-  routes.add({"GET", "/console", "console_static", 0, serve});
-  routes.add({"GET", "/console/{file}", "console_static", 0, serve});
+  routes.add({"GET", "/console", "console_static", 0, serve, openapi_ops::console_static(false)});
+  routes.add(
+      {"GET", "/console/{file}", "console_static", 0, serve, openapi_ops::console_static(true)});
 }
 
 } // namespace switchboard::http

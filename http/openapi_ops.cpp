@@ -166,6 +166,33 @@ std::string healthz(bool admin) {
       .dump();
 }
 
+std::string console_static(bool file) {
+  json responses = {{"404", error_response("No such file in the console.")}};
+  if (file) {
+    responses["200"]
+        = {{"description", "The file (HTML, JavaScript, CSS or SVG), with a strict "
+                           "Content-Security-Policy and an ETag. It holds no data: every call the "
+                           "page makes needs the admin token."},
+           {"headers", {{"ETag", {{"schema", {{"type", "string"}}}}}}},
+           {"content",
+            {{"text/html", {{"schema", {{"type", "string"}}}}},
+             {"text/javascript", {{"schema", {{"type", "string"}}}}},
+             {"text/css", {{"schema", {{"type", "string"}}}}},
+             {"image/svg+xml", {{"schema", {{"type", "string"}}}}}}}};
+    responses["304"] = {{"description", "Not modified (If-None-Match matched the ETag)."}};
+  } else {
+    responses["301"] = {{"description", "Redirect to /console/."},
+                        {"headers", {{"Location", {{"schema", {{"type", "string"}}}}}}}};
+  }
+  return json{{"operationId", file ? "consoleFile" : "consoleRedirect"},
+              {"summary", file ? "The operator console's files (index.html when {file} is empty)"
+                               : "The operator console (redirects to /console/)"},
+              {"tags", {"console"}},
+              {"security", json::array()},
+              {"responses", std::move(responses)}}
+      .dump();
+}
+
 std::string readyz(bool admin) {
   json ready = {{"type", "object"},
                 {"required", {"status"}},

@@ -41,6 +41,8 @@ std::string admin_log_level_get();
 std::string admin_log_level_put();
 std::string admin_status();
 std::string admin_drain(bool start);
+/// GET /console (redirect) or GET /console/{file} (the embedded console's files), admin listener.
+std::string console_static(bool file);
 std::string bench_static();
 std::string bench_signed_noop();
 } // namespace openapi_ops
