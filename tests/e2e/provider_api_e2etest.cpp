@@ -11,6 +11,7 @@
 #include "config/settings.hpp"
 #include "core/log.hpp"
 #include "http/app.hpp"
+#include "tests/support/fixtures.hpp"
 #include "tests/support/stack.hpp"
 
 using namespace switchboard;
@@ -113,21 +114,6 @@ std::optional<std::string> stack_env(const char* name) {
   return v.empty() ? std::nullopt : std::optional<std::string>{v};
 }
 
-/// The (method, pattern) of every /api/ route of an http::app built in this process with the
-/// server's settings (and a database it cannot reach: only the route table is looked at).
-/// The (METHOD, path) of every operation of an OpenAPI document.
-std::set<std::pair<std::string, std::string>> operations_of(const json& doc) {
-  std::set<std::pair<std::string, std::string>> out;
-  for (const auto& [path, item] : doc.at("paths").items())
-    for (const auto& [method, op] : item.items()) {
-      std::string m = method;
-      for (auto& c : m)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      out.emplace(m, path);
-    }
-  return out;
-}
-
 /// Every route of the server's public listener (admin = false) or admin listener, as the server
 /// builds them from the stack's settings.
 std::set<std::pair<std::string, std::string>> server_routes(const test::stack& s, bool admin) {
@@ -143,7 +129,7 @@ std::set<std::pair<std::string, std::string>> server_routes(const test::stack& s
     actors::runtime rt{*cfg, std::make_shared<actors::metrics>()};
     {
       http::app a{*cfg, rt};
-      out = operations_of(json::parse(a.openapi(admin)));
+      out = test::openapi_operations(json::parse(a.openapi(admin)));
       if (!admin) // and the table itself: the document has every route of it
         for (const auto& r : a.routes().routes())
           CHECK(out.count({r.method, r.pattern}) == 1);
@@ -299,7 +285,7 @@ TEST_CASE("/openapi.json documents every route of the server, as `switchboard op
   CHECK(doc.at("openapi").get<std::string>().rfind("3.", 0) == 0);
   CHECK(doc.at("info").at("title").is_string());
 
-  auto documented = operations_of(doc);
+  auto documented = test::openapi_operations(doc);
   for (const auto& [path, item] : doc.at("paths").items())
     for (const auto& [method, op] : item.items())
       CHECK(op.contains("responses"));
@@ -325,7 +311,7 @@ TEST_CASE("/openapi.json documents every route of the server, as `switchboard op
   REQUIRE(admin_cli.code == 0);
   CHECK(json::parse(admin_cli.out) == admin.json());
   CHECK(test::http_get(s.admin_url("/admin/v1/openapi.json")).status == 401);
-  auto admin_documented = operations_of(admin.json());
+  auto admin_documented = test::openapi_operations(admin.json());
   CHECK(admin_documented == server_routes(s, true));
   CHECK(admin_documented.count({"PUT", "/admin/v1/log-level"}) == 1);
 

@@ -1,5 +1,7 @@
 #include "tests/support/fixtures.hpp"
 
+#include <cctype>
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -25,6 +27,18 @@ std::string read_fixture(const std::string& relative) {
 
 nlohmann::json fixture_json(const std::string& relative) {
   return nlohmann::json::parse(read_fixture(relative));
+}
+
+std::set<std::pair<std::string, std::string>> openapi_operations(const nlohmann::json& doc) {
+  std::set<std::pair<std::string, std::string>> out;
+  for (const auto& [path, item] : doc.at("paths").items())
+    for (const auto& [method, op] : item.items()) {
+      std::string m = method;
+      for (auto& c : m)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      out.emplace(m, path);
+    }
+  return out;
 }
 
 } // namespace switchboard::test

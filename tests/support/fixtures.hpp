@@ -1,6 +1,8 @@
 #pragma once
 
+#include <set>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -17,5 +19,8 @@ nlohmann::json fixture_json(const std::string& relative);
 
 /// Raw bytes of any file.
 std::string read_file(const std::string& path);
+
+/// The (METHOD, path) of every operation of an OpenAPI document.
+std::set<std::pair<std::string, std::string>> openapi_operations(const nlohmann::json& doc);
 
 } // namespace switchboard::test

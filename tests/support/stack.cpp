@@ -188,6 +188,14 @@ http_result mtn_inbound(const stack& s, const std::string& id, const std::string
       {{"X-MTN-Signature", core::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw)}});
 }
 
+nlohmann::json sim_control(const stack& s, const std::string& path, const nlohmann::json& body) {
+  auto r = http_post_json(s.sim_url(path), body);
+  if (r.status >= 300)
+    throw std::runtime_error("simulator control " + path + ": HTTP " + std::to_string(r.status)
+                             + " " + r.body);
+  return r.json();
+}
+
 void load_help_center(const stack& s, const std::string& portal) {
   auto payload = nlohmann::json::parse(read_file(std::string{SB_SOURCE_DIR}
                                                  + "/tests/fixtures/articles/"

@@ -77,6 +77,9 @@ long long count(const stack& s, const std::string& query);
 http_result mtn_inbound(const stack& s, const std::string& id, const std::string& from,
                         const std::string& text);
 
+/// POSTs a control request to the simulator and returns its JSON answer; throws unless 2xx.
+nlohmann::json sim_control(const stack& s, const std::string& path, const nlohmann::json& body);
+
 /// Loads the fixture Help Center (tests/fixtures/articles) into the simulator's Chatwoot portal
 /// `portal`, replacing what it held.
 void load_help_center(const stack& s, const std::string& portal);

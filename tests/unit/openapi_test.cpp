@@ -11,6 +11,7 @@
 #include "core/tools.hpp"
 #include "http/app.hpp"
 #include "http/provider_api.hpp"
+#include "tests/support/fixtures.hpp"
 
 using namespace switchboard;
 using nlohmann::json;
@@ -42,18 +43,6 @@ http::route_table table_with(std::vector<http::route> extra) {
   for (auto& r : extra)
     t.add(std::move(r));
   return t;
-}
-
-operation_set operations_of(const json& doc) {
-  operation_set out;
-  for (const auto& [path, item] : doc.at("paths").items())
-    for (const auto& [method, op] : item.items()) {
-      std::string m = method;
-      for (auto& c : m)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      out.emplace(m, path);
-    }
-  return out;
 }
 
 operation_set routes_of(const http::route_table& t) {
@@ -151,7 +140,7 @@ TEST_CASE("the OpenAPI document lists every route of the server", "[openapi]") {
   CHECK(doc.at("info").at("version") == SB_VERSION);
   CHECK(doc.at("info").at("license") == json{{"name", "Apache-2.0"}, {"identifier", "Apache-2.0"}});
   REQUIRE(doc.at("servers").size() == 1);
-  auto ops = operations_of(doc);
+  auto ops = test::openapi_operations(doc);
   CHECK(ops == routes_of(routes));
   for (const auto& expected : operation_set{{"GET", "/api/v1/providers/me/notification-config"},
                                             {"PUT", "/api/v1/providers/me/notification-config"},
@@ -224,7 +213,7 @@ TEST_CASE("the admin listener's OpenAPI document lists every admin route", "[ope
   auto doc = json::parse(a.app->openapi(true));
   CHECK(doc.at("info").at("title") == "Switchboard admin API");
   CHECK(doc.at("info").at("license").at("identifier") == "Apache-2.0");
-  auto ops = operations_of(doc);
+  auto ops = test::openapi_operations(doc);
   for (const auto& expected : operation_set{{"GET", "/admin/v1/log-level"},
                                             {"PUT", "/admin/v1/log-level"},
                                             {"GET", "/admin/v1/status"},
@@ -254,7 +243,7 @@ TEST_CASE("an undocumented route stops the document", "[openapi]") {
                       Catch::Contains("POST /webhooks/new: no OpenAPI documentation"));
   auto fine = table_with({make_route("GET", "/internal/thing", operation("thing").dump())});
   auto doc = http::openapi_document(fine);
-  CHECK(operations_of(doc) == routes_of(fine));
+  CHECK(test::openapi_operations(doc) == routes_of(fine));
 }
 
 TEST_CASE("malformed documentation is refused", "[openapi]") {
