@@ -79,8 +79,13 @@ struct burst_state {
   std::size_t covered = 0; ///< rows the generation in flight answers
   bool stale = false;      ///< messages arrived during the generation
   int regenerations = 0;
-  bool deferred = false;  ///< the reply bucket held the answer back: it covers all that waited
-  std::string typing_for; ///< wamid last marked read with the typing indicator
+  bool deferred = false; ///< the reply bucket held the answer back: it covers all that waited
+  /// Woken while deferred: the new messages wait in the inbox (stored, durable) and are taken
+  /// by one accept when the token comes, so a flooding user costs one accept per answer, not
+  /// one per wake-up, and its held rows are not kept in memory.
+  bool held_in_inbox = false;
+  bool answer_after_accept = false; ///< the token came: answer once that accept is done
+  std::string typing_for;           ///< wamid last marked read with the typing indicator
 };
 
 /// One LLM conversation in progress (a burst being answered).
@@ -214,6 +219,7 @@ void execute_tool(session_ptr self, const std::string& name, json args,
 
 void generate(session_ptr self);
 void arm_answer(session_ptr self, std::chrono::milliseconds delay);
+void start_accept(session_ptr self);
 
 /// Takes a token of the user's reply bucket for one more LLM call (or answer) when there is one.
 bool take_reply_token(session_ptr self) {
@@ -501,26 +507,39 @@ void generate(session_ptr self) {
       [self](caf::error&) { fallback(self, "history unavailable"); });
 }
 
+/// A token came for an answer the reply limit held back: one answer covers all that waited.
+void answer_held(session_ptr self) {
+  auto& b = *self->state.burst;
+  b.deferred = false;
+  self->state.svc->stats->reply_coalesced("session", b.rows.size());
+  log_flow(self, "answering the messages held back by the reply limit",
+           b.rows.back().correlation_id, {{"messages", b.rows.size()}});
+  generate(self);
+}
+
 /// The gathering window closed: answers when the user's reply bucket has a token, else waits for
-/// one, still gathering: what arrives meanwhile joins this answer (stored, claimed, unanswered
-/// until then), so a flooding user gets session.reply_rate_per_min answers at most.
+/// one, still gathering: what arrives meanwhile waits in the inbox (stored, not taken) and joins
+/// this answer, so a flooding user gets session.reply_rate_per_min answers at most.
 void answer_when_allowed(session_ptr self) {
   auto& st = self->state;
   auto& b = *st.burst;
-  auto& stats = *st.svc->stats;
+  if (b.answer_after_accept)
+    return; // the accept that precedes this answer is in flight
   if (take_reply_token(self)) {
-    if (b.deferred) {
-      b.deferred = false;
-      stats.reply_coalesced("session", b.rows.size());
-      log_flow(self, "answering the messages held back by the reply limit",
-               b.rows.back().correlation_id, {{"messages", b.rows.size()}});
-    }
-    generate(self);
+    if (!b.held_in_inbox)
+      return b.deferred ? answer_held(self) : generate(self);
+    // Take what waited in the inbox first; on_accepted answers all of it.
+    b.held_in_inbox = false;
+    b.answer_after_accept = true;
+    if (st.accepting)
+      st.wake_again = true;
+    else
+      start_accept(self);
     return;
   }
   if (!b.deferred) {
     b.deferred = true;
-    stats.reply_deferred("session");
+    st.svc->stats->reply_deferred("session");
     log_flow(self, "reply limit reached; the answer waits and covers what arrives meanwhile",
              b.rows.back().correlation_id);
   }
@@ -601,6 +620,11 @@ void start_accept(session_ptr self) {
 
 void on_wake(session_ptr self) {
   auto& st = self->state;
+  if (st.burst && st.burst->deferred && !st.burst->answer_after_accept
+      && st.burst->stage == burst_state::phase::gathering) {
+    st.burst->held_in_inbox = true; // accepted with the answer the token allows
+    return;
+  }
   if (st.accepting)
     st.wake_again = true;
   else
@@ -653,6 +677,11 @@ void on_accepted(session_ptr self, accept_outcome& out) {
   if (st.wake_again) {
     st.wake_again = false;
     start_accept(self);
+  } else if (st.burst && st.burst->answer_after_accept) {
+    // The token was taken for the held messages: answer all that waited (on a failed accept,
+    // what was taken before; the rest stays pending for the next answer).
+    st.burst->answer_after_accept = false;
+    answer_held(self);
   }
   release(self);
 }

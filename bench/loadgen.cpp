@@ -465,6 +465,7 @@ load_result run_load(const load_options& opts, const request_source& source) {
   r.elapsed_s = std::chrono::duration<double>(end - st.window_start).count();
   r.throughput = r.elapsed_s > 0 ? static_cast<double>(r.answered) / r.elapsed_s : 0;
   r.latency = summarize_latencies(all);
+  r.latencies_us = std::move(all);
   if (sched) {
     schedule_result s;
     s.rate_per_s = opts.rate_per_s;

@@ -88,6 +88,7 @@ struct load_result {
   double elapsed_s = 0;   ///< measured window, up to the last answer
   double throughput = 0;  ///< answers per second in the window
   latency_summary latency;
+  std::vector<uint32_t> latencies_us;      ///< every recorded latency in µs, sorted (to pool runs)
   std::optional<schedule_result> schedule; ///< open loop only
   std::vector<response_sample> samples;
 
