@@ -31,14 +31,17 @@ constexpr const char* insert_profile_sql
     = "INSERT INTO profiles (phone_number, has_whatsapp, allows_sms) VALUES (:p, :w, :s) "
       "ON CONFLICT (phone_number) DO NOTHING";
 
+// Each value is bound once (SOCI numbers every placeholder occurrence): one used twice comes
+// in through the one-row `v`. Booleans travel as 0/1.
 constexpr const char* update_profile_sql
-    = "UPDATE profiles SET has_whatsapp = :w::boolean, allows_sms = :s::boolean, "
+    = "UPDATE profiles SET has_whatsapp = (v.w = 1), allows_sms = (v.s = 1), "
       "whatsapp_jid = nullif(:jid, ''), last_active_channel = nullif(:ch, ''), "
-      "last_whatsapp_inbound_at = CASE WHEN :wi::bigint < 0 THEN last_whatsapp_inbound_at "
-      "  ELSE greatest(coalesce(last_whatsapp_inbound_at, to_timestamp(0)), to_timestamp(:wi2 / "
-      "1000.0)) END, "
+      "last_whatsapp_inbound_at = CASE WHEN v.wi < 0 THEN last_whatsapp_inbound_at "
+      "  ELSE greatest(coalesce(last_whatsapp_inbound_at, to_timestamp(0)), "
+      "to_timestamp(v.wi / 1000.0)) END, "
       "name = nullif(:n, ''), locale = nullif(:l, ''), whatsapp_user_id = nullif(:u, ''), "
-      "updated_at = now() WHERE id = :id";
+      "updated_at = now() FROM (SELECT :w::int AS w, :s::int AS s, :wi::bigint AS wi) v "
+      "WHERE id = :id";
 
 constexpr const char* session_columns
     = "id, profile_id, status, context::text, (extract(epoch FROM created_at) * 1000)::bigint, "
@@ -48,21 +51,20 @@ constexpr const char* session_columns
 
 constexpr const char* insert_session_sql
     = "INSERT INTO omnichannel_sessions (profile_id, status, context, expires_at, "
-      "last_activity_at, "
-      "call_id, whatsapp_summary_sent, sms_summary_sent, created_at, closed_at) VALUES (:pid, :st, "
-      ":ctx::jsonb, to_timestamp(:exp / 1000.0), to_timestamp(:act / 1000.0), nullif(:call, ''), "
-      ":wa::boolean, :sms::boolean, to_timestamp(:cr / 1000.0), "
-      "CASE WHEN :st2 = 'closed' THEN now() END) RETURNING id";
+      "last_activity_at, call_id, whatsapp_summary_sent, sms_summary_sent, created_at, "
+      "closed_at) SELECT :pid, v.st, :ctx::jsonb, to_timestamp(:exp / 1000.0), "
+      "to_timestamp(:act / 1000.0), nullif(:call, ''), :wa::int = 1, :sms::int = 1, "
+      "to_timestamp(:cr / 1000.0), CASE WHEN v.st = 'closed' THEN now() END "
+      "FROM (SELECT :st::text AS st) v RETURNING id";
 
 constexpr const char* save_session_sql
-    = "UPDATE omnichannel_sessions SET status = :st, context = :ctx::jsonb, "
+    = "UPDATE omnichannel_sessions SET status = v.st, context = :ctx::jsonb, "
       "expires_at = to_timestamp(:exp / 1000.0), last_activity_at = to_timestamp(:act / 1000.0), "
-      "call_id = nullif(:call, ''), whatsapp_summary_sent = :wa::boolean, "
-      "sms_summary_sent = :sms::boolean, version = version + 1, updated_at = now(), "
-      "closed_at = CASE WHEN :st2 = 'closed' THEN coalesce(closed_at, now()) END, "
-      "closed_reason = CASE WHEN :st3 = 'closed' THEN coalesce(nullif(:reason, ''), closed_reason) "
-      "END "
-      "WHERE id = :id RETURNING version";
+      "call_id = nullif(:call, ''), whatsapp_summary_sent = :wa::int = 1, "
+      "sms_summary_sent = :sms::int = 1, version = version + 1, updated_at = now(), "
+      "closed_at = CASE WHEN v.st = 'closed' THEN coalesce(closed_at, now()) END, "
+      "closed_reason = CASE WHEN v.st = 'closed' THEN coalesce(nullif(:reason, ''), closed_reason) "
+      "END FROM (SELECT :st::text AS st) v WHERE id = :id RETURNING version";
 
 constexpr const char* close_expired_sql
     = "UPDATE omnichannel_sessions SET status = 'closed', closed_reason = 'expired', "
@@ -91,45 +93,12 @@ constexpr const char* insert_delivery_sql
       "nullif(:tok, '')) ON CONFLICT DO NOTHING RETURNING id";
 
 // The outbox statements, per table (index: outbox::deliveries, outbox::notifications).
-constexpr const char* begin_attempt_sql[] = {
-    "UPDATE message_delivery_log SET attempts = attempts + 1, claim_token = :tok, "
-    "next_attempt_at = now() + make_interval(secs => :lease / 1000.0), updated_at = now() "
-    "WHERE id = :id AND status = 'queued' AND (claim_token IS NULL OR claim_token = :tok2) "
-    "RETURNING id",
-    "UPDATE provider_notifications SET attempts = attempts + 1, claim_token = :tok, "
-    "next_attempt_at = now() + make_interval(secs => :lease / 1000.0), updated_at = now() "
-    "WHERE id = :id AND status = 'queued' AND (claim_token IS NULL OR claim_token = :tok2) "
-    "RETURNING id",
-};
-
-constexpr const char* record_sent_sql
-    = "UPDATE message_delivery_log SET status = 'sent', external_id = nullif(:ext, ''), "
-      "last_error = NULL, next_attempt_at = NULL, claim_token = NULL, updated_at = now() "
-      "WHERE id = :id AND status IN ('queued', 'failed')";
-
-constexpr const char* summary_flag_sql
-    = "UPDATE omnichannel_sessions SET whatsapp_summary_sent = whatsapp_summary_sent OR "
-      ":wa::boolean, "
-      "sms_summary_sent = sms_summary_sent OR :sms::boolean, updated_at = now(), "
-      "version = version + 1 WHERE id = :id";
-
-constexpr const char* record_retry_sql[] = {
-    "UPDATE message_delivery_log SET last_error = :err, next_attempt_at = to_timestamp(:at / "
-    "1000.0), updated_at = now() WHERE id = :id AND status = 'queued'",
-    "UPDATE provider_notifications SET last_error = :err, next_attempt_at = to_timestamp(:at / "
-    "1000.0), updated_at = now() WHERE id = :id AND status = 'queued'",
-};
-
 constexpr const char* record_failed_sql[] = {
     "UPDATE message_delivery_log SET status = 'failed', last_error = :err, next_attempt_at = NULL, "
     "claim_token = NULL, updated_at = now() WHERE id = :id AND status = 'queued'",
     "UPDATE provider_notifications SET status = 'failed', last_error = :err, next_attempt_at = "
     "NULL, claim_token = NULL, updated_at = now() WHERE id = :id AND status = 'queued'",
 };
-
-constexpr const char* early_statuses_sql
-    = "DELETE FROM delivery_status_early WHERE provider = :pr AND external_id = :ext "
-      "RETURNING status, coalesce(error, '')";
 
 constexpr const char* claim_due_sql
     = "SELECT id FROM message_delivery_log WHERE status = 'queued' AND "
@@ -286,12 +255,11 @@ profile_row upsert_profile(soci::session& sql, const std::string& phone, const p
     throw domain_error(sb_error::internal, "profile vanished after upsert");
   apply_facts(*row, f);
   long long wi = row->last_whatsapp_inbound_at ? to_ms(*row->last_whatsapp_inbound_at) : -1;
-  std::string w_s = row->has_whatsapp ? "true" : "false";
-  std::string s_s = row->allows_sms ? "true" : "false";
+  int w = row->has_whatsapp ? 1 : 0, s = row->allows_sms ? 1 : 0;
   long long id = row->id;
-  sql << update_profile_sql, soci::use(w_s), soci::use(s_s), soci::use(row->whatsapp_jid),
-      soci::use(row->last_active_channel), soci::use(wi), soci::use(wi), soci::use(row->name),
-      soci::use(row->locale), soci::use(row->whatsapp_user_id), soci::use(id);
+  sql << update_profile_sql, soci::use(row->whatsapp_jid), soci::use(row->last_active_channel),
+      soci::use(row->name), soci::use(row->locale), soci::use(row->whatsapp_user_id), soci::use(w),
+      soci::use(s), soci::use(wi), soci::use(id);
   return *row;
 }
 
@@ -314,12 +282,11 @@ core::session_record insert_session(soci::session& sql, core::session_record s) 
   std::string st = core::to_string(s.status);
   std::string ctx = s.context.dump();
   long long exp = to_ms(s.expires_at), act = to_ms(s.last_activity_at), cr = to_ms(s.created_at);
-  std::string wa = s.whatsapp_summary_sent ? "true" : "false";
-  std::string sms = s.sms_summary_sent ? "true" : "false";
+  int wa = s.whatsapp_summary_sent ? 1 : 0, sms = s.sms_summary_sent ? 1 : 0;
   long long id = 0;
-  sql << insert_session_sql, soci::use(pid), soci::use(st), soci::use(ctx), soci::use(exp),
-      soci::use(act), soci::use(s.call_id), soci::use(wa), soci::use(sms), soci::use(cr),
-      soci::use(st), soci::into(id);
+  sql << insert_session_sql, soci::use(pid), soci::use(ctx), soci::use(exp), soci::use(act),
+      soci::use(s.call_id), soci::use(wa), soci::use(sms), soci::use(cr), soci::use(st),
+      soci::into(id);
   s.id = id;
   return s;
 }
@@ -328,14 +295,13 @@ void save_session(soci::session& sql, core::session_record& s, const std::string
   std::string st = core::to_string(s.status);
   std::string ctx = s.context.dump();
   long long exp = to_ms(s.expires_at), act = to_ms(s.last_activity_at);
-  std::string wa = s.whatsapp_summary_sent ? "true" : "false";
-  std::string sms = s.sms_summary_sent ? "true" : "false";
+  int wa = s.whatsapp_summary_sent ? 1 : 0, sms = s.sms_summary_sent ? 1 : 0;
   std::string reason = closed_reason;
   long long id = s.id;
   long long version = 0;
-  sql << save_session_sql, soci::use(st), soci::use(ctx), soci::use(exp), soci::use(act),
-      soci::use(s.call_id), soci::use(wa), soci::use(sms), soci::use(st), soci::use(st),
-      soci::use(reason), soci::use(id), soci::into(version);
+  sql << save_session_sql, soci::use(ctx), soci::use(exp), soci::use(act), soci::use(s.call_id),
+      soci::use(wa), soci::use(sms), soci::use(reason), soci::use(st), soci::use(id),
+      soci::into(version);
   if (!sql.got_data())
     throw domain_error(sb_error::not_found, "session " + std::to_string(s.id) + " not found");
   s.version = version;
@@ -445,67 +411,10 @@ nlohmann::json session_deliveries_json(soci::session& sql, int64_t session_id) {
   return nlohmann::json{{"deliveries", std::move(out)}};
 }
 
-bool begin_attempt(soci::session& sql, int64_t id, const std::string& token, milliseconds lease,
-                   outbox box) {
-  std::string tok = token;
-  long long l = lease.count(), i = id;
-  long long got = 0;
-  sql << begin_attempt_sql[static_cast<int>(box)], soci::use(tok), soci::use(l), soci::use(i),
-      soci::use(tok), soci::into(got);
-  return sql.got_data();
-}
-
-delivery_row record_sent(soci::session& sql, int64_t id, const std::string& external_id) {
-  std::string ext = external_id;
-  long long i = id;
-  sql << record_sent_sql, soci::use(ext), soci::use(i);
-  auto row = find_delivery(sql, id);
-  if (!row)
-    throw domain_error(sb_error::not_found, "delivery " + std::to_string(id) + " not found");
-  if (row->message_type == "summary" && row->session_id != 0 && row->status == "sent") {
-    std::string wa = row->channel == "whatsapp" ? "true" : "false";
-    std::string sms = row->channel == "sms" ? "true" : "false";
-    long long sid = row->session_id;
-    sql << summary_flag_sql, soci::use(wa), soci::use(sms), soci::use(sid);
-  }
-  if (!external_id.empty()) {
-    // Status callbacks that raced ahead of this send.
-    std::string pr = row->provider;
-    std::vector<std::pair<std::string, std::string>> early;
-    soci::rowset<soci::row> rows
-        = (sql.prepare << early_statuses_sql, soci::use(pr), soci::use(ext));
-    for (auto& r : rows)
-      early.emplace_back(r.get<std::string>(0), r.get<std::string>(1));
-    for (auto& [status, error] : early)
-      apply_status(sql, row->provider, external_id, status, error);
-    if (!early.empty())
-      row = find_delivery(sql, id);
-  }
-  return *row;
-}
-
-void record_retry(soci::session& sql, int64_t id, const std::string& error, time_point retry_at,
-                  outbox box) {
-  std::string err = error;
-  long long at = to_ms(retry_at), i = id;
-  sql << record_retry_sql[static_cast<int>(box)], soci::use(err), soci::use(at), soci::use(i);
-}
-
 void record_failed(soci::session& sql, int64_t id, const std::string& error, outbox box) {
   std::string err = error;
   long long i = id;
   sql << record_failed_sql[static_cast<int>(box)], soci::use(err), soci::use(i);
-}
-
-std::string apply_status(soci::session& sql, const std::string& provider,
-                         const std::string& external_id, const std::string& status,
-                         const std::string& error) {
-  core::status_update s;
-  s.provider = provider;
-  s.external_id = external_id;
-  s.status = status;
-  s.error = error;
-  return apply_status_update(sql, core::channel_policy{}, s).status;
 }
 
 void link_reply(soci::session& sql, int64_t inbound_id, int64_t reply_id) {

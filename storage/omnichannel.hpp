@@ -131,28 +131,9 @@ nlohmann::json session_deliveries_json(soci::session& sql, int64_t session_id);
 /// (provider_notifications). Both follow the same claim/attempt protocol.
 enum class outbox { deliveries, notifications };
 
-/// Takes the claim of a queued row for one attempt when `token` still holds it (or when it is
-/// unclaimed); counts the attempt. False when another claimant or a final status won.
-bool begin_attempt(soci::session& sql, int64_t id, const std::string& token,
-                   std::chrono::milliseconds lease, outbox box = outbox::deliveries);
-
-/// Records a successful send: status sent, the provider's id, any early status callbacks for
-/// that id, and the session's summary flag when it is a summary.
-delivery_row record_sent(soci::session& sql, int64_t id, const std::string& external_id);
-
-/// Records a failed attempt that will be retried at `retry_at` (the row stays queued).
-void record_retry(soci::session& sql, int64_t id, const std::string& error, time_point retry_at,
-                  outbox box = outbox::deliveries);
-
 /// Records the final failure of a send.
 void record_failed(soci::session& sql, int64_t id, const std::string& error,
                    outbox box = outbox::deliveries);
-
-/// Applies a provider status callback (forward-only); stores it for later when the id is not
-/// known yet. Returns the row's status after the update, or empty when parked.
-std::string apply_status(soci::session& sql, const std::string& provider,
-                         const std::string& external_id, const std::string& status,
-                         const std::string& error);
 
 /// Links an inbound row to the reply queued for it.
 void link_reply(soci::session& sql, int64_t inbound_id, int64_t reply_id);

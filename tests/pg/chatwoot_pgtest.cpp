@@ -160,7 +160,7 @@ TEST_CASE("a sent Telegram notification is found by (chat, message id); stalled 
   REQUIRE(h.notification);
   auto id = h.notification->id;
   CHECK(b.tx([&](soci::session& sql) {
-    return begin_attempt(sql, id, "tok", 60s, outbox::notifications);
+    return test::begin_attempt(sql, id, "tok", 60s, outbox::notifications);
   }));
   b.tx([&](soci::session& sql) {
     record_notification_sent(sql, id, "987");

@@ -182,7 +182,7 @@ TEST_CASE("131047: the template when configured, else SMS; a summary's SMS is no
 TEST_CASE("a per-user limit in a failed status requeues that row for later", "[cost]") {
   migrated_db m;
   auto row = m.whatsapp_text("+250788500008", "Hello");
-  m.tx([&](soci::session& sql) { return begin_attempt(sql, row.id, row.claim_token, 60s); });
+  m.tx([&](soci::session& sql) { return test::begin_attempt(sql, row.id, row.claim_token, 60s); });
   m.sent(row, "wamid.L1");
   auto out = m.status("wamid.L1", "failed", core::whatsapp_marketing_limit_error);
   CHECK(out.backed_off);

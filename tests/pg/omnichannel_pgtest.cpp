@@ -244,27 +244,30 @@ TEST_CASE("sends: claims, retries, sent with summary flag, forward-only statuses
   });
   REQUIRE(r.sends.size() == 1);
   auto sms = r.sends[0];
-  CHECK(m.tx([&](soci::session& sql) { return begin_attempt(sql, sms.id, "tok-c9", 60s); }));
-  CHECK_FALSE(m.tx([&](soci::session& sql) { return begin_attempt(sql, sms.id, "thief", 60s); }));
+  CHECK(m.tx([&](soci::session& sql) { return test::begin_attempt(sql, sms.id, "tok-c9", 60s); }));
+  CHECK_FALSE(
+      m.tx([&](soci::session& sql) { return test::begin_attempt(sql, sms.id, "thief", 60s); }));
   m.tx([&](soci::session& sql) {
-    record_retry(sql, sms.id, "HTTP 503", m.now + 1s);
+    test::record_retry(sql, sms.id, "HTTP 503", m.now + 1s);
     return 0;
   });
   // A status callback racing ahead of the send's own answer is parked, then applied.
   CHECK(m.tx([&](soci::session& sql) {
-           return apply_status(sql, "mtn", "MTN-1", "delivered", "");
+           return test::apply_status(sql, "mtn", "MTN-1", "delivered", "");
          }).empty());
-  auto sent = m.tx([&](soci::session& sql) { return record_sent(sql, sms.id, "MTN-1"); });
+  auto sent = m.tx([&](soci::session& sql) { return test::record_sent(sql, sms.id, "MTN-1"); });
   CHECK(sent.status == "delivered");
   CHECK(sent.attempts == 1);
   auto session = find_session(*m.sql, r.result.at("session_id").get<int64_t>());
   CHECK(session->sms_summary_sent);
   CHECK_FALSE(session->whatsapp_summary_sent);
   // delivered after read is ignored; read after delivered advances.
-  CHECK(m.tx([&](soci::session& sql) { return apply_status(sql, "mtn", "MTN-1", "read", ""); })
-        == "read");
-  CHECK(m.tx([&](soci::session& sql) { return apply_status(sql, "mtn", "MTN-1", "delivered", ""); })
-        == "read");
+  CHECK(m.tx([&](soci::session& sql) {
+    return test::apply_status(sql, "mtn", "MTN-1", "read", "");
+  }) == "read");
+  CHECK(m.tx([&](soci::session& sql) {
+    return test::apply_status(sql, "mtn", "MTN-1", "delivered", "");
+  }) == "read");
   CHECK(m.count("SELECT count(*) FROM delivery_status_early") == 0);
 }
 
@@ -285,10 +288,11 @@ TEST_CASE("stalled sends and unanswered messages are reclaimed after their lease
   REQUIRE(due.size() == 1);
   CHECK(due[0].claim_token != "tok-c10");
   // The old claimant's attempt is now refused.
-  CHECK_FALSE(
-      m.tx([&](soci::session& sql) { return begin_attempt(sql, due[0].id, "tok-c10", 30s); }));
-  CHECK(m.tx(
-      [&](soci::session& sql) { return begin_attempt(sql, due[0].id, due[0].claim_token, 30s); }));
+  CHECK_FALSE(m.tx(
+      [&](soci::session& sql) { return test::begin_attempt(sql, due[0].id, "tok-c10", 30s); }));
+  CHECK(m.tx([&](soci::session& sql) {
+    return test::begin_attempt(sql, due[0].id, due[0].claim_token, 30s);
+  }));
 
   auto lost = m.tx(
       [&](soci::session& sql) { return claim_unanswered_inbound(sql, m.now + 31s, 30s, 10); });
@@ -328,7 +332,8 @@ TEST_CASE("outbox retries: rescheduled durably, held back without burning attemp
   auto attempts = [&] {
     return m.count("SELECT attempts FROM message_delivery_log WHERE id = " + std::to_string(wa.id));
   };
-  REQUIRE(m.tx([&](soci::session& sql) { return begin_attempt(sql, wa.id, wa.claim_token, 60s); }));
+  REQUIRE(m.tx(
+      [&](soci::session& sql) { return test::begin_attempt(sql, wa.id, wa.claim_token, 60s); }));
 
   // The retry decision's facts: attempts so far, age, kind.
   auto facts = m.tx([&](soci::session& sql) { return lock_for_retry(sql, wa.id, box); });
@@ -353,7 +358,7 @@ TEST_CASE("outbox retries: rescheduled durably, held back without burning attemp
   auto token = it->claim_token;
 
   // Claimed and counted, then held back by an open breaker: the attempt is given back.
-  REQUIRE(m.tx([&](soci::session& sql) { return begin_attempt(sql, wa.id, token, 60s); }));
+  REQUIRE(m.tx([&](soci::session& sql) { return test::begin_attempt(sql, wa.id, token, 60s); }));
   CHECK(attempts() == 2);
   CHECK_FALSE(
       m.tx([&](soci::session& sql) { return postpone_row(sql, wa.id, box, "thief", 5s, true); }));

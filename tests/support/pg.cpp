@@ -1,5 +1,6 @@
 #include "tests/support/pg.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -8,6 +9,7 @@
 #include "core/crypto.hpp"
 #include "storage/db.hpp"
 #include "storage/migrator.hpp"
+#include "storage/outbox.hpp"
 
 namespace switchboard::test {
 
@@ -84,6 +86,42 @@ void migrated_db::commit() {
 
 void migrated_db::rollback() {
   storage::exec_script(*sql, "ROLLBACK");
+}
+
+bool begin_attempt(soci::session& sql, int64_t id, const std::string& token,
+                   std::chrono::milliseconds lease, storage::outbox box) {
+  storage::attempt_claim claim{id, token, box};
+  return storage::begin_attempts(sql, {&claim}, lease).at(0);
+}
+
+storage::delivery_row record_sent(soci::session& sql, int64_t id, const std::string& external_id) {
+  storage::sent_record rec;
+  rec.id = id;
+  rec.external_id = external_id;
+  storage::record_sends(sql, core::channel_policy{}, {&rec});
+  auto row = storage::find_delivery(sql, id);
+  if (!row)
+    throw std::runtime_error("delivery " + std::to_string(id) + " not found");
+  return *row;
+}
+
+void record_retry(soci::session& sql, int64_t id, const std::string& error,
+                  std::chrono::system_clock::time_point retry_at) {
+  auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+      retry_at - std::chrono::system_clock::now());
+  storage::reschedule_row(sql, id, storage::outbox::deliveries, error,
+                          std::max(delay, std::chrono::milliseconds{0}));
+}
+
+std::string apply_status(soci::session& sql, const std::string& provider,
+                         const std::string& external_id, const std::string& status,
+                         const std::string& error) {
+  core::status_update s;
+  s.provider = provider;
+  s.external_id = external_id;
+  s.status = status;
+  s.error = error;
+  return storage::apply_status_update(sql, core::channel_policy{}, s).status;
 }
 
 } // namespace switchboard::test

@@ -6,6 +6,7 @@
 
 #include "core/outbound.hpp"
 #include "core/session.hpp"
+#include "storage/omnichannel.hpp"
 
 namespace soci {
 class session;
@@ -78,6 +79,24 @@ struct omni_db : migrated_db {
   core::channel_policy policy;
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
 };
+
+// One-row calls of the outbox for tests, through the batch flows the server runs
+// (storage::begin_attempts, record_sends, reschedule_row, apply_status_update).
+
+/// Takes a queued row's claim for one attempt (false when another claimant or a final status
+/// won).
+bool begin_attempt(soci::session& sql, int64_t id, const std::string& token,
+                   std::chrono::milliseconds lease,
+                   storage::outbox box = storage::outbox::deliveries);
+/// Records a send as sent with the provider's id; answers the row afterwards.
+storage::delivery_row record_sent(soci::session& sql, int64_t id, const std::string& external_id);
+/// Puts a queued row back in the outbox, due at `retry_at`.
+void record_retry(soci::session& sql, int64_t id, const std::string& error,
+                  std::chrono::system_clock::time_point retry_at);
+/// Applies a status callback; the row's status afterwards, empty when parked for later.
+std::string apply_status(soci::session& sql, const std::string& provider,
+                         const std::string& external_id, const std::string& status,
+                         const std::string& error);
 
 /// Replaces the database name in a DSN URI ("postgresql://u@h:p/db?x" -> ".../name?x").
 std::string dsn_with_database(const std::string& dsn, const std::string& name);
