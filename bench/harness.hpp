@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/loadgen.hpp"
+#include "tests/support/metrics.hpp"
 #include "tests/support/stack.hpp"
 
 namespace soci {
@@ -48,11 +49,8 @@ proc_memory read_proc_memory(pid_t pid = 0);
 /// CPU time (user + system) a process has used so far, in seconds (0 = this process).
 double read_proc_cpu_s(pid_t pid = 0);
 
-/// Sum of the samples of metric `name` in Prometheus text whose labels include every pair of
-/// `labels` (all samples when empty); nullopt when no sample matches.
-std::optional<double> metric_value(std::string_view prometheus_text, std::string_view name,
-                                   const std::vector<std::pair<std::string, std::string>>& labels
-                                   = {});
+/// Sum of the samples of a metric in Prometheus text (tests/support/metrics.hpp).
+using test::metric_value;
 
 /// GETs `url` (a /metrics endpoint) and reads one metric as metric_value() does.
 std::optional<double> scrape_metric(const std::string& url, std::string_view name,

@@ -1,0 +1,173 @@
+// The channel adapter (actors/channels.cpp, WhatsApp Cloud API) under CAF's deterministic test
+// scheduler, with the storage actor and the HTTP client as scripted fakes (fakes.hpp): a
+// transient failure goes back to the durable retry schedule, the next attempt's success is
+// recorded once, the provider's circuit breaker (core/circuit) holds sends back once it opens,
+// and a provider answer arriving after the call timed out is not counted a second time.
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/fixtures.hpp"
+#include "tests/unit/actors/fakes.hpp"
+
+using namespace switchboard;
+using namespace switchboard::actors;
+using switchboard::test::answer;
+
+namespace {
+
+outbound_send send_of(int64_t id) {
+  outbound_send s;
+  s.delivery_id = id;
+  s.claim_token = "claim-" + std::to_string(id);
+  s.channel = "whatsapp";
+  s.provider = "whatsapp";
+  s.recipient = "+16505551234";
+  s.body = "Thanks, we received your message.";
+  s.correlation_id = "c-" + std::to_string(id);
+  return s;
+}
+
+/// The Cloud API's own answer to an accepted send.
+http_reply accepted() {
+  auto doc = test::fixture_json("whatsapp/cloud_api_responses.json");
+  return http_reply{
+      200, {{"content-type", "application/json"}}, doc.at("send_success_response").dump(), 1000};
+}
+
+http_reply unavailable() {
+  return http_reply{503, {}, "Service Unavailable", 1000};
+}
+
+const std::string wamid = "wamid.HBgLMTY1MDUwNzY1MjAVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA";
+
+struct channel_fixture : test::actor_harness {
+  channel_actor adapter;
+
+  explicit channel_fixture(int failure_threshold = 5) {
+    svc->cfg.whatsapp.rate_per_s = 0; // no rate limit: every claimed send goes at once
+    svc->cfg.circuit.failure_threshold = failure_threshold;
+    svc->cfg.circuit.cooldown = std::chrono::hours{1};
+    svc->cfg.circuit.max_cooldown = std::chrono::hours{1};
+    start_fakes();
+    adapter = keep(spawn_whatsapp(*sys, svc));
+    run();
+  }
+
+  /// Hands a send to the adapter and grants its claim; the adapter then calls the provider.
+  void attempt(const outbound_send& s) {
+    caf::anon_send(adapter, s);
+    run();
+    auto b = db.take_batch("begin_attempts");
+    REQUIRE(b);
+    CHECK(std::any_cast<const storage::attempt_claim&>(b->input).id == s.delivery_id);
+    answer(b->done, true);
+    run();
+  }
+
+  /// The provider answers the oldest call.
+  void provider_answers(http_reply r) {
+    auto c = http.take();
+    REQUIRE(c);
+    CHECK(c->call.service == "whatsapp");
+    c->deliver(std::move(r));
+    run();
+  }
+
+  double sent() { return metric("switchboard_messages_total", {{"outcome", "sent"}}); }
+  double failed() { return metric("switchboard_messages_total", {{"outcome", "failed"}}); }
+};
+
+} // namespace
+
+TEST_CASE("channel: an accepted send is recorded once, with the provider's id", "[actors]") {
+  channel_fixture f;
+  f.attempt(send_of(1));
+  REQUIRE(f.http.pending.size() == 1);
+  CHECK(nlohmann::json::parse(f.http.pending[0].call.body).at("to") == "16505551234");
+  f.provider_answers(accepted());
+  auto rec = f.db.take_batch("record_sends");
+  REQUIRE(rec);
+  auto& r = std::any_cast<const storage::sent_record&>(rec->input);
+  CHECK(r.id == 1);
+  CHECK(r.external_id == wamid);
+  CHECK(f.db.count("record_sends") == 1);
+  CHECK(f.sent() == 1);
+}
+
+TEST_CASE("channel: a transient failure goes back to the retry schedule; the next attempt's "
+          "success is recorded once",
+          "[actors]") {
+  channel_fixture f;
+  f.attempt(send_of(1));
+  f.provider_answers(unavailable());
+  // Not given up, not recorded: the row goes back to the outbox on the retry schedule.
+  CHECK(f.db.count("retry_or_fail") == 1);
+  CHECK(f.db.count("record_failed") == 0);
+  CHECK(f.db.count("record_sends") == 0);
+  CHECK(f.failed() == 0);
+  // The sweeper hands it back when due: this attempt is accepted.
+  f.attempt(send_of(1));
+  f.provider_answers(accepted());
+  CHECK(f.db.count("record_sends") == 1);
+  CHECK(f.db.count("retry_or_fail") == 1);
+  CHECK(f.sent() == 1);
+  CHECK(f.failed() == 0);
+}
+
+TEST_CASE("channel: a refused send fails for good, without a retry", "[actors]") {
+  channel_fixture f;
+  f.attempt(send_of(1));
+  auto doc = test::fixture_json("whatsapp/cloud_api_responses.json");
+  f.provider_answers(
+      http_reply{400, {}, doc.at("error_responses_http_body").at("generic_400").dump(), 1000});
+  CHECK(f.db.count("record_failed") == 1);
+  CHECK(f.db.count("retry_or_fail") == 0);
+  CHECK(f.failed() == 1);
+}
+
+TEST_CASE("channel: the circuit breaker opens after consecutive provider failures and holds "
+          "later sends back without calling the provider",
+          "[actors]") {
+  channel_fixture f{2};
+  f.attempt(send_of(1));
+  f.provider_answers(unavailable());
+  CHECK(f.metric("switchboard_circuit_opens_total", {{"service", "whatsapp"}}) == 0);
+  // No answer at all (connection refused) counts as much as a 5xx.
+  f.attempt(send_of(2));
+  auto refused = f.http.take();
+  REQUIRE(refused);
+  refused->deliver(
+      caf::make_error(core::sb_error::provider_transient, std::string{"connection refused"}));
+  f.run();
+  CHECK(f.metric("switchboard_circuit_opens_total", {{"service", "whatsapp"}}) == 1);
+  CHECK(f.db.count("retry_or_fail") == 2);
+  // The breaker is open: the next send is postponed, neither claimed nor sent.
+  caf::anon_send(f.adapter, send_of(3));
+  f.run();
+  CHECK(f.db.count("begin_attempts") == 2);
+  CHECK(f.db.count("postpone") == 1);
+  CHECK(f.http.total == 2);
+  CHECK(f.metric("switchboard_circuit_deferred_total", {{"service", "whatsapp"}}) == 1);
+}
+
+TEST_CASE("channel: a provider answer arriving after the call timed out is not counted twice",
+          "[actors]") {
+  channel_fixture f;
+  f.attempt(send_of(1));
+  auto late = f.http.take();
+  REQUIRE(late);
+  // No answer within the call's deadline: a failure, back to the retry schedule.
+  f.advance(std::chrono::minutes{5} + std::chrono::seconds{1});
+  CHECK(f.db.count("retry_or_fail") == 1);
+  // The answer arrives after all: not recorded, not counted.
+  late->deliver(accepted());
+  f.run();
+  CHECK(f.db.count("record_sends") == 0);
+  CHECK(f.sent() == 0);
+  // The retry is the one that counts, once.
+  f.attempt(send_of(1));
+  f.provider_answers(accepted());
+  CHECK(f.db.count("record_sends") == 1);
+  CHECK(f.sent() == 1);
+  CHECK(f.failed() == 0);
+}
