@@ -55,10 +55,10 @@ std::vector<int64_t> answered_ids(const batch_request& r) {
 struct session_fixture : test::actor_harness {
   session_router_actor router;
 
-  session_fixture() {
+  explicit session_fixture(std::size_t reply_burst = 10, double reply_rate_per_min = 60) {
     svc->cfg.session.coalesce = std::chrono::milliseconds{1000};
-    svc->cfg.session.reply_burst = 10;
-    svc->cfg.session.reply_rate_per_min = 60;
+    svc->cfg.session.reply_burst = reply_burst;
+    svc->cfg.session.reply_rate_per_min = reply_rate_per_min;
     svc->cfg.llm.timeout = std::chrono::seconds{20}; // the session waits 22 s
     svc->cfg.actors.idle_passivate = std::chrono::seconds{10};
     svc->followup_prompt = "You are a helpful assistant.";
@@ -264,4 +264,33 @@ TEST_CASE("session: an accept the database fails leaves the messages for the nex
   f.llm_answers();
   CHECK(f.reply_queued(100) == std::vector<int64_t>{1});
   CHECK(f.sms.sends.size() == 1);
+}
+
+TEST_CASE("session: past the reply bucket, new messages wait in the inbox and one accept takes "
+          "them when a token frees up, for one answer",
+          "[actors]") {
+  session_fixture f{1, 6}; // one answer, then one every 10 s
+  f.generating({inbound(1, "one")});
+  f.llm_answers();
+  CHECK(f.reply_queued(100) == std::vector<int64_t>{1});
+  // The bucket is empty: the next burst is gathered, then held back.
+  f.wake();
+  f.accept({inbound(2, "two")});
+  f.advance(std::chrono::milliseconds{1000});
+  CHECK(f.llm.pending.empty());
+  // Held: what arrives meanwhile stays in the inbox (no accept per wake-up, no rows in memory).
+  f.wake();
+  f.wake();
+  CHECK(f.db.count("accept_messages") == 2);
+  f.advance(std::chrono::seconds{10});
+  // The token: one accept takes what waited, then one answer covers all of it, in order.
+  CHECK(f.db.count("accept_messages") == 3);
+  CHECK(f.llm.pending.empty());
+  f.accept({inbound(3, "three"), inbound(4, "four")});
+  f.history();
+  CHECK(f.asked() == std::vector<std::string>{"two", "three", "four"});
+  f.llm_answers();
+  CHECK(f.reply_queued(101) == std::vector<int64_t>{2, 3, 4});
+  CHECK(f.llm.total == 2);
+  CHECK(f.sms.sends.size() == 2);
 }
