@@ -122,9 +122,11 @@ constexpr const char* record_retry_sql[] = {
 
 constexpr const char* record_failed_sql[] = {
     "UPDATE message_delivery_log SET status = 'failed', last_error = :err, next_attempt_at = NULL, "
-    "claim_token = NULL, updated_at = now() WHERE id = :id AND status = 'queued'",
+    "claim_token = NULL, last_latency_ms = coalesce(nullif(CAST(:lat AS int), -1), "
+    "last_latency_ms), updated_at = now() WHERE id = :id AND status = 'queued'",
     "UPDATE provider_notifications SET status = 'failed', last_error = :err, next_attempt_at = "
-    "NULL, claim_token = NULL, updated_at = now() WHERE id = :id AND status = 'queued'",
+    "NULL, claim_token = NULL, updated_at = now() WHERE CAST(:lat AS int) IS NOT NULL AND "
+    "id = :id AND status = 'queued'",
 };
 
 constexpr const char* early_statuses_sql
@@ -491,10 +493,12 @@ void record_retry(soci::session& sql, int64_t id, const std::string& error, time
   sql << record_retry_sql[static_cast<int>(box)], soci::use(err), soci::use(at), soci::use(i);
 }
 
-void record_failed(soci::session& sql, int64_t id, const std::string& error, outbox box) {
+void record_failed(soci::session& sql, int64_t id, const std::string& error, outbox box,
+                   int64_t latency_ms) {
   std::string err = error;
   long long i = id;
-  sql << record_failed_sql[static_cast<int>(box)], soci::use(err), soci::use(i);
+  int lat = static_cast<int>(latency_ms);
+  sql << record_failed_sql[static_cast<int>(box)], soci::use(err), soci::use(lat), soci::use(i);
 }
 
 std::string apply_status(soci::session& sql, const std::string& provider,

@@ -144,9 +144,10 @@ delivery_row record_sent(soci::session& sql, int64_t id, const std::string& exte
 void record_retry(soci::session& sql, int64_t id, const std::string& error, time_point retry_at,
                   outbox box = outbox::deliveries);
 
-/// Records the final failure of a send.
+/// Records the final failure of a send (and, for a delivery row, the attempt's latency when
+/// known, >= 0, in the same UPDATE).
 void record_failed(soci::session& sql, int64_t id, const std::string& error,
-                   outbox box = outbox::deliveries);
+                   outbox box = outbox::deliveries, int64_t latency_ms = -1);
 
 /// Applies a provider status callback (forward-only); stores it for later when the id is not
 /// known yet. Returns the row's status after the update, or empty when parked.
