@@ -486,7 +486,7 @@
     const st = state.bot;
     const box = h('div', { id: 'bot-view' });
     const form = h('form', { class: 'filters', id: 'bot-filter' },
-      select('bhours', 'Answers of the last', ['24', '168', '720'], st.hours),
+      select('bhours', 'Answers of the last (hours)', ['24', '168', '720'], st.hours),
       checkbox('breveal', 'Reveal questions (audited)', st.reveal),
       h('button', { type: 'submit' }, 'Show'));
     form.addEventListener('submit', (ev) => {

@@ -295,8 +295,10 @@ TEST_CASE("a reply by SMS is answered by the LLM by SMS, and its tool call updat
   auto story = test::http_get(s.admin_url("/admin/v1/deliveries/" + std::to_string(reply_id)),
                               {test::bearer_auth(s.env("SWITCHBOARD_ADMIN_TOKEN"))});
   REQUIRE(story.status == 200);
+  INFO(story.body);
+  auto told = story.json(); // keep it alive: the loop walks into it
   std::vector<std::string> kinds;
-  for (auto& e : story.json()["story"])
+  for (auto& e : told["story"])
     if (e["kind"] == "llm_round" || e["kind"] == "tool_call")
       kinds.push_back(e["kind"].get<std::string>());
   CHECK(kinds == std::vector<std::string>{"llm_round", "tool_call", "llm_round"});
