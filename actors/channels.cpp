@@ -192,15 +192,16 @@ void send_now(channel_ptr self, outbound_send s, core::circuit_permit permit);
 void release_slot(channel_ptr self);
 
 /// Records the final failure of a send.
-void give_up(channel_ptr self, const outbound_send& s, const std::string& reason) {
+void give_up(channel_ptr self, const outbound_send& s, const std::string& reason,
+             int64_t latency_ms = -1) {
   auto& svc = *self->state.svc;
   svc.stats->message_sent(s.channel, s.provider, false);
   log_send(s, "send failed", core::log_level::warn, {{"reason", reason}});
   auto id = s.delivery_id;
   db_write<int>(
       self, svc, "record_failed",
-      [id, reason, box = static_cast<storage::outbox>(s.box)](soci::session& sql) {
-        storage::record_failed(sql, id, reason, box);
+      [id, reason, latency_ms, box = static_cast<storage::outbox>(s.box)](soci::session& sql) {
+        storage::record_failed(sql, id, reason, box, latency_ms);
         return 0;
       },
       [](int) {},
@@ -222,7 +223,7 @@ struct retry_result {
 /// schedule (durable; the sweeper sends it), or, past its kind's horizon, fails for good (a
 /// WhatsApp reply then goes by SMS when it can). One transaction, 2-4 round trips.
 void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
-                 std::optional<milliseconds> retry_after) {
+                 std::optional<milliseconds> retry_after, int64_t latency_ms = -1) {
   auto& svc = *self->state.svc;
   auto schedule = self->state.schedule;
   auto policy = svc.policy;
@@ -240,7 +241,7 @@ void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
         auto horizon = core::horizon_for(schedule, facts->message_type);
         if (auto delay = core::next_outbox_attempt(schedule, horizon, facts->attempts, facts->age,
                                                    retry_after, r)) {
-          storage::reschedule_row(sql, id, box, reason, *delay);
+          storage::reschedule_row(sql, id, box, reason, *delay, latency_ms);
           out.what = retry_result::retried;
           out.delay = *delay;
           return out;
@@ -262,7 +263,7 @@ void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
           out.what = retry_result::failed;
           return out;
         }
-        storage::record_failed(sql, id, why, box);
+        storage::record_failed(sql, id, why, box, latency_ms);
         out.what = retry_result::failed;
         return out;
       },
@@ -511,10 +512,11 @@ void on_answer(channel_ptr self, outbound_send s, const core::circuit_permit& pe
     if (st.kind == provider_kind::whatsapp_cloud
         && on_whatsapp_error(self, s, id.error(), reason, retry_after))
       return;
+    auto latency_ms = static_cast<int64_t>(r.elapsed_us / 1000);
     if (core::code_of(id.error()) == sb_error::provider_transient) {
-      retry_later(self, s, reason, retry_after);
+      retry_later(self, s, reason, retry_after, latency_ms);
     } else {
-      give_up(self, s, reason);
+      give_up(self, s, reason, latency_ms);
     }
     return;
   }
@@ -526,6 +528,7 @@ void on_answer(channel_ptr self, outbound_send s, const core::circuit_permit& pe
   rec.id = s.delivery_id;
   rec.external_id = *id;
   rec.box = static_cast<storage::outbox>(s.box);
+  rec.latency_ms = static_cast<int64_t>(r.elapsed_us / 1000);
   if (st.kind == provider_kind::mtn || st.kind == provider_kind::twilio) {
     auto info = core::analyze_sms(s.body);
     rec.sms_segments = static_cast<int>(info.segments);

@@ -120,8 +120,8 @@ http_call chatwoot_call(conv_ptr self, const std::string& suffix, std::string bo
   return call;
 }
 
-/// Posts to Chatwoot (retried on transient failures); `then(ok)` runs after.
-void post(conv_ptr self, http_call call, std::function<void(bool)> then) {
+/// Posts to Chatwoot (retried on transient failures); `then(ok, answer body)` runs after.
+void post_read(conv_ptr self, http_call call, std::function<void(bool, const std::string&)> then) {
   auto what = call.url.substr(call.url.rfind('/') + 1);
   auto correlation_id = call.correlation_id;
   self->request(self->state.svc->patient, std::chrono::minutes{10}, std::move(call))
@@ -131,19 +131,40 @@ void post(conv_ptr self, http_call call, std::function<void(bool)> then) {
             if (!ok)
               log_conv(self, "Chatwoot refused a call", correlation_id,
                        {{"call", what}, {"status", r.status}});
-            then(ok);
+            then(ok, r.body);
           },
           [=](caf::error& e) {
             log_conv(self, "Chatwoot unreachable", correlation_id,
                      {{"call", what}, {"error", core::reason_of(e)}});
-            then(false);
+            then(false, std::string{});
           });
+}
+
+/// Posts to Chatwoot (retried on transient failures); `then(ok)` runs after.
+void post(conv_ptr self, http_call call, std::function<void(bool)> then) {
+  post_read(self, std::move(call), [then](bool ok, const std::string&) { then(ok); });
+}
+
+/// The bot_answers row of a question (the question stored as is; the logs never show it).
+storage::bot_answer_record answer_record(conv_ptr self, const std::string& question,
+                                         const std::vector<core::answer_source>& sources,
+                                         std::optional<double> confidence,
+                                         const std::string& correlation_id) {
+  storage::bot_answer_record a;
+  a.account_id = self->state.account_id;
+  a.conversation_id = self->state.conversation_id;
+  a.correlation_id = correlation_id;
+  a.question = question;
+  a.sources = sources;
+  a.confidence = confidence;
+  return a;
 }
 
 /// Records a hand-off (so the webhooks our own toggle causes are no new hand-off) and hands the
 /// provider's notification to its channel adapter.
 void record_handoff(conv_ptr self, std::string reason, bool already_open,
-                    const std::string& correlation_id, std::function<void()> then) {
+                    const std::string& correlation_id, std::function<void()> then,
+                    std::optional<storage::bot_answer_record> answer = std::nullopt) {
   const auto& svc = *self->state.svc;
   storage::handoff_input in;
   in.account_id = self->state.account_id;
@@ -156,6 +177,7 @@ void record_handoff(conv_ptr self, std::string reason, bool already_open,
   in.token = core::random_hex(8);
   in.sms_max_segments = svc.cfg.chatwoot.handoff_sms_max_segments;
   in.now = system_clock::now();
+  in.answer = std::move(answer);
   db_write<storage::handoff_result>(
       self, svc, "handoff", [in](soci::session& sql) { return storage::record_handoff(sql, in); },
       [self, correlation_id, then](storage::handoff_result& r) {
@@ -181,28 +203,56 @@ void escalate(conv_ptr self, core::escalation_reason reason, std::string custome
               std::string correlation_id) {
   self->state.svc->stats->count("escalations", core::to_string(reason));
   log_conv(self, "escalating to a human", correlation_id, {{"reason", core::to_string(reason)}});
-  record_handoff(self, core::escalation_sentence(reason), false, correlation_id, [=] {
-    auto toggle = core::chatwoot_toggle_status_body("open");
-    post(self, chatwoot_call(self, "/toggle_status", toggle ? *toggle : "{}", correlation_id),
-         [=](bool) {
-           auto note = core::escalation_note(reason, customer_text, closest, confidence);
-           post(self,
-                chatwoot_call(self, "/messages", core::chatwoot_message_body(note, true),
-                              correlation_id),
-                [self](bool) { finish(self); });
-         });
-  });
+  // The question's bot_answers row rides in the hand-off's transaction: no round trip more.
+  auto record = answer_record(self, customer_text, closest, confidence, correlation_id);
+  record.escalated = true;
+  record.reason = core::to_string(reason);
+  record_handoff(
+      self, core::escalation_sentence(reason), false, correlation_id,
+      [=] {
+        auto toggle = core::chatwoot_toggle_status_body("open");
+        post(self, chatwoot_call(self, "/toggle_status", toggle ? *toggle : "{}", correlation_id),
+             [=](bool) {
+               auto note = core::escalation_note(reason, customer_text, closest, confidence);
+               post(self,
+                    chatwoot_call(self, "/messages", core::chatwoot_message_body(note, true),
+                                  correlation_id),
+                    [self](bool) { finish(self); });
+             });
+      },
+      std::move(record));
 }
 
-void reply(conv_ptr self, const core::bot_answer& answer, const std::string& correlation_id) {
+/// Posts the answer, then records it with Chatwoot's id for the posted message. Round trips:
+/// the post, then 1 write (group-committed with other writers by the storage actor): the
+/// answer path has no transaction of its own before the post that could carry it, since the
+/// posted id is only known after.
+void reply(conv_ptr self, const std::string& question, const core::bot_answer& answer,
+           const std::string& correlation_id) {
   self->state.svc->stats->count("bot_answers",
                                 answer.sources.empty() ? "no_sources" : "with_sources");
   log_conv(self, "answering from the Help Center", correlation_id,
            {{"sources", answer.sources.size()}});
-  post(self,
-       chatwoot_call(self, "/messages", core::chatwoot_message_body(core::render_reply(answer)),
-                     correlation_id),
-       [self](bool) { finish(self); });
+  auto record = answer_record(self, question, answer.sources, answer.confidence, correlation_id);
+  post_read(self,
+            chatwoot_call(self, "/messages",
+                          core::chatwoot_message_body(core::render_reply(answer)), correlation_id),
+            [self, record, correlation_id](bool ok, const std::string& body) mutable {
+              if (ok)
+                record.posted_id = core::chatwoot_posted_message_id(body);
+              db_write<int>(
+                  self, *self->state.svc, "bot_answer",
+                  [record](soci::session& sql) {
+                    storage::record_bot_answer(sql, record);
+                    return 0;
+                  },
+                  [self](int) { finish(self); },
+                  [self, correlation_id](caf::error& e) {
+                    log_conv(self, "bot answer not recorded", correlation_id,
+                             {{"error", core::reason_of(e)}});
+                    finish(self);
+                  });
+            });
 }
 
 /// Decides between the answer and a hand-off.
@@ -211,7 +261,7 @@ void conclude(conv_ptr self, std::string text, std::vector<core::search_hit> hit
   auto settings = bot_settings_of(*self->state.svc);
   auto reason = core::decide(text, hits, answer, settings);
   if (reason == core::escalation_reason::none && answer) {
-    reply(self, *answer, correlation_id);
+    reply(self, text, *answer, correlation_id);
     return;
   }
   std::vector<core::answer_source> closest

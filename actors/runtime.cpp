@@ -386,10 +386,10 @@ void runtime::console_provider_counts(edge_callback done) {
       [](soci::session& sql) { return storage::console_provider_counts(sql); }, std::move(done));
 }
 
-void runtime::console_bot(edge_callback done) {
+void runtime::console_bot(core::bot_filter f, edge_callback done) {
   run_api_job(
-      impl_->g.edge, "console_bot", false,
-      [](soci::session& sql) { return storage::console_bot(sql); }, std::move(done));
+      impl_->g.edge, "console_bot", f.reveal,
+      [f](soci::session& sql) { return storage::console_bot(sql, f); }, std::move(done));
 }
 
 void runtime::run_read_only_tool(std::string name, nlohmann::json arguments, edge_callback done) {

@@ -82,7 +82,7 @@ public:
   void console_close_session(int64_t id, edge_callback done);
   void console_sends_chart(int minutes, edge_callback done);
   void console_provider_counts(edge_callback done);
-  void console_bot(edge_callback done);
+  void console_bot(core::bot_filter f, edge_callback done);
 
   /// Runs one of the support bot's read-only tools (core::read_only_tool_definitions; the
   /// arguments passed validate_tool_arguments): `done` gets 200 {"result": ...}, or the error's

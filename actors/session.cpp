@@ -7,6 +7,7 @@
 #include "actors/entity.hpp"
 #include "actors/router.hpp"
 #include "core/crypto.hpp"
+#include "core/llm_trace.hpp"
 #include "core/openai.hpp"
 #include "core/phone.hpp"
 #include "core/rate_limit.hpp"
@@ -86,6 +87,8 @@ struct burst_state {
   bool held_in_inbox = false;
   bool answer_after_accept = false; ///< the token came: answer once that accept is done
   std::string typing_for;           ///< wamid last marked read with the typing indicator
+  /// The LLM rounds and tool calls of the answer in progress, stored with the reply.
+  std::vector<storage::llm_step> steps;
 };
 
 /// One LLM conversation in progress (a burst being answered).
@@ -238,6 +241,7 @@ void burst_done(session_ptr self) {
   b->covered = 0;
   b->regenerations = 0;
   b->stale = false;
+  b->steps.clear();
   if (b->rows.empty()) {
     b.reset();
     release(self);
@@ -270,6 +274,7 @@ void send_reply(session_ptr self, std::string text, std::string type) {
   req.text = std::move(text);
   req.message_type = std::move(type);
   req.now = system_clock::now();
+  req.steps = b.steps; // written by the statement that links the burst to its reply
   auto correlation_id = b.rows[b.covered - 1].correlation_id;
   db_batch<std::optional<storage::delivery_row>>(
       self, svc.storage, svc.replies_batch, std::move(req),
@@ -313,6 +318,19 @@ void fallback(session_ptr self, const char* why) {
 
 void llm_round(session_ptr self, std::shared_ptr<conversation> conv);
 
+int64_t elapsed_ms(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
+                                                               - t0)
+      .count();
+}
+
+/// Notes an LLM round or tool call of the answer in progress (stored with its reply).
+void note_step(session_ptr self, const char* kind, system_clock::time_point at,
+               const json& detail) {
+  if (auto& b = self->state.burst)
+    b->steps.push_back({kind, at, detail.dump()});
+}
+
 /// Runs the tool calls of one LLM answer one after the other, then asks the LLM again.
 void run_tool_calls(session_ptr self, std::shared_ptr<conversation> conv,
                     std::vector<core::llm_tool_call> calls, std::size_t i) {
@@ -328,6 +346,8 @@ void run_tool_calls(session_ptr self, std::shared_ptr<conversation> conv,
     run_tool_calls(self, conv, calls, i + 1);
   };
   if (!args) {
+    note_step(self, "tool_call", system_clock::now(),
+              core::tool_call_detail(call, false, 0, core::to_string(core::code_of(args.error()))));
     next(json{{"error", core::reason_of(args.error())}});
     return;
   }
@@ -335,13 +355,22 @@ void run_tool_calls(session_ptr self, std::shared_ptr<conversation> conv,
   if (!a.contains("phone_number"))
     a["phone_number"] = self->state.key;
   if (a["phone_number"] != self->state.key) {
+    note_step(self, "tool_call", system_clock::now(),
+              core::tool_call_detail(call, false, 0, "invalid_argument"));
     next(json{{"error", "this conversation may only act on its own phone number"}});
     return;
   }
   self->state.svc->stats->count("tool_calls", call.name);
-  execute_tool(self, call.name, a, conv->correlation_id, [next](core::expected<json> r) {
-    next(r ? *r : json{{"error", core::reason_of(r.error())}});
-  });
+  auto started = system_clock::now();
+  auto t0 = std::chrono::steady_clock::now();
+  execute_tool(self, call.name, a, conv->correlation_id,
+               [self, next, call, started, t0](core::expected<json> r) {
+                 note_step(self, "tool_call", started,
+                           core::tool_call_detail(call, static_cast<bool>(r), elapsed_ms(t0),
+                                                  r ? std::string{}
+                                                    : core::to_string(core::code_of(r.error()))));
+                 next(r ? *r : json{{"error", core::reason_of(r.error())}});
+               });
 }
 
 void llm_round(session_ptr self, std::shared_ptr<conversation> conv) {
@@ -355,14 +384,22 @@ void llm_round(session_ptr self, std::shared_ptr<conversation> conv) {
                             : core::encode_llm_request(req),
                 conv->correlation_id};
   auto deadline = svc.cfg.llm.timeout + std::chrono::seconds{2};
+  auto started = system_clock::now();
+  auto t0 = std::chrono::steady_clock::now();
+  auto model = req.model;
+  auto round = conv->round + 1;
   self->request(svc.llm, deadline, std::move(call))
       .then(
-          [self, conv, allow_tools](std::string& body) {
+          [self, conv, allow_tools, started, t0, model, round](std::string& body) {
             auto res = core::parse_llm_response(body);
             if (!res) {
+              note_step(self, "llm_round", started,
+                        core::llm_round_failed_detail(round, model, elapsed_ms(t0), "malformed"));
               fallback(self, "malformed LLM answer");
               return;
             }
+            note_step(self, "llm_round", started,
+                      core::llm_round_detail(round, model, elapsed_ms(t0), *res));
             if (!res->tool_calls.empty() && allow_tools) {
               conv->messages.push_back(core::assistant_tool_calls(res->tool_calls, res->content));
               run_tool_calls(self, conv, res->tool_calls, 0);
@@ -374,7 +411,10 @@ void llm_round(session_ptr self, std::shared_ptr<conversation> conv) {
             }
             send_reply(self, *res->content, "reply");
           },
-          [self](caf::error& e) {
+          [self, started, t0, model, round](caf::error& e) {
+            note_step(self, "llm_round", started,
+                      core::llm_round_failed_detail(round, model, elapsed_ms(t0),
+                                                    core::to_string(core::code_of(e))));
             fallback(self, core::code_of(e) == sb_error::timeout ? "LLM timeout" : "LLM error");
           });
 }

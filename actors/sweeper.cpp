@@ -34,6 +34,7 @@ std::chrono::seconds horizon_of(const config::settings& cfg, storage::retained t
   case storage::retained::omnichannel_sessions:
     return cfg.retention.delivery_log;
   case storage::retained::provider_notifications:
+  case storage::retained::bot_answers: // the hand-offs' lifetime: the console shows both
     return cfg.retention.notifications;
   }
   return std::chrono::seconds{0};

@@ -33,6 +33,9 @@ static telegram_action classify(soci::session& sql, const core::telegram_inbound
     auto n = storage::notification_for_telegram(sql, std::to_string(ev.chat_id),
                                                 std::to_string(ev.reply_to_message_id));
     if (n && n->provider_id == provider->provider_id) {
+      // The provider answered the hand-off (the console's provider_replied): recorded here, in
+      // the take's transaction; the conversation actor then posts the reply into Chatwoot.
+      storage::mark_notification_replied(sql, n->id);
       a.kind = telegram_action::reply;
       a.account_id = n->account_id;
       a.conversation_id = n->conversation_id;
@@ -52,7 +55,8 @@ struct telegram_taken {
 using telegram_updates = std::vector<std::pair<core::telegram_inbound, telegram_action>>;
 
 batch_kind_ptr make_telegram_kind() {
-  // 1 round trip to take the updates of up to 256 chats, then 1-2 lookups per update.
+  // 1 round trip to take the updates of up to 256 chats, then 1-2 lookups per update (and 1 update
+  // marking a hand-off's notification replied).
   return make_take_kind("telegram_updates", "telegram", core::decode_telegram_inbound,
                         [](soci::session& sql, core::telegram_inbound& ev) {
                           auto action = classify(sql, ev);

@@ -108,7 +108,7 @@ std::vector<field> fields_of(settings& s) {
       {"inbox.yield_latency_ms", kind::ms, &s.inbox.yield_latency, {0, 60000}, "or for a second after an acknowledgement took longer than this (0: off)"},
       {"inbox.min_active", kind::size, &s.inbox.min_active, {0, 1000000}, "while yielding, no new entity beyond this many (at most max_active)"},
       {"retention.delivery_log_s", kind::sec, &s.retention.delivery_log, {0, 315360000}, "delivery-log rows in a final state older than this go, then closed sessions left without rows (0: keep forever)"},
-      {"retention.notifications_s", kind::sec, &s.retention.notifications, {0, 315360000}, "hand-off notifications sent, failed or skipped (0: keep forever)"},
+      {"retention.notifications_s", kind::sec, &s.retention.notifications, {0, 315360000}, "hand-off notifications sent, failed or skipped, and the bot's recorded questions (0: keep forever)"},
       {"retention.parked_status_s", kind::sec, &s.retention.parked_status, {3600, 315360000}, "status callbacks parked for a send that was never recorded"},
       {"retention.batch_rows", kind::size, &s.retention.batch_rows, {1, 100000}, "rows one DELETE takes (one short transaction each)"},
       {"retention.max_batches", kind::size, &s.retention.max_batches, {1, 100000}, "batches per table per sweep (the rest waits for the next one)"},

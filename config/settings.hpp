@@ -104,7 +104,7 @@ struct inbox_settings {
 /// forever). Processed inbox rows follow inbox.retention (the dedupe window).
 struct retention_settings {
   seconds delivery_log{90 * 24 * 3600};  ///< final delivery-log rows, then closed sessions
-  seconds notifications{90 * 24 * 3600}; ///< hand-off notifications sent, failed or skipped
+  seconds notifications{90 * 24 * 3600}; ///< hand-off notifications (final), the bot's questions
   seconds parked_status{7 * 24 * 3600};  ///< status callbacks whose send was never recorded
   std::size_t batch_rows = 1000;         ///< rows one DELETE takes (one short transaction)
   std::size_t max_batches = 20;          ///< batches per table per sweep

@@ -399,6 +399,18 @@ std::string chatwoot_message_body(std::string_view content, bool is_private,
   return dump(j);
 }
 
+std::string chatwoot_posted_message_id(std::string_view body) {
+  auto j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("id"))
+    return {};
+  const auto& id = j["id"];
+  if (id.is_number_integer())
+    return std::to_string(id.get<int64_t>());
+  if (id.is_string())
+    return id.get<std::string>();
+  return {};
+}
+
 expected<std::string> chatwoot_toggle_status_body(std::string_view status) {
   if (status != "open" && status != "resolved" && status != "pending" && status != "snoozed")
     return fail(sb_error::invalid_argument,

@@ -114,6 +114,10 @@ chatwoot_transition chatwoot_status_transition(const std::optional<chatwoot_seen
 std::string chatwoot_message_body(std::string_view content, bool is_private = false,
                                   std::string_view content_type = "text");
 
+/// The id of the message a POST .../messages created, as text, read from Chatwoot's answer
+/// ({"id": 123, ...}); empty when the body is not JSON or has no numeric or string id.
+std::string chatwoot_posted_message_id(std::string_view body);
+
 /// Body for POST .../conversations/{conversation_id}/toggle_status; `status` must be one of open,
 /// resolved, pending, snoozed (sb_error::invalid_argument otherwise).
 expected<std::string> chatwoot_toggle_status_body(std::string_view status);

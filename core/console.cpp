@@ -124,6 +124,21 @@ std::optional<session_filter> parse_session_filter(std::string_view query, std::
   return s;
 }
 
+std::optional<bot_filter> parse_bot_filter(std::string_view query, std::string& why) {
+  auto f = parse_form(query);
+  bot_filter b;
+  b.reveal = reveal_of(f);
+  if (auto h = form_value(f, "hours"); !h.empty()) {
+    int64_t n = 0;
+    if (!parse_int(h, n) || n < 1 || n > 8760) {
+      why = "hours must be a number from 1 to 8760";
+      return std::nullopt;
+    }
+    b.hours = static_cast<int>(n);
+  }
+  return b;
+}
+
 std::string console_body(std::string_view body, bool reveal) {
   return reveal ? std::string{body} : mask_text(body);
 }

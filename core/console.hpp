@@ -39,11 +39,19 @@ struct session_filter {
   console_page page;
 };
 
+/// GET /admin/v1/bot: how far back the bot's answers are counted (rates.bot_answers,
+/// answer_rate, top_articles, knowledge_gaps), and whether the gaps' questions are revealed.
+struct bot_filter {
+  int hours = 168; ///< 1..8760 (default a week)
+  bool reveal = false;
+};
+
 /// Parses the query string of a console list; nullopt and `why` when a value is invalid.
 std::optional<delivery_filter> parse_delivery_filter(std::string_view query, std::string& why);
 std::optional<queue_filter> parse_queue_filter(std::string_view query, std::string& why);
 std::optional<session_filter> parse_session_filter(std::string_view query, std::string& why);
 std::optional<console_page> parse_console_page(std::string_view query, std::string& why);
+std::optional<bot_filter> parse_bot_filter(std::string_view query, std::string& why);
 
 /// Whether the query says reveal=1 (or true).
 bool console_reveal(std::string_view query);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <unordered_set>
 
 #include <libstemmer.h>
 
@@ -233,6 +234,89 @@ bool is_stopword(std::string_view token) {
 
 namespace {
 
+/// The stopwords of the languages that have a list, folded (after Snowball's published lists,
+/// shortened to the function words that carry no meaning in a support question).
+const std::unordered_set<std::string_view>* stopwords_of(std::string_view language) {
+  static const std::unordered_set<std::string_view> french{
+      "a",     "ai",    "au",      "aux",  "avec",  "avez",    "avons", "c",     "ca",   "ce",
+      "ces",   "cette", "comment", "d",    "dans",  "de",      "des",   "du",    "elle", "elles",
+      "en",    "es",    "est",     "et",   "etait", "ete",     "etre",  "eux",   "il",   "ils",
+      "j",     "je",    "l",       "la",   "le",    "les",     "leur",  "leurs", "lui",  "m",
+      "ma",    "mais",  "me",      "meme", "mes",   "moi",     "mon",   "n",     "ne",   "nos",
+      "notre", "nous",  "on",      "ont",  "ou",    "par",     "pas",   "pour",  "qu",   "quand",
+      "que",   "quel",  "quelle",  "qui",  "s",     "sa",      "se",    "ses",   "son",  "sont",
+      "suis",  "sur",   "t",       "ta",   "te",    "tes",     "toi",   "ton",   "tu",   "un",
+      "une",   "vos",   "votre",   "vous", "y",     "bonjour", "merci", "svp",   "sil",  "plait",
+  };
+  static const std::unordered_set<std::string_view> portuguese{
+      "a",    "ao",   "aos",  "as",    "com",   "como",     "da",       "das",    "de",   "do",
+      "dos",  "e",    "ela",  "elas",  "ele",   "eles",     "em",       "entre",  "era",  "essa",
+      "esse", "esta", "este", "eu",    "foi",   "ha",       "isso",     "isto",   "ja",   "lhe",
+      "mais", "mas",  "me",   "meu",   "minha", "muito",    "na",       "nas",    "nao",  "no",
+      "nos",  "o",    "os",   "ou",    "para",  "pela",     "pelo",     "por",    "qual", "quando",
+      "que",  "se",   "sem",  "ser",   "seu",   "sua",      "sao",      "tambem", "te",   "tem",
+      "um",   "uma",  "voce", "voces", "ola",   "obrigado", "obrigada",
+  };
+  static const std::unordered_set<std::string_view> spanish{
+      "a",    "al",   "algo",  "como",  "con", "de",     "del",     "desde", "donde", "e",
+      "el",   "ella", "ellas", "ellos", "en",  "entre",  "era",     "es",    "esa",   "ese",
+      "esta", "este", "esto",  "estoy", "fue", "ha",     "hay",     "la",    "las",   "le",
+      "les",  "lo",   "los",   "me",    "mi",  "mis",    "mucho",   "muy",   "ni",    "no",
+      "nos",  "o",    "para",  "pero",  "por", "porque", "que",     "quien", "se",    "sea",
+      "ser",  "si",   "sin",   "sobre", "su",  "sus",    "tambien", "te",    "tengo", "ti",
+      "tu",   "tus",  "un",    "una",   "uno", "y",      "ya",      "yo",    "hola",  "gracias",
+  };
+  static const std::unordered_set<std::string_view> german{
+      "aber", "alle", "als",  "am",    "an",   "auch",  "auf",   "aus",   "bei",   "bin",
+      "bis",  "bist", "da",   "das",   "dass", "dem",   "den",   "der",   "des",   "die",
+      "dich", "dir",  "du",   "ein",   "eine", "einem", "einen", "einer", "eines", "er",
+      "es",   "fur",  "habe", "haben", "hat",  "ich",   "ihr",   "im",    "in",    "ist",
+      "ja",   "kann", "mich", "mir",   "mit",  "nach",  "nicht", "noch",  "nur",   "oder",
+      "sich", "sie",  "sind", "so",    "uber", "um",    "und",   "uns",   "von",   "war",
+      "was",  "wie",  "wir",  "wird",  "zu",   "zum",   "zur",   "hallo", "danke", "bitte",
+  };
+  static const std::unordered_set<std::string_view> italian{
+      "a",      "ad",     "al",     "alla",  "alle", "anche", "che",   "chi",    "ci",  "come",
+      "con",    "da",     "dal",    "dalla", "dei",  "del",   "della", "delle",  "di",  "e",
+      "ed",     "gli",    "ha",     "hanno", "ho",   "i",     "il",    "in",     "io",  "la",
+      "le",     "lei",    "lo",     "loro",  "lui",  "ma",    "mi",    "mia",    "mio", "ne",
+      "nei",    "nel",    "nella",  "noi",   "non",  "o",     "per",   "perche", "piu", "quale",
+      "quando", "questa", "questo", "se",    "si",   "sono",  "su",    "sua",    "suo", "tra",
+      "tu",     "un",     "una",    "uno",   "vi",   "voi",   "ciao",  "grazie",
+  };
+  static const std::unordered_set<std::string_view> dutch{
+      "aan",  "al",   "als",  "bij",  "dan", "dat",  "de",   "der",   "deze",    "die", "dit",
+      "doch", "door", "een",  "en",   "er",  "had",  "heb",  "heeft", "het",     "hij", "hoe",
+      "hun",  "ik",   "in",   "is",   "je",  "kan",  "maar", "me",    "men",     "met", "mij",
+      "mijn", "na",   "naar", "niet", "nog", "of",   "om",   "ons",   "ook",     "op",  "over",
+      "te",   "tot",  "u",    "uit",  "van", "voor", "was",  "wat",   "we",      "wel", "wie",
+      "wij",  "zal",  "ze",   "zich", "zij", "zijn", "zo",   "hallo", "bedankt",
+  };
+  if (language == "fr" || language == "french")
+    return &french;
+  if (language == "pt" || language == "portuguese")
+    return &portuguese;
+  if (language == "es" || language == "spanish")
+    return &spanish;
+  if (language == "de" || language == "german")
+    return &german;
+  if (language == "it" || language == "italian")
+    return &italian;
+  if (language == "nl" || language == "dutch")
+    return &dutch;
+  return nullptr;
+}
+
+} // namespace
+
+bool is_stopword(std::string_view token, std::string_view language) {
+  if (const auto* words = stopwords_of(language))
+    return words->count(token) > 0;
+  return is_stopword(token);
+}
+
+namespace {
+
 struct stemmer_deleter {
   void operator()(sb_stemmer* s) const { sb_stemmer_delete(s); }
 };
@@ -277,7 +361,7 @@ std::string stem_word(std::string_view token, std::string_view language) {
 std::vector<std::string> analyze_text(std::string_view text, std::string_view language) {
   std::vector<std::string> terms;
   for (auto& token : tokenize_text(text))
-    if (!is_stopword(token))
+    if (!is_stopword(token, language))
       terms.push_back(stem_word(token, language));
   return terms;
 }

@@ -29,6 +29,12 @@ std::vector<std::string> tokenize_text(std::string_view text);
 /// filler verbs of support questions ("get", "want", "need"); expects folded text.
 bool is_stopword(std::string_view token);
 
+/// True for a token in the stopword list of `language` (a Snowball name or code, as
+/// stemmer_language and stem_word take it): short curated lists after Snowball's published
+/// ones for French, Portuguese, Spanish, German, Italian and Dutch, folded like tokens ("été"
+/// -> "ete"); English (is_stopword above) for English and every language without a list.
+bool is_stopword(std::string_view token, std::string_view language);
+
 /// Snowball algorithm for a locale (Chatwoot's "en", "fr", "pt_BR", "pt-BR"): its language code,
 /// which libstemmer takes as an alias of the algorithm ("fr" -> french), when libstemmer knows it;
 /// "english" otherwise (unknown or empty locale).
@@ -40,7 +46,7 @@ std::string stemmer_language(std::string_view locale);
 /// stemmer per thread and language: libstemmer's stemmers are not thread safe.
 std::string stem_word(std::string_view token, std::string_view language = "english");
 
-/// Search terms of a text: tokenize_text, drop stopwords, stem_word in `language`.
+/// Search terms of a text: tokenize_text, drop the stopwords of `language`, stem_word in it.
 std::vector<std::string> analyze_text(std::string_view text, std::string_view language = "english");
 
 /// The sentences of a text, trimmed, in order: a sentence ends after ".", "!", "?" or "…"

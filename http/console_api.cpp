@@ -158,9 +158,11 @@ json providers_view(const json& counts, const std::vector<actors::metrics::provi
     item["in_flight"] = st ? st->in_flight : 0;
     item["bulkhead_budget"] = st ? st->budget : 0;
     item["waiting_for_slot"] = st ? st->queued : 0;
-    // Latency is a histogram in /metrics (switchboard_provider_call_seconds), not stored per row.
-    item["p50_ms"] = nullptr;
-    item["p99_ms"] = nullptr;
+    // The delivery log's latencies of the last hour (services with no rows: none).
+    if (!item.contains("p50_ms"))
+      item["p50_ms"] = nullptr;
+    if (!item.contains("p99_ms"))
+      item["p99_ms"] = nullptr;
     seen.insert(service);
     items.push_back(std::move(item));
   };
@@ -319,16 +321,24 @@ void add_console_api_routes(route_table& routes, actors::runtime& rt, const conf
                 {query_param("minutes", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1440}},
                              "How far back (default 60).")},
                 "{minutes: [{t, by: {\"sms:sent\": n, ...}}]}, oldest first.", bad_query));
-  add(
-      "GET", "/admin/v1/bot", "console_bot",
-      [r](request&&, const path_params&, responder respond) {
-        r->console_bot(answer(std::move(respond)));
-      },
-      operation("consoleBot", "The support bot: rates, hand-offs and their notifications",
-                "console", json::array(),
-                "{rates, handed_off: [...], top_articles, knowledge_gaps} (answers not recorded "
-                "yet: their fields are null or empty).",
-                {}));
+  add("GET", "/admin/v1/bot", "console_bot",
+      list_handler(core::parse_bot_filter,
+                   [r](core::bot_filter f, actors::edge_callback done) {
+                     r->console_bot(f, std::move(done));
+                   }),
+      operation("consoleBot",
+                "The support bot: rates, hand-offs and their notifications, articles cited, "
+                "knowledge gaps",
+                "console",
+                {query_param("hours", {{"type", "integer"}, {"minimum", 1}, {"maximum", 8760}},
+                             "The window of the answers' figures (default 168)."),
+                 reveal_param()},
+                "{rates: {conversations, handed_off, escalation_rate, questions, bot_answers, "
+                "answer_rate}, hours, handed_off: [{..., notification, provider_replied, "
+                "provider_replied_at}], top_articles: [{title, url, article_id, cited}], "
+                "knowledge_gaps: [{question, at, count, reason}]}; questions masked unless "
+                "revealed.",
+                bad_query));
   add(
       "GET", "/admin/v1/node", "console_node",
       [r, l](request&&, const path_params&, responder respond) {

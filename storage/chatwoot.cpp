@@ -1,5 +1,6 @@
 #include "storage/chatwoot.hpp"
 
+#include <nlohmann/json.hpp>
 #include <soci/soci.h>
 
 #include "core/chatwoot.hpp"
@@ -72,6 +73,14 @@ constexpr const char* reclaim_notification_sql
 constexpr const char* notification_by_telegram_sql
     = "SELECT id FROM provider_notifications WHERE channel = 'telegram' AND recipient = :chat AND "
       "external_id = :msg";
+
+constexpr const char* insert_bot_answer_sql
+    = "INSERT INTO bot_answers (account_id, conversation_id, correlation_id, question, sources, "
+      "confidence, escalated, reason, posted_id) VALUES (:a, :c, :cid, :q, CAST(:src AS jsonb), "
+      "CAST(nullif(:conf, '') AS double precision), :esc, nullif(:r, ''), nullif(:pid, ''))";
+
+constexpr const char* notification_replied_sql
+    = "UPDATE provider_notifications SET replied_at = coalesce(replied_at, now()) WHERE id = :id";
 
 /// A claim lease for a notification's first attempt (the adapter renews it per attempt).
 constexpr long long notification_lease_ms = 60000;
@@ -204,8 +213,28 @@ chatwoot_accepted accept_chatwoot_event(soci::session& sql, const core::chatwoot
   return out;
 }
 
+void record_bot_answer(soci::session& sql, const bot_answer_record& a) {
+  long long acc = a.account_id, conv = a.conversation_id;
+  auto sources = nlohmann::json::array();
+  for (const auto& s : a.sources)
+    sources.push_back({{"article_id", s.article_id}, {"title", s.title}, {"url", s.url}});
+  std::string src = sources.dump();
+  std::string conf = a.confidence ? std::to_string(*a.confidence) : std::string{};
+  int esc = a.escalated ? 1 : 0;
+  sql << insert_bot_answer_sql, soci::use(acc), soci::use(conv), soci::use(a.correlation_id),
+      soci::use(a.question), soci::use(src), soci::use(conf), soci::use(esc), soci::use(a.reason),
+      soci::use(a.posted_id);
+}
+
+void mark_notification_replied(soci::session& sql, int64_t id) {
+  long long i = id;
+  sql << notification_replied_sql, soci::use(i);
+}
+
 handoff_result record_handoff(soci::session& sql, const handoff_input& in) {
   handoff_result out;
+  if (in.answer)
+    record_bot_answer(sql, *in.answer);
   auto c = lock_conversation(sql, in.account_id, in.conversation_id, "open");
   c.handoff_seq += 1;
   c.bot_state = "handed_off";

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bot.hpp"
 #include "core/events.hpp"
 #include "storage/omnichannel.hpp"
 
@@ -98,6 +99,22 @@ struct chatwoot_accepted {
 /// stored one; none when the row is created by this event and no previous status is sent).
 chatwoot_accepted accept_chatwoot_event(soci::session& sql, const core::chatwoot_inbound& in);
 
+/// A question the bot took and what became of it (a bot_answers row).
+struct bot_answer_record {
+  int64_t account_id = 0;
+  int64_t conversation_id = 0;
+  std::string correlation_id;
+  std::string question;                     ///< stored as is (the logs mask it)
+  std::vector<core::answer_source> sources; ///< cited (answered) or closest (escalated)
+  std::optional<double> confidence;
+  bool escalated = false;
+  std::string reason;    ///< core::to_string(escalation_reason) when escalated
+  std::string posted_id; ///< Chatwoot's id of the posted answer (empty: not posted)
+};
+
+/// Inserts a bot_answers row. 1 round trip.
+void record_bot_answer(soci::session& sql, const bot_answer_record& a);
+
 /// What a hand-off records.
 struct handoff_input {
   int64_t account_id = 0;
@@ -109,6 +126,9 @@ struct handoff_input {
   std::string token; ///< claim on the notification
   std::size_t sms_max_segments = 2;
   time_point now;
+  /// The bot's question that escalated (none when a human opened the conversation): recorded
+  /// in the hand-off's transaction.
+  std::optional<bot_answer_record> answer;
 };
 
 /// The outcome of a hand-off.
@@ -118,8 +138,10 @@ struct handoff_result {
   bool no_config = false;
 };
 
-/// Hands a conversation to a human: the next hand-off number, bot silent, status open, and one
-/// notification on the provider's channel (unique per hand-off number).
+/// Hands a conversation to a human: the next hand-off number, bot silent, status open, one
+/// notification on the provider's channel (unique per hand-off number), and the escalated
+/// question's bot_answers row when given. 4-6 round trips (the bot_answers insert is one of
+/// them; none more on the escalation path).
 handoff_result record_handoff(soci::session& sql, const handoff_input& in);
 
 /// The row with this id.
@@ -136,6 +158,10 @@ std::vector<notification_row> claim_due_notifications(soci::session& sql, time_p
 std::optional<notification_row> notification_for_telegram(soci::session& sql,
                                                           const std::string& chat_id,
                                                           const std::string& message_id);
+
+/// Marks a notification answered by its provider (replied_at, the first reply's time kept).
+/// 1 round trip.
+void mark_notification_replied(soci::session& sql, int64_t id);
 
 /// The provider whose notification config names this Telegram chat, if any.
 std::optional<provider_route> provider_for_telegram_chat(soci::session& sql, int64_t chat_id);

@@ -1,11 +1,13 @@
 #include "storage/console.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <soci/soci.h>
 
 #include "core/console.hpp"
 #include "core/error.hpp"
+#include "core/llm_trace.hpp"
 #include "core/phone.hpp"
 #include "storage/db.hpp"
 
@@ -264,7 +266,31 @@ json console_delivery(soci::session& sql, int64_t id, bool reveal) {
       delivery = r;
   if (delivery.is_null())
     throw domain_error(core::sb_error::not_found, "delivery " + std::to_string(id) + " not found");
-  return json{{"delivery", std::move(delivery)}, {"story", story_of(rows)}};
+  auto story = story_of(rows);
+  // The LLM rounds and tool calls behind the replies of the story.
+  std::vector<int64_t> reply_ids;
+  for (const auto& r : rows)
+    if (r["direction"] == "outbound")
+      reply_ids.push_back(r["id"].get<int64_t>());
+  if (!reply_ids.empty()) {
+    std::string ids = json(reply_ids).dump();
+    soci::rowset<soci::row> steps
+        = (sql.prepare << "SELECT console_ts(s.at), s.kind, s.detail::text, s.reply_id FROM "
+                          "llm_steps s WHERE s.reply_id IN (SELECT jsonb_array_elements_text("
+                          "CAST(:ids AS jsonb))::bigint) ORDER BY s.at, s.id",
+           soci::use(ids));
+    for (auto& r : steps) {
+      auto detail = json::parse(r.get<std::string>(2));
+      detail["reply_id"] = r.get<long long>(3);
+      story.push_back({{"at", r.get<std::string>(0)},
+                       {"kind", r.get<std::string>(1)},
+                       {"title", core::llm_step_title(r.get<std::string>(1), detail)},
+                       {"detail", std::move(detail)}});
+    }
+    std::stable_sort(story.begin(), story.end(),
+                     [](const json& a, const json& b) { return a["at"] < b["at"]; });
+  }
+  return json{{"delivery", std::move(delivery)}, {"story", std::move(story)}};
 }
 
 json console_queues(soci::session& sql, const core::queue_filter& f) {
@@ -441,6 +467,11 @@ json console_sends_chart(soci::session& sql, int minutes) {
   return json{{"minutes", std::move(out)}};
 }
 
+/// A latency percentile in ms (one decimal), null for none (-1).
+json ms_or_null(double v) {
+  return v < 0 ? json(nullptr) : json(std::round(v * 10) / 10);
+}
+
 json console_provider_counts(soci::session& sql) {
   auto items = json::array();
   soci::rowset<soci::row> rows
@@ -449,7 +480,11 @@ json console_provider_counts(soci::session& sql) {
                         "updated_at >= now() - interval '1 hour'), "
                         "count(*) FILTER (WHERE status = 'failed' AND updated_at >= now() - "
                         "interval '1 hour'), "
-                        "count(*) FILTER (WHERE status = 'queued') "
+                        "count(*) FILTER (WHERE status = 'queued'), "
+                        "coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY last_latency_ms) "
+                        "FILTER (WHERE updated_at >= now() - interval '1 hour'), -1), "
+                        "coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY last_latency_ms) "
+                        "FILTER (WHERE updated_at >= now() - interval '1 hour'), -1) "
                         "FROM message_delivery_log WHERE direction = 'outbound' AND (status = "
                         "'queued' OR updated_at >= now() - interval '1 hour') "
                         "GROUP BY provider, channel ORDER BY provider, channel");
@@ -458,18 +493,23 @@ json console_provider_counts(soci::session& sql) {
                      {"channel", r.get<std::string>(1)},
                      {"sent_1h", r.get<long long>(2)},
                      {"failed_1h", r.get<long long>(3)},
-                     {"queued", r.get<long long>(4)}});
+                     {"queued", r.get<long long>(4)},
+                     {"p50_ms", ms_or_null(r.get<double>(5))},
+                     {"p99_ms", ms_or_null(r.get<double>(6))}});
   return json{{"items", std::move(items)}};
 }
 
-json console_bot(soci::session& sql) {
+json console_bot(soci::session& sql, const core::bot_filter& f) {
+  if (f.reveal)
+    audit(sql, "reveal", "bot", {{"hours", f.hours}});
   auto handed = json::array();
   long long conversations = 0, handed_off = 0;
   soci::rowset<soci::row> rows
       = (sql.prepare
          << "SELECT t.n, t.h, c.account_id, c.conversation_id, coalesce(c.escalation_reason, ''), "
             "c.status, console_ts(c.updated_at), coalesce(n.channel, ''), coalesce(n.status, ''), "
-            "coalesce(n.attempts, 0), coalesce(n.last_error, '') "
+            "coalesce(n.attempts, 0), coalesce(n.last_error, ''), "
+            "(n.replied_at IS NOT NULL)::int, coalesce(console_ts(n.replied_at), '') "
             "FROM (SELECT count(*) AS n, count(*) FILTER (WHERE bot_state = 'handed_off') AS h "
             "FROM chatwoot_conversations) t "
             "LEFT JOIN (SELECT * FROM chatwoot_conversations WHERE bot_state = 'handed_off' "
@@ -495,19 +535,54 @@ json console_bot(soci::session& sql) {
                       {"status", r.get<std::string>(5)},
                       {"updated_at", r.get<std::string>(6)},
                       {"notification", std::move(notification)},
-                      {"provider_replied", nullptr}});
+                      {"provider_replied", r.get<int>(11) == 1},
+                      {"provider_replied_at", or_null(r.get<std::string>(12))}});
   }
+  // The answers of the window: counts, the articles cited, the questions not answered.
+  int hours = f.hours;
+  long long questions = 0, answered = 0;
+  sql << "SELECT count(*), count(*) FILTER (WHERE NOT escalated) FROM bot_answers WHERE at >= "
+         "now() - make_interval(hours => :h)",
+      soci::use(hours), soci::into(questions), soci::into(answered);
+  auto top = json::array();
+  soci::rowset<soci::row> cited
+      = (sql.prepare << "SELECT coalesce(s->>'title', ''), coalesce(s->>'url', ''), "
+                        "coalesce((s->>'article_id')::bigint, 0), count(*) FROM bot_answers b, "
+                        "jsonb_array_elements(b.sources) s WHERE NOT b.escalated AND b.at >= now() "
+                        "- make_interval(hours => :h) GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1 LIMIT 10",
+         soci::use(hours));
+  for (auto& r : cited)
+    top.push_back({{"title", r.get<std::string>(0)},
+                   {"url", r.get<std::string>(1)},
+                   {"article_id", r.get<long long>(2)},
+                   {"cited", r.get<long long>(3)}});
+  auto gaps = json::array();
+  soci::rowset<soci::row> missed
+      = (sql.prepare << "SELECT min(question), console_ts(max(at)), count(*), "
+                        "string_agg(DISTINCT reason, ',' ORDER BY reason) FROM bot_answers WHERE "
+                        "reason IN ('no_match', 'low_confidence') AND at >= now() - "
+                        "make_interval(hours => :h) GROUP BY lower(btrim(question)) "
+                        "ORDER BY count(*) DESC, max(at) DESC LIMIT 20",
+         soci::use(hours));
+  for (auto& r : missed)
+    gaps.push_back({{"question", core::console_body(r.get<std::string>(0), f.reveal)},
+                    {"at", r.get<std::string>(1)},
+                    {"count", r.get<long long>(2)},
+                    {"reason", r.get<std::string>(3)}});
   return json{{"rates",
                {{"conversations", conversations},
                 {"handed_off", handed_off},
                 {"escalation_rate", conversations == 0
                                         ? json(nullptr)
                                         : json(static_cast<double>(handed_off) / conversations)},
-                {"bot_answers", nullptr},
-                {"answer_rate", nullptr}}},
+                {"questions", questions},
+                {"bot_answers", answered},
+                {"answer_rate", questions == 0 ? json(nullptr)
+                                               : json(static_cast<double>(answered) / questions)}}},
+              {"hours", hours},
               {"handed_off", std::move(handed)},
-              {"top_articles", json::array()},
-              {"knowledge_gaps", json::array()}};
+              {"top_articles", std::move(top)},
+              {"knowledge_gaps", std::move(gaps)}};
 }
 
 } // namespace switchboard::storage

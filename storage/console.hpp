@@ -22,8 +22,9 @@ namespace switchboard::storage {
 nlohmann::json console_deliveries(soci::session& sql, const core::delivery_filter& f);
 
 /// {"delivery": item, "story": [...]}: the row and the rows of its correlation id and session
-/// (its inbound message and reply included), as a time line. 404 when there is no such row.
-/// 1 round trip (2 with reveal).
+/// (its inbound message and reply included) and the LLM rounds and tool calls behind its
+/// replies (llm_steps), as a time line. 404 when there is no such row. 2 round trips (3 with
+/// reveal).
 nlohmann::json console_delivery(soci::session& sql, int64_t id, bool reveal);
 
 /// {"outbound", "notifications", "inbox", "items"}: backlog counts and the outbound rows still
@@ -60,14 +61,18 @@ nlohmann::json console_close_session(soci::session& sql, int64_t id);
 /// listed empty. 1 round trip.
 nlohmann::json console_sends_chart(soci::session& sql, int minutes);
 
-/// {"items": [{provider, channel, sent_1h, failed_1h, queued}]}: outbound rows of the last hour
-/// by provider and channel (sent counts sent, delivered and read), and the rows queued now.
-/// 1 round trip.
+/// {"items": [{provider, channel, sent_1h, failed_1h, queued, p50_ms, p99_ms}]}: outbound rows
+/// of the last hour by provider and channel (sent counts sent, delivered and read), the rows
+/// queued now, and the median and 99th percentile (percentile_cont) of the last hour's attempt
+/// latencies (last_latency_ms; null with none). 1 round trip.
 nlohmann::json console_provider_counts(soci::session& sql);
 
-/// {"rates", "handed_off", "top_articles", "knowledge_gaps"}: the support bot's conversations and
-/// hand-offs with their notification. Bot answers are not recorded yet: bot_answers, answer_rate
-/// and provider_replied are null, top_articles and knowledge_gaps empty. 1 round trip.
-nlohmann::json console_bot(soci::session& sql);
+/// {"rates", "hours", "handed_off", "top_articles", "knowledge_gaps"}: the support bot's
+/// conversations and hand-offs (each with its notification and whether the provider replied),
+/// and over the last f.hours its answers: questions, bot_answers (not escalated), answer_rate,
+/// the articles answers cited most, and the questions escalated for no match or low confidence
+/// (most frequent, then latest; masked unless revealed, a reveal audited). 4 round trips (5
+/// with reveal).
+nlohmann::json console_bot(soci::session& sql, const core::bot_filter& f = {});
 
 } // namespace switchboard::storage

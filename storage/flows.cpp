@@ -30,8 +30,13 @@ constexpr pg_statement lock_burst_sql{
     "FROM message_delivery_log WHERE id = ANY($1::bigint[]) AND direction = 'inbound' AND "
     "reply_id IS NULL ORDER BY id FOR NO KEY UPDATE"};
 
+// $1, $2: inbound ids and their reply; $3-$6: the replies' llm steps (reply id, start in Unix
+// ms, kind, detail), inserted by the same statement.
 constexpr pg_statement link_burst_sql{
     "sb_burst_link",
+    "WITH steps AS (INSERT INTO llm_steps (reply_id, at, kind, detail) SELECT s.reply, "
+    "to_timestamp(s.at / 1000.0), s.kind, CAST(s.detail AS jsonb) FROM unnest($3::bigint[], "
+    "$4::bigint[], $5::text[], $6::text[]) AS s(reply, at, kind, detail)) "
     "UPDATE message_delivery_log m SET reply_id = v.reply, next_attempt_at = NULL, "
     "claim_token = NULL, updated_at = now() FROM unnest($1::bigint[], $2::bigint[]) AS v(id, "
     "reply) "
@@ -503,17 +508,27 @@ queue_replies(soci::session& sql, const channel_policy& policy,
     owner.push_back(i);
   }
   auto reply_ids = insert_deliveries(sql, replies, next);
-  std::vector<int64_t> link_ids, link_replies;
+  std::vector<int64_t> link_ids, link_replies, step_replies, step_at;
+  std::vector<std::string> step_kinds, step_details;
   for (std::size_t k = 0; k < replies.size(); ++k) {
     if (reply_ids[k] == 0)
       throw domain_error(sb_error::internal, "reply row was not inserted");
+    for (const auto& st : requests[owner[k]]->steps) {
+      step_replies.push_back(reply_ids[k]);
+      step_at.push_back(
+          std::chrono::duration_cast<std::chrono::milliseconds>(st.at.time_since_epoch()).count());
+      step_kinds.push_back(st.kind);
+      step_details.push_back(st.detail);
+    }
     for (auto id : held[owner[k]]) {
       link_ids.push_back(id);
       link_replies.push_back(reply_ids[k]);
     }
     out[owner[k]] = std::move(replies[k]);
   }
-  pg_exec(sql, link_burst_sql, {pg_int_array(link_ids), pg_int_array(link_replies)});
+  pg_exec(sql, link_burst_sql,
+          {pg_int_array(link_ids), pg_int_array(link_replies), pg_int_array(step_replies),
+           pg_int_array(step_at), pg_text_array(step_kinds), pg_text_array(step_details)});
   return out;
 }
 
@@ -521,7 +536,7 @@ std::optional<delivery_row> queue_reply(soci::session& sql, const channel_policy
                                         const std::vector<claimed_inbound>& inbound,
                                         const std::string& channel, const std::string& text,
                                         const std::string& message_type, time_point now) {
-  reply_request req{inbound, channel, text, message_type, now};
+  reply_request req{inbound, channel, text, message_type, now, {}};
   return queue_replies(sql, policy, {&req}).at(0);
 }
 

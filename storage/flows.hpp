@@ -108,6 +108,15 @@ struct claimed_inbound {
   std::string token;
 };
 
+/// One step of the LLM conversation behind a reply (an llm_steps row): an LLM round or a tool
+/// call, when it started and what the console's story shows of it (no prompt, no tool
+/// arguments' values).
+struct llm_step {
+  std::string kind; ///< llm_round | tool_call
+  time_point at;
+  std::string detail; ///< a JSON object
+};
+
 /// A reply to a burst of inbound messages.
 struct reply_request {
   std::vector<claimed_inbound> inbound;
@@ -115,11 +124,13 @@ struct reply_request {
   std::string text;    ///< formatted for the channel by the plan
   std::string message_type;
   time_point now;
+  std::vector<llm_step> steps; ///< the LLM rounds and tool calls that produced `text`
 };
 
 /// Queues replies to bursts of inbound messages, each on its channel, when their claims still
 /// hold (rows whose claim another claimant took are left alone); nullopt for a reply whose
-/// burst has no claim left. Set-based: 5 round trips for the whole batch.
+/// burst has no claim left. Each reply's llm steps are inserted with the statement that links
+/// the burst to its reply. Set-based: 5 round trips for the whole batch.
 std::vector<std::optional<delivery_row>>
 queue_replies(soci::session& sql, const channel_policy& policy,
               const std::vector<const reply_request*>& requests);

@@ -95,9 +95,11 @@ constexpr const char* insert_delivery_sql
 // The outbox statements, per table (index: outbox::deliveries, outbox::notifications).
 constexpr const char* record_failed_sql[] = {
     "UPDATE message_delivery_log SET status = 'failed', last_error = :err, next_attempt_at = NULL, "
-    "claim_token = NULL, updated_at = now() WHERE id = :id AND status = 'queued'",
+    "claim_token = NULL, last_latency_ms = coalesce(nullif(CAST(:lat AS int), -1), "
+    "last_latency_ms), updated_at = now() WHERE id = :id AND status = 'queued'",
     "UPDATE provider_notifications SET status = 'failed', last_error = :err, next_attempt_at = "
-    "NULL, claim_token = NULL, updated_at = now() WHERE id = :id AND status = 'queued'",
+    "NULL, claim_token = NULL, updated_at = now() WHERE CAST(:lat AS int) IS NOT NULL AND "
+    "id = :id AND status = 'queued'",
 };
 
 constexpr const char* claim_due_sql
@@ -411,10 +413,12 @@ nlohmann::json session_deliveries_json(soci::session& sql, int64_t session_id) {
   return nlohmann::json{{"deliveries", std::move(out)}};
 }
 
-void record_failed(soci::session& sql, int64_t id, const std::string& error, outbox box) {
+void record_failed(soci::session& sql, int64_t id, const std::string& error, outbox box,
+                   int64_t latency_ms) {
   std::string err = error;
   long long i = id;
-  sql << record_failed_sql[static_cast<int>(box)], soci::use(err), soci::use(i);
+  int lat = static_cast<int>(latency_ms);
+  sql << record_failed_sql[static_cast<int>(box)], soci::use(err), soci::use(lat), soci::use(i);
 }
 
 void link_reply(soci::session& sql, int64_t inbound_id, int64_t reply_id) {

@@ -131,9 +131,10 @@ nlohmann::json session_deliveries_json(soci::session& sql, int64_t session_id);
 /// (provider_notifications). Both follow the same claim/attempt protocol.
 enum class outbox { deliveries, notifications };
 
-/// Records the final failure of a send.
+/// Records the final failure of a send (and, for a delivery row, the attempt's latency when
+/// known, >= 0, in the same UPDATE).
 void record_failed(soci::session& sql, int64_t id, const std::string& error,
-                   outbox box = outbox::deliveries);
+                   outbox box = outbox::deliveries, int64_t latency_ms = -1);
 
 /// Links an inbound row to the reply queued for it.
 void link_reply(soci::session& sql, int64_t inbound_id, int64_t reply_id);

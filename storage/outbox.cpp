@@ -34,8 +34,10 @@ constexpr pg_statement sent_sql{
     "UPDATE message_delivery_log m SET status = 'sent', external_id = nullif(v.ext, ''), "
     "sms_segments = coalesce(nullif(v.seg, 0), m.sms_segments), "
     "sms_encoding = coalesce(nullif(v.enc, ''), m.sms_encoding), "
+    "last_latency_ms = coalesce(nullif(v.lat, -1), m.last_latency_ms), "
     "last_error = NULL, next_attempt_at = NULL, claim_token = NULL, updated_at = now() "
-    "FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[]) AS v(id, ext, seg, enc) "
+    "FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[]) "
+    "AS v(id, ext, seg, enc, lat) "
     "WHERE m.id = v.id AND "
     "m.status IN ('queued', 'failed') "
     "RETURNING m.id, coalesce(m.session_id, 0), m.message_type, m.channel, m.provider, "
@@ -104,16 +106,17 @@ constexpr pg_statement lock_retry_sql[] = {
      "WHERE id = $1::bigint AND status = 'queued' FOR NO KEY UPDATE"},
 };
 
-// $1 id, $2 error, $3 delay in ms.
+// $1 id, $2 error, $3 delay in ms, $4 the attempt's latency in ms (-1: unknown).
 constexpr pg_statement reschedule_sql[] = {
     {"sb_outbox_reschedule",
      "UPDATE message_delivery_log SET last_error = nullif($2, ''), claim_token = NULL, "
-     "next_attempt_at = now() + make_interval(secs => $3::bigint / 1000.0), updated_at = now() "
+     "next_attempt_at = now() + make_interval(secs => $3::bigint / 1000.0), updated_at = now(), "
+     "last_latency_ms = coalesce(nullif($4::int, -1), last_latency_ms) "
      "WHERE id = $1::bigint AND status = 'queued' RETURNING id"},
     {"sb_outbox_reschedule_notifications",
      "UPDATE provider_notifications SET last_error = nullif($2, ''), claim_token = NULL, "
      "next_attempt_at = now() + make_interval(secs => $3::bigint / 1000.0), updated_at = now() "
-     "WHERE id = $1::bigint AND status = 'queued' RETURNING id"},
+     "WHERE id = $1::bigint AND status = 'queued' AND $4::int IS NOT NULL RETURNING id"},
 };
 
 // $1 id, $2 claim token, $3 delay in ms, $4 attempts to give back (0 or 1).
@@ -263,9 +266,10 @@ std::optional<retry_facts> lock_for_retry(soci::session& sql, int64_t id, outbox
 }
 
 bool reschedule_row(soci::session& sql, int64_t id, outbox box, const std::string& error,
-                    std::chrono::milliseconds delay) {
-  auto r = pg_exec(sql, reschedule_sql[static_cast<int>(box)],
-                   {std::to_string(id), error, std::to_string(delay.count())});
+                    std::chrono::milliseconds delay, int64_t latency_ms) {
+  auto r = pg_exec(
+      sql, reschedule_sql[static_cast<int>(box)],
+      {std::to_string(id), error, std::to_string(delay.count()), std::to_string(latency_ms)});
   return r.size() > 0;
 }
 
@@ -315,7 +319,7 @@ std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const att
 std::vector<bool> record_sends(soci::session& sql, const core::channel_policy& policy,
                                const std::vector<const sent_record*>& in) {
   std::vector<bool> out(in.size(), false);
-  std::vector<int64_t> ids, segments;
+  std::vector<int64_t> ids, segments, latencies;
   std::vector<std::string> exts, encodings;
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (in[i]->box == outbox::notifications) {
@@ -327,12 +331,13 @@ std::vector<bool> record_sends(soci::session& sql, const core::channel_policy& p
     exts.push_back(in[i]->external_id);
     segments.push_back(in[i]->sms_segments);
     encodings.push_back(in[i]->sms_encoding);
+    latencies.push_back(in[i]->latency_ms);
   }
   if (ids.empty())
     return out;
-  auto rows = pg_exec(
-      sql, sent_sql,
-      {pg_int_array(ids), pg_text_array(exts), pg_int_array(segments), pg_text_array(encodings)});
+  auto rows = pg_exec(sql, sent_sql,
+                      {pg_int_array(ids), pg_text_array(exts), pg_int_array(segments),
+                       pg_text_array(encodings), pg_int_array(latencies)});
   std::set<int64_t> updated;
   std::vector<int64_t> sessions;
   std::vector<bool> wa, sms;

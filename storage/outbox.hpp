@@ -38,9 +38,11 @@ struct sent_record {
   outbox box = outbox::deliveries;
   int sms_segments = 0;       ///< SMS: segments the body went out in (0: not an SMS)
   std::string sms_encoding{}; ///< SMS: "GSM-7" or "UCS-2"
+  int64_t latency_ms = -1;    ///< the attempt's provider call (-1: unknown, kept as it was)
 };
 
-/// Records sends as sent with the providers' ids (and an SMS's segments and encoding), sets the
+/// Records sends as sent with the providers' ids (and an SMS's segments and encoding, and the
+/// attempt's latency in last_latency_ms, in the same UPDATE), sets the
 /// sessions' summary flags for summaries, and applies status callbacks that raced ahead of them
 /// (acting on their error codes with `policy`, see apply_status_update). 2-3 round trips per
 /// batch (plus a few per early status found). Answers per record whether its row was updated.
@@ -90,9 +92,10 @@ struct retry_facts {
 std::optional<retry_facts> lock_for_retry(soci::session& sql, int64_t id, outbox box);
 
 /// Puts a queued row back in the outbox, due after `delay` and unclaimed, so the sweeper sends it
-/// then (durable: a restart does not lose the schedule). 1 round trip.
+/// then (durable: a restart does not lose the schedule); a delivery row keeps the failed
+/// attempt's latency when known (>= 0). 1 round trip.
 bool reschedule_row(soci::session& sql, int64_t id, outbox box, const std::string& error,
-                    std::chrono::milliseconds delay);
+                    std::chrono::milliseconds delay, int64_t latency_ms = -1);
 
 /// A send held back by its provider's open circuit breaker: due again after `delay`, unclaimed,
 /// its attempt counter as it was (`refund` the attempt its claim counted, if any). False when

@@ -76,6 +76,13 @@ constexpr pg_statement notifications_sql{
     "    AND n.created_at < now() - make_interval(secs => $1::bigint) "
     "  ORDER BY n.id LIMIT $2 FOR UPDATE OF n SKIP LOCKED))"};
 
+// The bot's questions: nothing else names them; at is indexed.
+constexpr pg_statement bot_answers_sql{
+    "sb_retention_bot_answers",
+    "DELETE FROM bot_answers WHERE ctid = ANY(ARRAY("
+    "  SELECT ctid FROM bot_answers WHERE at < now() - make_interval(secs => $1::bigint) "
+    "  ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED))"};
+
 /// A retained table: its name and its purge statement (the inbox's is purge_inbox).
 struct purge_of {
   retained table;
@@ -91,6 +98,7 @@ const purge_of purges[] = {
     {retained::message_delivery_log, "message_delivery_log", &delivery_log_sql},
     {retained::omnichannel_sessions, "omnichannel_sessions", &sessions_sql},
     {retained::provider_notifications, "provider_notifications", &notifications_sql},
+    {retained::bot_answers, "bot_answers", &bot_answers_sql},
 };
 
 const purge_of& purge_for(retained t) {

@@ -15,12 +15,13 @@ namespace switchboard::storage {
 
 /// A table retention purges.
 enum class retained {
-  inbox,                 ///< processed inbox rows (the dedupe window)
-  processed_webhooks,    ///< the older webhook dedupe table (same window)
-  delivery_status_early, ///< status callbacks parked for a send that was never recorded
-  message_delivery_log,  ///< delivery-log rows in a final state
-  omnichannel_sessions,  ///< closed sessions whose delivery-log rows are all gone
-  provider_notifications ///< hand-off notifications in a final state
+  inbox,                  ///< processed inbox rows (the dedupe window)
+  processed_webhooks,     ///< the older webhook dedupe table (same window)
+  delivery_status_early,  ///< status callbacks parked for a send that was never recorded
+  message_delivery_log,   ///< delivery-log rows in a final state
+  omnichannel_sessions,   ///< closed sessions whose delivery-log rows are all gone
+  provider_notifications, ///< hand-off notifications in a final state
+  bot_answers             ///< the support bot's recorded questions (the console's figures)
 };
 
 /// Every retained table, in purge order (a session goes after its delivery-log rows).

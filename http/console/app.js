@@ -262,6 +262,7 @@
     deliveries: { phone: '', correlation_id: '', channel: '', status: '', direction: '', reveal: false, selected: null },
     sessions: { status: '', phone: '', reveal: false, selected: null },
     queues: { status: '' },
+    bot: { hours: '168', reveal: false },
   };
 
   function pageTitle(text, ...extra) {
@@ -305,7 +306,7 @@
         return [h('p', { class: 'muted count' }, rows.length + ' message(s)' + (st.reveal ? ', revealed' : ', masked')),
           table(deliveryColumns, rows, {
             empty: 'No message matches.',
-            rowAttrs: (d) => ({ class: 'delivery', 'data-id': d.id, 'data-status': d.status }),
+            rowAttrs: (d) => ({ class: 'delivery', 'data-id': d.id, 'data-status': d.status, 'data-type': d.message_type }),
             onRow: (d) => openStory(d.id),
           })];
       });
@@ -482,15 +483,29 @@
   }
 
   function renderBot(main) {
+    const st = state.bot;
     const box = h('div', { id: 'bot-view' });
-    append(main, [pageTitle('Support bot', h('button', { type: 'button', onclick: () => load() }, 'Refresh')), box]);
+    const form = h('form', { class: 'filters', id: 'bot-filter' },
+      select('bhours', 'Answers of the last (hours)', ['24', '168', '720'], st.hours),
+      checkbox('breveal', 'Reveal questions (audited)', st.reveal),
+      h('button', { type: 'submit' }, 'Show'));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      st.hours = form.elements.bhours.value;
+      st.reveal = form.elements.breveal.checked;
+      load();
+    });
+    form.elements.breveal.addEventListener('change', () => form.requestSubmit());
+    append(main, [pageTitle('Support bot', h('button', { type: 'button', onclick: () => load() }, 'Refresh')), form, box]);
     function load() {
       return into(box, async () => {
-        const b = await api('GET', '/admin/v1/bot');
+        const b = await api('GET', '/admin/v1/bot', { hours: st.hours, reveal: st.reveal });
         const r = b.rates || {};
+        const recorded = (v) => (v === null || v === undefined ? 'not recorded' : v);
         return [
           cards([['conversations', r.conversations], ['handed off', r.handed_off], ['escalation rate', pct(r.escalation_rate)],
-            ['bot answers', r.bot_answers], ['answer rate', pct(r.answer_rate)]]),
+            ['questions', recorded(r.questions), 'questions'], ['bot answers', recorded(r.bot_answers), 'bot-answers'],
+            ['answer rate', r.answer_rate === null || r.answer_rate === undefined ? 'not recorded' : pct(r.answer_rate), 'answer-rate']]),
           h('h2', {}, 'Handed off to a person'),
           table([
             { label: 'Account', cls: 'num', cell: (x) => x.account_id },
@@ -501,19 +516,22 @@
             { label: 'Provider notified', cls: 'notified', cell: (x) => x.notification
               ? [x.notification.channel, ' ', badge(x.notification.status), ' ', x.notification.attempts + ' tries', x.notification.last_error ? ' · ' + x.notification.last_error : '']
               : 'no notification' },
-            { label: 'Provider replied', cls: 'replied', cell: (x) => (x.provider_replied ? 'yes' : 'no') },
-          ], b.handed_off || [], { empty: 'No conversation handed off.', rowAttrs: () => ({ class: 'handoff' }) }),
+            { label: 'Provider replied', cls: 'replied', cell: (x) => (x.provider_replied === null || x.provider_replied === undefined
+              ? 'not recorded' : x.provider_replied ? ['yes', x.provider_replied_at ? ' · ' + when(x.provider_replied_at) : ''] : 'no') },
+          ], b.handed_off || [], { empty: 'No conversation handed off.', rowAttrs: (x) => ({ class: 'handoff', 'data-replied': String(!!x.provider_replied) }) }),
           h('div', { class: 'two' },
             h('div', {}, h('h2', {}, 'Most cited articles'),
               table([
                 { label: 'Article', cls: 'title', cell: (a) => (a.url ? h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer' }, show(a.title)) : show(a.title)) },
-                { label: 'Cited', cls: 'num', cell: (a) => show(a.cited) },
-              ], b.top_articles || [], { empty: 'No article cited yet.' })),
-            h('div', {}, h('h2', {}, 'Knowledge gaps (no article matched)'),
+                { label: 'Cited', cls: 'num cited', cell: (a) => show(a.cited) },
+              ], b.top_articles || [], { empty: 'No article cited yet.', rowAttrs: () => ({ class: 'article' }) })),
+            h('div', {}, h('h2', {}, 'Knowledge gaps (no match or low confidence)'),
               table([
                 { label: 'Question', cls: 'question', cell: (g) => show(g.question) },
-                { label: 'When', cls: 'time', cell: (g) => when(g.at) },
-              ], b.knowledge_gaps || [], { empty: 'No unanswered question.' }))),
+                { label: 'Asked', cls: 'num', cell: (g) => show(g.count) },
+                { label: 'Why', cls: 'reason', cell: (g) => show(g.reason) },
+                { label: 'Last', cls: 'time', cell: (g) => when(g.at) },
+              ], b.knowledge_gaps || [], { empty: 'No unanswered question.', rowAttrs: () => ({ class: 'gap' }) }))),
         ];
       });
     }
@@ -609,8 +627,8 @@
             { label: 'Sent (1h)', cls: 'num', cell: (p) => show(p.sent_1h) },
             { label: 'Failed (1h)', cls: 'num', cell: (p) => show(p.failed_1h) },
             { label: 'Success (1h)', cls: 'num success', cell: (p) => pct(p.success_rate_1h) },
-            { label: 'p50', cls: 'num', cell: (p) => ms(p.p50_ms) },
-            { label: 'p99', cls: 'num', cell: (p) => ms(p.p99_ms) },
+            { label: 'p50', cls: 'num p50', cell: (p) => ms(p.p50_ms) },
+            { label: 'p99', cls: 'num p99', cell: (p) => ms(p.p99_ms) },
             { label: 'In flight', cls: 'num', cell: (p) => show(p.in_flight) },
             { label: 'Queued', cls: 'num', cell: (p) => show(p.queued) },
           ], items, { empty: 'No provider configured.', rowAttrs: (p) => ({ class: 'provider-row', 'data-provider': p.provider }) }),

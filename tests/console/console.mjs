@@ -65,13 +65,35 @@ try {
   await page.goto(cfg.url + '/console/#/bot');
   await page.waitForSelector('#bot-view .cards, #bot-view .error');
   out.handoffs = (await page.$$('tr.handoff')).length;
+  const card = (cls) => page.$eval(`#bot-view .card.${cls} .value`, (e) => e.textContent.trim()).catch(() => null);
+  out.bot_questions = await card('questions');
+  out.bot_answers = await card('bot-answers');
+  out.bot_answer_rate = await card('answer-rate');
+  out.handoff_replied = await page.$$eval('tr.handoff', (es) => es.map((e) => e.dataset.replied));
+  out.replied_cells = await texts(page, 'tr.handoff td.replied');
+  out.top_articles = await texts(page, 'tr.article td.title');
+  out.top_article_cited = await texts(page, 'tr.article td.cited');
+  out.gaps = await texts(page, 'tr.gap td.question');
   await shot('bot');
+  await page.click('#breveal');
+  await page.waitForFunction(() => [...document.querySelectorAll('tr.gap td.question')].some((e) => !e.textContent.startsWith('[')));
+  out.gap_revealed = (await texts(page, 'tr.gap td.question'))[0];
+
+  // A reply's story: the LLM rounds and tool calls behind it.
+  await page.goto(cfg.url + '/console/#/deliveries');
+  await page.waitForSelector('tr.delivery[data-type=reply]');
+  await page.click('tr.delivery[data-type=reply]');
+  await page.waitForSelector('#story ol.story li.k-llm_round');
+  out.reply_story_kinds = await texts(page, '#story ol.story li .badge.kind');
+  await shot('story');
 
   await page.goto(cfg.url + '/console/#/providers');
   await page.waitForSelector('#sends-chart rect.bar');
   out.bars = (await page.$$('#sends-chart rect.bar')).length;
   out.series = await page.$$eval('#sends-chart rect.bar', (es) => [...new Set(es.map((e) => e.dataset.series))].sort());
   out.providers = await texts(page, 'tr.provider-row td.provider');
+  out.mtn_p50 = await page.$eval('tr.provider-row[data-provider=mtn] td.p50', (e) => e.textContent.trim()).catch(() => null);
+  out.mtn_p99 = await page.$eval('tr.provider-row[data-provider=mtn] td.p99', (e) => e.textContent.trim()).catch(() => null);
   await shot('providers');
   out.csp_violations = await page.evaluate(() => window.__csp);
 } catch (e) {

@@ -24,15 +24,7 @@ constexpr const char* hook_path = "/webhooks/chatwoot?account_id=7";
 
 /// A provider whose Chatwoot account is `account`, notified as `via`.
 void configure_provider(test::stack& s, const std::string& via) {
-  auto sql = s.db().connect();
-  *sql << "INSERT INTO providers (name) VALUES ('Acme Repairs')";
-  long long id = 0;
-  *sql << "SELECT id FROM providers WHERE name = 'Acme Repairs'", soci::into(id);
-  std::string slug = portal; // SOCI runs the statement after the full expression: no temporaries
-  *sql << "INSERT INTO provider_notification_config (provider_id, chatwoot_account_id, "
-          "chatwoot_portal_slug, notify_via, telegram_chat_id, notify_phone, notify_email) "
-          "VALUES (:id, :a, :p, :v, :chat, '+250788000999', 'desk@acme.example')",
-      soci::use(id), soci::use(account), soci::use(slug), soci::use(via), soci::use(provider_chat);
+  test::configure_bot_provider(s, account, portal, via, provider_chat);
 }
 
 /// The customer writes in conversation `conv` (pending by default).
@@ -111,6 +103,18 @@ TEST_CASE("a customer question is answered from the Help Center with sources", "
   CHECK(content.find("[end of article") == std::string::npos); // prompt markup never leaks
   CHECK(chatwoot_calls(s, 101, "toggle_status").empty());
   CHECK(telegram_sends(s).empty());
+  // The answer is recorded: the question as asked, the articles cited, Chatwoot's message id.
+  auto posted_id
+      = std::to_string(chatwoot_calls(s, 101, "messages")[0]["response"]["id"].get<int64_t>());
+  REQUIRE(test::eventually([&] {
+    return test::count(s, "SELECT count(*) FROM bot_answers WHERE conversation_id = 101") == 1;
+  }));
+  CHECK(test::count(s, "SELECT count(*) FROM bot_answers WHERE conversation_id = 101 AND NOT "
+                       "escalated AND reason IS NULL AND question = 'How long does a refund take "
+                       "to arrive?' AND jsonb_array_length(sources) >= 1 AND confidence > 0 AND "
+                       "posted_id = '"
+                           + posted_id + "'")
+        == 1);
 }
 
 TEST_CASE("Chatwoot credentials: the user token reads the Help Center, the bot token posts; with "
@@ -226,6 +230,14 @@ TEST_CASE("asking for a human hands off: status open, private note, Telegram not
   CHECK(posted["private"] == false);
   // The provider gets a confirmation.
   REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 2; }));
+  // Recorded: the escalated question and its reason, and the provider's reply.
+  CHECK(test::count(s, "SELECT count(*) FROM bot_answers WHERE conversation_id = 102 AND "
+                       "escalated AND reason = 'asked_for_human' AND posted_id IS NULL AND "
+                       "question = 'I want to talk to a HUMAN please'")
+        == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM provider_notifications WHERE conversation_id = 102 "
+                       "AND replied_at IS NOT NULL")
+        == 1);
 }
 
 TEST_CASE("Telegram: bad secret is 401 and posts nothing; strangers and stray messages get an "
@@ -338,6 +350,13 @@ TEST_CASE("no matching article or a low-confidence answer hands off", "[bot]") {
   CHECK(test::count(s,
                     "SELECT count(*) FROM chatwoot_conversations WHERE conversation_id = 107 AND "
                     "bot_state = 'handed_off'")
+        == 1);
+  // Both are knowledge gaps: recorded with their reason (and the LLM's confidence).
+  CHECK(test::count(s, "SELECT count(*) FROM bot_answers WHERE conversation_id = 106 AND "
+                       "escalated AND reason = 'no_match'")
+        == 1);
+  CHECK(test::count(s, "SELECT count(*) FROM bot_answers WHERE conversation_id = 107 AND "
+                       "escalated AND reason = 'low_confidence' AND confidence < 0.2")
         == 1);
 }
 

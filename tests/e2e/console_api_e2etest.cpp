@@ -158,12 +158,23 @@ TEST_CASE("the console API answers what happened to a call's summary: masked, re
       CHECK(p["failed_1h"] == 0);
       CHECK(p["success_rate_1h"] == 1.0);
       CHECK(p["circuit"] == "closed");
+      // The send's latency, recorded with its result: one send, so p50 = p99 = its latency.
+      REQUIRE(p["p50_ms"].is_number());
+      CHECK(p["p50_ms"].get<double>() >= 0);
+      CHECK(p["p99_ms"] == p["p50_ms"]);
     }
   CHECK(mtn);
   auto bot = get(s, "/admin/v1/bot");
   REQUIRE(bot.status == 200);
   CHECK(bot.json()["rates"]["conversations"] == 0);
   CHECK(bot.json()["handed_off"].empty());
+  CHECK(bot.json()["rates"]["bot_answers"] == 0);
+  CHECK(bot.json()["rates"]["answer_rate"].is_null()); // no question yet
+  CHECK(bot.json()["top_articles"].empty());
+  CHECK(bot.json()["knowledge_gaps"].empty());
+  CHECK(get(s, "/admin/v1/bot?hours=0").status == 400);
+  CHECK(get(s, "/admin/v1/bot?hours=24&reveal=1").status == 200);
+  CHECK(has(audit_actions(s), "reveal bot"));
   auto node = get(s, "/admin/v1/node");
   REQUIRE(node.status == 200);
   CHECK(node.json()["draining"] == false);

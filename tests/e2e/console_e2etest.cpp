@@ -50,6 +50,54 @@ void listed(test::stack& s, const std::string& query) {
       15s));
 }
 
+constexpr long long cw_account = 7;
+constexpr long long provider_chat = 555001;
+
+/// A customer message in Chatwoot conversation `conv`, delivered by the simulator's webhook.
+void customer_asks(test::stack& s, int64_t conv, const std::string& text) {
+  sim(s, "/_sim/chatwoot/webhook",
+      {{"path", "/webhooks/chatwoot?account_id=" + std::to_string(cw_account)},
+       {"event", "message_created"},
+       {"account_id", cw_account},
+       {"conversation_id", conv},
+       {"content", text},
+       {"message_type", "incoming"},
+       {"sender_name", "Aline"},
+       {"status", "pending"}});
+}
+
+/// The bot's traffic: an answer, a hand-off the provider answers on Telegram, a question no
+/// article matches.
+void bot_traffic(test::stack& s) {
+  test::load_help_center(s, "help");
+  test::configure_bot_provider(s, cw_account, "help", "telegram", provider_chat);
+  customer_asks(s, 201, "How long does a refund take to arrive?");
+  customer_asks(s, 202, "I want to talk to a HUMAN please");
+  customer_asks(s, 203, "Do you sell purple giraffes on Mars?");
+  REQUIRE(test::eventually(
+      [&] {
+        return test::count(s, "SELECT count(*) FROM provider_notifications WHERE conversation_id "
+                              "= 202 AND status = 'sent'")
+               == 1;
+      },
+      15s));
+  auto message_id = test::count(s, "SELECT external_id::bigint FROM provider_notifications WHERE "
+                                   "conversation_id = 202");
+  sim(s, "/_sim/telegram/update",
+      {{"chat_id", provider_chat},
+       {"first_name", "Jo"},
+       {"text", "Hi Aline, I am on it."},
+       {"reply_to_message_id", message_id}});
+  REQUIRE(test::eventually(
+      [&] {
+        return test::count(s, "SELECT count(*) FROM provider_notifications WHERE replied_at IS "
+                              "NOT NULL")
+                   == 1
+               && test::count(s, "SELECT count(*) FROM bot_answers") == 3;
+      },
+      15s));
+}
+
 } // namespace
 
 TEST_CASE("the operator console in headless Chromium shows real traffic: masked phones, "
@@ -66,7 +114,16 @@ TEST_CASE("the operator console in headless Chromium shows real traffic: masked 
   // A call-ended fan-out sent by SMS, an inbound SMS, then a send MTN refuses (its own 400).
   call_ended(s, "console-ui-1");
   listed(s, "channel=sms&direction=outbound&status=sent");
-  sim(s, "/_sim/mtn/inbound", {{"from", customer}, {"to", "SWITCHBRD"}, {"message", "Thanks!"}});
+  // The inbound SMS is answered by the LLM after a tool call (its story shows both).
+  sim(s, "/_sim/mtn/inbound",
+      {{"from", customer},
+       {"to", "SWITCHBRD"},
+       {"message", "Thanks! Please change the price to 250k"}});
+  REQUIRE(test::eventually(
+      [&] {
+        return test::count(s, "SELECT count(*) FROM llm_steps WHERE kind = 'tool_call'") == 1;
+      },
+      15s));
   sim(s, "/_sim/faults",
       {{"service", "mtn"},
        {"path_contains", "/v3/sms"},
@@ -74,6 +131,7 @@ TEST_CASE("the operator console in headless Chromium shows real traffic: masked 
        {"error_status", 400}});
   call_ended(s, "console-ui-2");
   listed(s, "channel=sms&direction=outbound&status=failed");
+  bot_traffic(s);
 
   test::process_options po;
   po.program = "node";
@@ -116,6 +174,26 @@ TEST_CASE("the operator console in headless Chromium shows real traffic: masked 
   CHECK(std::find(series.begin(), series.end(), "sms:failed") != series.end());
   CHECK(std::find(out["providers"].begin(), out["providers"].end(), "mtn")
         != out["providers"].end());
+  // The Bot page: rates, the article cited, the gap (masked, then revealed), the hand-off the
+  // provider replied to.
+  CHECK(out["bot_questions"] == "3");
+  CHECK(out["bot_answers"] == "1");
+  CHECK(out["bot_answer_rate"] == "33.3%");
+  CHECK(out["handoff_replied"].size() == 2);
+  CHECK(std::count(out["handoff_replied"].begin(), out["handoff_replied"].end(), "true") == 1);
+  CHECK(out["replied_cells"].dump().find("yes") != std::string::npos);
+  REQUIRE(out["top_articles"].size() >= 1);
+  CHECK(out["top_article_cited"][0] == "1");
+  REQUIRE(out["gaps"].size() == 1);
+  CHECK(out["gaps"][0] == "[36 chars]");
+  CHECK(out["gap_revealed"] == "Do you sell purple giraffes on Mars?");
+  // The reply's story shows the LLM rounds and the tool call.
+  auto kinds = out["reply_story_kinds"];
+  CHECK(std::count(kinds.begin(), kinds.end(), "llm_round") == 2);
+  CHECK(std::count(kinds.begin(), kinds.end(), "tool_call") == 1);
+  // The providers page shows mtn's measured latency.
+  CHECK(out["mtn_p50"].get<std::string>().find(" ms") != std::string::npos);
+  CHECK(out["mtn_p99"].get<std::string>().find(" ms") != std::string::npos);
   CHECK(out["console_errors"] == json::array());
   CHECK(out["csp_violations"] == json::array());
   for (auto name : {"deliveries", "queues", "sessions", "bot", "providers"})

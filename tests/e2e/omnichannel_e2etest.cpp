@@ -280,6 +280,28 @@ TEST_CASE("a reply by SMS is answered by the LLM by SMS, and its tool call updat
         == 1);
   // One session throughout.
   CHECK(test::count(s, "SELECT count(*) FROM omnichannel_sessions") == 1);
+  // The reply's story: two LLM rounds and the tool call between them, stored with the reply
+  // (the tool's arguments by their keys only).
+  CHECK(test::count(s, "SELECT count(*) FROM llm_steps s JOIN message_delivery_log m ON m.id = "
+                       "s.reply_id WHERE m.message_type = 'reply' AND s.kind = 'llm_round' AND "
+                       "(s.detail->>'prompt_tokens')::int > 0 AND s.detail ? 'finish_reason'")
+        == 2);
+  CHECK(test::count(s, "SELECT count(*) FROM llm_steps WHERE kind = 'tool_call' AND "
+                       "detail->>'tool' = 'session_add_context' AND (detail->>'ok')::boolean "
+                       "AND detail->'argument_keys' ? 'context' AND detail::text NOT LIKE '%250k%'")
+        == 1);
+  auto reply_id
+      = test::count(s, "SELECT id FROM message_delivery_log WHERE message_type = 'reply'");
+  auto story = test::http_get(s.admin_url("/admin/v1/deliveries/" + std::to_string(reply_id)),
+                              {test::bearer_auth(s.env("SWITCHBOARD_ADMIN_TOKEN"))});
+  REQUIRE(story.status == 200);
+  INFO(story.body);
+  auto told = story.json(); // keep it alive: the loop walks into it
+  std::vector<std::string> kinds;
+  for (auto& e : told["story"])
+    if (e["kind"] == "llm_round" || e["kind"] == "tool_call")
+      kinds.push_back(e["kind"].get<std::string>());
+  CHECK(kinds == std::vector<std::string>{"llm_round", "tool_call", "llm_round"});
 }
 
 TEST_CASE("a reply by WhatsApp continues the same session and is answered on WhatsApp",

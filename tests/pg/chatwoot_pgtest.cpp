@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
 #include <soci/soci.h>
 
 #include "storage/chatwoot.hpp"
@@ -265,4 +266,76 @@ TEST_CASE("find_conversation reads a conversation and its last hand-off's notifi
   CHECK(st->notification_channel == "telegram");
   CHECK(st->notification_status == "sent"); // the last hand-off's, not the first's
   CHECK_FALSE(b.tx([&](soci::session& sql) { return find_conversation(sql, 8, 30); }));
+}
+
+TEST_CASE("bot answers are recorded; an escalated question rides in its hand-off's transaction",
+          "[chatwoot][console]") {
+  bot_db b;
+  b.provider(7, "telegram");
+  bot_answer_record answered;
+  answered.account_id = 7;
+  answered.conversation_id = 40;
+  answered.correlation_id = "c-1";
+  answered.question = "How do I get a refund?";
+  answered.sources = {{11, "Refunds", "https://help.example.com/refunds"}};
+  answered.confidence = 0.82;
+  answered.posted_id = "4711";
+  b.tx([&](soci::session& sql) {
+    record_bot_answer(sql, answered);
+    return 0;
+  });
+  auto h = handoff(41, "No article matched the question.");
+  h.answer = answered;
+  h.answer->conversation_id = 41;
+  h.answer->question = "Where is my parcel?";
+  h.answer->sources.clear();
+  h.answer->confidence.reset();
+  h.answer->escalated = true;
+  h.answer->reason = "no_match";
+  h.answer->posted_id.clear();
+  b.tx([&](soci::session& sql) { return record_handoff(sql, h); });
+  soci::rowset<soci::row> rows
+      = (b.sql->prepare << "SELECT conversation_id, question, sources::text, "
+                           "coalesce(confidence, -1), escalated::int, coalesce(reason, ''), "
+                           "coalesce(posted_id, '') FROM bot_answers ORDER BY id");
+  std::vector<std::string> seen;
+  for (auto& r : rows)
+    seen.push_back(std::to_string(r.get<long long>(0)) + "|" + r.get<std::string>(1) + "|"
+                   + nlohmann::json::parse(r.get<std::string>(2)).dump() + "|"
+                   + std::to_string(r.get<double>(3)).substr(0, 4) + "|"
+                   + std::to_string(r.get<int>(4)) + "|" + r.get<std::string>(5) + "|"
+                   + r.get<std::string>(6));
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0]
+        == "40|How do I get a refund?|[{\"article_id\":11,\"title\":\"Refunds\",\"url\":"
+           "\"https://help.example.com/refunds\"}]|0.82|0||4711");
+  CHECK(seen[1] == "41|Where is my parcel?|[]|-1.0|1|no_match|");
+}
+
+TEST_CASE("a provider's Telegram reply marks its notification replied", "[chatwoot][console]") {
+  bot_db b;
+  b.provider(7, "telegram");
+  auto h = b.tx([&](soci::session& sql) { return record_handoff(sql, handoff(42, "asked")); });
+  REQUIRE(h.notification);
+  long long id = h.notification->id;
+  int replied = 0;
+  *b.sql << "SELECT (replied_at IS NOT NULL)::int FROM provider_notifications WHERE id = :id",
+      soci::use(id), soci::into(replied);
+  CHECK(replied == 0);
+  b.tx([&](soci::session& sql) {
+    mark_notification_replied(sql, id);
+    return 0;
+  });
+  std::string first;
+  *b.sql << "SELECT replied_at::text FROM provider_notifications WHERE id = :id", soci::use(id),
+      soci::into(first);
+  CHECK_FALSE(first.empty());
+  b.tx([&](soci::session& sql) {
+    mark_notification_replied(sql, id); // a second reply keeps the first time
+    return 0;
+  });
+  std::string again;
+  *b.sql << "SELECT replied_at::text FROM provider_notifications WHERE id = :id", soci::use(id),
+      soci::into(again);
+  CHECK(again == first);
 }

@@ -1,11 +1,14 @@
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include <soci/soci.h>
 
 #include "storage/console.hpp"
 #include "storage/db.hpp"
 #include "storage/flows.hpp"
 #include "storage/omnichannel.hpp"
+#include "storage/outbox.hpp"
 #include "storage/sets.hpp"
 #include "tests/support/pg.hpp"
 
@@ -142,4 +145,101 @@ TEST_CASE("console bot view: conversations, hand-offs with their notification", 
   CHECK(h["notification"]["channel"] == "telegram");
   CHECK(h["notification"]["status"] == "failed");
   CHECK(h["notification"]["last_error"] == "chat not found");
+}
+
+TEST_CASE("console bot view: answers, the articles cited, knowledge gaps, provider replied",
+          "[console]") {
+  test::omni_db m;
+  *m.sql << "INSERT INTO chatwoot_conversations (account_id, conversation_id, status, bot_state, "
+            "escalation_reason, handoff_seq) VALUES (1, 10, 'open', 'handed_off', "
+            "'No article matched the question.', 1), (1, 11, 'open', 'handed_off', 'asked', 1)";
+  *m.sql << "INSERT INTO provider_notifications (account_id, conversation_id, handoff_seq, "
+            "channel, recipient, body, status, correlation_id, replied_at) VALUES "
+            "(1, 10, 1, 'telegram', '42', 'hand-off', 'sent', 'c', now()), "
+            "(1, 11, 1, 'telegram', '42', 'hand-off', 'sent', 'c', NULL)";
+  auto cites = [](const char* titles) { return std::string{titles}; };
+  *m.sql
+      << "INSERT INTO bot_answers (account_id, conversation_id, question, sources, "
+         "confidence, escalated, reason, posted_id, at) VALUES "
+         "(1, 12, 'How do refunds work?', '"
+             + cites(R"([{"article_id":1,"title":"Refunds","url":"u1"}])")
+             + "', 0.9, false, NULL, '5', now()), "
+               "(1, 13, 'Refund time?', '"
+             + cites(
+                 R"([{"article_id":1,"title":"Refunds","url":"u1"},{"article_id":2,"title":"Shipping","url":"u2"}])")
+             + "', 0.8, false, NULL, '6', now()), "
+               "(1, 10, 'Purple giraffes?', '[]', NULL, true, 'no_match', NULL, now() - interval "
+               "'2 minutes'), "
+               "(1, 14, 'purple giraffes? ', '[]', NULL, true, 'no_match', NULL, now() - interval "
+               "'1 minute'), "
+               "(1, 15, 'Is it safe?', '[]', 0.2, true, 'low_confidence', NULL, now()), "
+               "(1, 11, 'A HUMAN please', '[]', NULL, true, 'asked_for_human', NULL, now()), "
+               "(1, 16, 'Old question', '[]', NULL, true, 'no_match', NULL, now() - interval '30 "
+               "days')";
+  auto bot = m.tx([&](soci::session& sql) { return console_bot(sql); });
+  INFO(bot.dump(2));
+  CHECK(bot["hours"] == 168);
+  // The week's answers: 6 questions (the old one is out of the window), 2 answered.
+  CHECK(bot["rates"]["questions"] == 6);
+  CHECK(bot["rates"]["bot_answers"] == 2);
+  CHECK(bot["rates"]["answer_rate"].get<double>() == Approx(2.0 / 6));
+  REQUIRE(bot["top_articles"].size() == 2);
+  CHECK(bot["top_articles"][0]
+        == nlohmann::json{{"title", "Refunds"}, {"url", "u1"}, {"article_id", 1}, {"cited", 2}});
+  CHECK(bot["top_articles"][1]["title"] == "Shipping");
+  CHECK(bot["top_articles"][1]["cited"] == 1);
+  // Gaps: no match or low confidence (not "asked for a human"), the same question once, masked.
+  REQUIRE(bot["knowledge_gaps"].size() == 2);
+  CHECK(bot["knowledge_gaps"][0]["count"] == 2);
+  CHECK(bot["knowledge_gaps"][0]["reason"] == "no_match");
+  CHECK(bot["knowledge_gaps"][0]["question"] == "[16 chars]");
+  CHECK(bot["knowledge_gaps"][1]["reason"] == "low_confidence");
+  std::map<int64_t, bool> replied;
+  for (auto& h : bot["handed_off"])
+    replied[h["conversation_id"].get<int64_t>()] = h["provider_replied"].get<bool>();
+  CHECK(replied == std::map<int64_t, bool>{{10, true}, {11, false}});
+  CHECK(m.count("SELECT count(*) FROM console_audit") == 0);
+
+  core::bot_filter f;
+  f.hours = 24 * 60;
+  f.reveal = true;
+  auto revealed = m.tx([&](soci::session& sql) { return console_bot(sql, f); });
+  CHECK(revealed["rates"]["questions"] == 7);
+  REQUIRE(revealed["knowledge_gaps"].size() == 3);
+  CHECK(revealed["knowledge_gaps"][0]["question"].get<std::string>().rfind("urple giraffes?")
+        != std::string::npos);
+  CHECK(m.count("SELECT count(*) FROM console_audit WHERE action = 'reveal' AND target = 'bot'")
+        == 1);
+}
+
+TEST_CASE("console providers: p50 and p99 of the last hour's send latencies", "[console]") {
+  test::omni_db m;
+  seed(m, "lat");
+  CHECK(m.tx([&](soci::session& sql) { return console_provider_counts(sql); })["items"][0]["p50_ms"]
+            .is_null());
+  std::vector<int64_t> ids;
+  soci::rowset<long long> rows
+      = (m.sql->prepare << "SELECT id FROM message_delivery_log WHERE channel = 'sms'");
+  for (auto id : rows)
+    ids.push_back(id);
+  REQUIRE(ids.size() == 1);
+  // The attempt's latency is written by the UPDATE that records it sent.
+  sent_record rec{ids[0], "mtn-1", outbox::deliveries, 1, "GSM-7", 120};
+  m.tx([&](soci::session& sql) { return record_sends(sql, m.policy, {&rec}).at(0); });
+  for (int ms : {10, 20, 30, 40}) // older sends of the hour
+    *m.sql << "INSERT INTO message_delivery_log (profile_id, direction, channel, provider, "
+              "message_type, status, recipient, body, correlation_id, last_latency_ms) SELECT "
+              "profile_id, 'outbound', 'sms', provider, 'text', 'sent', recipient, 'x', 'c', "
+           << ms << " FROM message_delivery_log WHERE id = " << ids[0];
+  auto items = m.tx([&](soci::session& sql) { return console_provider_counts(sql); })["items"];
+  nlohmann::json mtn;
+  for (auto& i : items)
+    if (i["channel"] == "sms")
+      mtn = i;
+  INFO(items.dump());
+  CHECK(mtn["p50_ms"] == 30.0);
+  CHECK(mtn["p99_ms"].get<double>() == Approx(116.8));
+  CHECK(m.count("SELECT last_latency_ms FROM message_delivery_log WHERE id = "
+                + std::to_string(ids[0]))
+        == 120);
 }

@@ -8,6 +8,7 @@
 #include <soci/soci.h>
 
 #include "core/whatsapp.hpp"
+#include "storage/console.hpp"
 #include "storage/db.hpp"
 #include "storage/flows.hpp"
 #include "storage/inbox.hpp"
@@ -408,4 +409,49 @@ TEST_CASE("outbox retries: rescheduled durably, held back without burning attemp
                 + " AND status = 'failed'")
         == 1);
   CHECK(m.count("SELECT count(*) FROM profiles WHERE has_whatsapp") == 1);
+}
+
+TEST_CASE("a reply's LLM rounds and tool calls are stored with it and told in its story",
+          "[omnichannel][console]") {
+  migrated_db m;
+  auto a = deliver(m, sms_in("m-llm", "+250788999001", "where is my order?", m.now), m.now);
+  REQUIRE(a.inbound.size() == 1);
+  reply_request req;
+  req.inbound = {{a.inbound[0].id, "tok-m-llm"}};
+  req.channel = "sms";
+  req.text = "It ships tomorrow.";
+  req.message_type = "reply";
+  req.now = m.now;
+  // The steps happen after the message arrived and before the reply is queued.
+  auto t = std::chrono::system_clock::now();
+  req.steps = {
+      {"llm_round", t,
+       R"({"round":1,"model":"gpt-4o-mini","latency_ms":120,"prompt_tokens":300,)"
+       R"("completion_tokens":12,"finish_reason":"tool_calls","tool_calls":1})"},
+      {"tool_call", t + 1ms,
+       R"({"tool":"get_session_context","ok":true,"latency_ms":3,"argument_keys":["phone_number"]})"},
+      {"llm_round", t + 2ms,
+       R"({"round":2,"model":"gpt-4o-mini","latency_ms":90,"prompt_tokens":340,)"
+       R"("completion_tokens":9,"finish_reason":"stop","tool_calls":0})"},
+  };
+  std::this_thread::sleep_for(20ms);
+  auto reply = m.tx([&](soci::session& sql) { return queue_replies(sql, m.policy, {&req}).at(0); });
+  REQUIRE(reply);
+  CHECK(m.count("SELECT count(*) FROM llm_steps WHERE reply_id = " + std::to_string(reply->id))
+        == 3);
+  auto story = m.tx([&](soci::session& sql) { return console_delivery(sql, reply->id, false); });
+  std::vector<std::string> kinds;
+  for (auto& e : story["story"])
+    kinds.push_back(e["kind"].get<std::string>());
+  // In time order: the inbound, the LLM's rounds and tool call, then the reply queued.
+  CHECK(kinds
+        == std::vector<std::string>{"inbound", "llm_round", "tool_call", "llm_round", "reply"});
+  auto tool = story["story"][2];
+  CHECK(tool["title"] == "Tool call get_session_context: ok (3 ms)");
+  CHECK(tool["detail"]["reply_id"] == reply->id);
+  CHECK(story["story"][1]["detail"]["prompt_tokens"] == 300);
+  // The same story from the inbound row.
+  auto from_inbound
+      = m.tx([&](soci::session& sql) { return console_delivery(sql, a.inbound[0].id, false); });
+  CHECK(from_inbound["story"].size() == 5);
 }

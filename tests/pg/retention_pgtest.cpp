@@ -190,3 +190,14 @@ TEST_CASE("the inbox purge finds its rows through an index, not by reading the t
   INFO(plan);
   CHECK(plan.find("inbox_processed_received") != std::string::npos);
 }
+
+TEST_CASE("retention purges the bot's questions past the notifications' horizon", "[retention]") {
+  test::migrated_db d;
+  *d.sql << "INSERT INTO bot_answers (account_id, conversation_id, question, escalated, at) "
+            "VALUES (1, 1, 'old', false, now() - interval '100 days'), "
+            "(1, 2, 'old too', true, now() - interval '95 days'), "
+            "(1, 3, 'recent', false, now() - interval '1 day')";
+  CHECK(purge_all(d, retained::bot_answers, horizon, 1) == std::vector<int>{1, 1, 0});
+  CHECK(d.count("SELECT count(*) FROM bot_answers WHERE question = 'recent'") == 1);
+  CHECK(d.count("SELECT count(*) FROM bot_answers") == 1);
+}

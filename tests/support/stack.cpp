@@ -179,6 +179,20 @@ long long count(const stack& s, const std::string& query) {
   return ind == soci::i_null ? -1 : n;
 }
 
+void configure_bot_provider(const stack& s, long long account, const std::string& portal,
+                            const std::string& via, long long telegram_chat) {
+  auto sql = s.db().connect();
+  *sql << "INSERT INTO providers (name) VALUES ('Acme Repairs')";
+  long long id = 0;
+  *sql << "SELECT id FROM providers WHERE name = 'Acme Repairs'", soci::into(id);
+  std::string slug = portal, channel = via; // SOCI runs the statement after the full expression
+  *sql << "INSERT INTO provider_notification_config (provider_id, chatwoot_account_id, "
+          "chatwoot_portal_slug, notify_via, telegram_chat_id, notify_phone, notify_email) "
+          "VALUES (:id, :a, :p, :v, :chat, '+250788000999', 'desk@acme.example')",
+      soci::use(id), soci::use(account), soci::use(slug), soci::use(channel),
+      soci::use(telegram_chat);
+}
+
 http_result mtn_inbound(const stack& s, const std::string& id, const std::string& from,
                         const std::string& text) {
   nlohmann::json body{{"from", from}, {"to", "SWITCHBRD"}, {"message", text}, {"id", id}};

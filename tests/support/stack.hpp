@@ -84,6 +84,12 @@ nlohmann::json sim_control(const stack& s, const std::string& path, const nlohma
 /// `portal`, replacing what it held.
 void load_help_center(const stack& s, const std::string& portal);
 
+/// A provider ("Acme Repairs") owning Chatwoot account `account` with Help Center portal
+/// `portal`, notified of hand-offs via `via` (telegram: chat `telegram_chat`; sms: +250788000999;
+/// email: desk@acme.example).
+void configure_bot_provider(const stack& s, long long account, const std::string& portal,
+                            const std::string& via, long long telegram_chat);
+
 /// A free loopback port, bound and released: for a child that must be told its port up front
 /// (it binds it right after).
 uint16_t free_port();

@@ -620,3 +620,12 @@ TEST_CASE("hand-off rule: changed_attributes' previous status first, else the st
     CHECK_FALSE(odd.became_open);
   }
 }
+
+TEST_CASE("the id of a posted Chatwoot message", "[chatwoot]") {
+  CHECK(chatwoot_posted_message_id(R"({"id": 4711, "content": "Hi", "message_type": 1})")
+        == "4711");
+  CHECK(chatwoot_posted_message_id(R"({"id": "m-1"})") == "m-1");
+  CHECK(chatwoot_posted_message_id(R"({"content": "Hi"})").empty());
+  CHECK(chatwoot_posted_message_id("not json").empty());
+  CHECK(chatwoot_posted_message_id(R"([1])").empty());
+}

@@ -38,3 +38,19 @@ TEST_CASE("console masking: phones keep country code and last digits, bodies the
   CHECK(core::console_body("hello", false) == "[5 chars]");
   CHECK(core::console_body("hello", true) == "hello");
 }
+
+TEST_CASE("the bot view's window and reveal", "[console]") {
+  std::string why;
+  auto d = core::parse_bot_filter("", why);
+  REQUIRE(d);
+  CHECK(d->hours == 168);
+  CHECK_FALSE(d->reveal);
+  auto f = core::parse_bot_filter("hours=24&reveal=1", why);
+  REQUIRE(f);
+  CHECK(f->hours == 24);
+  CHECK(f->reveal);
+  CHECK_FALSE(core::parse_bot_filter("hours=0", why));
+  CHECK(why == "hours must be a number from 1 to 8760");
+  CHECK_FALSE(core::parse_bot_filter("hours=8761", why));
+  CHECK_FALSE(core::parse_bot_filter("hours=x", why));
+}

@@ -418,3 +418,22 @@ TEST_CASE("a query whose terms are in every document", "[search]") {
   CHECK(hits.size() == 2);
   CHECK(first_difference(hits, ref.query("gift card", 5)) == "");
 }
+
+TEST_CASE("a French query's articles and prepositions do not score", "[search]") {
+  search_options fr;
+  fr.language = "fr";
+  search_index index{fr};
+  index.add("Le livre des recettes", "Le livre des recettes de la maison, des plats et des vins.");
+  index.add("Paiement", "Payer une facture par carte.");
+  index.finalize();
+  CHECK(index.query("le des de la", 5).empty());
+  auto hits = index.query("le paiement des factures", 5);
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].doc == 1);
+  // In English "le" and "des" are terms like any other.
+  search_index en;
+  en.add("Le livre des recettes", "Le livre des recettes.");
+  en.add("Paiement", "Payer une facture.");
+  en.finalize();
+  CHECK_FALSE(en.query("le des", 5).empty());
+}

@@ -175,7 +175,9 @@ TEST_CASE("analyze_text drops stopwords and stems", "[text]") {
   CHECK(analyze_text("Réservations annulées") == strings{"reserv", "annule"});
   // Folded before stemming: typed with or without accents, the same terms.
   CHECK(analyze_text("réservations annulées", "fr") == analyze_text("reservations annulees", "fr"));
-  CHECK(analyze_text("Les chevaux", "fr") == strings{"le", "cheval"});
+  // "Les" is a French stopword now (it was stemmed to "le" while the list was English only).
+  CHECK(analyze_text("Les chevaux", "fr") == strings{"cheval"});
+  CHECK(analyze_text("Les chevaux", "english") == strings{"les", "chevaux"});
   CHECK(analyze_text("the and of").empty());
 }
 
@@ -192,4 +194,33 @@ TEST_CASE("split_sentences ends sentences at punctuation before white space and 
   CHECK(split_sentences("Wait\xE2\x80\xA6 then go?\xC2\xA0 Yes")
         == strings{"Wait\xE2\x80\xA6", "then go?", "Yes"});
   CHECK(split_sentences("  \n\n ").empty());
+}
+
+TEST_CASE("is_stopword takes the list of the portal's language", "[text]") {
+  // French: articles and prepositions are stopwords, in the code and the Snowball name.
+  for (auto w : {"le", "la", "les", "des", "du", "de", "pour", "est", "ete"}) {
+    CHECK(is_stopword(w, "fr"));
+    CHECK(is_stopword(w, "french"));
+  }
+  CHECK_FALSE(is_stopword("paiement", "fr"));
+  CHECK(is_stopword("nao", "pt"));
+  CHECK(is_stopword("los", "es"));
+  CHECK(is_stopword("und", "de"));
+  CHECK(is_stopword("fur", "german")); // "für" folded
+  CHECK(is_stopword("della", "it"));
+  CHECK(is_stopword("het", "nl"));
+  // English, and languages without a list, keep the English list.
+  for (auto lang : {"english", "en", "ru", ""}) {
+    CHECK(is_stopword("the", lang));
+    CHECK_FALSE(is_stopword("refund", lang));
+  }
+  CHECK_FALSE(is_stopword("des", "english"));
+  CHECK_FALSE(is_stopword("le", "english"));
+}
+
+TEST_CASE("analyze_text drops the stopwords of its language", "[text]") {
+  CHECK(analyze_text("le remboursement des frais", "fr")
+        == strings{stem_word("remboursement", "fr"), stem_word("frais", "fr")});
+  // English is unchanged: "le" and "des" are no English stopwords, "the" is.
+  CHECK(analyze_text("the le des refund") == strings{"le", "des", "refund"});
 }
