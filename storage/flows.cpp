@@ -322,11 +322,11 @@ std::vector<accepted_call> accept_calls(soci::session& sql, const core::session_
   return out;
 }
 
-std::vector<accepted_messages> accept_messages(soci::session& sql,
-                                               const core::session_machine& machine,
-                                               const channel_policy& policy,
-                                               const std::vector<const accept_request*>& requests,
-                                               time_point now, int max_rows) {
+std::vector<accepted_messages>
+accept_messages(soci::session& sql, const core::session_machine& machine,
+                const channel_policy& policy, const std::vector<const accept_request*>& requests,
+                time_point now, int max_rows, const shard_fence* fence,
+                std::vector<int32_t>* stale) {
   std::vector<accepted_messages> out(requests.size());
   std::vector<std::string> phones;
   std::map<std::string, std::size_t> request_of;
@@ -334,7 +334,10 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
     if (request_of.emplace(requests[i]->phone, i).second)
       phones.push_back(requests[i]->phone);
   // 1. Take the pending rows (1 round trip); they count as processed when this commits.
-  auto rows = take_inbox(sql, "message", phones, max_rows);
+  std::vector<int32_t> stale_here;
+  auto rows
+      = fence ? take_inbox(sql, "message", phones, max_rows, *fence, stale ? *stale : stale_here)
+              : take_inbox(sql, "message", phones, max_rows);
   std::map<std::string, std::vector<core::inbound_message>> by_phone;
   for (auto& row : rows) {
     auto m = core::decode_inbound_message(row.payload);
