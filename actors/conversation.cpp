@@ -47,7 +47,7 @@ struct chatwoot_taken {
   caf::error error;
 };
 
-batch_kind_ptr make_chatwoot_kind() {
+batch_kind_ptr make_chatwoot_kind(std::shared_ptr<cluster_view> cluster) {
   // 1 round trip to take the events of up to 16 conversations, then the accept of each. Each
   // accept locks its conversation's row until the batch commits, and the replies' writes lock
   // the same rows in their own batches: small takes keep those lock sets from forming convoys.
@@ -57,7 +57,7 @@ batch_kind_ptr make_chatwoot_kind() {
         auto accepted = storage::accept_chatwoot_event(sql, ev);
         return std::make_pair(std::move(ev), std::move(accepted));
       },
-      16);
+      16, std::move(cluster));
 }
 
 namespace {
@@ -498,9 +498,10 @@ conversation_router_actor::behavior_type router_fn(router_ptr self, services_ptr
   watch_entities(self);
   return {
       [=](wake_atom, const std::string& key) {
-        if (admit_wake(self, key))
+        if (owned_here(self, key) && admit_wake(self, key))
           self->send(entity(self, key), wake_atom::value);
       },
+      [=](lost_atom, const std::vector<int32_t>& shards) { stop_lost(self, shards); },
       [=](provider_reply& r, edge_callback& cb) {
         self->send(entity(self, key_of(r.account_id, r.conversation_id)), std::move(r),
                    std::move(cb));

@@ -17,9 +17,21 @@ void make_batch_kinds(services& svc) {
   // Accepts: about ten round trips per batch of up to 256 entities (storage::accept_messages).
   svc.accept_batch = make_batch_kind<storage::accept_request, storage::accepted_messages>(
       "accept_messages", 256, false,
-      [machine, policy, accept_rows](soci::session& sql,
-                                     const std::vector<const storage::accept_request*>& in) {
-        return storage::accept_messages(sql, machine, policy, in, system_clock::now(), accept_rows);
+      [machine, policy, accept_rows, cluster = svc.cluster](
+          soci::session& sql, const std::vector<const storage::accept_request*>& in) {
+        if (!cluster)
+          return storage::accept_messages(sql, machine, policy, in, system_clock::now(),
+                                          accept_rows);
+        // A cluster: the take is fenced by the shards' leases, in the same round trip.
+        std::vector<std::string> phones;
+        for (auto* r : in)
+          phones.push_back(r->phone);
+        auto fence = cluster->fence_for(phones);
+        std::vector<int32_t> stale;
+        auto out = storage::accept_messages(sql, machine, policy, in, system_clock::now(),
+                                            accept_rows, &fence, &stale);
+        cluster->rejected(stale);
+        return out;
       });
   // Call-ended: about a dozen round trips per batch of up to 256 calls.
   svc.calls_batch = make_batch_kind<storage::call_ended_input, storage::accepted_call>(
@@ -30,10 +42,12 @@ void make_batch_kinds(services& svc) {
       });
   // Statuses: 1 round trip to take them, then 2-3 per status (forward-only update or park,
   // pricing), a few more for a failure that calls for a fallback or a back-off.
-  svc.statuses_batch = make_take_kind("apply_statuses", "status", core::decode_status_update,
-                                      [policy](soci::session& sql, core::status_update& s) {
-                                        return storage::apply_status_update(sql, policy, s);
-                                      });
+  svc.statuses_batch = make_take_kind(
+      "apply_statuses", "status", core::decode_status_update,
+      [policy](soci::session& sql, core::status_update& s) {
+        return storage::apply_status_update(sql, policy, s);
+      },
+      256, svc.cluster);
   // Replies to bursts: 5 round trips per batch of up to 256 replies.
   svc.replies_batch = make_batch_kind<storage::reply_request, std::optional<storage::delivery_row>>(
       "queue_replies", 256, false,
@@ -52,8 +66,8 @@ void make_batch_kinds(services& svc) {
       [policy](soci::session& sql, const std::vector<const storage::sent_record*>& in) {
         return storage::record_sends(sql, policy, in);
       });
-  svc.chatwoot_batch = make_chatwoot_kind();
-  svc.telegram_batch = make_telegram_kind();
+  svc.chatwoot_batch = make_chatwoot_kind(svc.cluster);
+  svc.telegram_batch = make_telegram_kind(svc.cluster);
 }
 
 void wake(const services& svc, const inbox_targets& to, const std::string& kind,

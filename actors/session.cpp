@@ -740,15 +740,18 @@ session_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc)
   watch_entities(self);
   return {
       [=](wake_atom, const std::string& phone) {
-        if (admit_wake(self, phone))
+        if (owned_here(self, phone) && admit_wake(self, phone))
           self->send(entity(self, phone), wake_atom::value);
       },
       [=](tool_request& req, edge_callback& cb) {
         self->send(entity(self, req.phone), std::move(req), std::move(cb));
       },
       [=](replay_atom, std::string& phone, int64_t id, std::string& token) {
-        self->send(entity(self, phone), replay_atom::value, phone, id, std::move(token));
+        // Another node owns the user: its claim lapses and a later sweep replays it there.
+        if (owned_here(self, phone))
+          self->send(entity(self, phone), replay_atom::value, phone, id, std::move(token));
       },
+      [=](lost_atom, const std::vector<int32_t>& shards) { stop_lost(self, shards); },
       [=](idle_atom, const std::string& phone, uint32_t seen) { mark_idle(self, phone, seen); },
       [=](sweep_atom) { sweep_idle(self); },
       [=](count_atom) { return static_cast<uint64_t>(self->state.entities.size()); },
