@@ -8,6 +8,8 @@
 #include <set>
 #include <thread>
 
+#include <soci/soci.h>
+
 #include "core/events.hpp"
 #include "tests/support/stack.hpp"
 
@@ -252,4 +254,45 @@ TEST_CASE("cluster: the same user writing to two nodes 30 ms apart gets answers 
   auto replies = sim_sent(s, "mtn", "/v3/sms");
   CHECK(replies.size() >= 1);
   CHECK(assistants >= static_cast<int>(replies.size()) - 1);
+}
+
+TEST_CASE("cluster: a write that waited on its shard's lease while the shard moved on is "
+          "rejected by the epoch check; the new owner processes the message once",
+          "[cluster]") {
+  test::stack s{cluster_options()};
+  auto b = s.start_node();
+  auto a_pid = s.server().pid();
+  REQUIRE(test::eventually([&] { return balanced(s, {a_pid, b->pid()}, 6); }, 15s));
+  auto b_shards = shards_of(s, b->pid());
+  auto user = senders_in(b_shards, 1, 3).front();
+  auto shard = std::to_string(core::shard_of(user, shards));
+  REQUIRE(test::count(s, "SELECT count(*) FROM cluster_members") == 2);
+
+  // The test holds the lease row: B's fenced take of the user's row waits on it (FOR SHARE).
+  auto sql = s.db().connect();
+  *sql << "BEGIN";
+  *sql << "SELECT 1 FROM shard_leases WHERE shard = " + shard + " FOR UPDATE";
+  REQUIRE(test::mtn_inbound(port_of(*b), s, "fenced-1", user, "hello").status == 200);
+  std::this_thread::sleep_for(400ms);
+  // Meanwhile the shard moves to A (as a take would: owner and a new epoch), and commits.
+  *sql << "UPDATE shard_leases SET owner = (SELECT owner FROM shard_leases WHERE owner LIKE '"
+              + owner_like(a_pid)
+              + "' LIMIT 1), epoch = epoch + 1, expires_at = now() + "
+                "interval '3 seconds' WHERE shard = "
+              + shard;
+  *sql << "COMMIT";
+  // B's waiting write finds the new epoch: refused, counted; A (the owner now) processes it.
+  REQUIRE(test::eventually([&] { return pending(s) == 0 && inbound_rows(s) == 1; }, 10s));
+  check_exactly_once(s, 1);
+  auto b_metrics = [&] {
+    return test::http_get("http://127.0.0.1:" + std::to_string(port_of(*b)) + "/metrics").body;
+  };
+  REQUIRE(test::eventually(
+      [&] {
+        return b_metrics().find("switchboard_cluster_epoch_rejections_total 1")
+               != std::string::npos;
+      },
+      5s));
+  CHECK(b_metrics().find(R"(switchboard_cluster_shard_losses_total{reason="rejected"} 1)")
+        != std::string::npos);
 }
