@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "actors/cluster.hpp"
+#include "actors/metrics.hpp"
 #include "core/events.hpp"
 
 using namespace switchboard;
@@ -86,4 +87,23 @@ TEST_CASE("node ids name the host, the process and its start", "[cluster]") {
   auto id = make_node_id();
   CHECK(std::count(id.begin(), id.end(), ':') >= 2);
   CHECK(id.find(":" + std::to_string(getpid()) + ":") != std::string::npos);
+}
+
+TEST_CASE("the cluster metrics appear only once a cluster node reports them", "[cluster]") {
+  metrics m;
+  CHECK(m.render().find("switchboard_cluster") == std::string::npos); // single node: unchanged
+  m.cluster_shards(4, true);
+  m.cluster_renewal(true);
+  m.cluster_shards_lost("stolen", 2);
+  m.cluster_epoch_rejection(1);
+  m.cluster_failover(3.5);
+  auto text = m.render();
+  CHECK(text.find("switchboard_cluster_shards_owned 4") != std::string::npos);
+  CHECK(text.find("switchboard_cluster_lease_healthy 1") != std::string::npos);
+  CHECK(text.find(R"(switchboard_cluster_lease_renewals_total{outcome="ok"} 1)")
+        != std::string::npos);
+  CHECK(text.find(R"(switchboard_cluster_shard_losses_total{reason="stolen"} 2)")
+        != std::string::npos);
+  CHECK(text.find("switchboard_cluster_epoch_rejections_total 1") != std::string::npos);
+  CHECK(text.find("switchboard_cluster_failover_seconds_count 1") != std::string::npos);
 }
