@@ -264,6 +264,7 @@ void send_reply(session_ptr self, std::string text, std::string type) {
   req.text = std::move(text);
   req.message_type = std::move(type);
   req.now = system_clock::now();
+  req.entity = self->state.key;
   auto correlation_id = b.rows[b.covered - 1].correlation_id;
   db_batch<std::optional<storage::delivery_row>>(
       self, svc.storage, svc.replies_batch, std::move(req),

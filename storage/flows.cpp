@@ -524,7 +524,7 @@ std::optional<delivery_row> queue_reply(soci::session& sql, const channel_policy
                                         const std::vector<claimed_inbound>& inbound,
                                         const std::string& channel, const std::string& text,
                                         const std::string& message_type, time_point now) {
-  reply_request req{inbound, channel, text, message_type, now};
+  reply_request req{inbound, channel, text, message_type, now, {}};
   return queue_replies(sql, policy, {&req}).at(0);
 }
 

@@ -118,6 +118,7 @@ struct reply_request {
   std::string text;    ///< formatted for the channel by the plan
   std::string message_type;
   time_point now;
+  std::string entity; ///< the session's key: in a cluster its shard's lease fences the reply
 };
 
 /// Queues replies to bursts of inbound messages, each on its channel, when their claims still

@@ -296,3 +296,32 @@ TEST_CASE("cluster: a write that waited on its shard's lease while the shard mov
   CHECK(b_metrics().find(R"(switchboard_cluster_shard_losses_total{reason="rejected"} 1)")
         != std::string::npos);
 }
+
+TEST_CASE("cluster: a reply generated on a node that lost the shard meanwhile is not queued",
+          "[cluster]") {
+  test::stack s{cluster_options()};
+  auto b = s.start_node();
+  REQUIRE(test::eventually([&] { return balanced(s, {s.server().pid(), b->pid()}, 6); }, 15s));
+  auto user = senders_in(shards_of(s, b->pid()), 1, 4).front();
+  auto shard = std::to_string(core::shard_of(user, shards));
+  test::sim_control(s, "/_sim/faults", {{"service", "openai"}, {"latency_ms", 2000}});
+  REQUIRE(test::mtn_inbound(port_of(*b), s, "late-reply-1", user, "hello").status == 200);
+  // B accepted the message and its answer is with the LLM.
+  REQUIRE(
+      test::eventually([&] { return !sim_sent(s, "openai", "/chat/completions").empty(); }, 5s));
+  CHECK(inbound_rows(s) == 1);
+  // The shard moves to another owner (one that keeps it: no balancing hands it back to B)
+  // before the answer comes back.
+  auto sql = s.db().connect();
+  *sql << "UPDATE shard_leases SET owner = 'another-node', epoch = epoch + 1, expires_at = now() "
+          "+ interval '60 seconds' WHERE shard = "
+              + shard;
+  // B's answer arrives (2 s) and is not queued: no reply row, nothing sent.
+  std::this_thread::sleep_for(3s);
+  CHECK(sim_sent(s, "mtn", "/v3/sms").empty());
+  CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'outbound'")
+        == 0);
+  auto metrics
+      = test::http_get("http://127.0.0.1:" + std::to_string(port_of(*b)) + "/metrics").body;
+  CHECK(metrics.find("switchboard_cluster_shard_losses_total") != std::string::npos);
+}
