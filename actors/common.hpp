@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/cluster.hpp"
 #include "actors/fwd.hpp"
 #include "actors/metrics.hpp"
 #include "actors/storage.hpp"
@@ -117,6 +118,8 @@ struct services {
   std::string bot_prompt;
   /// How busy the acknowledgement path is: processing yields to it.
   std::shared_ptr<ingest_load> load;
+  /// The shards this node owns (cluster.enabled), or null: a single node processes them all.
+  std::shared_ptr<cluster_view> cluster;
 
   /// How long a storage request may take before its caller gives up.
   std::chrono::milliseconds storage_timeout() const {
@@ -213,20 +216,31 @@ using chatwoot_events = std::vector<std::pair<core::chatwoot_inbound, storage::c
 /// rows in order. Rows that do not decode are logged and dropped.
 template <class Decode, class Handle>
 batch_kind_ptr make_take_kind(std::string name, std::string kind, Decode decode, Handle handle,
-                              std::size_t max_entities = 256) {
+                              std::size_t max_entities = 256,
+                              std::shared_ptr<cluster_view> cluster = nullptr) {
   using event_t = std::decay_t<decltype(*decode(std::string_view{}))>;
   using result_t
       = std::decay_t<decltype(handle(std::declval<soci::session&>(), std::declval<event_t&>()))>;
   return make_batch_kind<std::string, std::vector<result_t>>(
       name, max_entities, false,
-      [kind, decode, handle](soci::session& sql, const std::vector<const std::string*>& in) {
+      [kind, decode, handle, cluster](soci::session& sql,
+                                      const std::vector<const std::string*>& in) {
         std::vector<std::string> keys;
         std::map<std::string, std::size_t> index;
         for (std::size_t i = 0; i < in.size(); ++i)
           if (index.emplace(*in[i], i).second)
             keys.push_back(*in[i]);
         std::vector<std::vector<result_t>> out(in.size());
-        for (auto& row : storage::take_inbox(sql, kind, keys, 4096)) {
+        // In a cluster the take is fenced (same round trip): only owned shards' rows.
+        std::vector<storage::inbox_row> rows;
+        if (cluster) {
+          std::vector<int32_t> stale;
+          rows = storage::take_inbox(sql, kind, keys, 4096, cluster->fence_for(keys), stale);
+          cluster->rejected(stale);
+        } else {
+          rows = storage::take_inbox(sql, kind, keys, 4096);
+        }
+        for (auto& row : rows) {
           auto ev = decode(row.payload);
           if (!ev) {
             core::log(core::log_level::error, "unusable inbox row dropped",
@@ -243,8 +257,8 @@ batch_kind_ptr make_take_kind(std::string name, std::string kind, Decode decode,
 /// The batch kinds of the graph (services::ingest_batch, ...), from the settings.
 void make_batch_kinds(services& svc);
 /// The kinds defined with their actors.
-batch_kind_ptr make_chatwoot_kind();
-batch_kind_ptr make_telegram_kind();
+batch_kind_ptr make_chatwoot_kind(std::shared_ptr<cluster_view> cluster);
+batch_kind_ptr make_telegram_kind(std::shared_ptr<cluster_view> cluster);
 
 /// The router for an inbox row's kind wakes its entity (message: session, chatwoot:
 /// conversation, telegram: bridge); statuses are applied by a batch job directly.
@@ -298,6 +312,9 @@ llm_actor spawn_llm(caf::actor_system& sys, std::shared_ptr<services> svc);
 session_router_actor spawn_session_router(caf::actor_system& sys, services_ptr svc);
 /// The sweeper (starts its timers at once).
 sweeper_actor spawn_sweeper(caf::actor_system& sys, services_ptr svc, inbox_targets targets);
+/// The lease actor of a cluster node (detached: its own connection).
+lease_actor spawn_leases(caf::actor_system& sys, services_ptr svc,
+                         std::shared_ptr<cluster_view> view, inbox_targets targets);
 /// The edge actor.
 edge_actor spawn_edge(caf::actor_system& sys, services_ptr svc);
 

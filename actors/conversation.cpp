@@ -17,37 +17,13 @@ using core::sb_error;
 using nlohmann::json;
 using std::chrono::system_clock;
 
-void dispatch_notification(const services& svc, const storage::notification_row& n) {
-  if (n.status != "queued")
-    return;
-  auto& adapter = adapter_for(svc, n.channel);
-  if (!adapter) {
-    core::log(core::log_level::warn, "no adapter for the provider's channel; notification queued",
-              {{"channel", n.channel}, {"correlation_id", n.correlation_id}});
-    return;
-  }
-  outbound_send s;
-  s.delivery_id = n.id;
-  s.claim_token = n.claim_token;
-  s.channel = n.channel;
-  s.provider = n.channel == "sms"     ? svc.policy.sms_provider
-               : n.channel == "email" ? std::string{"smtp"}
-                                      : n.channel;
-  s.recipient = n.recipient;
-  s.body = n.body;
-  s.subject = n.subject;
-  s.correlation_id = n.correlation_id;
-  s.box = 1;
-  caf::anon_send(adapter, std::move(s));
-}
-
 /// What a conversation actor's take of its pending inbox events found.
 struct chatwoot_taken {
   chatwoot_events events;
   caf::error error;
 };
 
-batch_kind_ptr make_chatwoot_kind() {
+batch_kind_ptr make_chatwoot_kind(std::shared_ptr<cluster_view> cluster) {
   // 1 round trip to take the events of up to 16 conversations, then the accept of each. Each
   // accept locks its conversation's row until the batch commits, and the replies' writes lock
   // the same rows in their own batches: small takes keep those lock sets from forming convoys.
@@ -57,7 +33,7 @@ batch_kind_ptr make_chatwoot_kind() {
         auto accepted = storage::accept_chatwoot_event(sql, ev);
         return std::make_pair(std::move(ev), std::move(accepted));
       },
-      16);
+      16, std::move(cluster));
 }
 
 namespace {
@@ -548,9 +524,10 @@ conversation_router_actor::behavior_type router_fn(router_ptr self, services_ptr
   watch_entities(self);
   return {
       [=](wake_atom, const std::string& key) {
-        if (admit_wake(self, key))
+        if (owned_here(self, key) && admit_wake(self, key))
           self->send(entity(self, key), wake_atom::value);
       },
+      [=](lost_atom, const std::vector<int32_t>& shards) { stop_lost(self, shards); },
       [=](provider_reply& r, edge_callback& cb) {
         self->send(entity(self, key_of(r.account_id, r.conversation_id)), std::move(r),
                    std::move(cb));

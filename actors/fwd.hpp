@@ -52,6 +52,7 @@ CAF_ADD_ATOM(switchboard, switchboard::actors, accepted_atom, "accepted")
 CAF_ADD_ATOM(switchboard, switchboard::actors, inbox_atom, "inbox")
 CAF_ADD_ATOM(switchboard, switchboard::actors, resume_atom, "resume")
 CAF_ADD_ATOM(switchboard, switchboard::actors, ingest_atom, "ingest")
+CAF_ADD_ATOM(switchboard, switchboard::actors, lost_atom, "lost")
 CAF_END_TYPE_ID_BLOCK(switchboard)
 
 namespace switchboard::actors {
@@ -238,12 +239,13 @@ using session_actor
 
 /// Routes to session actors by phone number, spawning on demand; passivates the ones that told
 /// it they are idle once they stayed idle long enough (one sweep timer for all of them).
-using session_router_actor
-    = caf::typed_actor<caf::reacts_to<wake_atom, std::string>,
-                       caf::reacts_to<tool_request, edge_callback>,
-                       caf::reacts_to<replay_atom, std::string, int64_t, std::string>,
-                       caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
-                       caf::replies_to<count_atom>::with<uint64_t>>;
+/// In a cluster it spawns actors only for shards this node owns, and (lost_atom, shards) stops
+/// the actors of shards it no longer owns.
+using session_router_actor = caf::typed_actor<
+    caf::reacts_to<wake_atom, std::string>, caf::reacts_to<tool_request, edge_callback>,
+    caf::reacts_to<replay_atom, std::string, int64_t, std::string>,
+    caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
+    caf::reacts_to<lost_atom, std::vector<int32_t>>, caf::replies_to<count_atom>::with<uint64_t>>;
 
 /// A channel adapter (WhatsApp Cloud API, MTN SMS v3 or Twilio): attempts sends with retries and
 /// records every outcome in the delivery log.
@@ -271,6 +273,10 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 /// The LLM actor: OpenAI-compatible chat completions with a deadline; answers the raw response
 /// body of a 2xx, or an error (timeout, provider_transient, provider_rejected).
 using llm_actor = caf::typed_actor<caf::replies_to<llm_call>::with<std::string>>;
+
+/// The lease actor of a cluster node (actors/cluster.cpp): renews, takes and hands over shard
+/// leases every cluster.ttl_ms / 4 on a connection of its own (detached).
+using lease_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
 
 /// Stateless edge requests that belong to no entity: API jobs, readiness.
 using edge_actor
@@ -310,12 +316,12 @@ using conversation_actor
                        caf::reacts_to<retry_atom, deferred_step>,
                        caf::reacts_to<resume_atom, deferred_step>>;
 
-/// Routes to conversation actors ("account:conversation"), passivating idle ones.
-using conversation_router_actor
-    = caf::typed_actor<caf::reacts_to<wake_atom, std::string>,
-                       caf::reacts_to<provider_reply, edge_callback>,
-                       caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
-                       caf::replies_to<count_atom>::with<uint64_t>>;
+/// Routes to conversation actors ("account:conversation"), passivating idle ones; in a cluster,
+/// for owned shards only (as the session router).
+using conversation_router_actor = caf::typed_actor<
+    caf::reacts_to<wake_atom, std::string>, caf::reacts_to<provider_reply, edge_callback>,
+    caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
+    caf::reacts_to<lost_atom, std::vector<int32_t>>, caf::replies_to<count_atom>::with<uint64_t>>;
 
 /// A portal's published articles and their search index, shared read-only.
 struct article_set;

@@ -2,13 +2,50 @@
 // batch of webhooks), accepts of inbound messages, call-ended events and delivery statuses
 // (set-based, one job per batch).
 
-#include "storage/inbox.hpp"
+#include <set>
+
 #include "actors/common.hpp"
+#include "storage/inbox.hpp"
 #include "storage/outbox.hpp"
 
 namespace switchboard::actors {
 
 using std::chrono::system_clock;
+
+namespace {
+
+/// A cluster's replies: the shards' lease rows are read FOR SHARE first (+1 round trip, held
+/// until the batch commits), and only replies of shards still leased at this node's epoch are
+/// queued; the others answer nullopt (no claim left here) and their shards are dropped.
+std::vector<std::optional<storage::delivery_row>>
+fenced_replies(soci::session& sql, const storage::channel_policy& policy, cluster_view& cluster,
+               const std::vector<const storage::reply_request*>& in) {
+  std::vector<std::string> entities;
+  for (auto* r : in)
+    entities.push_back(r->entity);
+  auto fence = cluster.fence_for(entities);
+  auto stale = storage::stale_shards(sql, fence);
+  cluster.rejected(stale);
+  std::set<int32_t> valid;
+  for (auto& l : fence.leases)
+    valid.insert(l.shard);
+  for (auto s : stale)
+    valid.erase(s);
+  std::vector<const storage::reply_request*> kept;
+  std::vector<std::size_t> at;
+  for (std::size_t i = 0; i < in.size(); ++i)
+    if (valid.count(static_cast<int32_t>(core::shard_of(in[i]->entity, cluster.shards())))) {
+      kept.push_back(in[i]);
+      at.push_back(i);
+    }
+  std::vector<std::optional<storage::delivery_row>> out(in.size());
+  auto queued = storage::queue_replies(sql, policy, kept);
+  for (std::size_t j = 0; j < at.size() && j < queued.size(); ++j)
+    out[at[j]] = std::move(queued[j]);
+  return out;
+}
+
+} // namespace
 
 void make_batch_kinds(services& svc) {
   auto machine = svc.machine;
@@ -17,9 +54,21 @@ void make_batch_kinds(services& svc) {
   // Accepts: about ten round trips per batch of up to 256 entities (storage::accept_messages).
   svc.accept_batch = make_batch_kind<storage::accept_request, storage::accepted_messages>(
       "accept_messages", 256, false,
-      [machine, policy, accept_rows](soci::session& sql,
-                                     const std::vector<const storage::accept_request*>& in) {
-        return storage::accept_messages(sql, machine, policy, in, system_clock::now(), accept_rows);
+      [machine, policy, accept_rows, cluster = svc.cluster](
+          soci::session& sql, const std::vector<const storage::accept_request*>& in) {
+        if (!cluster)
+          return storage::accept_messages(sql, machine, policy, in, system_clock::now(),
+                                          accept_rows);
+        // A cluster: the take is fenced by the shards' leases, in the same round trip.
+        std::vector<std::string> phones;
+        for (auto* r : in)
+          phones.push_back(r->phone);
+        auto fence = cluster->fence_for(phones);
+        std::vector<int32_t> stale;
+        auto out = storage::accept_messages(sql, machine, policy, in, system_clock::now(),
+                                            accept_rows, &fence, &stale);
+        cluster->rejected(stale);
+        return out;
       });
   // Call-ended: about a dozen round trips per batch of up to 256 calls.
   svc.calls_batch = make_batch_kind<storage::call_ended_input, storage::accepted_call>(
@@ -30,15 +79,20 @@ void make_batch_kinds(services& svc) {
       });
   // Statuses: 1 round trip to take them, then 2-3 per status (forward-only update or park,
   // pricing), a few more for a failure that calls for a fallback or a back-off.
-  svc.statuses_batch = make_take_kind("apply_statuses", "status", core::decode_status_update,
-                                      [policy](soci::session& sql, core::status_update& s) {
-                                        return storage::apply_status_update(sql, policy, s);
-                                      });
-  // Replies to bursts: 5 round trips per batch of up to 256 replies.
+  svc.statuses_batch = make_take_kind(
+      "apply_statuses", "status", core::decode_status_update,
+      [policy](soci::session& sql, core::status_update& s) {
+        return storage::apply_status_update(sql, policy, s);
+      },
+      256, svc.cluster);
+  // Replies to bursts: 5 round trips per batch of up to 256 replies (6 in a cluster).
   svc.replies_batch = make_batch_kind<storage::reply_request, std::optional<storage::delivery_row>>(
       "queue_replies", 256, false,
-      [policy](soci::session& sql, const std::vector<const storage::reply_request*>& in) {
-        return storage::queue_replies(sql, policy, in);
+      [policy, cluster = svc.cluster](soci::session& sql,
+                                      const std::vector<const storage::reply_request*>& in) {
+        if (!cluster)
+          return storage::queue_replies(sql, policy, in);
+        return fenced_replies(sql, policy, *cluster, in);
       });
   // The outbox: claims of attempts and outcomes of sends, 1-3 round trips per batch.
   auto lease = svc.policy.claim_lease;
@@ -52,8 +106,8 @@ void make_batch_kinds(services& svc) {
       [policy](soci::session& sql, const std::vector<const storage::sent_record*>& in) {
         return storage::record_sends(sql, policy, in);
       });
-  svc.chatwoot_batch = make_chatwoot_kind();
-  svc.telegram_batch = make_telegram_kind();
+  svc.chatwoot_batch = make_chatwoot_kind(svc.cluster);
+  svc.telegram_batch = make_telegram_kind(svc.cluster);
 }
 
 void wake(const services& svc, const inbox_targets& to, const std::string& kind,

@@ -169,6 +169,38 @@ struct metrics::impl {
                                                       .Name("switchboard_live_actors")
                                                       .Help("Live entity actors by kind")
                                                       .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& cluster_owned
+      = BuildGauge()
+            .Name("switchboard_cluster_shards_owned")
+            .Help("Shards whose lease this node holds (cluster.enabled)")
+            .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& cluster_healthy
+      = BuildGauge()
+            .Name("switchboard_cluster_lease_healthy")
+            .Help("1 while this node's leases were renewed within 2/3 of the TTL, else 0")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cluster_renewals
+      = BuildCounter()
+            .Name("switchboard_cluster_lease_renewals_total")
+            .Help("Lease renewal rounds (heartbeat and every shard held), by outcome")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cluster_losses
+      = BuildCounter()
+            .Name("switchboard_cluster_shard_losses_total")
+            .Help("Shards this node stopped owning, by reason (stolen, rejected, released, "
+                  "expired)")
+            .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cluster_rejections
+      = BuildCounter()
+            .Name("switchboard_cluster_epoch_rejections_total")
+            .Help("Fenced writes refused because their shard's lease moved to another epoch")
+            .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& cluster_failovers
+      = BuildHistogram()
+            .Name("switchboard_cluster_failover_seconds")
+            .Help("Shards taken over from a node that stopped renewing: seconds since its last "
+                  "renewal")
+            .Register(*registry);
   prometheus::Family<prometheus::Counter>& cost_units
       = BuildCounter()
             .Name("switchboard_cost_units_total")
@@ -538,6 +570,29 @@ void metrics::reply_coalesced(std::string_view kind, std::size_t messages) {
 
 void metrics::api_rate_limited(std::string_view route) {
   impl_->api_limited.Add({{"route", s(route)}}).Increment();
+}
+
+void metrics::cluster_shards(std::size_t owned, bool healthy) {
+  impl_->cluster_owned.Add({}).Set(static_cast<double>(owned));
+  impl_->cluster_healthy.Add({}).Set(healthy ? 1 : 0);
+}
+
+void metrics::cluster_renewal(bool ok) {
+  impl_->cluster_renewals.Add({{"outcome", ok ? "ok" : "failed"}}).Increment();
+}
+
+void metrics::cluster_shards_lost(std::string_view reason, std::size_t shards) {
+  impl_->cluster_losses.Add({{"reason", s(reason)}}).Increment(static_cast<double>(shards));
+}
+
+void metrics::cluster_epoch_rejection(std::size_t shards) {
+  impl_->cluster_rejections.Add({}).Increment(static_cast<double>(shards));
+}
+
+void metrics::cluster_failover(double seconds) {
+  impl_->cluster_failovers
+      .Add({}, prometheus::Histogram::BucketBoundaries{0.5, 1, 2, 3, 4, 5, 6, 8, 10, 15, 30, 60})
+      .Observe(seconds);
 }
 
 void metrics::count(std::string_view name, std::string_view label_value, double by) {

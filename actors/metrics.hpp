@@ -62,6 +62,19 @@ public:
   void reply_coalesced(std::string_view kind, std::size_t messages);
   /// An API call refused with 429 by its key's bucket (api.rate_per_s, api.burst).
   void api_rate_limited(std::string_view route);
+  /// Cluster (cluster.enabled only; nothing is exported otherwise): shards this node owns and
+  /// whether its leases are healthy (renewed within 2/3 of the TTL).
+  void cluster_shards(std::size_t owned, bool healthy);
+  /// A lease renewal round (heartbeat and renewal of every shard held): ok or failed.
+  void cluster_renewal(bool ok);
+  /// Shards lost: stolen (another node's take), rejected (a fenced write found another epoch),
+  /// released (handed over for balance), expired (not renewed in time).
+  void cluster_shards_lost(std::string_view reason, std::size_t shards);
+  /// Fenced writes that found their shard's lease at another epoch or owner.
+  void cluster_epoch_rejection(std::size_t shards);
+  /// A shard taken over from a node that stopped renewing: seconds since that node's last
+  /// renewal (at most the time from its death to the take-over).
+  void cluster_failover(double seconds);
   /// A counter with one label, for events not listed above: switchboard_<name>_total. The known
   /// names (actors/metrics.cpp generic_counters) have their own label name, HELP text and
   /// series pre-created at 0; others get the label "kind".

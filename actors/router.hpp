@@ -5,8 +5,10 @@
 // "account:conversation"). One map entry per live entity and one sweep timer per router.
 // Include from actor implementation files only.
 
+#include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "actors/common.hpp"
 
@@ -78,6 +80,35 @@ template <class Self> bool admit_wake(Self* self, const std::string& key) {
   if (!ok)
     st.svc->stats->count("inbox_deferred", st.kind);
   return ok;
+}
+
+/// Whether this node processes the entity: always for a single node; in a cluster, when its
+/// shard is owned and the leases are healthy. Wake-ups of others are dropped: their rows stay
+/// pending and the owner's poller takes them.
+template <class Self> bool owned_here(Self* self, const std::string& key) {
+  auto& cluster = self->state.svc->cluster;
+  return !cluster || cluster->owns(key);
+}
+
+/// The shards were lost (taken over, handed over, or the leases not renewed in time): their
+/// entities are forgotten and asked to stop (they finish what is in their mailbox; their
+/// fenced writes are refused once another node owns the shard).
+template <class Self> void stop_lost(Self* self, const std::vector<int32_t>& shards) {
+  auto& st = self->state;
+  if (!st.svc->cluster || shards.empty())
+    return;
+  std::set<int32_t> lost(shards.begin(), shards.end());
+  auto n = st.svc->cluster->shards();
+  for (auto it = st.entities.begin(); it != st.entities.end();) {
+    if (lost.count(static_cast<int32_t>(core::shard_of(it->first, n))) > 0) {
+      if (!it->second.idle)
+        --st.active;
+      self->send(it->second.actor, stop_atom::value);
+      it = st.entities.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 /// How often a router looks for entities idle long enough to passivate.

@@ -48,6 +48,7 @@ struct runtime::impl {
   graph g;
   inbox_targets targets;
   std::unique_ptr<ingest_pool> ingest_workers;
+  lease_actor leases; ///< cluster.enabled only
   bool stopped = false;
 
   /// Stores an inbox entry; after the commit, answers and wakes the entity.
@@ -141,6 +142,9 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   svc->policy.sms_max_segments = s.sms.max_segments;
   svc->policy.claim_lease = std::max<std::chrono::milliseconds>(std::chrono::seconds{30},
                                                                 s.http_client.total_timeout * 2);
+  if (s.cluster.enabled)
+    svc->cluster = std::make_shared<cluster_view>(
+        make_node_id(), static_cast<uint32_t>(s.inbox.shards), s.cluster.lease_ttl);
   make_batch_kinds(*svc);
   svc->followup_prompt = load_prompt(s.llm.system_prompt_file, config::builtin_followup_prompt());
   svc->bot_prompt = load_prompt(s.llm.bot_prompt_file, config::builtin_support_bot_prompt());
@@ -165,6 +169,13 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   d.g.telegram = spawn_telegram_bridge(*d.sys, svc, d.g.conversations);
   d.targets = inbox_targets{d.g.sessions, d.g.conversations, d.g.telegram};
   d.g.sweeper = spawn_sweeper(*d.sys, svc, d.targets);
+  if (svc->cluster) {
+    d.leases = spawn_leases(*d.sys, svc, svc->cluster, d.targets);
+    core::log(core::log_level::info, "cluster node started",
+              {{"node_id", svc->cluster->node()},
+               {"shards", std::to_string(s.inbox.shards)},
+               {"ttl_ms", std::to_string(s.cluster.lease_ttl.count())}});
+  }
   d.g.edge = spawn_edge(*d.sys, svc);
   ingest_config ic;
   ic.dsn = s.database.dsn;
@@ -179,9 +190,16 @@ runtime::~runtime() {
 }
 
 void runtime::check_readiness(std::function<void(readiness)> done) {
+  auto cluster = impl_->svc->cluster;
   caf::anon_send(impl_->g.edge, ready_atom::value,
-                 std::function<void(storage_status)>{[done](storage_status st) {
-                   done(readiness{st.connected, st.migrated, st.workers_up});
+                 std::function<void(storage_status)>{[done, cluster](storage_status st) {
+                   readiness r{st.connected, st.migrated, st.workers_up};
+                   if (cluster) {
+                     r.clustered = true;
+                     r.leases_healthy = cluster->healthy();
+                     r.shards_owned = static_cast<unsigned>(cluster->processing().size());
+                   }
+                   done(r);
                  }});
 }
 
@@ -433,8 +451,9 @@ void runtime::shutdown() {
   if (d.ingest_workers)
     d.ingest_workers->stop();
   for (auto a : std::vector<caf::actor>{
-           caf::actor_cast<caf::actor>(d.g.sweeper), caf::actor_cast<caf::actor>(d.g.sessions),
-           caf::actor_cast<caf::actor>(d.g.edge), caf::actor_cast<caf::actor>(d.g.conversations),
+           caf::actor_cast<caf::actor>(d.leases), caf::actor_cast<caf::actor>(d.g.sweeper),
+           caf::actor_cast<caf::actor>(d.g.sessions), caf::actor_cast<caf::actor>(d.g.edge),
+           caf::actor_cast<caf::actor>(d.g.conversations),
            caf::actor_cast<caf::actor>(d.g.telegram), caf::actor_cast<caf::actor>(d.svc->telegram),
            caf::actor_cast<caf::actor>(d.svc->email), caf::actor_cast<caf::actor>(d.svc->patient),
            caf::actor_cast<caf::actor>(d.svc->articles),
@@ -444,6 +463,7 @@ void runtime::shutdown() {
     if (a)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   d.g = graph{};
+  d.leases = lease_actor{};
   d.targets = inbox_targets{};
   d.svc.reset();
   d.ingest_workers.reset();

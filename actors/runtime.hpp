@@ -20,6 +20,9 @@ struct readiness {
   bool database = false;   ///< a live connection exists
   bool migrations = false; ///< every embedded migration is applied
   unsigned workers_up = 0;
+  bool clustered = false;      ///< cluster.enabled
+  bool leases_healthy = false; ///< clustered: leases renewed within 2/3 of the TTL
+  unsigned shards_owned = 0;   ///< clustered: shards processed here now
 };
 
 /// The actor graph behind the HTTP edge. Its interface uses no CAF types, so the HTTP layer and

@@ -6,6 +6,7 @@
 #include "actors/common.hpp"
 #include "actors/entity.hpp"
 #include "actors/router.hpp"
+#include "actors/session_tools.hpp"
 #include "core/crypto.hpp"
 #include "core/llm_trace.hpp"
 #include "core/openai.hpp"
@@ -22,34 +23,6 @@ namespace switchboard::actors {
 using core::sb_error;
 using nlohmann::json;
 using std::chrono::system_clock;
-
-outbound_send make_send(const storage::delivery_row& row) {
-  outbound_send s;
-  s.delivery_id = row.id;
-  s.claim_token = row.claim_token;
-  s.channel = row.channel;
-  s.provider = row.provider;
-  s.recipient = row.recipient;
-  s.body = row.body;
-  if (row.payload.is_object() && row.payload.contains("template")) {
-    s.template_name = row.payload.value("template", std::string{});
-    s.template_language = row.payload.value("language", std::string{"en"});
-  }
-  s.correlation_id = row.correlation_id;
-  return s;
-}
-
-void dispatch_send(const services& svc, const storage::delivery_row& row) {
-  if (row.status != "queued")
-    return;
-  auto& adapter = adapter_for(svc, row.channel);
-  if (!adapter) {
-    core::log(core::log_level::warn, "no adapter for channel; the send stays queued",
-              {{"channel", row.channel}, {"correlation_id", row.correlation_id}});
-    return;
-  }
-  caf::anon_send(adapter, make_send(row));
-}
 
 /// The answer of one accept: what storage::accept_messages found, or why it failed.
 struct accept_outcome {
@@ -126,98 +99,6 @@ void log_flow(session_ptr self, const char* msg, const std::string& correlation_
   core::log(core::log_level::info, msg, fields);
 }
 
-// -- tools ---------------------------------------------------------------------------------------
-
-using tool_done = std::function<void(core::expected<json>)>;
-
-/// Executes one tool for this session's phone number (the API and the LLM share it).
-void execute_tool(session_ptr self, const std::string& name, json args,
-                  const std::string& correlation_id, tool_done done) {
-  const auto& svc = *self->state.svc;
-  // A WhatsApp user known by a business-scoped user id has no number: this session's own key
-  // stands for it (the schema's E.164 pattern is checked on a placeholder).
-  auto checked = args;
-  if (core::parse_whatsapp_user_key(self->state.key) && args.is_object()
-      && args.value("phone_number", std::string{}) == self->state.key)
-    checked["phone_number"] = "+10000000000";
-  if (auto valid = core::validate_tool_arguments(name, checked); !valid) {
-    done(valid.error());
-    return;
-  }
-  auto phone = args.at("phone_number").get<std::string>();
-  auto now = system_clock::now();
-  auto machine = svc.machine;
-  auto fail = [done](caf::error& e) { done(e); };
-  auto session_tool = [&](std::function<void(core::session_record&)> mutate) {
-    db_write<json>(
-        self, svc, "tool:" + name,
-        [machine, phone, now, mutate](soci::session& sql) {
-          return storage::tool_session(sql, machine, phone, now, mutate);
-        },
-        [done, stats = svc.stats](json& j) {
-          if (j.value("status", std::string{}) == "closed")
-            stats->session_event("closed");
-          done(j);
-        },
-        fail);
-  };
-  if (name == "session_get_or_create") {
-    session_tool([](core::session_record&) {});
-  } else if (name == "session_update_status") {
-    auto status = core::parse_session_status(args.at("status").get<std::string>());
-    auto next = *status;
-    session_tool([machine, next](core::session_record& s) {
-      auto r = machine.set_status(s, next);
-      if (!r)
-        throw storage::domain_error(core::code_of(r.error()), core::reason_of(r.error()));
-    });
-  } else if (name == "session_add_context") {
-    auto patch = args.at("context");
-    session_tool([machine, patch](core::session_record& s) {
-      auto r = machine.merge_context(s, patch);
-      if (!r)
-        throw storage::domain_error(core::code_of(r.error()), core::reason_of(r.error()));
-    });
-  } else if (name == "session_get_context") {
-    db_read<json>(
-        self, svc, "tool:" + name,
-        [phone, now](soci::session& sql) { return storage::tool_get_context(sql, phone, now); },
-        [done](json& j) { done(j); }, fail);
-  } else if (name == "messaging_send_whatsapp" || name == "messaging_send_sms"
-             || name == "messaging_send_dual_channel") {
-    std::vector<std::string> channels;
-    if (name != "messaging_send_sms")
-      channels.push_back("whatsapp");
-    if (name != "messaging_send_whatsapp")
-      channels.push_back("sms");
-    auto text = args.at("message").get<std::string>();
-    auto sms_text = args.value("sms_message", std::string{});
-    auto policy = svc.policy;
-    auto token = core::random_hex(8);
-    auto svcp = self->state.svc;
-    db_write<std::vector<storage::delivery_row>>(
-        self, svc, "tool:" + name,
-        [=](soci::session& sql) {
-          return storage::tool_send(sql, machine, policy, phone, channels, text, sms_text,
-                                    correlation_id, token, now);
-        },
-        [done, svcp](std::vector<storage::delivery_row>& rows) {
-          json out = json::array();
-          for (auto& r : rows) {
-            dispatch_send(*svcp, r);
-            json item{{"delivery_id", r.id}, {"channel", r.channel}, {"status", r.status}};
-            if (r.status == "skipped")
-              item["reason"] = r.last_error;
-            out.push_back(std::move(item));
-          }
-          done(json{{"deliveries", out}});
-        },
-        fail);
-  } else {
-    done(caf::make_error(sb_error::not_found, "unknown tool '" + name + "'"));
-  }
-}
-
 // -- answering a burst ---------------------------------------------------------------------------
 
 void generate(session_ptr self);
@@ -275,6 +156,7 @@ void send_reply(session_ptr self, std::string text, std::string type) {
   req.message_type = std::move(type);
   req.now = system_clock::now();
   req.steps = b.steps; // written by the statement that links the burst to its reply
+  req.entity = self->state.key;
   auto correlation_id = b.rows[b.covered - 1].correlation_id;
   db_batch<std::optional<storage::delivery_row>>(
       self, svc.storage, svc.replies_batch, std::move(req),
@@ -809,15 +691,18 @@ session_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc)
   watch_entities(self);
   return {
       [=](wake_atom, const std::string& phone) {
-        if (admit_wake(self, phone))
+        if (owned_here(self, phone) && admit_wake(self, phone))
           self->send(entity(self, phone), wake_atom::value);
       },
       [=](tool_request& req, edge_callback& cb) {
         self->send(entity(self, req.phone), std::move(req), std::move(cb));
       },
       [=](replay_atom, std::string& phone, int64_t id, std::string& token) {
-        self->send(entity(self, phone), replay_atom::value, phone, id, std::move(token));
+        // Another node owns the user: its claim lapses and a later sweep replays it there.
+        if (owned_here(self, phone))
+          self->send(entity(self, phone), replay_atom::value, phone, id, std::move(token));
       },
+      [=](lost_atom, const std::vector<int32_t>& shards) { stop_lost(self, shards); },
       [=](idle_atom, const std::string& phone, uint32_t seen) { mark_idle(self, phone, seen); },
       [=](sweep_atom) { sweep_idle(self); },
       [=](count_atom) { return static_cast<uint64_t>(self->state.entities.size()); },

@@ -1,3 +1,5 @@
+#include <optional>
+
 #include "actors/common.hpp"
 #include "storage/db.hpp"
 #include "storage/inbox.hpp"
@@ -125,9 +127,19 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
           return; // processing yields to the acknowledgements: nobody would be admitted now
         self->state.polling = true;
         auto grace = svc.cfg.inbox.poll_grace;
+        std::optional<std::vector<int32_t>> owned;
+        if (svc.cluster) {
+          // A cluster: only the shards owned here, and without waiting for a wake-up that
+          // never comes to this node when another one ingested the row.
+          owned = svc.cluster->processing();
+          grace = std::min(grace, svc.cfg.inbox.poll_interval);
+        }
         db_read<std::vector<storage::pending_entity>>(
             self, svc, "pending_inbox",
-            [grace](soci::session& sql) { return storage::pending_inbox(sql, grace, 1000); },
+            [grace, owned](soci::session& sql) {
+              return owned ? storage::pending_inbox(sql, grace, 1000, *owned)
+                           : storage::pending_inbox(sql, grace, 1000);
+            },
             [self](std::vector<storage::pending_entity>& pending) {
               self->state.polling = false;
               for (auto& p : pending)

@@ -54,14 +54,16 @@ struct telegram_taken {
 
 using telegram_updates = std::vector<std::pair<core::telegram_inbound, telegram_action>>;
 
-batch_kind_ptr make_telegram_kind() {
+batch_kind_ptr make_telegram_kind(std::shared_ptr<cluster_view> cluster) {
   // 1 round trip to take the updates of up to 256 chats, then 1-2 lookups per update (and 1 update
   // marking a hand-off's notification replied).
-  return make_take_kind("telegram_updates", "telegram", core::decode_telegram_inbound,
-                        [](soci::session& sql, core::telegram_inbound& ev) {
-                          auto action = classify(sql, ev);
-                          return std::make_pair(std::move(ev), action);
-                        });
+  return make_take_kind(
+      "telegram_updates", "telegram", core::decode_telegram_inbound,
+      [](soci::session& sql, core::telegram_inbound& ev) {
+        auto action = classify(sql, ev);
+        return std::make_pair(std::move(ev), action);
+      },
+      256, std::move(cluster));
 }
 
 namespace {

@@ -11,6 +11,9 @@ const std::vector<section_doc>& section_docs() {
       {"session", "Omnichannel sessions."},
       {"inbox",
        "The durable inbox: every verified inbound event is a row before its webhook is answered."},
+      {"cluster",
+       "Several nodes on one database: each shard of inbox.shards is owned by one node through a "
+       "PostgreSQL lease with epoch fencing (README \"Running a cluster\")."},
       {"retention",
        "Rows past their horizon are deleted by the sweeper every session.sweep_interval_s, in "
        "batches (0 = keep forever). Processed inbox rows (the dedupe window) follow "
@@ -107,6 +110,9 @@ std::vector<field> fields_of(settings& s) {
       {"inbox.yield_backlog", kind::size, &s.inbox.yield_backlog, {0, 1000000}, "or while more than this many wait to be stored"},
       {"inbox.yield_latency_ms", kind::ms, &s.inbox.yield_latency, {0, 60000}, "or for a second after an acknowledgement took longer than this (0: off)"},
       {"inbox.min_active", kind::size, &s.inbox.min_active, {0, 1000000}, "while yielding, no new entity beyond this many (at most max_active)"},
+      {"cluster.enabled", kind::boolean, &s.cluster.enabled, none, "share the shards with the other nodes on this database (off: this node processes them all)"},
+      {"cluster.ttl_ms", kind::ms, &s.cluster.lease_ttl, {400, 600000}, "a shard lease lasts this long, renewed every TTL/4; processing stops at 2/3 of it without a renewal"},
+      {"cluster.address", kind::text, &s.cluster.address, none, "this node's internal address, announced in cluster_members (\"\": server listen address and port)"},
       {"retention.delivery_log_s", kind::sec, &s.retention.delivery_log, {0, 315360000}, "delivery-log rows in a final state older than this go, then closed sessions left without rows (0: keep forever)"},
       {"retention.notifications_s", kind::sec, &s.retention.notifications, {0, 315360000}, "hand-off notifications sent, failed or skipped, and the bot's recorded questions (0: keep forever)"},
       {"retention.parked_status_s", kind::sec, &s.retention.parked_status, {3600, 315360000}, "status callbacks parked for a send that was never recorded"},

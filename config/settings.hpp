@@ -100,6 +100,14 @@ struct inbox_settings {
   std::size_t min_active = 64;
 };
 
+/// The cluster: nodes sharing one database, each shard (inbox.shards) owned by one node through
+/// a lease with epoch fencing. Off: the node processes every shard, as a single node does.
+struct cluster_settings {
+  bool enabled = false;
+  milliseconds lease_ttl{4000}; ///< a lease lasts this long; renewed every TTL/4
+  std::string address;          ///< this node's internal address, announced to the others
+};
+
 /// Retention: rows past their horizon are deleted by the sweeper, in small batches (0 = kept
 /// forever). Processed inbox rows follow inbox.retention (the dedupe window).
 struct retention_settings {
@@ -310,6 +318,7 @@ struct settings {
   actor_settings actors;
   session_settings session;
   inbox_settings inbox;
+  cluster_settings cluster;
   retention_settings retention;
   retry_settings retry;
   circuit_settings circuit;

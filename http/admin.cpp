@@ -67,6 +67,12 @@ void add_readiness_routes(route_table& routes, actors::runtime& rt, const lifecy
                                       {"migrations", rd.migrations},
                                       {"storage_workers_up", rd.workers_up}};
                   bool ok = rd.database && rd.migrations;
+                  if (rd.clustered) {
+                    // A node whose leases lapsed processes nothing: not ready until renewed.
+                    body["cluster"] = {{"leases_healthy", rd.leases_healthy},
+                                       {"shards_owned", rd.shards_owned}};
+                    ok = ok && rd.leases_healthy;
+                  }
                   body["status"] = ok ? "ready" : "not_ready";
                   respond(response::make(ok ? 200 : 503, body.dump()));
                 });

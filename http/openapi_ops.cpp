@@ -200,7 +200,14 @@ std::string readyz(bool admin) {
                  {{"status", {{"type", "string"}, {"enum", {"ready", "not_ready", "draining"}}}},
                   {"database", {{"type", "boolean"}}},
                   {"migrations", {{"type", "boolean"}}},
-                  {"storage_workers_up", {{"type", "integer"}}}}}};
+                  {"storage_workers_up", {{"type", "integer"}}},
+                  {"cluster",
+                   {{"type", "object"},
+                    {"description", "Only when cluster.enabled: whether this node's shard leases "
+                                    "were renewed within 2/3 of their TTL, and how many it owns."},
+                    {"properties",
+                     {{"leases_healthy", {{"type", "boolean"}}},
+                      {"shards_owned", {{"type", "integer"}}}}}}}}}};
   return json{
       {"operationId", admin ? "adminReadyz" : "readyz"},
       {"summary", "Readiness: the database is reachable and migrated, and not draining"},

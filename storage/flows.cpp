@@ -327,11 +327,11 @@ std::vector<accepted_call> accept_calls(soci::session& sql, const core::session_
   return out;
 }
 
-std::vector<accepted_messages> accept_messages(soci::session& sql,
-                                               const core::session_machine& machine,
-                                               const channel_policy& policy,
-                                               const std::vector<const accept_request*>& requests,
-                                               time_point now, int max_rows) {
+std::vector<accepted_messages>
+accept_messages(soci::session& sql, const core::session_machine& machine,
+                const channel_policy& policy, const std::vector<const accept_request*>& requests,
+                time_point now, int max_rows, const shard_fence* fence,
+                std::vector<int32_t>* stale) {
   std::vector<accepted_messages> out(requests.size());
   std::vector<std::string> phones;
   std::map<std::string, std::size_t> request_of;
@@ -339,7 +339,10 @@ std::vector<accepted_messages> accept_messages(soci::session& sql,
     if (request_of.emplace(requests[i]->phone, i).second)
       phones.push_back(requests[i]->phone);
   // 1. Take the pending rows (1 round trip); they count as processed when this commits.
-  auto rows = take_inbox(sql, "message", phones, max_rows);
+  std::vector<int32_t> stale_here;
+  auto rows
+      = fence ? take_inbox(sql, "message", phones, max_rows, *fence, stale ? *stale : stale_here)
+              : take_inbox(sql, "message", phones, max_rows);
   std::map<std::string, std::vector<core::inbound_message>> by_phone;
   for (auto& row : rows) {
     auto m = core::decode_inbound_message(row.payload);
@@ -536,7 +539,7 @@ std::optional<delivery_row> queue_reply(soci::session& sql, const channel_policy
                                         const std::vector<claimed_inbound>& inbound,
                                         const std::string& channel, const std::string& text,
                                         const std::string& message_type, time_point now) {
-  reply_request req{inbound, channel, text, message_type, now, {}};
+  reply_request req{inbound, channel, text, message_type, now, {}, {}};
   return queue_replies(sql, policy, {&req}).at(0);
 }
 

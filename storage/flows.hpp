@@ -12,6 +12,7 @@
 #include "core/format.hpp"
 #include "core/outbound.hpp"
 #include "core/session.hpp"
+#include "storage/cluster.hpp"
 #include "storage/omnichannel.hpp"
 
 namespace switchboard::storage {
@@ -96,11 +97,13 @@ struct accepted_messages {
 /// sessions continued or opened (an expired one is closed), expiry extended, every message
 /// logged as an inbound delivery row claimed for its reply until now + policy.claim_lease.
 /// Set-based: about ten round trips for the whole batch. One answer per request, in order.
-std::vector<accepted_messages> accept_messages(soci::session& sql,
-                                               const core::session_machine& machine,
-                                               const channel_policy& policy,
-                                               const std::vector<const accept_request*>& requests,
-                                               time_point now, int max_rows);
+/// With a fence (a cluster), only rows of shards still leased at the fence's epochs are taken,
+/// in the same round trip (the other fenced shards are added to `stale`).
+std::vector<accepted_messages>
+accept_messages(soci::session& sql, const core::session_machine& machine,
+                const channel_policy& policy, const std::vector<const accept_request*>& requests,
+                time_point now, int max_rows, const shard_fence* fence = nullptr,
+                std::vector<int32_t>* stale = nullptr);
 
 /// An inbound row being answered and the claim it was taken with.
 struct claimed_inbound {
@@ -125,6 +128,7 @@ struct reply_request {
   std::string message_type;
   time_point now;
   std::vector<llm_step> steps; ///< the LLM rounds and tool calls that produced `text`
+  std::string entity; ///< the session's key: in a cluster its shard's lease fences the reply
 };
 
 /// Queues replies to bursts of inbound messages, each on its channel, when their claims still

@@ -42,6 +42,24 @@ constexpr pg_statement take_sql{
     "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)) "
     "RETURNING id, source, dedupe_key, entity, payload, correlation_id"};
 
+// The fence is folded into the take: the lease rows are locked FOR SHARE first (materialized, so
+// they are locked even when no inbox row is pending), the take only looks at shards whose lease
+// is still the fence's, and the stale shards come back as extra rows (id NULL, column 6 set).
+constexpr pg_statement fenced_take_sql{
+    "sb_inbox_take_fenced",
+    "WITH locked AS MATERIALIZED (SELECT shard, owner, epoch FROM shard_leases "
+    "  WHERE shard = ANY($5::int[]) FOR SHARE), "
+    "fence AS MATERIALIZED (SELECT f.shard, l.owner IS NOT DISTINCT FROM $4 AND "
+    "  l.epoch IS NOT DISTINCT FROM f.epoch AS ok FROM unnest($5::int[], $6::bigint[]) "
+    "  AS f(shard, epoch) LEFT JOIN locked l ON l.shard = f.shard), "
+    "taken AS (UPDATE inbox SET processed_at = now() WHERE ctid = ANY(ARRAY("
+    "  SELECT ctid FROM inbox WHERE processed_at IS NULL AND kind = $1 AND entity = ANY($2::text[])"
+    "  AND shard IN (SELECT shard FROM fence WHERE ok) ORDER BY id LIMIT $3 FOR UPDATE SKIP "
+    "LOCKED))"
+    "  RETURNING id, source, dedupe_key, entity, payload, correlation_id) "
+    "SELECT id, source, dedupe_key, entity, payload, correlation_id, NULL::int FROM taken "
+    "UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, shard FROM fence WHERE NOT ok"};
+
 constexpr pg_statement dead_letter_sql{
     "sb_inbox_dead_letter",
     "UPDATE inbox SET processed_at = now(), result = $3 WHERE ctid = ANY(ARRAY("
@@ -52,6 +70,12 @@ constexpr pg_statement pending_sql{
     "sb_inbox_pending", "SELECT kind, entity FROM inbox WHERE processed_at IS NULL AND "
                         "received_at < now() - make_interval(secs => $1::bigint / 1000.0) "
                         "GROUP BY kind, entity ORDER BY min(id) LIMIT $2"};
+
+constexpr pg_statement pending_shards_sql{
+    "sb_inbox_pending_shards",
+    "SELECT kind, entity FROM inbox WHERE processed_at IS NULL AND shard = ANY($3::int[]) AND "
+    "received_at < now() - make_interval(secs => $1::bigint / 1000.0) "
+    "GROUP BY kind, entity ORDER BY min(id) LIMIT $2"};
 
 constexpr pg_statement purge_sql{
     "sb_inbox_purge", "DELETE FROM inbox WHERE ctid = ANY(ARRAY("
@@ -127,14 +151,17 @@ void set_inbox_results(soci::session& sql, const std::string& source,
   pg_exec(sql, set_results_sql, {source, pg_text_array(keys), pg_text_array(results)});
 }
 
-std::vector<inbox_row> take_inbox(soci::session& sql, const std::string& kind,
-                                  const std::vector<std::string>& entities, int limit) {
+namespace {
+
+std::vector<inbox_row> taken_rows(const pg_rows& rows, std::vector<int32_t>* stale) {
   std::vector<inbox_row> out;
-  if (entities.empty() || limit <= 0)
-    return out;
-  auto rows = pg_exec(sql, take_sql, {kind, pg_text_array(entities), std::to_string(limit)});
   out.reserve(static_cast<std::size_t>(rows.size()));
   for (int r = 0; r < rows.size(); ++r) {
+    if (rows.null(r, 0)) {
+      if (stale)
+        stale->push_back(static_cast<int32_t>(rows.int64(r, 6)));
+      continue;
+    }
     inbox_row row;
     row.id = rows.int64(r, 0);
     row.source = std::string{rows.text(r, 1)};
@@ -149,10 +176,49 @@ std::vector<inbox_row> take_inbox(soci::session& sql, const std::string& kind,
   return out;
 }
 
+} // namespace
+
+std::vector<inbox_row> take_inbox(soci::session& sql, const std::string& kind,
+                                  const std::vector<std::string>& entities, int limit) {
+  if (entities.empty() || limit <= 0)
+    return {};
+  auto rows = pg_exec(sql, take_sql, {kind, pg_text_array(entities), std::to_string(limit)});
+  return taken_rows(rows, nullptr);
+}
+
+std::vector<inbox_row> take_inbox(soci::session& sql, const std::string& kind,
+                                  const std::vector<std::string>& entities, int limit,
+                                  const shard_fence& fence, std::vector<int32_t>& stale) {
+  if (entities.empty() || limit <= 0 || fence.leases.empty())
+    return {};
+  std::vector<int64_t> shards, epochs;
+  for (auto& l : fence.leases) {
+    shards.push_back(l.shard);
+    epochs.push_back(l.epoch);
+  }
+  auto rows = pg_exec(sql, fenced_take_sql,
+                      {kind, pg_text_array(entities), std::to_string(limit), fence.node,
+                       pg_int_array(shards), pg_int_array(epochs)});
+  return taken_rows(rows, &stale);
+}
+
 std::vector<pending_entity> pending_inbox(soci::session& sql, std::chrono::milliseconds grace,
                                           int limit) {
   auto rows = pg_exec(sql, pending_sql, {std::to_string(grace.count()), std::to_string(limit)});
   std::vector<pending_entity> out;
+  for (int r = 0; r < rows.size(); ++r)
+    out.push_back({std::string{rows.text(r, 0)}, std::string{rows.text(r, 1)}});
+  return out;
+}
+
+std::vector<pending_entity> pending_inbox(soci::session& sql, std::chrono::milliseconds grace,
+                                          int limit, const std::vector<int32_t>& shards) {
+  std::vector<pending_entity> out;
+  if (shards.empty())
+    return out;
+  auto rows = pg_exec(sql, pending_shards_sql,
+                      {std::to_string(grace.count()), std::to_string(limit),
+                       pg_int_array(std::vector<int64_t>(shards.begin(), shards.end()))});
   for (int r = 0; r < rows.size(); ++r)
     out.push_back({std::string{rows.text(r, 0)}, std::string{rows.text(r, 1)}});
   return out;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/events.hpp"
+#include "storage/cluster.hpp"
 
 namespace soci {
 class session;
@@ -42,6 +43,15 @@ struct inbox_row {
 std::vector<inbox_row> take_inbox(soci::session& sql, const std::string& kind,
                                   const std::vector<std::string>& entities, int limit);
 
+/// take_inbox fenced by shard leases (a cluster): in the same statement (still 1 round trip)
+/// the fence's lease rows are read FOR SHARE (until the transaction ends) and only rows of
+/// shards whose owner and epoch are still the fence's are taken; the other fenced shards are
+/// added to `stale` (their rows stay pending for the new owner). Rows of shards outside the
+/// fence are not taken.
+std::vector<inbox_row> take_inbox(soci::session& sql, const std::string& kind,
+                                  const std::vector<std::string>& entities, int limit,
+                                  const shard_fence& fence, std::vector<int32_t>& stale);
+
 /// An entity with pending rows.
 struct pending_entity {
   std::string kind;
@@ -52,6 +62,10 @@ struct pending_entity {
 /// a full queue), oldest first. 1 round trip.
 std::vector<pending_entity> pending_inbox(soci::session& sql, std::chrono::milliseconds grace,
                                           int limit);
+
+/// pending_inbox over some shards only (the ones a node of a cluster owns). 1 round trip.
+std::vector<pending_entity> pending_inbox(soci::session& sql, std::chrono::milliseconds grace,
+                                          int limit, const std::vector<int32_t>& shards);
 
 /// Sets aside the oldest pending row of an entity that cannot be processed (its accept keeps
 /// failing for a reason of its own): marked processed with `reason` as its result, so that the

@@ -34,16 +34,6 @@ json sim(test::stack& s, const std::string& path, const json& body) {
   return r.json();
 }
 
-/// Recorded simulator requests of a service whose path contains `part`.
-json sent(test::stack& s, const std::string& service, const std::string& part) {
-  json out = json::array();
-  auto all = s.sim_requests(service);
-  for (auto& r : all["requests"])
-    if (r["path"].get<std::string>().find(part) != std::string::npos)
-      out.push_back(r);
-  return out;
-}
-
 /// The user messages of an LLM request, in order.
 std::vector<std::string> user_messages(const json& llm_request) {
   std::vector<std::string> out;
@@ -59,11 +49,11 @@ TEST_CASE("a burst of three messages gets one answer from one LLM call", "[inbox
   test::stack s{with_env({{"SWITCHBOARD_SESSION_COALESCE_MS", "1500"}})};
   for (auto* text : {"hi", "I need", "to move my booking to Friday"})
     REQUIRE(test::mtn_inbound(s, std::string{"burst-"} + text, customer, text).status == 200);
-  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  REQUIRE(test::eventually([&] { return test::sim_sent(s, "mtn", "/v3/sms").size() == 1; }));
   // Nothing more comes: the three messages had one answer.
   std::this_thread::sleep_for(2500ms);
-  CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
-  auto llm = sent(s, "openai", "/chat/completions");
+  CHECK(test::sim_sent(s, "mtn", "/v3/sms").size() == 1);
+  auto llm = test::sim_sent(s, "openai", "/chat/completions");
   REQUIRE(llm.size() == 1);
   auto users = user_messages(llm[0]);
   REQUIRE(users.size() >= 3);
@@ -87,21 +77,22 @@ TEST_CASE("a sender's next message is acknowledged while the LLM is still answer
   sim(s, "/_sim/faults", {{"service", "openai"}, {"latency_ms", 3000}});
   REQUIRE(test::mtn_inbound(s, "slow-1", customer, "hello").status == 200);
   // The first message is with the LLM now (the simulator holds its answer for 3 s).
-  REQUIRE(test::eventually([&] { return sent(s, "openai", "/chat/completions").size() >= 1; }, 5s));
+  REQUIRE(test::eventually(
+      [&] { return test::sim_sent(s, "openai", "/chat/completions").size() >= 1; }, 5s));
   auto second = test::mtn_inbound(s, "slow-2", customer, "are you there?");
   CHECK(second.status == 200);
   // Acknowledged after its own commit, not after the LLM: far less than the LLM's 3 s.
   CHECK(second.elapsed < 1500ms);
-  CHECK(sent(s, "mtn", "/v3/sms").empty());
+  CHECK(test::sim_sent(s, "mtn", "/v3/sms").empty());
   // The answer in flight is regenerated with both messages: one reply for the two.
-  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }, 20s));
-  auto llm = sent(s, "openai", "/chat/completions");
+  REQUIRE(test::eventually([&] { return test::sim_sent(s, "mtn", "/v3/sms").size() == 1; }, 20s));
+  auto llm = test::sim_sent(s, "openai", "/chat/completions");
   auto last = user_messages(llm.back());
   REQUIRE(last.size() >= 2);
   CHECK(last[last.size() - 2] == "hello");
   CHECK(last.back() == "are you there?");
   std::this_thread::sleep_for(1s);
-  CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
+  CHECK(test::sim_sent(s, "mtn", "/v3/sms").size() == 1);
   CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
                        "reply_id IS NULL")
         == 0);
@@ -120,9 +111,9 @@ TEST_CASE("ten concurrent deliveries of one webhook: one row, one effect, ten 20
     t.join();
   CHECK(ok == 10);
   CHECK(test::count(s, "SELECT count(*) FROM inbox WHERE source = 'mtn'") == 1);
-  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 1; }));
+  REQUIRE(test::eventually([&] { return test::sim_sent(s, "mtn", "/v3/sms").size() == 1; }));
   std::this_thread::sleep_for(2s);
-  CHECK(sent(s, "mtn", "/v3/sms").size() == 1);
+  CHECK(test::sim_sent(s, "mtn", "/v3/sms").size() == 1);
   CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound'")
         == 1);
   auto metrics = test::http_get(s.url("/metrics")).body;
@@ -157,11 +148,11 @@ TEST_CASE("kill -9 between the acknowledgement and the processing: after a resta
     auto sql = s.db().connect();
     *sql << "DROP TRIGGER hold_processing ON message_delivery_log";
   }
-  CHECK(sent(s, "mtn", "/v3/sms").empty());
+  CHECK(test::sim_sent(s, "mtn", "/v3/sms").empty());
   s.restart_server();
-  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 5; }, 30s));
+  REQUIRE(test::eventually([&] { return test::sim_sent(s, "mtn", "/v3/sms").size() == 5; }, 30s));
   std::this_thread::sleep_for(2s);
-  auto replies = sent(s, "mtn", "/v3/sms");
+  auto replies = test::sim_sent(s, "mtn", "/v3/sms");
   CHECK(replies.size() == 5);
   std::set<std::string> answered;
   for (auto& r : replies)
@@ -229,7 +220,7 @@ TEST_CASE("while webhooks flood in, processing yields; every message is answered
       },
       5s));
   // The flood is over: the poller wakes the waiting sessions and all of them are answered.
-  REQUIRE(test::eventually([&] { return sent(s, "mtn", "/v3/sms").size() == 12; }, 30s));
+  REQUIRE(test::eventually([&] { return test::sim_sent(s, "mtn", "/v3/sms").size() == 12; }, 30s));
   CHECK(test::count(s, "SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0);
   CHECK(test::count(s, "SELECT count(*) FROM message_delivery_log WHERE direction = 'inbound' AND "
                        "reply_id IS NULL")

@@ -137,6 +137,23 @@ void stack::start_server() {
   }
 }
 
+std::unique_ptr<child_process>
+stack::start_node(const std::vector<std::pair<std::string, std::string>>& extra) const {
+  process_options po;
+  po.program = binary_path("app/switchboard");
+  po.args = {"serve"};
+  po.working_dir = SB_SOURCE_DIR;
+  auto env = env_;
+  env["SWITCHBOARD_SERVER_PORT"] = "0";
+  for (auto& [k, v] : extra)
+    env[k] = v;
+  for (auto& [k, v] : env)
+    po.env.emplace_back(k, v);
+  po.capture_stderr = opts_.capture_server_stderr;
+  po.ready_timeout = std::chrono::milliseconds{30000};
+  return std::make_unique<child_process>(po);
+}
+
 int stack::stop_server() {
   return server_->stop();
 }
@@ -171,6 +188,14 @@ nlohmann::json stack::sim_requests(const std::string& service, long since) const
   return res.json();
 }
 
+nlohmann::json sim_sent(const stack& s, const std::string& service, const std::string& part) {
+  auto out = nlohmann::json::array();
+  for (auto& r : s.sim_requests(service)["requests"])
+    if (r["path"].get<std::string>().find(part) != std::string::npos)
+      out.push_back(r);
+  return out;
+}
+
 long long count(const stack& s, const std::string& query) {
   auto sql = s.db().connect();
   long long n = -1;
@@ -195,10 +220,15 @@ void configure_bot_provider(const stack& s, long long account, const std::string
 
 http_result mtn_inbound(const stack& s, const std::string& id, const std::string& from,
                         const std::string& text) {
+  return mtn_inbound(s.port(), s, id, from, text);
+}
+
+http_result mtn_inbound(uint16_t port, const stack& s, const std::string& id,
+                        const std::string& from, const std::string& text) {
   nlohmann::json body{{"from", from}, {"to", "SWITCHBRD"}, {"message", text}, {"id", id}};
   auto raw = body.dump();
   return http_post(
-      s.url("/webhooks/sms/mtn"), raw, "application/json",
+      "http://127.0.0.1:" + std::to_string(port) + "/webhooks/sms/mtn", raw, "application/json",
       {{"X-MTN-Signature", core::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw)}});
 }
 

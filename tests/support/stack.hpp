@@ -53,6 +53,11 @@ public:
   int stop_server();
   /// Starts the server again with the same settings.
   void restart_server();
+  /// Starts another server process on the same database and simulator, with the same settings
+  /// but its own ports, plus `extra` SWITCHBOARD_* variables (a second node of a cluster). The
+  /// caller owns it; its public port is ready().at("port").
+  std::unique_ptr<child_process>
+  start_node(const std::vector<std::pair<std::string, std::string>>& extra = {}) const;
   /// Recorded simulator requests of a service (since `since`).
   nlohmann::json sim_requests(const std::string& service, long since = 0) const;
 
@@ -71,11 +76,18 @@ private:
 };
 
 /// The one integer a query returns (a count(*)): -1 when it returns NULL.
+/// Recorded simulator requests of a service whose path contains `part`.
+nlohmann::json sim_sent(const stack& s, const std::string& service, const std::string& part);
+
 long long count(const stack& s, const std::string& query);
 
 /// A signed MTN inbound webhook (one SMS from `from`) straight to the server.
 http_result mtn_inbound(const stack& s, const std::string& id, const std::string& from,
                         const std::string& text);
+
+/// The same, to the server listening on `port` (another node of the stack).
+http_result mtn_inbound(uint16_t port, const stack& s, const std::string& id,
+                        const std::string& from, const std::string& text);
 
 /// POSTs a control request to the simulator and returns its JSON answer; throws unless 2xx.
 nlohmann::json sim_control(const stack& s, const std::string& path, const nlohmann::json& body);

@@ -68,6 +68,7 @@ std::string grounded(const std::string& text) {
 
 struct conversation_fixture : test::actor_harness {
   conversation_router_actor router;
+  int answers_recorded = 0; ///< bot_answers writes answered by chatwoot_accepts
 
   explicit conversation_fixture(std::size_t reply_burst = 5, double rate_per_min = 10) {
     svc->cfg.chatwoot.reply_burst = reply_burst;
@@ -113,8 +114,14 @@ struct conversation_fixture : test::actor_harness {
     REQUIRE(c);
     auto url = c->call.url;
     auto body = nlohmann::json::parse(c->call.body);
-    c->deliver(http_reply{200, {}, "{}", 1000});
+    c->deliver(http_reply{200, {}, R"({"id": 9})", 1000});
     run();
+    // A bot answer posted is recorded (bot_answers) before the conversation takes the next event.
+    if (auto j = db.take_job("bot_answer")) {
+      ++answers_recorded;
+      answer(j->done, 0);
+      run();
+    }
     return {url.substr(url.rfind('/')), body};
   }
 };
@@ -142,6 +149,7 @@ TEST_CASE("conversation: events are handled one at a time, in the inbox's order"
         != std::string::npos);
   CHECK(f.llm.total == 2);
   CHECK(f.patient.total == 2);
+  CHECK(f.answers_recorded == 2); // each posted answer's bot_answers row
 }
 
 TEST_CASE("conversation: asking for a human hands off: recorded, notified, opened, noted",

@@ -1,0 +1,61 @@
+// Handing queued rows to their channel adapters: deliveries (a session's replies and tool sends,
+// call summaries, the sweeper's retries) and provider notifications (hand-offs). The adapters
+// claim and record each attempt themselves; a row no adapter takes stays queued.
+
+#include "actors/common.hpp"
+
+namespace switchboard::actors {
+
+outbound_send make_send(const storage::delivery_row& row) {
+  outbound_send s;
+  s.delivery_id = row.id;
+  s.claim_token = row.claim_token;
+  s.channel = row.channel;
+  s.provider = row.provider;
+  s.recipient = row.recipient;
+  s.body = row.body;
+  if (row.payload.is_object() && row.payload.contains("template")) {
+    s.template_name = row.payload.value("template", std::string{});
+    s.template_language = row.payload.value("language", std::string{"en"});
+  }
+  s.correlation_id = row.correlation_id;
+  return s;
+}
+
+void dispatch_send(const services& svc, const storage::delivery_row& row) {
+  if (row.status != "queued")
+    return;
+  auto& adapter = adapter_for(svc, row.channel);
+  if (!adapter) {
+    core::log(core::log_level::warn, "no adapter for channel; the send stays queued",
+              {{"channel", row.channel}, {"correlation_id", row.correlation_id}});
+    return;
+  }
+  caf::anon_send(adapter, make_send(row));
+}
+
+void dispatch_notification(const services& svc, const storage::notification_row& n) {
+  if (n.status != "queued")
+    return;
+  auto& adapter = adapter_for(svc, n.channel);
+  if (!adapter) {
+    core::log(core::log_level::warn, "no adapter for the provider's channel; notification queued",
+              {{"channel", n.channel}, {"correlation_id", n.correlation_id}});
+    return;
+  }
+  outbound_send s;
+  s.delivery_id = n.id;
+  s.claim_token = n.claim_token;
+  s.channel = n.channel;
+  s.provider = n.channel == "sms"     ? svc.policy.sms_provider
+               : n.channel == "email" ? std::string{"smtp"}
+                                      : n.channel;
+  s.recipient = n.recipient;
+  s.body = n.body;
+  s.subject = n.subject;
+  s.correlation_id = n.correlation_id;
+  s.box = 1;
+  caf::anon_send(adapter, std::move(s));
+}
+
+} // namespace switchboard::actors
