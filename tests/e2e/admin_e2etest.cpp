@@ -84,9 +84,12 @@ TEST_CASE("the admin listener serves /metrics and the controls with its token; t
       put_json(s.admin_url("/admin/v1/log-level"), R"({"level":")" + before + "\"}", bearer(token))
           .status
       == 200);
-  auto log = s.server().stderr_output();
-  CHECK(log.find(R"("msg":"log level changed","from":")" + before + R"(","to":"warn")")
-        != std::string::npos);
+  // The line is written after the answer is sent: wait for it rather than race it.
+  CHECK(test::eventually([&] {
+    return s.server().stderr_output().find(R"("msg":"log level changed","from":")" + before
+                                           + R"(","to":"warn")")
+           != std::string::npos;
+  }));
 
   // Drain: readiness fails on both listeners, health and the routes keep working; undone by
   // DELETE.

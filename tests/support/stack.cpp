@@ -190,7 +190,8 @@ nlohmann::json stack::sim_requests(const std::string& service, long since) const
 
 nlohmann::json sim_sent(const stack& s, const std::string& service, const std::string& part) {
   auto out = nlohmann::json::array();
-  for (auto& r : s.sim_requests(service)["requests"])
+  auto all = s.sim_requests(service); // kept: the loop walks into it
+  for (auto& r : all["requests"])
     if (r["path"].get<std::string>().find(part) != std::string::npos)
       out.push_back(r);
   return out;
