@@ -346,17 +346,24 @@ void add_console_api_routes(route_table& routes, actors::runtime& rt, const conf
         char host[256] = {};
         if (gethostname(host, sizeof host - 1) != 0)
           host[0] = 0;
-        respond(response::make(200,
-                               json{{"node_id", std::string{host} + ":" + std::to_string(getpid())},
-                                    {"version", b.version},
-                                    {"commit", b.commit},
-                                    {"started_at", rfc3339(b.started_at)},
-                                    {"draining", l->draining.load()},
-                                    {"shards", nullptr}}
-                                   .dump()));
+        json node{{"node_id", std::string{host} + ":" + std::to_string(getpid())},
+                  {"version", b.version},
+                  {"commit", b.commit},
+                  {"started_at", rfc3339(b.started_at)},
+                  {"draining", l->draining.load()},
+                  {"shards", nullptr}};
+        // Shard ownership as the lease actor last saw it (no database round trip of its own).
+        r->check_readiness([respond, node = std::move(node)](actors::readiness rd) mutable {
+          if (rd.clustered)
+            node["shards"] = {{"owned", rd.shards_owned}, {"leases_healthy", rd.leases_healthy}};
+          respond(response::make(200, node.dump()));
+        });
       },
-      operation("consoleNode", "This node: version, commit, start, draining", "console",
-                json::array(), "{node_id, version, commit, started_at, draining, shards}.", {}));
+      operation("consoleNode", "This node: version, commit, start, draining, shards", "console",
+                json::array(),
+                "{node_id, version, commit, started_at, draining, shards}; shards is "
+                "{owned, leases_healthy} when cluster.enabled, else null.",
+                {}));
 }
 
 } // namespace switchboard::http

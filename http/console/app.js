@@ -669,7 +669,9 @@
     try {
       const n = await api('GET', '/admin/v1/node');
       append(box, [show(n.node_id), ' · v', show(n.version), n.commit ? ' (' + n.commit + ')' : '',
-        ' · up since ', when(n.started_at), ' ', n.draining ? badge('draining', 'bad') : badge('serving', 'good')]);
+        ' · up since ', when(n.started_at), ' ', n.draining ? badge('draining', 'bad') : badge('serving', 'good'),
+        n.shards ? [' · shards owned ', show(n.shards.owned), ' ',
+          n.shards.leases_healthy ? badge('leases renewed', 'good') : badge('leases lapsed', 'bad')] : '']);
     } catch (e) {
       if (e.status !== 401) box.textContent = 'node: ' + e.message;
     }

@@ -148,6 +148,16 @@ TEST_CASE("cluster: kill -9 one of three nodes; its shards are owned elsewhere a
   CHECK(owned_by(s, c->pid()) == 0);
   CHECK(owned_by(s, pids[0]) + owned_by(s, pids[1]) == shards);
   check_exactly_once(s, acked);
+  // The console's node view shows what this node owns now.
+  REQUIRE(test::eventually(
+      [&] {
+        auto node = test::http_get(s.admin_url("/admin/v1/node"),
+                                   {test::bearer_auth(s.env("SWITCHBOARD_ADMIN_TOKEN"))});
+        return node.status == 200 && node.json()["shards"].is_object()
+               && node.json()["shards"]["owned"] == owned_by(s, pids[0])
+               && node.json()["shards"]["leases_healthy"] == true;
+      },
+      5s));
   // Each taken-over shard was counted as a failover on its new owner.
   auto metrics_a = test::http_get(s.url("/metrics")).body;
   auto metrics_b = test::http_get("http://127.0.0.1:" + std::to_string(ports[1]) + "/metrics").body;
