@@ -22,27 +22,29 @@ outbound_send make_send(const storage::delivery_row& row) {
   return s;
 }
 
-void dispatch_send(const services& svc, const storage::delivery_row& row) {
-  if (row.status != "queued")
-    return;
-  auto& adapter = adapter_for(svc, row.channel);
+namespace {
+
+/// Hands a send to the adapter of its channel; without one the row stays queued (logged).
+void hand_over(const services& svc, outbound_send s, const char* no_adapter) {
+  auto& adapter = adapter_for(svc, s.channel);
   if (!adapter) {
-    core::log(core::log_level::warn, "no adapter for channel; the send stays queued",
-              {{"channel", row.channel}, {"correlation_id", row.correlation_id}});
+    core::log(core::log_level::warn, no_adapter,
+              {{"channel", s.channel}, {"correlation_id", s.correlation_id}});
     return;
   }
-  caf::anon_send(adapter, make_send(row));
+  caf::anon_send(adapter, std::move(s));
+}
+
+} // namespace
+
+void dispatch_send(const services& svc, const storage::delivery_row& row) {
+  if (row.status == "queued")
+    hand_over(svc, make_send(row), "no adapter for channel; the send stays queued");
 }
 
 void dispatch_notification(const services& svc, const storage::notification_row& n) {
   if (n.status != "queued")
     return;
-  auto& adapter = adapter_for(svc, n.channel);
-  if (!adapter) {
-    core::log(core::log_level::warn, "no adapter for the provider's channel; notification queued",
-              {{"channel", n.channel}, {"correlation_id", n.correlation_id}});
-    return;
-  }
   outbound_send s;
   s.delivery_id = n.id;
   s.claim_token = n.claim_token;
@@ -55,7 +57,7 @@ void dispatch_notification(const services& svc, const storage::notification_row&
   s.subject = n.subject;
   s.correlation_id = n.correlation_id;
   s.box = 1;
-  caf::anon_send(adapter, std::move(s));
+  hand_over(svc, std::move(s), "no adapter for the provider's channel; notification queued");
 }
 
 } // namespace switchboard::actors
