@@ -231,14 +231,16 @@ batch_kind_ptr make_take_kind(std::string name, std::string kind, Decode decode,
           if (index.emplace(*in[i], i).second)
             keys.push_back(*in[i]);
         std::vector<std::vector<result_t>> out(in.size());
-        // In a cluster the take is fenced (same round trip): only owned shards' rows.
+        // In a cluster the take is fenced (same round trip): only owned shards' rows. At most
+        // 512 rows of one entity per take (beyond that: the next wake-up or the poller).
+        constexpr int per_entity = 512;
         std::vector<storage::inbox_row> rows;
         if (cluster) {
           std::vector<int32_t> stale;
-          rows = storage::take_inbox(sql, kind, keys, 4096, cluster->fence_for(keys), stale);
+          rows = storage::take_inbox(sql, kind, keys, per_entity, cluster->fence_for(keys), stale);
           cluster->rejected(stale);
         } else {
-          rows = storage::take_inbox(sql, kind, keys, 4096);
+          rows = storage::take_inbox(sql, kind, keys, per_entity);
         }
         for (auto& row : rows) {
           auto ev = decode(row.payload);

@@ -594,6 +594,11 @@ void on_accepted(session_ptr self, accept_outcome& out) {
       stats.session_event("expired");
     for (int i = 0; i < a.duplicates; ++i)
       stats.dedupe_hit("delivery_log");
+    // A take is capped per user (inbox.accept_batch): a backlog (messages held by the reply
+    // limit, or stored while processing yielded) comes in several bounded accepts, one after
+    // the other, before the answer that covers it all.
+    if (a.more)
+      st.wake_again = true;
     add_to_burst(self, a);
   }
   if (st.wake_again) {

@@ -13,11 +13,14 @@
 //         same load with WhatsApp hanging (every call open until the client's timeout).
 //         Measured: SMS queued -> sent p99.
 //
+// SB_BENCH_SCENARIOS=flood (or hang) runs one of them.
+//
 // Counts balance or the run is void: every 2xx stored, every other user's message answered,
 // every SMS final. WhatsApp sends of the hung phase are retried after the hang ends; the run
 // waits for them too (SB_BENCH_DRAIN_TIMEOUT_S) and reports how many were still queued.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <thread>
@@ -127,13 +130,18 @@ void flood_scenario(bench::report& r) {
   auto db = st.db().connect();
   auto secret = st.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET");
   bench::mtn_requests users{secret, senders, 250781000000LL};
-  bench::mtn_requests flooder{secret, 1, 250789999999LL};
+  // SB_BENCH_FLOOD_SENDERS > 1 makes a control run: the same extra rate from that many ordinary
+  // numbers (each answered), to tell the flooder's cost from the cost of the extra load.
+  auto flood_senders = std::max<long>(1, bench::env_long("SB_BENCH_FLOOD_SENDERS", 1));
+  bench::mtn_requests flooder{secret, flood_senders,
+                              flood_senders > 1 ? 250789000000LL : 250789999999LL};
   auto lo = bench::default_load(st.port());
   lo.rate_per_s = rate;
   lo.connections = 16;
   r.config("flood.others_rate_per_s", rate);
   r.config("flood.others_senders", senders);
   r.config("flood.flood_rate_per_s", flood_rate);
+  r.config("flood.flood_senders", flood_senders);
   r.config("flood.duration_s", lo.duration.count() / 1000.0);
   r.config("flood.rounds", rounds);
 
@@ -333,7 +341,12 @@ int main() {
                     "one number flooding / WhatsApp hanging: the others' latency as a ratio to a "
                     "baseline phase of the same run",
                     [](bench::report& r) {
-                      flood_scenario(r);
-                      hang_scenario(r);
+                      // SB_BENCH_SCENARIOS ("flood,hang"): which scenarios run.
+                      auto only = std::getenv("SB_BENCH_SCENARIOS");
+                      std::string want = only ? only : "flood,hang";
+                      if (want.find("flood") != std::string::npos)
+                        flood_scenario(r);
+                      if (want.find("hang") != std::string::npos)
+                        hang_scenario(r);
                     });
 }

@@ -104,7 +104,7 @@ std::vector<field> fields_of(settings& s) {
       {"inbox.poll_interval_ms", kind::ms, &s.inbox.poll_interval, {10, 600000}, "how often pending rows whose wake-up was lost are looked for"},
       {"inbox.poll_grace_ms", kind::ms, &s.inbox.poll_grace, {0, 3600000}, "pending rows younger than this are left to their wake-up"},
       {"inbox.retention_s", kind::sec, &s.inbox.retention, {60, 31536000}, "processed rows are kept this long: the dedupe window"},
-      {"inbox.accept_batch", kind::size, &s.inbox.accept_batch, {1, 100000}, "most inbound messages one set-based accept takes"},
+      {"inbox.accept_batch", kind::size, &s.inbox.accept_batch, {1, 100000}, "most inbound messages of one user one accept takes (a backlog comes in several)"},
       {"inbox.max_active", kind::size, &s.inbox.max_active, {1, 1000000}, "sessions/conversations processing at once; more wait in the inbox"},
       {"inbox.yield_rate", kind::size, &s.inbox.yield_rate, {0, 10000000}, "while webhooks arrive faster than this a second, processing yields (acks first)"},
       {"inbox.yield_backlog", kind::size, &s.inbox.yield_backlog, {0, 1000000}, "or while more than this many wait to be stored"},

@@ -89,7 +89,7 @@ struct inbox_settings {
   milliseconds poll_interval{500};  ///< how often rows whose wake-up was lost are looked for
   milliseconds poll_grace{2000};    ///< rows younger than this are left to their wake-up
   seconds retention{7 * 24 * 3600}; ///< processed rows are kept this long (the dedupe window)
-  std::size_t accept_batch = 1000;  ///< most messages one accept statement takes
+  std::size_t accept_batch = 200;   ///< most messages of one user one accept takes
   std::size_t max_active = 4096;    ///< entities (sessions, conversations) processing at once
   /// While webhooks arrive faster than yield_rate a second, or more than yield_backlog wait to
   /// be stored, processing takes no new entity beyond min_active: the acknowledgements come

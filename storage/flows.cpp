@@ -344,6 +344,10 @@ accept_messages(soci::session& sql, const core::session_machine& machine,
       = fence ? take_inbox(sql, "message", phones, max_rows, *fence, stale ? *stale : stale_here)
               : take_inbox(sql, "message", phones, max_rows);
   std::map<std::string, std::vector<core::inbound_message>> by_phone;
+  std::map<std::string, int> taken;
+  for (auto& row : rows)
+    if (++taken[row.entity] >= max_rows && request_of.count(row.entity))
+      out[request_of.at(row.entity)].more = true;
   for (auto& row : rows) {
     auto m = core::decode_inbound_message(row.payload);
     if (!m || core::sender_key(*m) != row.entity || request_of.count(row.entity) == 0) {

@@ -88,11 +88,13 @@ struct accepted_messages {
   std::vector<delivery_row> inbound; ///< newly logged, in order, claimed for the reply
   int64_t first_received_ms = 0;     ///< when the edge received the oldest of them (epoch ms)
   int duplicates = 0;                ///< messages already in the delivery log (no new row)
+  /// The take reached max_rows for this phone: more may be pending; accept again.
+  bool more = false;
   bool session_created = false;
   bool session_expired = false;
 };
 
-/// Takes the pending inbox messages of these phones (at most `max_rows` in all, oldest first)
+/// Takes the pending inbox messages of these phones (at most `max_rows` of each, oldest first)
 /// and accepts them: profiles (created when unknown, last active channel, WhatsApp window),
 /// sessions continued or opened (an expired one is closed), expiry extended, every message
 /// logged as an inbound delivery row claimed for its reply until now + policy.claim_lease.

@@ -18,7 +18,9 @@ constexpr pg_statement insert_sql{
     "$7::text[]) ON CONFLICT DO NOTHING RETURNING id, source, dedupe_key"};
 
 // The rows are found through the pending index and updated by ctid (a TID scan): the table has
-// no index on id, which keeps the ingest INSERT to two index entries per row.
+// no index on id, which keeps the ingest INSERT to two index entries per row. The limit is per
+// entity (one index scan each), so one entity's backlog never crowds the others of its batch
+// out of a take.
 constexpr pg_statement record_sql{
     "sb_inbox_record",
     "INSERT INTO inbox (source, dedupe_key, shard, entity, kind, payload, correlation_id, "
@@ -38,8 +40,9 @@ constexpr pg_statement set_results_sql{
 constexpr pg_statement take_sql{
     "sb_inbox_take",
     "UPDATE inbox SET processed_at = now() WHERE ctid = ANY(ARRAY("
-    "  SELECT ctid FROM inbox WHERE processed_at IS NULL AND kind = $1 AND entity = ANY($2::text[])"
-    "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)) "
+    "  SELECT t.ctid FROM unnest($2::text[]) AS e(entity), LATERAL (SELECT ctid FROM inbox "
+    "  WHERE processed_at IS NULL AND kind = $1 AND entity = e.entity "
+    "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) t)) "
     "RETURNING id, source, dedupe_key, entity, payload, correlation_id"};
 
 // The fence is folded into the take: the lease rows are locked FOR SHARE first (materialized, so
@@ -53,9 +56,10 @@ constexpr pg_statement fenced_take_sql{
     "  l.epoch IS NOT DISTINCT FROM f.epoch AS ok FROM unnest($5::int[], $6::bigint[]) "
     "  AS f(shard, epoch) LEFT JOIN locked l ON l.shard = f.shard), "
     "taken AS (UPDATE inbox SET processed_at = now() WHERE ctid = ANY(ARRAY("
-    "  SELECT ctid FROM inbox WHERE processed_at IS NULL AND kind = $1 AND entity = ANY($2::text[])"
+    "  SELECT t.ctid FROM unnest($2::text[]) AS e(entity), LATERAL (SELECT ctid FROM inbox "
+    "  WHERE processed_at IS NULL AND kind = $1 AND entity = e.entity "
     "  AND shard IN (SELECT shard FROM fence WHERE ok) ORDER BY id LIMIT $3 FOR UPDATE SKIP "
-    "LOCKED))"
+    "LOCKED) t))"
     "  RETURNING id, source, dedupe_key, entity, payload, correlation_id) "
     "SELECT id, source, dedupe_key, entity, payload, correlation_id, NULL::int FROM taken "
     "UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, shard FROM fence WHERE NOT ok"};

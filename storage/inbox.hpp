@@ -37,7 +37,8 @@ struct inbox_row {
   std::string correlation_id;
 };
 
-/// Takes the pending rows of `kind` for these entities, oldest first, at most `limit`: marks
+/// Takes the pending rows of `kind` for these entities, oldest first, at most `limit` of each
+/// entity (an entity with more pending keeps the rest for its next take): marks
 /// them processed (the caller's effects commit in the same transaction) and returns them in id
 /// order. Rows locked by another transaction are skipped (SKIP LOCKED). 1 round trip.
 std::vector<inbox_row> take_inbox(soci::session& sql, const std::string& kind,

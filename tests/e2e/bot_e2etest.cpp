@@ -310,9 +310,12 @@ TEST_CASE("notify via SMS and via email", "[bot]") {
           return r["json"]["message"].get<std::string>().find("#104") != std::string::npos;
       return false;
     }));
-    CHECK(test::count(s, "SELECT count(*) FROM provider_notifications WHERE channel = 'sms' AND "
-                         "status = 'sent'")
-          == 1);
+    // The simulator answers before the server records the outcome: wait for it, as for email.
+    REQUIRE(test::eventually([&] {
+      return test::count(s, "SELECT count(*) FROM provider_notifications WHERE channel = 'sms' "
+                            "AND status = 'sent'")
+             == 1;
+    }));
   }
   SECTION("email") {
     test::stack s{bot_stack()};

@@ -144,6 +144,39 @@ TEST_CASE("take: pending rows of the asked entities, oldest first, each taken on
   CHECK(d.count("SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 1);
 }
 
+TEST_CASE("take: the limit is per entity, so one entity's backlog crowds no other out", "[inbox]") {
+  inbox_db d;
+  std::vector<core::inbound_message> backlog;
+  for (int i = 0; i < 6; ++i)
+    backlog.push_back(msg("f" + std::to_string(i), "+250788000009", "flood"));
+  backlog.push_back(msg("o1", "+250788000001", "other"));
+  d.tx([&](soci::session& sql) { return ingest(sql, backlog); });
+  auto taken = d.tx([&](soci::session& sql) {
+    return take_inbox(sql, "message", {"+250788000009", "+250788000001"}, 4);
+  });
+  // The flooder's 4 oldest, and the other user's row although it is the newest of all.
+  REQUIRE(taken.size() == 5);
+  CHECK(taken[0].dedupe_key == "f0");
+  CHECK(taken[3].dedupe_key == "f3");
+  CHECK(taken[4].dedupe_key == "o1");
+  // accept_messages says who reached the cap (more may be pending) and who did not.
+  accept_request flooder{"+250788000009", "tok-f"}, other{"+250788000001", "tok-o"};
+  d.tx([&](soci::session& sql) { return ingest(sql, {msg("o2", "+250788000001", "again")}); });
+  auto out = d.tx([&](soci::session& sql) {
+    return accept_messages(sql, d.machine, d.policy, {&flooder, &other}, d.now, 2);
+  });
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].inbound.size() == 2);
+  CHECK(out[0].more);
+  CHECK(out[1].inbound.size() == 1);
+  CHECK_FALSE(out[1].more);
+  auto last = d.tx([&](soci::session& sql) {
+    return accept_messages(sql, d.machine, d.policy, {&flooder}, d.now, 2);
+  });
+  CHECK(last[0].inbound.empty());
+  CHECK_FALSE(last[0].more);
+}
+
 TEST_CASE("rows locked by another taker are skipped, not waited for", "[inbox]") {
   inbox_db d;
   d.tx([&](soci::session& sql) {

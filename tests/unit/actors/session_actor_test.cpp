@@ -73,7 +73,8 @@ struct session_fixture : test::actor_harness {
   }
 
   /// Answers the pending accept with these rows.
-  void accept(std::vector<storage::delivery_row> rows) {
+  /// Answers the pending accept with `rows`; `more`: the take reached the per-user cap.
+  void accept(std::vector<storage::delivery_row> rows, bool more = false) {
     auto b = db.take_batch("accept_messages");
     REQUIRE(b);
     CHECK(std::any_cast<const storage::accept_request&>(b->input).phone == phone);
@@ -82,6 +83,7 @@ struct session_fixture : test::actor_harness {
     a.profile.phone_number = phone;
     a.session.id = 7;
     a.inbound = std::move(rows);
+    a.more = more;
     answer(b->done, std::move(a));
     run();
   }
@@ -286,11 +288,27 @@ TEST_CASE("session: past the reply bucket, new messages wait in the inbox and on
   // The token: one accept takes what waited, then one answer covers all of it, in order.
   CHECK(f.db.count("accept_messages") == 3);
   CHECK(f.llm.pending.empty());
-  f.accept({inbound(3, "three"), inbound(4, "four")});
-  f.history();
-  CHECK(f.asked() == std::vector<std::string>{"two", "three", "four"});
-  f.llm_answers();
-  CHECK(f.reply_queued(101) == std::vector<int64_t>{2, 3, 4});
-  CHECK(f.llm.total == 2);
-  CHECK(f.sms.sends.size() == 2);
+  SECTION("one accept takes all that waited") {
+    f.accept({inbound(3, "three"), inbound(4, "four")});
+    f.history();
+    CHECK(f.asked() == std::vector<std::string>{"two", "three", "four"});
+    f.llm_answers();
+    CHECK(f.reply_queued(101) == std::vector<int64_t>{2, 3, 4});
+    CHECK(f.llm.total == 2);
+    CHECK(f.sms.sends.size() == 2);
+  }
+  SECTION("a take that reaches the per-user cap is followed by another before the answer") {
+    f.accept({inbound(3, "three"), inbound(4, "four")}, true);
+    CHECK(f.db.count("accept_messages") == 4);
+    CHECK(f.llm.pending.empty());
+    f.accept({inbound(5, "five"), inbound(6, "six")}, true);
+    CHECK(f.llm.pending.empty());
+    f.accept({inbound(7, "seven")});
+    CHECK(f.db.count("accept_messages") == 5);
+    f.history();
+    CHECK(f.asked() == std::vector<std::string>{"two", "three", "four", "five", "six", "seven"});
+    f.llm_answers();
+    CHECK(f.reply_queued(101) == std::vector<int64_t>{2, 3, 4, 5, 6, 7});
+    CHECK(f.llm.total == 2);
+  }
 }
