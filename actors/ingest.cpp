@@ -7,6 +7,8 @@
 
 #include "actors/ingest.hpp"
 
+#include <mutex>
+
 #include <caf/all.hpp>
 #include <soci/soci.h>
 
@@ -149,9 +151,34 @@ void ingest_worker(caf::blocking_actor* self, ingest_config cfg, std::shared_ptr
 
 } // namespace
 
+uint32_t ingest_routes::route(uint32_t shard) {
+  std::lock_guard<std::mutex> lock{mu_};
+  if (shard >= shards_.size())
+    shards_.resize(shard + 1);
+  auto& s = shards_[shard];
+  if (s.pending == 0) {
+    uint32_t best = 0;
+    for (uint32_t w = 1; w < queued_.size(); ++w)
+      if (queued_[w] < queued_[best])
+        best = w;
+    s.worker = best;
+  }
+  ++s.pending;
+  ++queued_[s.worker];
+  return s.worker;
+}
+
+void ingest_routes::done(uint32_t shard) {
+  std::lock_guard<std::mutex> lock{mu_};
+  auto& s = shards_[shard];
+  --s.pending;
+  --queued_[s.worker];
+}
+
 ingest_pool::ingest_pool(caf::actor_system& sys, ingest_config cfg, std::shared_ptr<metrics> m,
                          std::shared_ptr<ingest_load> load)
-    : load_(std::move(load)) {
+    : load_(std::move(load)),
+      routes_(std::make_shared<ingest_routes>(std::max<std::size_t>(1, cfg.workers))) {
   for (std::size_t i = 0; i < std::max<std::size_t>(1, cfg.workers); ++i)
     workers_.push_back(sys.spawn<caf::detached>(ingest_worker, cfg, m));
 }
@@ -167,15 +194,18 @@ void ingest_pool::submit(core::inbox_entry entry, batch_callback done) {
     done(r);
     return;
   }
-  auto i = entry.shard % workers_.size();
+  // Two uncontended lock/unlock pairs a request (route here, done on the worker's thread).
+  auto shard = entry.shard;
+  auto i = routes_->route(shard);
   load_->submitted();
   // Two clock reads a request: the latency that makes processing yield (inbox.yield_latency_ms).
-  batch_callback counted
-      = [load = load_, done = std::move(done), since = ingest_load::now_ms()](db_result& r) {
-          load->backlog.fetch_sub(1, std::memory_order_relaxed);
-          load->acked(ingest_load::now_ms() - since);
-          done(r);
-        };
+  batch_callback counted = [load = load_, routes = routes_, shard, done = std::move(done),
+                            since = ingest_load::now_ms()](db_result& r) {
+    routes->done(shard);
+    load->backlog.fetch_sub(1, std::memory_order_relaxed);
+    load->acked(ingest_load::now_ms() - since);
+    done(r);
+  };
   caf::anon_send(workers_[i], ingest_atom::value, std::move(entry), std::move(counted));
 }
 
