@@ -3,14 +3,16 @@
 #include "actors/common.hpp"
 #include "core/circuit.hpp"
 #include "core/crypto.hpp"
-#include "core/email.hpp"
 #include "core/form.hpp"
 #include "core/phone.hpp"
 #include "core/retry.hpp"
 #include "core/sms.hpp"
-#include "core/sms_codecs.hpp"
-#include "core/telegram.hpp"
-#include "core/whatsapp.hpp"
+#include "core/whatsapp_errors.hpp"
+#include "providers/mtn/codec.hpp"
+#include "providers/smtp/codec.hpp"
+#include "providers/telegram/codec.hpp"
+#include "providers/twilio/codec.hpp"
+#include "providers/whatsapp/codec.hpp"
 #include "storage/chatwoot.hpp"
 #include "storage/outbox.hpp"
 
@@ -88,13 +90,13 @@ core::expected<http_call> build_call(const channel_state& st, const outbound_sen
     auto to = s.recipient.substr(s.recipient.rfind('+') + 1);
     json body;
     if (!s.template_name.empty()) {
-      core::whatsapp_template tpl;
+      providers::whatsapp_template tpl;
       tpl.name = s.template_name;
       tpl.language_code = s.template_language;
       tpl.body_parameters = {s.body};
-      body = core::build_whatsapp_template(to, tpl);
+      body = providers::build_whatsapp_template(to, tpl);
     } else {
-      body = core::build_whatsapp_text(to, s.body);
+      body = providers::build_whatsapp_text(to, s.body);
     }
     call.body = body.dump();
     return call;
@@ -103,14 +105,14 @@ core::expected<http_call> build_call(const channel_state& st, const outbound_sen
     auto& m = cfg.sms.mtn;
     call.url = m.base_url + "/v3/sms/messages/sms/outbound";
     call.headers = {{"Authorization", "Bearer " + st.token}, {"Content-Type", "application/json"}};
-    core::mtn_send_request req;
+    providers::mtn_send_request req;
     req.sender_address = m.sender_address;
     req.receivers = {s.recipient};
     req.message = s.body;
     // The request's id is stable per row (every attempt sends the same), and distinct across
     // the two outboxes (a notification's id may equal a delivery's).
     req.client_correlator = (s.box == 1 ? "sb-n" : "sb-") + std::to_string(s.delivery_id);
-    call.body = core::build_mtn_send(req).dump();
+    call.body = providers::build_mtn_send(req).dump();
     return call;
   }
   case provider_kind::twilio: {
@@ -118,13 +120,13 @@ core::expected<http_call> build_call(const channel_state& st, const outbound_sen
     call.url = t.base_url + "/2010-04-01/Accounts/" + t.account_sid + "/Messages.json";
     call.basic_auth = t.account_sid + ":" + t.auth_token;
     call.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-    core::twilio_send_request req;
+    providers::twilio_send_request req;
     req.to = s.recipient;
     req.from = t.from_number;
     req.messaging_service_sid = t.messaging_service_sid;
     req.body = s.body;
     req.status_callback = cfg.server.public_url + "/webhooks/sms/twilio/status";
-    auto form = core::build_twilio_send_form(req);
+    auto form = providers::build_twilio_send_form(req);
     if (!form)
       return form.error();
     call.body = core::encode_form(*form);
@@ -140,7 +142,7 @@ core::expected<http_call> build_call(const channel_state& st, const outbound_sen
     } catch (...) {
       return caf::make_error(sb_error::invalid_argument, std::string{"bad Telegram chat id"});
     }
-    auto body = core::telegram_send_message_body(chat, s.body);
+    auto body = providers::telegram_send_message_body(chat, s.body);
     if (!body)
       return body.error();
     call.body = std::move(*body);
@@ -156,21 +158,21 @@ core::expected<http_call> build_call(const channel_state& st, const outbound_sen
 core::expected<std::string> parse_answer(const channel_state& st, const http_reply& r) {
   switch (st.kind) {
   case provider_kind::whatsapp_cloud:
-    return core::parse_whatsapp_send_response(static_cast<int>(r.status), r.body);
+    return providers::parse_whatsapp_send_response(static_cast<int>(r.status), r.body);
   case provider_kind::mtn: {
-    auto res = core::parse_mtn_send_response(static_cast<int>(r.status), r.body);
+    auto res = providers::parse_mtn_send_response(static_cast<int>(r.status), r.body);
     if (!res)
       return res.error();
     return res->message_id;
   }
   case provider_kind::twilio: {
-    auto res = core::parse_twilio_send_response(static_cast<int>(r.status), r.body);
+    auto res = providers::parse_twilio_send_response(static_cast<int>(r.status), r.body);
     if (!res)
       return res.error();
     return res->message_id;
   }
   case provider_kind::telegram: {
-    auto res = core::parse_telegram_send_response(static_cast<int>(r.status), r.body);
+    auto res = providers::parse_telegram_send_response(static_cast<int>(r.status), r.body);
     if (!res)
       return res.error();
     return std::to_string(*res);
@@ -451,7 +453,7 @@ void fetch_token(channel_ptr self) {
           [self](http_reply& r) {
             auto& st = self->state;
             st.token_pending = false;
-            auto tok = core::parse_oauth_token_response(static_cast<int>(r.status), r.body);
+            auto tok = providers::parse_oauth_token_response(static_cast<int>(r.status), r.body);
             auto waiting = std::move(st.waiting_for_token);
             st.waiting_for_token.clear();
             if (!tok) {
@@ -546,14 +548,14 @@ void on_answer(channel_ptr self, outbound_send s, const core::circuit_permit& pe
 /// The SMTP transfer for an email notification.
 core::expected<mail_call> build_mail(const channel_state& st, const outbound_send& s) {
   const auto& smtp = st.svc->cfg.smtp;
-  core::email_message msg;
+  providers::email_message msg;
   msg.from.address = smtp.from;
   msg.from.name = "Switchboard";
   msg.to.push_back({"", s.recipient});
   msg.subject = s.subject;
   msg.body = s.body;
   msg.date_unix = now_ms() / 1000;
-  auto payload = core::build_email(msg);
+  auto payload = providers::build_email(msg);
   if (!payload)
     return payload.error();
   mail_call call;

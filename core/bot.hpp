@@ -9,7 +9,7 @@
 
 #include "core/chatwoot.hpp"
 #include "core/error.hpp"
-#include "core/openai.hpp"
+#include "core/llm.hpp"
 #include "core/search.hpp"
 
 namespace switchboard::core {

@@ -2,7 +2,6 @@
 
 #include "core/format.hpp"
 #include "core/sms.hpp"
-#include "core/telegram.hpp"
 
 namespace switchboard::core {
 

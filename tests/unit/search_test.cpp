@@ -9,9 +9,11 @@
 #include "core/chatwoot.hpp"
 #include "core/search.hpp"
 #include "core/text.hpp"
+#include "providers/chatwoot/codec.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace switchboard::core;
+using namespace switchboard::providers;
 
 namespace {
 

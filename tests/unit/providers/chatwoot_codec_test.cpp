@@ -7,9 +7,11 @@
 
 #include "core/chatwoot.hpp"
 #include "core/crypto.hpp"
+#include "providers/chatwoot/codec.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace switchboard::core;
+using namespace switchboard::providers;
 using json = nlohmann::json;
 
 namespace {

@@ -1,6 +1,9 @@
 #pragma once
 
-#include <chrono>
+// WhatsApp Cloud API wire format: the webhook (messages, statuses, the GET handshake), the send
+// bodies (text, template, typing indicator) and the send answer. Error-code policy is
+// core/whatsapp_errors.hpp.
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,10 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/delivery.hpp"
-#include "core/error.hpp"
-#include "core/form.hpp"
+#include "core/whatsapp_errors.hpp"
+#include "providers/common.hpp"
 
-namespace switchboard::core {
+namespace switchboard::providers {
+
+using core::message_pricing;
 
 /// One inbound message from a WhatsApp Cloud API "messages" webhook.
 struct whatsapp_message {
@@ -109,48 +114,9 @@ struct whatsapp_api_error {
 /// Extracts the error object of a Graph API response body, if there is one.
 std::optional<whatsapp_api_error> parse_whatsapp_error(std::string_view body);
 
-/// Error code for a free-form message sent more than 24 hours after the customer's last
-/// message; a template has to be used instead.
-constexpr int64_t whatsapp_reengagement_error = 131047;
-
 /// Interprets a send response: the message id (messages[0].id) on 2xx; provider_transient for
 /// 429, 5xx and Meta's throttling/unavailable codes; provider_rejected for other 4xx. Errors
 /// carry Meta's message in the reason and its code for provider_error_code().
 expected<std::string> parse_whatsapp_send_response(int http_status, std::string_view body);
 
-/// True when a send failed because the 24-hour re-engagement window is closed (131047).
-bool is_whatsapp_reengagement_error(const caf::error& err);
-
-/// "Message undeliverable": the number is not on WhatsApp (or cannot receive from us).
-constexpr int64_t whatsapp_undeliverable_error = 131026;
-/// Not a Meta code: a WhatsApp reply whose retries reached its horizon with the provider still
-/// failing goes by SMS (queue_whatsapp_fallback), the profile left as it is.
-constexpr int64_t whatsapp_outage_fallback = 0;
-/// Per-user marketing message limit ("healthy ecosystem engagement").
-constexpr int64_t whatsapp_marketing_limit_error = 131049;
-/// Too many messages from our number to the same user in a short time.
-constexpr int64_t whatsapp_pair_rate_limit_error = 131056;
-/// Cloud API throughput of our number reached.
-constexpr int64_t whatsapp_throughput_error = 130429;
-
-/// What the outbox does about a WhatsApp error code, synchronous (the send's answer) or
-/// asynchronous (a failed status webhook) alike.
-enum class whatsapp_error_action {
-  none,          ///< the send's ordinary handling (retry when transient, else failed)
-  retry,         ///< 130429: retry the send with backoff
-  user_backoff,  ///< 131049, 131056: retry this row later; other users are not held back
-  reengage,      ///< 131047: the template when one is configured, else SMS
-  undeliverable, ///< 131026: the profile is not on WhatsApp; SMS, never a retry
-};
-
-/// The action for a Graph API error code.
-whatsapp_error_action whatsapp_error_action_for(int64_t code);
-
-/// Shortest wait before a row hit by a per-user limit is tried again (6 s for the pair rate
-/// limit, an hour for the marketing limit).
-std::chrono::milliseconds whatsapp_user_backoff(int64_t code);
-
-/// How many attempts a row hit by per-user limits gets before it fails for good.
-constexpr int whatsapp_user_backoff_attempts = 5;
-
-} // namespace switchboard::core
+} // namespace switchboard::providers

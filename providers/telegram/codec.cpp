@@ -1,4 +1,4 @@
-#include "core/telegram.hpp"
+#include "providers/telegram/codec.hpp"
 
 #include "core/json_fields.hpp"
 
@@ -6,7 +6,9 @@
 
 #include "core/text.hpp"
 
-namespace switchboard::core {
+namespace switchboard::providers {
+
+using namespace core;
 
 namespace {
 
@@ -241,30 +243,6 @@ expected<telegram_update> parse_telegram_update(std::string_view body) {
   }
 }
 
-std::string telegram_html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
-}
-
 expected<std::string> telegram_send_message_body(int64_t chat_id, std::string_view text,
                                                  std::optional<int64_t> reply_to_message_id) {
   if (text.empty())
@@ -331,4 +309,4 @@ std::optional<int64_t> telegram_retry_after(const caf::error& err) {
   return std::nullopt;
 }
 
-} // namespace switchboard::core
+} // namespace switchboard::providers

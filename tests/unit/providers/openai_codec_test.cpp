@@ -2,11 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/openai.hpp"
+#include "core/llm.hpp"
 #include "core/tools.hpp"
+#include "providers/openai/codec.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace switchboard::core;
+using namespace switchboard::providers;
 using json = nlohmann::json;
 using switchboard::test::fixture_json;
 using switchboard::test::read_fixture;

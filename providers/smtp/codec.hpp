@@ -5,9 +5,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/error.hpp"
+#include "providers/common.hpp"
 
-namespace switchboard::core {
+namespace switchboard::providers {
 
 /// A mailbox: optional display name (UTF-8) and an ASCII addr-spec ("local@domain").
 struct email_address {
@@ -47,4 +47,4 @@ std::string email_quoted_printable(std::string_view text);
 /// RFC 5322 date-time in UTC, e.g. "Tue, 03 Mar 2020 13:05:57 +0000".
 std::string email_date(int64_t unix_seconds);
 
-} // namespace switchboard::core
+} // namespace switchboard::providers

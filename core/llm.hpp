@@ -1,5 +1,8 @@
 #pragma once
 
+// The chat-completion vocabulary the session and the bot think in (messages, tool calls, the
+// request and the answer); its OpenAI wire format is providers/openai/codec.hpp.
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -47,13 +50,6 @@ struct llm_request {
   bool json_object = false; ///< response_format {"type": "json_object"}
 };
 
-/// Encodes a request without tools.
-std::string encode_llm_request(const llm_request& req);
-
-/// Encodes a request with a tools array (see tool_definitions); a non-empty array adds
-/// "tool_choice": "auto".
-std::string encode_llm_request(const llm_request& req, const nlohmann::json& tools);
-
 /// Token counts reported by the server (0 when absent).
 struct llm_usage {
   int64_t prompt_tokens = 0;
@@ -71,16 +67,6 @@ struct llm_response {
   std::string finish_reason;             ///< "stop", "tool_calls", "length", "content_filter"
   llm_usage usage;
 };
-
-/// Parses a 2xx chat completion body. sb_error::malformed when it is not JSON, has no choices or
-/// message, or a tool call's `arguments` string is not a JSON object (the reason names the call).
-expected<llm_response> parse_llm_response(std::string_view body);
-
-/// Maps a failed call to an error: 429 and 5xx -> provider_transient, other statuses ->
-/// provider_rejected; except 429 with code insufficient_quota (a billing state, not a rate
-/// limit) -> provider_rejected. The reason is "<code>: <message>" from the {"error": {...}} body,
-/// or "HTTP <status>" when the body has none.
-caf::error llm_error(int http_status, std::string_view body);
 
 /// The parsed arguments object of a tool call (malformed when not a JSON object).
 expected<nlohmann::json> tool_call_arguments(const llm_tool_call& call);

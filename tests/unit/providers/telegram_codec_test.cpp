@@ -5,10 +5,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/telegram.hpp"
+#include "core/format.hpp"
+#include "providers/telegram/codec.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace switchboard::core;
+using namespace switchboard::providers;
 using json = nlohmann::json;
 using switchboard::test::fixture_json;
 using switchboard::test::fixture_path;

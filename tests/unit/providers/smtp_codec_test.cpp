@@ -3,9 +3,10 @@
 #include <regex>
 
 #include "core/crypto.hpp"
-#include "core/email.hpp"
+#include "providers/smtp/codec.hpp"
 
 using namespace switchboard::core;
+using namespace switchboard::providers;
 
 namespace {
 

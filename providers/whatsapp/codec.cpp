@@ -1,4 +1,4 @@
-#include "core/whatsapp.hpp"
+#include "providers/whatsapp/codec.hpp"
 
 #include "core/json_fields.hpp"
 
@@ -9,17 +9,15 @@
 #include "core/retry.hpp"
 #include "core/signatures.hpp"
 
-namespace switchboard::core {
+namespace switchboard::providers {
+
+using namespace core;
 
 namespace {
 
 using namespace json_fields;
 
 using json = nlohmann::json;
-
-caf::error malformed(std::string reason) {
-  return caf::make_error(sb_error::malformed, std::move(reason));
-}
 
 /// Unix seconds, sent by Meta as a decimal string (or, defensively, a number).
 std::optional<int64_t> unix_time(const json& obj, const char* key) {
@@ -377,35 +375,4 @@ expected<std::string> parse_whatsapp_send_response(int http_status, std::string_
   return caf::make_error(kind, std::move(reason));
 }
 
-bool is_whatsapp_reengagement_error(const caf::error& err) {
-  return provider_error_code(err) == whatsapp_reengagement_error;
-}
-
-whatsapp_error_action whatsapp_error_action_for(int64_t code) {
-  switch (code) {
-  case whatsapp_reengagement_error:
-    return whatsapp_error_action::reengage;
-  case whatsapp_undeliverable_error:
-    return whatsapp_error_action::undeliverable;
-  case whatsapp_marketing_limit_error:
-  case whatsapp_pair_rate_limit_error:
-    return whatsapp_error_action::user_backoff;
-  case whatsapp_throughput_error:
-    return whatsapp_error_action::retry;
-  default:
-    return whatsapp_error_action::none;
-  }
-}
-
-std::chrono::milliseconds whatsapp_user_backoff(int64_t code) {
-  using namespace std::chrono;
-  // The pair limit lets about one message through every 6 seconds; the marketing limit is
-  // per user and day, so retrying before an hour is pointless.
-  if (code == whatsapp_marketing_limit_error)
-    return duration_cast<milliseconds>(hours{1});
-  if (code == whatsapp_pair_rate_limit_error)
-    return duration_cast<milliseconds>(seconds{6});
-  return duration_cast<milliseconds>(seconds{1});
-}
-
-} // namespace switchboard::core
+} // namespace switchboard::providers

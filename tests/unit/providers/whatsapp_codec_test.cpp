@@ -1,10 +1,12 @@
 #include <catch2/catch.hpp>
 
 #include "core/delivery.hpp"
-#include "core/whatsapp.hpp"
+#include "core/whatsapp_errors.hpp"
+#include "providers/whatsapp/codec.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace switchboard::core;
+using namespace switchboard::providers;
 using switchboard::test::fixture_json;
 using switchboard::test::read_fixture;
 using json = nlohmann::json;

@@ -1,10 +1,12 @@
-#include "core/openai.hpp"
+#include "providers/openai/codec.hpp"
 
 #include "core/json_fields.hpp"
 
 #include <nlohmann/json.hpp>
 
-namespace switchboard::core {
+namespace switchboard::providers {
+
+using namespace core;
 
 namespace {
 
@@ -92,23 +94,6 @@ llm_tool_call read_tool_call(const json& call, const std::string& path) {
 
 } // namespace
 
-llm_message system_message(std::string text) {
-  return llm_message{"system", std::move(text), {}, {}};
-}
-
-llm_message user_message(std::string text) {
-  return llm_message{"user", std::move(text), {}, {}};
-}
-
-llm_message assistant_tool_calls(std::vector<llm_tool_call> calls,
-                                 std::optional<std::string> content) {
-  return llm_message{"assistant", std::move(content), std::move(calls), {}};
-}
-
-llm_message tool_result(std::string tool_call_id, std::string content) {
-  return llm_message{"tool", std::move(content), {}, std::move(tool_call_id)};
-}
-
 std::string encode_llm_request(const llm_request& req) {
   return dump(encode_base(req));
 }
@@ -190,11 +175,4 @@ caf::error llm_error(int http_status, std::string_view body) {
               std::move(reason));
 }
 
-expected<nlohmann::json> tool_call_arguments(const llm_tool_call& call) {
-  json parsed = parse_untrusted_json(call.arguments);
-  if (parsed.is_discarded() || !parsed.is_object())
-    return fail(sb_error::malformed, "arguments: not a JSON object (tool " + call.name + ")");
-  return parsed;
-}
-
-} // namespace switchboard::core
+} // namespace switchboard::providers

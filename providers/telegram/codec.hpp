@@ -1,5 +1,8 @@
 #pragma once
 
+// Telegram Bot API wire format: Updates (the webhook), sendMessage and setWebhook bodies and
+// their answers.
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -8,9 +11,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "core/error.hpp"
+#include "core/format.hpp"
+#include "providers/common.hpp"
 
-namespace switchboard::core {
+namespace switchboard::providers {
 
 /// Which field of an Update carried the message (other kinds carry none).
 enum class telegram_update_kind : uint8_t {
@@ -57,9 +61,6 @@ expected<telegram_message> parse_telegram_message(const nlohmann::json& msg);
 /// JSON or UTF-8, a missing update_id or a message without message_id/chat.
 expected<telegram_update> parse_telegram_update(std::string_view body);
 
-/// Escapes text for parse_mode HTML: & < > and " become entities.
-std::string telegram_html_escape(std::string_view text);
-
 /// sendMessage body: chat_id, text, parse_mode HTML, link previews disabled and, when given, a
 /// reply to that message (reply_parameters, allowed to go out if the message was deleted). `text`
 /// must already be HTML-escaped where needed; empty text or invalid UTF-8 -> invalid_argument.
@@ -85,4 +86,4 @@ expected<void> parse_telegram_ok_response(int http_status, std::string_view body
 /// Seconds to wait before retrying, carried by errors of parse_telegram_*_response.
 std::optional<int64_t> telegram_retry_after(const caf::error& err);
 
-} // namespace switchboard::core
+} // namespace switchboard::providers

@@ -1,4 +1,4 @@
-#include "core/email.hpp"
+#include "providers/smtp/codec.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,7 +6,9 @@
 #include "core/crypto.hpp"
 #include "core/text.hpp"
 
-namespace switchboard::core {
+namespace switchboard::providers {
+
+using namespace core;
 
 namespace {
 
@@ -283,4 +285,4 @@ expected<std::string> build_email(const email_message& msg) {
   return out;
 }
 
-} // namespace switchboard::core
+} // namespace switchboard::providers
