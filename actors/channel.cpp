@@ -1,43 +1,37 @@
+// The one channel adapter: every outbound row of every channel (WhatsApp, SMS by MTN or Twilio,
+// Telegram, email) goes through a channel actor over its providers::provider, which builds the
+// call and reads the answer. This file owns what is the same for all of them: the claim, flow
+// control (in flight, rate), the circuit breaker, the durable retry schedule and its fallbacks,
+// credentials that expire (asked of the provider), and recording the outcome.
+
 #include <deque>
+#include <variant>
 
 #include "actors/common.hpp"
 #include "core/circuit.hpp"
-#include "core/crypto.hpp"
-#include "core/form.hpp"
 #include "core/phone.hpp"
 #include "core/retry.hpp"
 #include "core/sms.hpp"
 #include "core/whatsapp_errors.hpp"
-#include "providers/mtn/codec.hpp"
-#include "providers/smtp/codec.hpp"
-#include "providers/telegram/codec.hpp"
-#include "providers/twilio/codec.hpp"
-#include "providers/whatsapp/codec.hpp"
-#include "storage/chatwoot.hpp"
+#include "providers/provider.hpp"
 #include "storage/outbox.hpp"
 
 namespace switchboard::actors {
 
 using core::sb_error;
-using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::system_clock;
 
 namespace {
 
-/// The provider a channel adapter speaks.
-enum class provider_kind { whatsapp_cloud, mtn, twilio, telegram, email };
-
 struct channel_state {
   static inline const char* name = "channel";
   std::shared_ptr<services> svc;
-  provider_kind kind = provider_kind::whatsapp_cloud;
-  std::string service; ///< metrics label
-  // MTN OAuth2 client-credentials token, cached until shortly before it expires.
-  std::string token;
-  std::chrono::steady_clock::time_point token_expiry;
-  bool token_pending = false;
-  std::deque<std::pair<outbound_send, core::circuit_permit>> waiting_for_token;
+  std::shared_ptr<providers::provider> provider; ///< builds the calls, reads the answers
+  std::string service;                           ///< metrics label (provider->service())
+  // Sends waiting for the provider's credential (MTN's OAuth token) while it is fetched.
+  bool credential_pending = false;
+  std::deque<std::pair<outbound_send, core::circuit_permit>> waiting_for_credential;
   // The provider's circuit breaker: every send to it passes here.
   core::circuit_breaker breaker;
   uint64_t opens_reported = 0;
@@ -73,120 +67,6 @@ void log_send(const outbound_send& s, const char* msg, core::log_level level,
                                       {"delivery_id", id}};
   fields.insert(fields.end(), extra.begin(), extra.end());
   core::log(level, msg, fields);
-}
-
-/// The HTTP request that sends `s` through the adapter's provider.
-core::expected<http_call> build_call(const channel_state& st, const outbound_send& s) {
-  const auto& cfg = st.svc->cfg;
-  http_call call;
-  call.service = st.service;
-  call.correlation_id = s.correlation_id;
-  switch (st.kind) {
-  case provider_kind::whatsapp_cloud: {
-    auto& w = cfg.whatsapp;
-    call.url = w.base_url + "/" + w.api_version + "/" + w.phone_number_id + "/messages";
-    call.headers
-        = {{"Authorization", "Bearer " + w.access_token}, {"Content-Type", "application/json"}};
-    auto to = s.recipient.substr(s.recipient.rfind('+') + 1);
-    json body;
-    if (!s.template_name.empty()) {
-      providers::whatsapp_template tpl;
-      tpl.name = s.template_name;
-      tpl.language_code = s.template_language;
-      tpl.body_parameters = {s.body};
-      body = providers::build_whatsapp_template(to, tpl);
-    } else {
-      body = providers::build_whatsapp_text(to, s.body);
-    }
-    call.body = body.dump();
-    return call;
-  }
-  case provider_kind::mtn: {
-    auto& m = cfg.sms.mtn;
-    call.url = m.base_url + "/v3/sms/messages/sms/outbound";
-    call.headers = {{"Authorization", "Bearer " + st.token}, {"Content-Type", "application/json"}};
-    providers::mtn_send_request req;
-    req.sender_address = m.sender_address;
-    req.receivers = {s.recipient};
-    req.message = s.body;
-    // The request's id is stable per row (every attempt sends the same), and distinct across
-    // the two outboxes (a notification's id may equal a delivery's).
-    req.client_correlator = (s.box == 1 ? "sb-n" : "sb-") + std::to_string(s.delivery_id);
-    call.body = providers::build_mtn_send(req).dump();
-    return call;
-  }
-  case provider_kind::twilio: {
-    auto& t = cfg.sms.twilio;
-    call.url = t.base_url + "/2010-04-01/Accounts/" + t.account_sid + "/Messages.json";
-    call.basic_auth = t.account_sid + ":" + t.auth_token;
-    call.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-    providers::twilio_send_request req;
-    req.to = s.recipient;
-    req.from = t.from_number;
-    req.messaging_service_sid = t.messaging_service_sid;
-    req.body = s.body;
-    req.status_callback = cfg.server.public_url + "/webhooks/sms/twilio/status";
-    auto form = providers::build_twilio_send_form(req);
-    if (!form)
-      return form.error();
-    call.body = core::encode_form(*form);
-    return call;
-  }
-  case provider_kind::telegram: {
-    auto& t = cfg.telegram;
-    call.url = t.base_url + "/bot" + t.bot_token + "/sendMessage";
-    call.headers = {{"Content-Type", "application/json"}};
-    int64_t chat = 0;
-    try {
-      chat = std::stoll(s.recipient);
-    } catch (...) {
-      return caf::make_error(sb_error::invalid_argument, std::string{"bad Telegram chat id"});
-    }
-    auto body = providers::telegram_send_message_body(chat, s.body);
-    if (!body)
-      return body.error();
-    call.body = std::move(*body);
-    return call;
-  }
-  case provider_kind::email:
-    break; // email goes through mail_call (build_mail)
-  }
-  return caf::make_error(sb_error::internal, std::string{"no HTTP call for this provider"});
-}
-
-/// The provider's message id from a send answer, or the error it describes.
-core::expected<std::string> parse_answer(const channel_state& st, const http_reply& r) {
-  switch (st.kind) {
-  case provider_kind::whatsapp_cloud:
-    return providers::parse_whatsapp_send_response(static_cast<int>(r.status), r.body);
-  case provider_kind::mtn: {
-    auto res = providers::parse_mtn_send_response(static_cast<int>(r.status), r.body);
-    if (!res)
-      return res.error();
-    return res->message_id;
-  }
-  case provider_kind::twilio: {
-    auto res = providers::parse_twilio_send_response(static_cast<int>(r.status), r.body);
-    if (!res)
-      return res.error();
-    return res->message_id;
-  }
-  case provider_kind::telegram: {
-    auto res = providers::parse_telegram_send_response(static_cast<int>(r.status), r.body);
-    if (!res)
-      return res.error();
-    return std::to_string(*res);
-  }
-  case provider_kind::email: {
-    // SMTP: 2xx accepted, 4xx try again later, 5xx refused for good.
-    if (r.status >= 200 && r.status < 300)
-      return std::string{};
-    auto code = r.status >= 400 && r.status < 500 ? sb_error::provider_transient
-                                                  : sb_error::provider_rejected;
-    return caf::make_error(code, "SMTP answered " + std::to_string(r.status));
-  }
-  }
-  return caf::make_error(sb_error::internal, std::string{"unknown provider"});
 }
 
 void attempt(channel_ptr self, outbound_send s);
@@ -314,16 +194,6 @@ void report_circuit(channel_ptr self) {
   }
 }
 
-/// How a provider's answer bears on its health: only provider-side failures count (5xx, 408,
-/// 429; SMTP 4xx), not a refusal of one message.
-core::call_outcome health_of(const channel_state& st, const http_reply& r) {
-  auto status = static_cast<int>(r.status);
-  if (st.kind == provider_kind::email)
-    return status >= 400 && status < 500 ? core::call_outcome::failure
-                                         : core::call_outcome::success;
-  return core::provider_call_outcome(status);
-}
-
 /// Records a permitted call's outcome with the breaker.
 void record_call(channel_ptr self, const core::circuit_permit& permit, core::call_outcome outcome) {
   auto& st = self->state;
@@ -415,14 +285,15 @@ void back_off(channel_ptr self, const outbound_send& s, const std::string& reaso
       });
 }
 
-/// Acts on a WhatsApp error code that calls for more than the ordinary retry or failure (see
-/// core::whatsapp_error_action_for); false when the ordinary handling applies.
-bool on_whatsapp_error(channel_ptr self, const outbound_send& s, const caf::error& err,
-                       const std::string& reason, std::optional<milliseconds> retry_after) {
+/// Acts on a provider error code that calls for more than the ordinary retry or failure (the
+/// provider's error_action: WhatsApp's per-user limits and fallbacks); false when the ordinary
+/// handling applies.
+bool on_error_action(channel_ptr self, const outbound_send& s, const caf::error& err,
+                     const std::string& reason, std::optional<milliseconds> retry_after) {
   auto code = core::provider_error_code(err);
   if (!code || static_cast<storage::outbox>(s.box) != storage::outbox::deliveries)
     return false;
-  switch (core::whatsapp_error_action_for(*code)) {
+  switch (self->state.provider->error_action(err)) {
   case core::whatsapp_error_action::user_backoff:
     back_off(self, s, reason,
              std::max(core::whatsapp_user_backoff(*code), retry_after.value_or(milliseconds{0})));
@@ -436,83 +307,74 @@ bool on_whatsapp_error(channel_ptr self, const outbound_send& s, const caf::erro
   }
 }
 
-/// Fetches an MTN access token, then resumes the sends waiting for it.
-void fetch_token(channel_ptr self) {
+/// The sends waiting for a credential, handed back (the queue emptied).
+std::deque<std::pair<outbound_send, core::circuit_permit>> take_waiting(channel_state& st) {
+  st.credential_pending = false;
+  auto waiting = std::move(st.waiting_for_credential);
+  st.waiting_for_credential.clear();
+  return waiting;
+}
+
+/// The sends waiting for a credential that could not be had: each back to the retry schedule.
+void fail_waiting(channel_ptr self, core::call_outcome outcome, const std::string& reason) {
+  for (auto& [s, permit] : take_waiting(self->state)) {
+    record_call(self, permit, outcome);
+    retry_later(self, s, self->state.provider->credential_name() + ": " + reason, std::nullopt);
+    release_slot(self);
+  }
+}
+
+/// Fetches the provider's credential (MTN's access token) when it needs one, then resumes the
+/// sends waiting for it.
+void fetch_credential(channel_ptr self) {
   auto& st = self->state;
-  if (st.token_pending)
+  if (st.credential_pending)
     return;
-  st.token_pending = true;
-  auto& m = st.svc->cfg.sms.mtn;
-  http_call call;
-  call.service = "mtn_oauth";
-  call.url = m.base_url + m.token_path + "?grant_type=client_credentials";
-  call.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-  call.body = core::encode_form({{"client_id", m.client_id}, {"client_secret", m.client_secret}});
-  self->request(st.svc->http, std::chrono::seconds{30}, std::move(call))
+  auto call = st.provider->credential_call(std::chrono::steady_clock::now());
+  if (!call)
+    return;
+  st.credential_pending = true;
+  self->request(st.svc->http, std::chrono::seconds{30}, std::move(*call))
       .then(
           [self](http_reply& r) {
             auto& st = self->state;
-            st.token_pending = false;
-            auto tok = providers::parse_oauth_token_response(static_cast<int>(r.status), r.body);
-            auto waiting = std::move(st.waiting_for_token);
-            st.waiting_for_token.clear();
-            if (!tok) {
-              core::log(core::log_level::warn, "MTN token request failed",
-                        {{"error", core::reason_of(tok.error())}});
-              auto outcome = health_of(st, r);
-              for (auto& [s, permit] : waiting) {
-                record_call(self, permit, outcome);
-                retry_later(self, s, "MTN token: " + core::reason_of(tok.error()), std::nullopt);
-                release_slot(self);
-              }
+            auto took = st.provider->take_credential(r, std::chrono::steady_clock::now());
+            if (!took) {
+              core::log(core::log_level::warn, st.provider->credential_name() + " request failed",
+                        {{"error", core::reason_of(took.error())}});
+              fail_waiting(self, st.provider->health_of(r), core::reason_of(took.error()));
               return;
             }
-            st.token = tok->access_token;
-            auto lifetime = tok->expires_in.value_or(std::chrono::seconds{3600});
-            // Renew a minute early (or at half-life for short tokens).
-            auto margin = std::min<std::chrono::seconds>(std::chrono::seconds{60}, lifetime / 2);
-            st.token_expiry = std::chrono::steady_clock::now() + lifetime - margin;
-            for (auto& [s, permit] : waiting)
+            for (auto& [s, permit] : take_waiting(st))
               send_now(self, s, permit);
           },
           [self](caf::error& e) {
-            auto& st = self->state;
-            st.token_pending = false;
-            auto waiting = std::move(st.waiting_for_token);
-            st.waiting_for_token.clear();
-            for (auto& [s, permit] : waiting) {
-              record_call(self, permit, core::call_outcome::failure);
-              retry_later(self, s, "MTN token: " + core::reason_of(e), std::nullopt);
-              release_slot(self);
-            }
+            fail_waiting(self, core::call_outcome::failure, core::reason_of(e));
           });
 }
 
-/// Sends `s` (the claim is already held for this attempt).
 /// Handles a provider's answer to a send: recorded as sent, retried, or failed for good.
 void on_answer(channel_ptr self, outbound_send s, const core::circuit_permit& permit,
                http_reply& r) {
   auto& st = self->state;
-  record_call(self, permit, health_of(st, r));
+  record_call(self, permit, st.provider->health_of(r));
   release_slot(self);
-  if (st.kind == provider_kind::mtn && r.status == 401) {
-    // Revoked or expired early: get a new token and try again at once (counts as an attempt);
-    // a token refused again and again waits for the retry schedule.
-    st.token.clear();
+  if (auto refused = st.provider->credential_refused(r)) {
+    // Revoked or expired early: get a new one and try again at once (counts as an attempt);
+    // a credential refused again and again waits for the retry schedule.
     if (s.attempt < 3)
       self->send(self, retry_atom::value, s);
     else
-      retry_later(self, s, "MTN rejected the access token", std::nullopt);
+      retry_later(self, s, *refused, std::nullopt);
     return;
   }
-  auto id = parse_answer(st, r);
+  auto id = st.provider->parse_send_answer(r);
   if (!id) {
     auto reason = core::reason_of(id.error());
     std::optional<milliseconds> retry_after;
     if (auto ra = core::parse_retry_after(r.header("retry-after"), system_clock::now()))
       retry_after = std::chrono::duration_cast<milliseconds>(*ra);
-    if (st.kind == provider_kind::whatsapp_cloud
-        && on_whatsapp_error(self, s, id.error(), reason, retry_after))
+    if (on_error_action(self, s, id.error(), reason, retry_after))
       return;
     auto latency_ms = static_cast<int64_t>(r.elapsed_us / 1000);
     if (core::code_of(id.error()) == sb_error::provider_transient) {
@@ -531,7 +393,7 @@ void on_answer(channel_ptr self, outbound_send s, const core::circuit_permit& pe
   rec.external_id = *id;
   rec.box = static_cast<storage::outbox>(s.box);
   rec.latency_ms = static_cast<int64_t>(r.elapsed_us / 1000);
-  if (st.kind == provider_kind::mtn || st.kind == provider_kind::twilio) {
+  if (st.provider->counts_sms_segments()) {
     auto info = core::analyze_sms(s.body);
     rec.sms_segments = static_cast<int>(info.segments);
     rec.sms_encoding = core::to_string(info.encoding);
@@ -545,37 +407,19 @@ void on_answer(channel_ptr self, outbound_send s, const core::circuit_permit& pe
       });
 }
 
-/// The SMTP transfer for an email notification.
-core::expected<mail_call> build_mail(const channel_state& st, const outbound_send& s) {
-  const auto& smtp = st.svc->cfg.smtp;
-  providers::email_message msg;
-  msg.from.address = smtp.from;
-  msg.from.name = "Switchboard";
-  msg.to.push_back({"", s.recipient});
-  msg.subject = s.subject;
-  msg.body = s.body;
-  msg.date_unix = now_ms() / 1000;
-  auto payload = providers::build_email(msg);
-  if (!payload)
-    return payload.error();
-  mail_call call;
-  call.url = smtp.url;
-  call.from = smtp.from;
-  call.to = {s.recipient};
-  call.payload = std::move(*payload);
-  call.username = smtp.username;
-  call.password = smtp.password;
-  call.correlation_id = s.correlation_id;
-  return call;
-}
-
 /// Sends `s` (the claim is already held for this attempt).
 void send_now(channel_ptr self, outbound_send s, core::circuit_permit permit) {
   auto& st = self->state;
-  if (st.kind == provider_kind::mtn
-      && (st.token.empty() || std::chrono::steady_clock::now() >= st.token_expiry)) {
-    st.waiting_for_token.emplace_back(std::move(s), permit);
-    fetch_token(self);
+  if (st.credential_pending || st.provider->credential_call(std::chrono::steady_clock::now())) {
+    st.waiting_for_credential.emplace_back(std::move(s), permit);
+    fetch_credential(self);
+    return;
+  }
+  auto call = st.provider->build_send(s);
+  if (!call) {
+    record_call(self, permit, core::call_outcome::abandoned);
+    give_up(self, s, core::reason_of(call.error()));
+    release_slot(self);
     return;
   }
   auto answered = [self, s, permit](http_reply& r) { on_answer(self, s, permit, r); };
@@ -585,25 +429,11 @@ void send_now(channel_ptr self, outbound_send s, core::circuit_permit permit) {
     release_slot(self);
     retry_later(self, s, core::reason_of(e), std::nullopt);
   };
-  if (st.kind == provider_kind::email) {
-    auto mail = build_mail(st, s);
-    if (!mail) {
-      record_call(self, permit, core::call_outcome::abandoned);
-      give_up(self, s, core::reason_of(mail.error()));
-      release_slot(self);
-      return;
-    }
-    self->request(st.svc->http, std::chrono::minutes{5}, std::move(*mail)).then(answered, failed);
-    return;
-  }
-  auto call = build_call(st, s);
-  if (!call) {
-    record_call(self, permit, core::call_outcome::abandoned);
-    give_up(self, s, core::reason_of(call.error()));
-    release_slot(self);
-    return;
-  }
-  self->request(st.svc->http, std::chrono::minutes{5}, std::move(*call)).then(answered, failed);
+  std::visit(
+      [&](auto& c) {
+        self->request(st.svc->http, std::chrono::minutes{5}, std::move(c)).then(answered, failed);
+      },
+      *call);
 }
 
 /// Whether the rate limit lets one more send go now (token bucket, burst of one second).
@@ -692,45 +522,14 @@ void attempt(channel_ptr self, outbound_send s) {
 }
 
 channel_actor::behavior_type channel_fn(channel_ptr self, std::shared_ptr<services> svc,
-                                        provider_kind kind) {
+                                        std::shared_ptr<providers::provider> provider) {
   self->state.svc = std::move(svc);
-  self->state.kind = kind;
-  switch (kind) {
-  case provider_kind::whatsapp_cloud:
-    self->state.service = "whatsapp";
-    break;
-  case provider_kind::mtn:
-    self->state.service = "mtn";
-    break;
-  case provider_kind::twilio:
-    self->state.service = "twilio";
-    break;
-  case provider_kind::telegram:
-    self->state.service = "telegram";
-    break;
-  case provider_kind::email:
-    self->state.service = "smtp";
-    break;
-  }
+  self->state.provider = std::move(provider);
+  self->state.service = self->state.provider->service();
+  auto limits = self->state.provider->limits();
+  self->state.max_in_flight = std::max<std::size_t>(1, limits.max_in_flight);
+  self->state.rate_per_s = limits.rate_per_s;
   auto& cfg = self->state.svc->cfg;
-  switch (kind) {
-  case provider_kind::whatsapp_cloud:
-    self->state.max_in_flight = cfg.whatsapp.max_in_flight;
-    self->state.rate_per_s = cfg.whatsapp.rate_per_s;
-    break;
-  case provider_kind::mtn:
-    self->state.max_in_flight = cfg.sms.mtn.max_in_flight;
-    self->state.rate_per_s = cfg.sms.mtn.rate_per_s;
-    break;
-  case provider_kind::twilio:
-    self->state.max_in_flight = cfg.sms.twilio.max_in_flight;
-    self->state.rate_per_s = cfg.sms.twilio.rate_per_s;
-    break;
-  default:
-    self->state.max_in_flight = 64;
-    break;
-  }
-  self->state.max_in_flight = std::max<std::size_t>(1, self->state.max_in_flight);
   core::circuit_settings cs;
   cs.failure_threshold = cfg.circuit.failure_threshold;
   cs.cooldown = cfg.circuit.cooldown;
@@ -747,23 +546,30 @@ channel_actor::behavior_type channel_fn(channel_ptr self, std::shared_ptr<servic
         drain(self);
       },
       [=](retry_atom, outbound_send& s) { attempt(self, std::move(s)); },
-      [=](token_atom) { fetch_token(self); },
+      [=](token_atom) { fetch_credential(self); },
       [=](resume_atom, deferred_step& step) { step(); },
   };
+}
+
+/// A channel actor over the provider registered as `name` (providers/registry.cpp).
+channel_actor spawn_channel(caf::actor_system& sys, std::shared_ptr<services> svc,
+                            const std::string& name) {
+  auto provider = providers::make_provider(name, svc->cfg);
+  return sys.spawn(channel_fn, std::move(svc), std::move(provider));
 }
 
 } // namespace
 
 channel_actor spawn_whatsapp(caf::actor_system& sys, std::shared_ptr<services> svc) {
-  return sys.spawn(channel_fn, std::move(svc), provider_kind::whatsapp_cloud);
+  return spawn_channel(sys, std::move(svc), "whatsapp");
 }
 
 channel_actor spawn_telegram(caf::actor_system& sys, std::shared_ptr<services> svc) {
-  return sys.spawn(channel_fn, std::move(svc), provider_kind::telegram);
+  return spawn_channel(sys, std::move(svc), "telegram");
 }
 
 channel_actor spawn_email(caf::actor_system& sys, std::shared_ptr<services> svc) {
-  return sys.spawn(channel_fn, std::move(svc), provider_kind::email);
+  return spawn_channel(sys, std::move(svc), "smtp");
 }
 
 const channel_actor& adapter_for(const services& svc, const std::string& channel) {
@@ -777,8 +583,9 @@ const channel_actor& adapter_for(const services& svc, const std::string& channel
 }
 
 channel_actor spawn_sms(caf::actor_system& sys, std::shared_ptr<services> svc) {
-  auto kind = svc->cfg.sms.provider == "twilio" ? provider_kind::twilio : provider_kind::mtn;
-  return sys.spawn(channel_fn, std::move(svc), kind);
+  // sms.provider names a registered provider (config checks it is one of them).
+  auto name = svc->cfg.sms.provider;
+  return spawn_channel(sys, std::move(svc), name);
 }
 
 } // namespace switchboard::actors
