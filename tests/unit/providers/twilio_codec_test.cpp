@@ -9,11 +9,9 @@ using namespace switchboard::providers;
 using switchboard::test::fixture_json;
 using json = nlohmann::json;
 
-// The provider fixtures hold no MTN payloads and no Twilio inbound/status webhooks, so those
-// inputs below are written from the providers' documentation (MTN SMS v3 / MADAPI response
-// shape {statusCode, statusMessage, transactionId, data}; twilio.com/docs/messaging/guides/
-// webhook-request for the form parameters). Twilio's send request and responses come from
-// twilio/messages_api_examples.json.
+// The provider fixtures hold no Twilio inbound/status webhooks, so those inputs below are written
+// from twilio.com/docs/messaging/guides/webhook-request (the form parameters). Twilio's send
+// request and responses come from twilio/messages_api_examples.json.
 
 namespace {
 
