@@ -11,7 +11,7 @@
 #include "core/circuit.hpp"
 #include "core/phone.hpp"
 #include "core/retry.hpp"
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
 #include "core/whatsapp_errors.hpp"
 #include "providers/provider.hpp"
 #include "storage/outbox.hpp"

@@ -10,7 +10,7 @@
 #include "core/chatwoot.hpp"
 #include "core/error.hpp"
 #include "core/llm.hpp"
-#include "core/search.hpp"
+#include "core/text/search.hpp"
 
 namespace switchboard::core {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include "core/sms.hpp"
-#include "core/text.hpp"
+#include "core/text/sms.hpp"
+#include "core/text/text.hpp"
 
 namespace switchboard::core {
 

@@ -1,7 +1,7 @@
 #include "core/handoff.hpp"
 
 #include "core/format.hpp"
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
 
 namespace switchboard::core {
 

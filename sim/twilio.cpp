@@ -8,7 +8,7 @@
 
 #include "core/crypto.hpp"
 #include "core/form.hpp"
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
 #include "providers/twilio/signature.hpp"
 
 namespace switchboard::sim {

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "core/crypto.hpp"
-#include "core/text.hpp"
+#include "core/text/text.hpp"
 
 namespace switchboard::providers {
 

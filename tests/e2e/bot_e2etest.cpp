@@ -5,7 +5,7 @@
 #include <soci/soci.h>
 
 #include "core/crypto.hpp"
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
 #include "providers/chatwoot/signature.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/stack.hpp"

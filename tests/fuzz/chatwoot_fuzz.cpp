@@ -5,7 +5,7 @@
 
 #include "core/chatwoot.hpp"
 #include "core/json_fields.hpp"
-#include "core/utf8.hpp"
+#include "core/text/utf8.hpp"
 #include "providers/chatwoot/codec.hpp"
 #include "tests/fuzz/fuzz.hpp"
 

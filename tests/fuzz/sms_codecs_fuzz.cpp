@@ -7,7 +7,7 @@
 #include "core/crypto.hpp"
 #include "core/form.hpp"
 #include "core/phone.hpp"
-#include "core/utf8.hpp"
+#include "core/text/utf8.hpp"
 #include "providers/mtn/codec.hpp"
 #include "providers/twilio/codec.hpp"
 #include "tests/fuzz/fuzz.hpp"

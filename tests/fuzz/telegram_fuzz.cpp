@@ -7,7 +7,7 @@
 
 #include "core/format.hpp"
 #include "core/json_fields.hpp"
-#include "core/utf8.hpp"
+#include "core/text/utf8.hpp"
 #include "providers/telegram/codec.hpp"
 #include "tests/fuzz/fuzz.hpp"
 

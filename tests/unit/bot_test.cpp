@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/bot.hpp"
-#include "core/text.hpp"
+#include "core/text/text.hpp"
 #include "providers/chatwoot/codec.hpp"
 #include "providers/openai/codec.hpp"
 #include "tests/support/fixtures.hpp"

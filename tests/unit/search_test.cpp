@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "core/chatwoot.hpp"
-#include "core/search.hpp"
-#include "core/text.hpp"
+#include "core/text/search.hpp"
+#include "core/text/text.hpp"
 #include "providers/chatwoot/codec.hpp"
 #include "tests/support/fixtures.hpp"
 

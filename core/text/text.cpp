@@ -1,6 +1,6 @@
-#include "core/text.hpp"
+#include "core/text/text.hpp"
 
-#include "core/utf8.hpp"
+#include "core/text/utf8.hpp"
 
 #include <algorithm>
 #include <array>

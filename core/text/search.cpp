@@ -1,4 +1,4 @@
-#include "core/search.hpp"
+#include "core/text/search.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <limits>
 #include <map>
 
-#include "core/text.hpp"
+#include "core/text/text.hpp"
 
 namespace switchboard::core {
 

@@ -1,5 +1,9 @@
 #pragma once
 
+// core/text/: text as the product handles it, provider-neutral and pure: UTF-8 (utf8.hpp), this
+// header's validation, folding, tokenising, stemming and sentence splitting, SMS encoding and
+// segmentation (GSM-7 / UCS-2, sms.hpp) and the Help Center's BM25F search (search.hpp).
+
 #include <cstddef>
 #include <string>
 #include <string_view>

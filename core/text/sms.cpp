@@ -1,4 +1,4 @@
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
 
 #include <algorithm>
 
