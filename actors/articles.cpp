@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "actors/common.hpp"
+#include "providers/chatwoot/codec.hpp"
 
 namespace switchboard::actors {
 
@@ -58,7 +59,7 @@ void fetch_page(articles_ptr self, std::string key, int64_t account, std::string
       .then(
           [=](http_reply& r) {
             if (r.status != 200) {
-              auto refusal = core::help_center_refusal(
+              auto refusal = providers::help_center_refusal(
                   r.status, !self->state.svc->cfg.chatwoot.user_token.empty());
               if (!refusal.empty())
                 fail(caf::make_error(sb_error::provider_rejected, std::move(refusal)));
@@ -67,7 +68,7 @@ void fetch_page(articles_ptr self, std::string key, int64_t account, std::string
                                      "Help Center articles: HTTP " + std::to_string(r.status)));
               return;
             }
-            auto items = core::parse_chatwoot_articles(r.body);
+            auto items = providers::parse_chatwoot_articles(r.body);
             if (!items) {
               fail(items.error());
               return;
@@ -77,8 +78,8 @@ void fetch_page(articles_ptr self, std::string key, int64_t account, std::string
             if (raw.is_object() && raw.contains("payload") && raw["payload"].is_array())
               on_page = raw["payload"].size();
             for (auto& a : *items) {
-              a.url = core::chatwoot_article_url(self->state.svc->cfg.chatwoot.base_url, slug,
-                                                 a.slug);
+              a.url = providers::chatwoot_article_url(self->state.svc->cfg.chatwoot.base_url, slug,
+                                                      a.slug);
               acc->push_back(std::move(a));
             }
             if (on_page >= page_size && page < max_pages) {

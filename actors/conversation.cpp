@@ -5,9 +5,11 @@
 #include "actors/entity.hpp"
 #include "actors/router.hpp"
 #include "core/bot.hpp"
+#include "core/chatwoot.hpp"
 #include "core/crypto.hpp"
-#include "core/openai.hpp"
 #include "core/rate_limit.hpp"
+#include "providers/chatwoot/codec.hpp"
+#include "providers/openai/codec.hpp"
 #include "storage/chatwoot.hpp"
 #include "storage/inbox.hpp"
 
@@ -147,8 +149,8 @@ void record_handoff(conv_ptr self, std::string reason, bool already_open,
   in.conversation_id = self->state.conversation_id;
   in.reason = std::move(reason);
   in.already_open = already_open;
-  in.conversation_url = core::chatwoot_conversation_url(svc.cfg.chatwoot.base_url, in.account_id,
-                                                        in.conversation_id);
+  in.conversation_url = providers::chatwoot_conversation_url(svc.cfg.chatwoot.base_url,
+                                                             in.account_id, in.conversation_id);
   in.correlation_id = correlation_id;
   in.token = core::random_hex(8);
   in.sms_max_segments = svc.cfg.chatwoot.handoff_sms_max_segments;
@@ -186,12 +188,12 @@ void escalate(conv_ptr self, core::escalation_reason reason, std::string custome
   record_handoff(
       self, core::escalation_sentence(reason), false, correlation_id,
       [=] {
-        auto toggle = core::chatwoot_toggle_status_body("open");
+        auto toggle = providers::chatwoot_toggle_status_body("open");
         post(self, chatwoot_call(self, "/toggle_status", toggle ? *toggle : "{}", correlation_id),
              [=](bool) {
                auto note = core::escalation_note(reason, customer_text, closest, confidence);
                post(self,
-                    chatwoot_call(self, "/messages", core::chatwoot_message_body(note, true),
+                    chatwoot_call(self, "/messages", providers::chatwoot_message_body(note, true),
                                   correlation_id),
                     [self](bool) { finish(self); });
              });
@@ -212,10 +214,11 @@ void reply(conv_ptr self, const std::string& question, const core::bot_answer& a
   auto record = answer_record(self, question, answer.sources, answer.confidence, correlation_id);
   post_read(self,
             chatwoot_call(self, "/messages",
-                          core::chatwoot_message_body(core::render_reply(answer)), correlation_id),
+                          providers::chatwoot_message_body(core::render_reply(answer)),
+                          correlation_id),
             [self, record, correlation_id](bool ok, const std::string& body) mutable {
               if (ok)
-                record.posted_id = core::chatwoot_posted_message_id(body);
+                record.posted_id = providers::chatwoot_posted_message_id(body);
               db_write<int>(
                   self, *self->state.svc, "bot_answer",
                   [record](soci::session& sql) {
@@ -280,11 +283,11 @@ void answer(conv_ptr self, std::string text, std::string portal, std::string cor
             for (auto& h : hits)
               top.push_back(set->articles[h.doc]);
             auto req = core::grounded_answer_request(svc.cfg.llm.model, text, top, settings);
-            llm_call call{core::encode_llm_request(req), correlation_id};
+            llm_call call{providers::encode_llm_request(req), correlation_id};
             self->request(svc.llm, svc.cfg.llm.timeout + std::chrono::seconds{2}, std::move(call))
                 .then(
                     [=](std::string& body) {
-                      auto res = core::parse_llm_response(body);
+                      auto res = providers::parse_llm_response(body);
                       core::expected<core::bot_answer> grounded
                           = res && res->content
                                 ? core::parse_grounded_answer(*res->content, top)
@@ -463,7 +466,7 @@ void on_taken(conv_ptr self, chatwoot_taken& t) {
 void on_provider_reply(conv_ptr self, provider_reply r, edge_callback cb) {
   // The provider answers as an agent: an outgoing, public message.
   post(self,
-       chatwoot_call(self, "/messages", core::chatwoot_message_body(r.text), r.correlation_id),
+       chatwoot_call(self, "/messages", providers::chatwoot_message_body(r.text), r.correlation_id),
        [self, cb, r](bool ok) {
          self->state.svc->stats->count("provider_replies", ok ? "posted" : "failed");
          log_conv(self, ok ? "provider reply posted" : "provider reply not posted",

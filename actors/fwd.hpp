@@ -21,6 +21,8 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/events.hpp"
+#include "core/http_call.hpp"
+#include "providers/send_request.hpp"
 
 namespace soci {
 class session;
@@ -137,59 +139,9 @@ using storage_worker_actor
 
 // -- outbound HTTP -------------------------------------------------------------------------------
 
-/// An outbound HTTP request (provider API call).
-struct http_call {
-  std::string service; ///< metrics label: whatsapp, mtn, twilio, telegram, chatwoot, llm...
-  std::string method = "POST";
-  std::string url;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  std::string basic_auth; ///< "user:password" for HTTP basic auth, or empty
-  int64_t timeout_ms = 0; ///< total timeout; 0 = the client's default
-  std::string correlation_id;
-};
-
-template <class Inspector> typename Inspector::result_type inspect(Inspector& f, http_call& x) {
-  return f(caf::meta::type_name("http_call"), x.service, x.method, x.url, x.headers, x.body,
-           x.basic_auth, x.timeout_ms, x.correlation_id);
-}
-
-/// An outbound mail sent over SMTP(S) through libcurl.
-struct mail_call {
-  std::string url; ///< smtp://host:port or smtps://host:port
-  std::string from;
-  std::vector<std::string> to;
-  std::string payload; ///< the RFC 5322 message
-  std::string username;
-  std::string password;
-  int64_t timeout_ms = 0;
-  std::string correlation_id;
-};
-
-template <class Inspector> typename Inspector::result_type inspect(Inspector& f, mail_call& x) {
-  return f(caf::meta::type_name("mail_call"), x.url, x.from, x.to, x.payload, x.username,
-           x.password, x.timeout_ms, x.correlation_id);
-}
-
-/// Any HTTP answer (whatever the status); network failures are errors instead.
-struct http_reply {
-  long status = 0;
-  std::vector<std::pair<std::string, std::string>> headers; ///< names lower-cased
-  std::string body;
-  int64_t elapsed_us = 0;
-
-  /// First value of a header (name in lower case), empty when absent.
-  std::string header(const std::string& lower_name) const {
-    for (auto& [k, v] : headers)
-      if (k == lower_name)
-        return v;
-    return {};
-  }
-};
-
-template <class Inspector> typename Inspector::result_type inspect(Inspector& f, http_reply& x) {
-  return f(caf::meta::type_name("http_reply"), x.status, x.headers, x.body, x.elapsed_us);
-}
+using core::http_call;
+using core::http_reply;
+using core::mail_call;
 
 /// Outbound HTTP/SMTP through libcurl multi (socket_action + epoll) on its own thread. Answers
 /// with the reply for any HTTP status; a connect failure or timeout is an error
@@ -202,20 +154,12 @@ using http_client_actor
 // -- omnichannel sessions ------------------------------------------------------------------------
 
 /// One attempt at sending a queued delivery-log row through a channel adapter.
-struct outbound_send {
-  int64_t delivery_id = 0;
+struct outbound_send : providers::send_request {
   std::string claim_token; ///< the row's claim; the attempt is dropped when another holds it
   std::string channel;     ///< whatsapp | sms
   std::string provider;
-  std::string recipient; ///< E.164
-  std::string body;
-  std::string template_name; ///< WhatsApp template (outside the 24 h window), or empty
-  std::string template_language;
-  std::string correlation_id;
   int64_t first_attempt_ms = 0; ///< when the first attempt started (retry horizon)
   int32_t attempt = 0;          ///< attempts made by this node so far
-  int8_t box = 0;               ///< 0: message_delivery_log, 1: provider_notifications
-  std::string subject;          ///< email subject (notifications by email)
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, outbound_send& x) {
@@ -262,7 +206,7 @@ using sweeper_actor
 
 /// A chat-completion request for the LLM actor.
 struct llm_call {
-  std::string body; ///< request JSON (core::encode_llm_request)
+  std::string body; ///< request JSON (providers::encode_llm_request)
   std::string correlation_id;
 };
 

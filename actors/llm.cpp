@@ -1,7 +1,7 @@
 #include <deque>
 
 #include "actors/common.hpp"
-#include "core/openai.hpp"
+#include "providers/openai/codec.hpp"
 
 namespace switchboard::actors {
 
@@ -51,7 +51,7 @@ void start(llm_ptr self, llm_call c, caf::typed_response_promise<std::string> rp
             if (r.status >= 200 && r.status < 300)
               rp.deliver(std::move(r.body));
             else
-              rp.deliver(core::llm_error(static_cast<int>(r.status), r.body));
+              rp.deliver(providers::llm_error(static_cast<int>(r.status), r.body));
             next(self);
           },
           [self, rp](caf::error& e) mutable {

@@ -45,7 +45,7 @@ public:
   /// (body {"status": "accepted"} or {"status": "duplicate"}), or 503 when it was not stored.
   void submit(core::inbound_message m, edge_callback done);
   void submit(core::status_update s, edge_callback done);
-  /// `dedupe_key` names what the webhook's signature covers (see core::chatwoot_dedupe_key).
+  /// `dedupe_key` names what the webhook's signature covers (see providers::chatwoot_dedupe_key).
   void submit(core::chatwoot_inbound c, std::string dedupe_key, edge_callback done);
   void submit(core::telegram_inbound t, edge_callback done);
 

@@ -8,13 +8,14 @@
 #include "actors/router.hpp"
 #include "actors/session_tools.hpp"
 #include "core/crypto.hpp"
+#include "core/llm.hpp"
 #include "core/llm_trace.hpp"
-#include "core/openai.hpp"
 #include "core/phone.hpp"
 #include "core/rate_limit.hpp"
 #include "core/responder.hpp"
 #include "core/tools.hpp"
-#include "core/whatsapp.hpp"
+#include "providers/openai/codec.hpp"
+#include "providers/whatsapp/codec.hpp"
 #include "storage/db.hpp"
 #include "storage/sets.hpp"
 
@@ -262,8 +263,8 @@ void llm_round(session_ptr self, std::shared_ptr<conversation> conv) {
   req.messages = conv->messages;
   req.temperature = 0.2;
   bool allow_tools = conv->round < svc.cfg.llm.max_tool_rounds;
-  llm_call call{allow_tools ? core::encode_llm_request(req, core::tool_definitions())
-                            : core::encode_llm_request(req),
+  llm_call call{allow_tools ? providers::encode_llm_request(req, core::tool_definitions())
+                            : providers::encode_llm_request(req),
                 conv->correlation_id};
   auto deadline = svc.cfg.llm.timeout + std::chrono::seconds{2};
   auto started = system_clock::now();
@@ -273,7 +274,7 @@ void llm_round(session_ptr self, std::shared_ptr<conversation> conv) {
   self->request(svc.llm, deadline, std::move(call))
       .then(
           [self, conv, allow_tools, started, t0, model, round](std::string& body) {
-            auto res = core::parse_llm_response(body);
+            auto res = providers::parse_llm_response(body);
             if (!res) {
               note_step(self, "llm_round", started,
                         core::llm_round_failed_detail(round, model, elapsed_ms(t0), "malformed"));
@@ -330,7 +331,7 @@ void show_typing(session_ptr self) {
   call.url = w.base_url + "/" + w.api_version + "/" + w.phone_number_id + "/messages";
   call.headers
       = {{"Authorization", "Bearer " + w.access_token}, {"Content-Type", "application/json"}};
-  call.body = core::build_whatsapp_typing_indicator(target->external_id).dump();
+  call.body = providers::build_whatsapp_typing_indicator(target->external_id).dump();
   call.timeout_ms = 5000; // Meta shows it for 25 s at most: later is useless
   call.correlation_id = target->correlation_id;
   auto correlation_id = target->correlation_id;

@@ -1,7 +1,7 @@
 #include <map>
 
 #include "actors/common.hpp"
-#include "core/telegram.hpp"
+#include "providers/telegram/codec.hpp"
 #include "storage/chatwoot.hpp"
 #include "storage/inbox.hpp"
 
@@ -79,7 +79,7 @@ using bridge_ptr = telegram_bridge_actor::stateful_pointer<bridge_state>;
 /// Answers in the chat (best effort, retried on transient failures).
 void say(bridge_ptr self, int64_t chat_id, int64_t reply_to, const std::string& text) {
   auto& cfg = self->state.svc->cfg.telegram;
-  auto body = core::telegram_send_message_body(chat_id, text, reply_to);
+  auto body = providers::telegram_send_message_body(chat_id, text, reply_to);
   if (!body)
     return;
   http_call call;

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <soci/soci.h>
 
-#include "core/telegram.hpp"
+#include "providers/telegram/codec.hpp"
 #include "storage/db.hpp"
 #include "storage/migrator.hpp"
 #include "storage/providers.hpp"
@@ -257,8 +257,8 @@ int set_webhook(const config::settings& s, const std::vector<std::string>& args)
   if (plain && !loopback_url(s.telegram.base_url))
     return fail("url: must be an https URL (http:// only when telegram.base_url is a loopback "
                 "address, i.e. the simulator)");
-  auto body = core::telegram_set_webhook_body(plain ? "https://" + url.substr(7) : url,
-                                              s.telegram.webhook_secret, allowed);
+  auto body = providers::telegram_set_webhook_body(plain ? "https://" + url.substr(7) : url,
+                                                   s.telegram.webhook_secret, allowed);
   if (!body)
     return fail(core::reason_of(body.error()));
   std::string payload = *body;
@@ -277,7 +277,7 @@ int set_webhook(const config::settings& s, const std::vector<std::string>& args)
                           response, error);
   if (status == 0)
     return fail("setWebhook failed: " + error);
-  auto result = core::parse_telegram_ok_response(static_cast<int>(status), response);
+  auto result = providers::parse_telegram_ok_response(static_cast<int>(status), response);
   if (!result)
     return fail("setWebhook failed (HTTP " + std::to_string(status)
                 + "): " + core::reason_of(result.error()));

@@ -10,7 +10,7 @@
 
 #include "bench/harness.hpp"
 #include "bench/help_center.hpp"
-#include "core/signatures.hpp"
+#include "providers/chatwoot/signature.hpp"
 
 namespace {
 
@@ -92,7 +92,7 @@ int main() {
           q.headers.emplace_back("X-Chatwoot-Timestamp", ts);
           q.headers.emplace_back("X-Chatwoot-Delivery", "bench-" + std::to_string(seq));
           q.headers.emplace_back("X-Chatwoot-Signature",
-                                 core::chatwoot_signature(secret, ts, q.body));
+                                 providers::chatwoot_signature(secret, ts, q.body));
           return q;
         };
         // The first question loads and indexes the Help Center; not part of the measurement.

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "bench/harness.hpp"
-#include "core/signatures.hpp"
+#include "providers/whatsapp/signature.hpp"
 #include "tests/support/fixtures.hpp"
 
 namespace {
@@ -55,7 +55,8 @@ int main() {
               q.method = "POST";
               q.target = "/bench/signed-noop";
               q.body = head + std::to_string(seq) + tail;
-              q.headers.emplace_back("X-Hub-Signature-256", core::hub_signature(secret, q.body));
+              q.headers.emplace_back("X-Hub-Signature-256",
+                                     providers::hub_signature(secret, q.body));
               return q;
             },
             pid);

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "core/signatures.hpp"
+#include "providers/mtn/signature.hpp"
 #include "tests/support/http_client.hpp"
 
 namespace switchboard::bench {
@@ -436,7 +436,7 @@ request_source mtn_requests::source(const std::string& id_prefix) const {
     q.method = "POST";
     q.target = "/webhooks/sms/mtn";
     q.body = self.body(id_prefix + std::to_string(seq), seq);
-    q.headers.emplace_back("X-MTN-Signature", core::mtn_signature(self.secret, q.body));
+    q.headers.emplace_back("X-MTN-Signature", providers::mtn_signature(self.secret, q.body));
     return q;
   };
 }

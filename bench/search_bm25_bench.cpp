@@ -8,7 +8,7 @@
 
 #include "bench/harness.hpp"
 #include "bench/help_center.hpp"
-#include "core/search.hpp"
+#include "core/text/search.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include "bench/harness.hpp"
 #include "bench/peer.hpp"
 #include "core/crypto.hpp"
-#include "core/signatures.hpp"
+#include "providers/mtn/signature.hpp"
 
 namespace {
 
@@ -269,7 +269,8 @@ int main() {
                        + std::to_string(seq % 3 + 1) + R"( of my question about order )"
                        + std::to_string(seq / 3) + R"(","id":"answering-)" + std::to_string(seq)
                        + R"("})";
-              q.headers.emplace_back("X-MTN-Signature", core::mtn_signature(mtn.secret, q.body));
+              q.headers.emplace_back("X-MTN-Signature",
+                                     providers::mtn_signature(mtn.secret, q.body));
               return q;
             },
             pid);

@@ -16,7 +16,7 @@
 #include <soci/soci.h>
 
 #include "bench/harness.hpp"
-#include "core/signatures.hpp"
+#include "providers/mtn/signature.hpp"
 
 namespace {
 
@@ -114,7 +114,7 @@ int main() {
                      + R"(","to":"SWITCHBRD","message":"Hello, about my order: when will it )"
                        R"(arrive?","id":")"
                      + prefix + std::to_string(seq) + R"("})";
-            q.headers.emplace_back("X-MTN-Signature", core::mtn_signature(secret, q.body));
+            q.headers.emplace_back("X-MTN-Signature", providers::mtn_signature(secret, q.body));
             return q;
           };
         };

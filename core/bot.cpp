@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/markdown.hpp"
-#include "core/text.hpp"
+#include "core/text/text.hpp"
 
 namespace switchboard::core {
 

@@ -9,8 +9,8 @@
 
 #include "core/chatwoot.hpp"
 #include "core/error.hpp"
-#include "core/openai.hpp"
-#include "core/search.hpp"
+#include "core/llm.hpp"
+#include "core/text/search.hpp"
 
 namespace switchboard::core {
 

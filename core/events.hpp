@@ -137,7 +137,7 @@ uint32_t shard_of(std::string_view entity, uint32_t shards);
 /// a Chatwoot event: "account:conversation"; a Telegram update: the chat id).
 inbox_entry make_inbox_entry(const inbound_message& m, uint32_t shards);
 inbox_entry make_inbox_entry(const status_update& s, uint32_t shards);
-/// `dedupe_key` names what the signature covers (see chatwoot_dedupe_key).
+/// `dedupe_key` names what the signature covers (see providers::chatwoot_dedupe_key).
 inbox_entry make_inbox_entry(const chatwoot_inbound& c, std::string dedupe_key, uint32_t shards);
 inbox_entry make_inbox_entry(const telegram_inbound& t, uint32_t shards);
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include "core/sms.hpp"
-#include "core/text.hpp"
+#include "core/text/sms.hpp"
+#include "core/text/text.hpp"
 
 namespace switchboard::core {
 
@@ -355,6 +355,30 @@ std::string format_whatsapp_text(std::string_view reply) {
 
 std::string format_sms_text(std::string_view reply, std::size_t max_segments) {
   return fit_sms(smart_encode(trim_utf8(strip_markdown(reply))), max_segments);
+}
+
+std::string telegram_html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    default:
+      out += c;
+    }
+  }
+  return out;
 }
 
 } // namespace switchboard::core

@@ -59,4 +59,7 @@ std::string format_whatsapp_text(std::string_view reply);
 /// Any reply for SMS: markdown emphasis removed, smart-encoded, fitted to `max_segments`.
 std::string format_sms_text(std::string_view reply, std::size_t max_segments);
 
+/// Escapes text for Telegram's parse_mode HTML: & < > and " become entities.
+std::string telegram_html_escape(std::string_view text);
+
 } // namespace switchboard::core

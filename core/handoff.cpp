@@ -1,8 +1,7 @@
 #include "core/handoff.hpp"
 
 #include "core/format.hpp"
-#include "core/sms.hpp"
-#include "core/telegram.hpp"
+#include "core/text/sms.hpp"
 
 namespace switchboard::core {
 

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/openai.hpp"
+#include "core/llm.hpp"
 
 namespace switchboard::core {
 

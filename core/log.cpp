@@ -1,6 +1,6 @@
 #include "core/log.hpp"
 
-#include "core/utf8.hpp"
+#include "core/text/utf8.hpp"
 
 #include <chrono>
 #include <cmath>

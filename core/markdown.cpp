@@ -1,6 +1,6 @@
 #include "core/markdown.hpp"
 
-#include "core/text.hpp"
+#include "core/text/text.hpp"
 
 #include <cmark.h>
 

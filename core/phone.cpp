@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
 
 namespace switchboard::core {
 

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
-#include "core/text.hpp"
+#include "core/text/text.hpp"
 #include "core/tools.hpp"
 
 namespace switchboard::core {

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/text.hpp"
+#include "core/text/text.hpp"
 
 namespace switchboard::core {
 

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/signatures.hpp"
 #include "http/openapi_ops.hpp"
+#include "providers/whatsapp/signature.hpp"
 
 namespace switchboard::http {
 
@@ -18,8 +18,8 @@ void add_bench_routes(route_table& routes, const config::settings& cfg) {
   auto* c = &cfg;
   routes.add({"POST", "/bench/signed-noop", "bench_signed_noop", cfg.server.webhook_body_limit,
               [c](request&& req, const path_params&, responder respond) {
-                if (!core::verify_hub_signature(c->whatsapp.app_secret, req.body,
-                                                req.headers.get("X-Hub-Signature-256"))) {
+                if (!providers::verify_hub_signature(c->whatsapp.app_secret, req.body,
+                                                     req.headers.get("X-Hub-Signature-256"))) {
                   respond(response::error(401, "unauthorized", "invalid X-Hub-Signature-256"));
                   return;
                 }

@@ -11,9 +11,11 @@
 #include "core/chatwoot.hpp"
 #include "core/form.hpp"
 #include "core/signatures.hpp"
-#include "core/telegram.hpp"
 #include "http/edge.hpp"
 #include "http/openapi_ops.hpp"
+#include "providers/chatwoot/codec.hpp"
+#include "providers/chatwoot/signature.hpp"
+#include "providers/telegram/codec.hpp"
 
 namespace switchboard::http {
 
@@ -25,18 +27,18 @@ int64_t now_unix() {
       .count();
 }
 
-/// `secrets`: core::chatwoot_webhook_secrets of the config (none: webhooks are not signed). The
-/// signature is checked before the body is parsed.
+/// `secrets`: providers::chatwoot_webhook_secrets of the config (none: webhooks are not signed).
+/// The signature is checked before the body is parsed.
 void chatwoot_webhook(actors::runtime& rt, const std::vector<std::string>& secrets, request&& req,
                       responder respond) {
   if (!secrets.empty()
-      && !core::verify_chatwoot_signature(secrets, req.headers.get("X-Chatwoot-Timestamp"),
-                                          req.body, req.headers.get("X-Chatwoot-Signature"),
-                                          now_unix(), 300)) {
+      && !providers::verify_chatwoot_signature(secrets, req.headers.get("X-Chatwoot-Timestamp"),
+                                               req.body, req.headers.get("X-Chatwoot-Signature"),
+                                               now_unix(), 300)) {
     respond(response::error(401, "unauthorized", "invalid or stale X-Chatwoot-Signature"));
     return;
   }
-  auto ev = core::parse_chatwoot_webhook(req.body);
+  auto ev = providers::parse_chatwoot_webhook(req.body);
   if (!ev) {
     respond(response::error(400, "malformed", core::reason_of(ev.error())));
     return;
@@ -71,7 +73,7 @@ void chatwoot_webhook(actors::runtime& rt, const std::vector<std::string>& secre
   if (ev->contact)
     out.contact_name = ev->contact->name;
   out.correlation_id = req.request_id;
-  rt.submit(std::move(out), core::chatwoot_dedupe_key(*ev, req.body), reply_to(respond));
+  rt.submit(std::move(out), providers::chatwoot_dedupe_key(*ev, req.body), reply_to(respond));
 }
 
 void telegram_webhook(actors::runtime& rt, const config::settings& cfg, request&& req,
@@ -81,12 +83,12 @@ void telegram_webhook(actors::runtime& rt, const config::settings& cfg, request&
     respond(response::error(401, "unauthorized", "invalid X-Telegram-Bot-Api-Secret-Token"));
     return;
   }
-  auto update = core::parse_telegram_update(req.body);
+  auto update = providers::parse_telegram_update(req.body);
   if (!update) {
     respond(response::error(400, "malformed", core::reason_of(update.error())));
     return;
   }
-  if (update->kind != core::telegram_update_kind::message || !update->message) {
+  if (update->kind != providers::telegram_update_kind::message || !update->message) {
     respond(response::make(200, R"({"status":"ignored"})"));
     return;
   }
@@ -110,8 +112,9 @@ void add_bot_routes(route_table& routes, actors::runtime& rt, const config::sett
   auto* r = &rt;
   auto* c = &cfg;
   if (cfg.chatwoot.enabled) {
-    auto secrets = std::make_shared<const std::vector<std::string>>(
-        core::chatwoot_webhook_secrets(cfg.chatwoot.webhook_secret, cfg.chatwoot.webhook_secrets));
+    auto secrets
+        = std::make_shared<const std::vector<std::string>>(providers::chatwoot_webhook_secrets(
+            cfg.chatwoot.webhook_secret, cfg.chatwoot.webhook_secrets));
     routes.add({"POST", "/webhooks/chatwoot", "chatwoot", limit,
                 [r, secrets](request&& req, const path_params&, responder res) {
                   chatwoot_webhook(*r, *secrets, std::move(req), std::move(res));

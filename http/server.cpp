@@ -1,7 +1,7 @@
 #include "http/server.hpp"
 
 #include "core/log.hpp"
-#include "core/utf8.hpp"
+#include "core/text/utf8.hpp"
 
 #include <sys/resource.h>
 

@@ -12,12 +12,16 @@
 #include "core/log.hpp"
 #include "core/phone.hpp"
 #include "core/signatures.hpp"
-#include "core/sms_codecs.hpp"
 #include "core/tools.hpp"
-#include "core/whatsapp.hpp"
 #include "http/edge.hpp"
 #include "http/openapi_ops.hpp"
 #include "http/provider_api.hpp"
+#include "providers/mtn/codec.hpp"
+#include "providers/mtn/signature.hpp"
+#include "providers/twilio/codec.hpp"
+#include "providers/twilio/signature.hpp"
+#include "providers/whatsapp/codec.hpp"
+#include "providers/whatsapp/signature.hpp"
 
 namespace switchboard::http {
 
@@ -173,12 +177,12 @@ void call_ended(actors::runtime& rt, const config::settings& cfg, api_rate_limit
 
 void mtn_inbound(actors::runtime& rt, const config::settings& cfg, request&& req,
                  responder respond) {
-  if (!core::verify_mtn_signature(cfg.sms.mtn.webhook_secret, req.body,
-                                  req.headers.get("X-MTN-Signature"))) {
+  if (!providers::verify_mtn_signature(cfg.sms.mtn.webhook_secret, req.body,
+                                       req.headers.get("X-MTN-Signature"))) {
     respond(unauthorized("invalid X-MTN-Signature"));
     return;
   }
-  auto sms = core::parse_mtn_inbound(req.body);
+  auto sms = providers::parse_mtn_inbound(req.body);
   if (!sms) {
     respond(response::error(400, "malformed", core::reason_of(sms.error())));
     return;
@@ -198,8 +202,8 @@ void mtn_inbound(actors::runtime& rt, const config::settings& cfg, request&& req
 /// Verifies X-Twilio-Signature over our public URL of this request and its form parameters.
 bool twilio_verified(const config::settings& cfg, const request& req, const core::form_params& p) {
   auto url = cfg.server.public_url + req.target;
-  return core::verify_twilio_signature(cfg.sms.twilio.auth_token, url, p,
-                                       req.headers.get("X-Twilio-Signature"));
+  return providers::verify_twilio_signature(cfg.sms.twilio.auth_token, url, p,
+                                            req.headers.get("X-Twilio-Signature"));
 }
 
 void twilio_inbound(actors::runtime& rt, const config::settings& cfg, request&& req,
@@ -209,7 +213,7 @@ void twilio_inbound(actors::runtime& rt, const config::settings& cfg, request&& 
     respond(unauthorized("invalid X-Twilio-Signature"));
     return;
   }
-  auto sms = core::parse_twilio_inbound(params);
+  auto sms = providers::parse_twilio_inbound(params);
   if (!sms) {
     respond(response::error(400, "malformed", core::reason_of(sms.error())));
     return;
@@ -243,7 +247,7 @@ void twilio_status(actors::runtime& rt, const config::settings& cfg, request&& r
     respond(unauthorized("invalid X-Twilio-Signature"));
     return;
   }
-  auto st = core::parse_twilio_status(params);
+  auto st = providers::parse_twilio_status(params);
   if (!st) {
     respond(response::error(400, "malformed", core::reason_of(st.error())));
     return;
@@ -263,8 +267,8 @@ void twilio_status(actors::runtime& rt, const config::settings& cfg, request&& r
 }
 
 void whatsapp_verify(const config::settings& cfg, request&& req, responder respond) {
-  auto challenge
-      = core::whatsapp_verify_challenge(core::parse_form(req.query), cfg.whatsapp.verify_token);
+  auto challenge = providers::whatsapp_verify_challenge(core::parse_form(req.query),
+                                                        cfg.whatsapp.verify_token);
   if (!challenge) {
     respond(response::error(403, "forbidden", core::reason_of(challenge.error())));
     return;
@@ -274,12 +278,12 @@ void whatsapp_verify(const config::settings& cfg, request&& req, responder respo
 
 void whatsapp_inbound(actors::runtime& rt, const config::settings& cfg, request&& req,
                       responder respond) {
-  if (!core::verify_hub_signature(cfg.whatsapp.app_secret, req.body,
-                                  req.headers.get("X-Hub-Signature-256"))) {
+  if (!providers::verify_hub_signature(cfg.whatsapp.app_secret, req.body,
+                                       req.headers.get("X-Hub-Signature-256"))) {
     respond(unauthorized("invalid X-Hub-Signature-256"));
     return;
   }
-  auto hook = core::parse_whatsapp_webhook(req.body);
+  auto hook = providers::parse_whatsapp_webhook(req.body);
   if (!hook) {
     respond(response::error(400, "malformed", core::reason_of(hook.error())));
     return;

@@ -6,7 +6,7 @@
 #include <regex>
 #include <set>
 
-#include "core/text.hpp"
+#include "core/text/text.hpp"
 
 namespace switchboard::sim {
 

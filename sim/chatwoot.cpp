@@ -9,7 +9,7 @@
 
 #include "core/crypto.hpp"
 #include "core/form.hpp"
-#include "core/signatures.hpp"
+#include "providers/chatwoot/signature.hpp"
 
 namespace switchboard::sim {
 
@@ -285,7 +285,7 @@ void control_chatwoot_webhook(sim_core& sim, const json& body, http::responder& 
   if (!secret.empty() && body.value("sign", true)) {
     auto ts = body.contains("timestamp") ? text_of(body, "timestamp") : std::to_string(now_unix());
     o.headers.emplace_back("X-Chatwoot-Timestamp", ts);
-    o.headers.emplace_back("X-Chatwoot-Signature", core::chatwoot_signature(secret, ts, raw));
+    o.headers.emplace_back("X-Chatwoot-Signature", providers::chatwoot_signature(secret, ts, raw));
     o.headers.emplace_back("X-Chatwoot-Delivery", uuid4());
   }
   deliver_and_answer(sim, {std::move(o)}, body, respond);

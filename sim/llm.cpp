@@ -8,8 +8,8 @@
 #include <regex>
 
 #include "core/crypto.hpp"
-#include "core/text.hpp"
-#include "core/utf8.hpp"
+#include "core/text/text.hpp"
+#include "core/text/utf8.hpp"
 #include "sim/answer.hpp"
 
 namespace switchboard::sim {

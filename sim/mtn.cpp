@@ -7,7 +7,7 @@
 
 #include "core/crypto.hpp"
 #include "core/form.hpp"
-#include "core/signatures.hpp"
+#include "providers/mtn/signature.hpp"
 
 namespace switchboard::sim {
 
@@ -162,7 +162,7 @@ void control_mtn_inbound(sim_core& sim, const json& body, http::responder& respo
   o.headers.emplace_back("Content-Type", "application/json");
   auto secret = secret_of(body, creds.mtn_webhook_secret);
   if (!secret.empty())
-    o.headers.emplace_back("X-MTN-Signature", core::mtn_signature(secret, o.body));
+    o.headers.emplace_back("X-MTN-Signature", providers::mtn_signature(secret, o.body));
   deliver_and_answer(sim, {std::move(o)}, body, respond);
 }
 

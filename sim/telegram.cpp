@@ -7,8 +7,8 @@
 
 #include "core/crypto.hpp"
 #include "core/form.hpp"
-#include "core/text.hpp"
-#include "core/utf8.hpp"
+#include "core/text/text.hpp"
+#include "core/text/utf8.hpp"
 
 namespace switchboard::sim {
 

@@ -8,8 +8,8 @@
 
 #include "core/crypto.hpp"
 #include "core/form.hpp"
-#include "core/signatures.hpp"
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
+#include "providers/twilio/signature.hpp"
 
 namespace switchboard::sim {
 
@@ -73,7 +73,7 @@ outbound twilio_webhook(const sim_core& sim, const std::string& url, std::string
   auto token = secret_override.empty() ? sim.opts().creds.twilio_auth_token : secret_override;
   if (!token.empty())
     o.headers.emplace_back("X-Twilio-Signature",
-                           core::twilio_signature(token, signature_url, params));
+                           providers::twilio_signature(token, signature_url, params));
   return o;
 }
 

@@ -7,10 +7,10 @@
 #include <regex>
 
 #include "core/crypto.hpp"
-#include "core/signatures.hpp"
-#include "core/text.hpp"
-#include "core/utf8.hpp"
-#include "core/whatsapp.hpp"
+#include "core/text/text.hpp"
+#include "core/text/utf8.hpp"
+#include "providers/whatsapp/codec.hpp"
+#include "providers/whatsapp/signature.hpp"
 
 namespace switchboard::sim {
 
@@ -162,7 +162,7 @@ outbound whatsapp_webhook(const sim_core& sim, std::string url, std::string kind
   if (!secret.empty()) {
     o.headers.emplace_back("X-Hub-Signature",
                            "sha1=" + core::to_hex(core::hmac_sha1(secret, o.body)));
-    o.headers.emplace_back("X-Hub-Signature-256", core::hub_signature(secret, o.body));
+    o.headers.emplace_back("X-Hub-Signature-256", providers::hub_signature(secret, o.body));
   }
   return o;
 }
@@ -470,7 +470,7 @@ handled whatsapp_send(sim_core& sim, const http::request& req) {
   auto bsuid = text_of(body, "recipient");
   if (to.empty() && bsuid.empty())
     return bad("(#100) The parameter to is required.");
-  if (!bsuid.empty() && !core::is_whatsapp_user_id(bsuid))
+  if (!bsuid.empty() && !providers::is_whatsapp_user_id(bsuid))
     return bad("(#100) Invalid parameter: recipient is not a valid business-scoped user ID.");
   if (to.empty())
     to = bsuid;

@@ -6,7 +6,7 @@
 #include <soci/soci.h>
 
 #include "core/log.hpp"
-#include "core/whatsapp.hpp"
+#include "core/whatsapp_errors.hpp"
 #include "storage/db.hpp"
 #include "storage/inbox.hpp"
 #include "storage/pg.hpp"

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/whatsapp.hpp"
+#include "core/whatsapp_errors.hpp"
 #include "storage/chatwoot.hpp"
 #include "storage/db.hpp"
 #include "storage/flows.hpp"

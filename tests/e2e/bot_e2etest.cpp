@@ -5,8 +5,8 @@
 #include <soci/soci.h>
 
 #include "core/crypto.hpp"
-#include "core/signatures.hpp"
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
+#include "providers/chatwoot/signature.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/stack.hpp"
 
@@ -382,14 +382,15 @@ TEST_CASE("Chatwoot webhooks need a valid signature when a secret is set; duplic
                                std::chrono::system_clock::now().time_since_epoch())
                                .count());
   auto secret = s.env("SWITCHBOARD_CHATWOOT_WEBHOOK_SECRET");
-  auto stale
-      = test::http_post(s.url("/webhooks/chatwoot"), body, "application/json",
-                        {{"X-Chatwoot-Timestamp", "1000"},
-                         {"X-Chatwoot-Signature", core::chatwoot_signature(secret, "1000", body)}});
+  auto stale = test::http_post(
+      s.url("/webhooks/chatwoot"), body, "application/json",
+      {{"X-Chatwoot-Timestamp", "1000"},
+       {"X-Chatwoot-Signature", providers::chatwoot_signature(secret, "1000", body)}});
   CHECK(stale.status == 401);
-  auto ok = test::http_post(s.url("/webhooks/chatwoot"), body, "application/json",
-                            {{"X-Chatwoot-Timestamp", ts},
-                             {"X-Chatwoot-Signature", core::chatwoot_signature(secret, ts, body)}});
+  auto ok = test::http_post(
+      s.url("/webhooks/chatwoot"), body, "application/json",
+      {{"X-Chatwoot-Timestamp", ts},
+       {"X-Chatwoot-Signature", providers::chatwoot_signature(secret, ts, body)}});
   CHECK(ok.status != 401);
   // The same delivery twice: answered once.
   std::string payload
@@ -402,7 +403,7 @@ TEST_CASE("Chatwoot webhooks need a valid signature when a secret is set; duplic
         s.url("/webhooks/chatwoot"), payload, "application/json",
         {{"X-Chatwoot-Timestamp", ts},
          {"X-Chatwoot-Delivery", "delivery-9001"},
-         {"X-Chatwoot-Signature", core::chatwoot_signature(secret, ts, payload)}});
+         {"X-Chatwoot-Signature", providers::chatwoot_signature(secret, ts, payload)}});
     CHECK(r.status == 200);
   }
   REQUIRE(test::eventually([&] { return chatwoot_calls(s, 109, "messages").size() == 1; }));
@@ -475,12 +476,12 @@ TEST_CASE("Chatwoot webhooks signed with any configured secret are accepted, ano
   auto refused = test::http_post(
       s.url("/webhooks/chatwoot"), junk, "application/json",
       {{"X-Chatwoot-Timestamp", ts},
-       {"X-Chatwoot-Signature", core::chatwoot_signature("a-third-secret", ts, junk)}});
+       {"X-Chatwoot-Signature", providers::chatwoot_signature("a-third-secret", ts, junk)}});
   CHECK(refused.status == 401);
   auto malformed = test::http_post(
       s.url("/webhooks/chatwoot"), junk, "application/json",
       {{"X-Chatwoot-Timestamp", ts},
-       {"X-Chatwoot-Signature", core::chatwoot_signature(agent_bot_secret, ts, junk)}});
+       {"X-Chatwoot-Signature", providers::chatwoot_signature(agent_bot_secret, ts, junk)}});
   CHECK(malformed.status == 400);
 }
 
@@ -520,7 +521,7 @@ TEST_CASE("Chatwoot duplicates are keyed on the event and the message id, not on
         s.url("/webhooks/chatwoot"), payload, "application/json",
         {{"X-Chatwoot-Timestamp", ts},
          {"X-Chatwoot-Delivery", "same-delivery"},
-         {"X-Chatwoot-Signature", core::chatwoot_signature(secret, ts, payload)}});
+         {"X-Chatwoot-Signature", providers::chatwoot_signature(secret, ts, payload)}});
     CHECK(r.status == 200);
   }
   REQUIRE(test::eventually([&] {

@@ -21,8 +21,10 @@
 #include <soci/soci.h>
 
 #include "config/settings.hpp"
-#include "core/signatures.hpp"
 #include "core/tools.hpp"
+#include "providers/chatwoot/signature.hpp"
+#include "providers/mtn/signature.hpp"
+#include "providers/whatsapp/signature.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/stack.hpp"
 
@@ -43,9 +45,9 @@ test::http_result mtn(const test::stack& s, const std::string& id, const std::st
   req.body = raw;
   req.timeout = timeout;
   req.connect_timeout = 1s;
-  req.headers = {
-      {"Content-Type", "application/json"},
-      {"X-MTN-Signature", core::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw)}};
+  req.headers = {{"Content-Type", "application/json"},
+                 {"X-MTN-Signature",
+                  providers::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw)}};
   return test::http_call(req);
 }
 
@@ -368,26 +370,26 @@ std::vector<json_route> json_routes(const test::stack& s, const std::string& pro
   out.push_back(
       {"MTN inbound", "POST", "/webhooks/sms/mtn",
        [mtn_secret](const std::string& body) {
-         return test::header_pairs{{"X-MTN-Signature", core::mtn_signature(mtn_secret, body)}};
+         return test::header_pairs{{"X-MTN-Signature", providers::mtn_signature(mtn_secret, body)}};
        },
        json{{"from", "+250788123456"},
             {"to", "SWITCHBRD"},
             {"message", "hi"},
             {"id", "hostile-mtn"}}});
   auto app_secret = s.env("SWITCHBOARD_WHATSAPP_APP_SECRET");
-  out.push_back(
-      {"WhatsApp", "POST", "/webhooks/whatsapp",
-       [app_secret](const std::string& body) {
-         return test::header_pairs{{"X-Hub-Signature-256", core::hub_signature(app_secret, body)}};
-       },
-       test::fixture_json("whatsapp/inbound_text.json")});
+  out.push_back({"WhatsApp", "POST", "/webhooks/whatsapp",
+                 [app_secret](const std::string& body) {
+                   return test::header_pairs{
+                       {"X-Hub-Signature-256", providers::hub_signature(app_secret, body)}};
+                 },
+                 test::fixture_json("whatsapp/inbound_text.json")});
   auto cw_secret = s.env("SWITCHBOARD_CHATWOOT_WEBHOOK_SECRET");
   out.push_back({"Chatwoot", "POST", "/webhooks/chatwoot",
                  [cw_secret](const std::string& body) {
                    auto ts = unix_now();
-                   return test::header_pairs{
-                       {"X-Chatwoot-Timestamp", ts},
-                       {"X-Chatwoot-Signature", core::chatwoot_signature(cw_secret, ts, body)}};
+                   return test::header_pairs{{"X-Chatwoot-Timestamp", ts},
+                                             {"X-Chatwoot-Signature",
+                                              providers::chatwoot_signature(cw_secret, ts, body)}};
                  },
                  json::parse(R"({"event":"message_created","account":{"id":7},)"
                              R"("message_type":"incoming","private":false,"content":"hi",)"

@@ -13,7 +13,6 @@
 
 #include <soci/soci.h>
 
-#include "core/signatures.hpp"
 #include "tests/support/stack.hpp"
 
 using namespace switchboard;

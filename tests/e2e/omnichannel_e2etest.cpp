@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "providers/mtn/signature.hpp"
 #include "tests/e2e/omnichannel_support.hpp"
 
 using namespace switchboard;
@@ -437,7 +438,7 @@ TEST_CASE("malformed payloads get 400 with a reason", "[omnichannel]") {
   CHECK(bad_phone.json()["reason"].get<std::string>().rfind("phone_number: ", 0) == 0);
   // A correctly signed MTN body that is not the expected JSON.
   std::string raw = R"({"from": 12})";
-  auto sig = core::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw);
+  auto sig = providers::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw);
   auto mtn = test::http_post(s.url("/webhooks/sms/mtn"), raw, "application/json",
                              {{"X-MTN-Signature", sig}});
   CHECK(mtn.status == 400);

@@ -10,8 +10,7 @@
 
 #include <soci/soci.h>
 
-#include "core/signatures.hpp"
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
 #include "tests/support/stack.hpp"
 
 namespace e2e {

@@ -1,6 +1,10 @@
 // Simulator e2e tests, continued: Chatwoot, OpenAI, fault injection, SMTP and the signed webhooks.
 #include <catch2/catch.hpp>
 
+#include "providers/chatwoot/signature.hpp"
+#include "providers/mtn/signature.hpp"
+#include "providers/twilio/signature.hpp"
+#include "providers/whatsapp/signature.hpp"
 #include "tests/e2e/sim_support.hpp"
 
 using nlohmann::json;
@@ -94,8 +98,8 @@ TEST_CASE("sim: Chatwoot API, articles and signed webhooks", "[sim]") {
   auto& req = got[0];
   CHECK(req.path == "/cw");
   auto ts = std::string{req.headers.get("X-Chatwoot-Timestamp")};
-  CHECK(core::verify_chatwoot_signature(cw_secret, ts, req.body,
-                                        req.headers.get("X-Chatwoot-Signature"), std::stoll(ts)));
+  CHECK(providers::verify_chatwoot_signature(
+      cw_secret, ts, req.body, req.headers.get("X-Chatwoot-Signature"), std::stoll(ts)));
   CHECK(!req.headers.get("X-Chatwoot-Delivery").empty());
   auto body = json::parse(req.body);
   CHECK(body["event"] == "message_created");
@@ -360,7 +364,8 @@ TEST_CASE("sim: WhatsApp, Twilio and MTN webhooks are signed and shaped like the
     auto got = srv.wait_for(3);
     REQUIRE(got.size() == 3);
     for (auto& r : got)
-      CHECK(core::verify_hub_signature(wa_secret, r.body, r.headers.get("X-Hub-Signature-256")));
+      CHECK(
+          providers::verify_hub_signature(wa_secret, r.body, r.headers.get("X-Hub-Signature-256")));
     auto inbound = json::parse(got[0].body);
     require_same_shape(test::fixture_json("whatsapp/inbound_text.json"), inbound);
     auto& value = inbound["entry"][0]["changes"][0]["value"];
@@ -386,7 +391,8 @@ TEST_CASE("sim: WhatsApp, Twilio and MTN webhooks are signed and shaped like the
     std::vector<std::string> statuses;
     for (auto& r : got) {
       CHECK(r.path == "/wa-status");
-      CHECK(core::verify_hub_signature(wa_secret, r.body, r.headers.get("X-Hub-Signature-256")));
+      CHECK(
+          providers::verify_hub_signature(wa_secret, r.body, r.headers.get("X-Hub-Signature-256")));
       auto st = json::parse(r.body)["entry"][0]["changes"][0]["value"]["statuses"][0];
       CHECK(st["id"] == wamid);
       CHECK(st["recipient_id"] == "16505551234");
@@ -409,8 +415,8 @@ TEST_CASE("sim: WhatsApp, Twilio and MTN webhooks are signed and shaped like the
     REQUIRE(got.size() == 3);
     auto& in = got[0];
     auto form = core::parse_form(in.body);
-    CHECK(core::verify_twilio_signature(tw_token, srv.url("/tw?x=1"), form,
-                                        in.headers.get("X-Twilio-Signature")));
+    CHECK(providers::verify_twilio_signature(tw_token, srv.url("/tw?x=1"), form,
+                                             in.headers.get("X-Twilio-Signature")));
     CHECK(core::form_value(form, "Body") == "Hi there");
     CHECK(core::form_value(form, "From") == "+15551230000");
     CHECK(core::form_value(form, "AccountSid") == tw_sid);
@@ -421,8 +427,8 @@ TEST_CASE("sim: WhatsApp, Twilio and MTN webhooks are signed and shaped like the
     for (std::size_t i = 1; i < 3; ++i) {
       auto cb = core::parse_form(got[i].body);
       CHECK(got[i].path == "/tw-status");
-      CHECK(core::verify_twilio_signature(tw_token, srv.url("/tw-status"), cb,
-                                          got[i].headers.get("X-Twilio-Signature")));
+      CHECK(providers::verify_twilio_signature(tw_token, srv.url("/tw-status"), cb,
+                                               got[i].headers.get("X-Twilio-Signature")));
       CHECK(core::form_value(cb, "MessageSid") == sent.json()["sid"].get<std::string>());
       statuses.emplace_back(core::form_value(cb, "MessageStatus"));
     }
@@ -439,8 +445,8 @@ TEST_CASE("sim: WhatsApp, Twilio and MTN webhooks are signed and shaped like the
     REQUIRE(got.size() == 1);
     CHECK(got[0].path == "/tw");
     auto form = core::parse_form(got[0].body);
-    CHECK(core::verify_twilio_signature(tw_token, "https://switchboard.example.com/tw", form,
-                                        got[0].headers.get("X-Twilio-Signature")));
+    CHECK(providers::verify_twilio_signature(tw_token, "https://switchboard.example.com/tw", form,
+                                             got[0].headers.get("X-Twilio-Signature")));
   }
 
   SECTION("MTN inbound SMS") {
@@ -449,8 +455,8 @@ TEST_CASE("sim: WhatsApp, Twilio and MTN webhooks are signed and shaped like the
     CHECK(d["status"] == 200);
     auto got = srv.wait_for(1);
     REQUIRE(got.size() == 1);
-    CHECK(core::verify_mtn_signature(mtn_webhook, got[0].body,
-                                     got[0].headers.get("X-MTN-Signature")));
+    CHECK(providers::verify_mtn_signature(mtn_webhook, got[0].body,
+                                          got[0].headers.get("X-MTN-Signature")));
     auto body = json::parse(got[0].body);
     CHECK(body["from"] == "233240000001");
     CHECK(body["message"] == "STOP");

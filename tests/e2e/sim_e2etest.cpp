@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "core/signatures.hpp"
 #include "tests/e2e/sim_support.hpp"
 
 using nlohmann::json;

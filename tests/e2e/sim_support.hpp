@@ -18,7 +18,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/form.hpp"
-#include "core/signatures.hpp"
 #include "http/server.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"

@@ -5,7 +5,8 @@
 
 #include "core/chatwoot.hpp"
 #include "core/json_fields.hpp"
-#include "core/utf8.hpp"
+#include "core/text/utf8.hpp"
+#include "providers/chatwoot/codec.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;
@@ -25,7 +26,7 @@ bool known_status(std::string_view s) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   auto body = fuzz::text_of(data, size);
 
-  auto ev = core::parse_chatwoot_webhook(body);
+  auto ev = providers::parse_chatwoot_webhook(body);
   if (!ev) {
     SB_FUZZ_CHECK(core::code_of(ev.error()) == core::sb_error::malformed);
   } else {
@@ -41,12 +42,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
 
     // The key is a function of what the signature covers: a replay of the same body gets the
     // same key; message_created is keyed on the message id alone, so an equivalent body does too.
-    auto key = core::chatwoot_dedupe_key(*ev, body);
-    SB_FUZZ_CHECK(key == core::chatwoot_dedupe_key(*ev, body));
+    auto key = providers::chatwoot_dedupe_key(*ev, body);
+    SB_FUZZ_CHECK(key == providers::chatwoot_dedupe_key(*ev, body));
     std::string spaced = std::string{body} + " ";
-    auto again = core::parse_chatwoot_webhook(spaced);
+    auto again = providers::parse_chatwoot_webhook(spaced);
     SB_FUZZ_CHECK(again.engaged() && again->event == ev->event);
-    auto spaced_key = core::chatwoot_dedupe_key(*again, spaced);
+    auto spaced_key = providers::chatwoot_dedupe_key(*again, spaced);
     if (ev->message && ev->message->id != 0) {
       SB_FUZZ_CHECK(key.rfind(ev->event + ":" + std::to_string(ev->message->id), 0) == 0);
       SB_FUZZ_CHECK((ev->event == "message_created") == (key == spaced_key));
@@ -70,16 +71,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     }
   }
 
-  auto articles = core::parse_chatwoot_articles(body);
+  auto articles = providers::parse_chatwoot_articles(body);
   if (!articles)
     SB_FUZZ_CHECK(core::code_of(articles.error()) == core::sb_error::malformed);
 
   if (core::is_valid_utf8(body)) {
-    auto j = nlohmann::json::parse(core::chatwoot_message_body(body, size % 2 == 1));
+    auto j = nlohmann::json::parse(providers::chatwoot_message_body(body, size % 2 == 1));
     SB_FUZZ_CHECK(j.at("content").get<std::string>() == body);
     SB_FUZZ_CHECK(j.at("private").get<bool>() == (size % 2 == 1));
   }
-  auto toggle = core::chatwoot_toggle_status_body(body);
+  auto toggle = providers::chatwoot_toggle_status_body(body);
   SB_FUZZ_CHECK(toggle.engaged() == known_status(body));
   return 0;
 }

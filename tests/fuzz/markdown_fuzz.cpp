@@ -3,7 +3,7 @@
 // bytes), and analysing it in English or French never fails.
 
 #include "core/markdown.hpp"
-#include "core/text.hpp"
+#include "core/text/text.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

@@ -7,7 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_fields.hpp"
-#include "core/openai.hpp"
+#include "core/llm.hpp"
+#include "providers/openai/codec.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;
@@ -15,7 +16,7 @@ using namespace switchboard;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   auto body = fuzz::text_of(data, size);
 
-  auto r = core::parse_llm_response(body);
+  auto r = providers::parse_llm_response(body);
   if (!r) {
     SB_FUZZ_CHECK(core::code_of(r.error()) == core::sb_error::malformed);
   } else {
@@ -34,8 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     for (auto& call : r->tool_calls)
       req.messages.push_back(core::tool_result(call.id, call.arguments));
     auto tools = nlohmann::json::array({{{"type", "function"}}});
-    auto j
-        = nlohmann::json::parse(core::encode_llm_request(req, size % 2 ? tools : nlohmann::json{}));
+    auto j = nlohmann::json::parse(
+        providers::encode_llm_request(req, size % 2 ? tools : nlohmann::json{}));
     SB_FUZZ_CHECK(j.at("model").get<std::string>() == r->model);
     auto& msgs = j.at("messages");
     SB_FUZZ_CHECK(msgs.size() == 2 + r->tool_calls.size());
@@ -54,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
 
   static constexpr std::array<int, 6> statuses{400, 401, 404, 429, 500, 503};
   int status = statuses[size % statuses.size()];
-  auto err = core::llm_error(status, body);
+  auto err = providers::llm_error(status, body);
   auto code = core::code_of(err);
   bool quota = core::reason_of(err).rfind("insufficient_quota: ", 0) == 0;
   bool transient = (status == 429 || status >= 500) && !quota;

@@ -6,7 +6,7 @@
 Writes OUT_DIR/<target>/<sha1> files: each fixture whole, every JSON object and array inside it
 (the datasets hold many payloads), the JSON code blocks of Markdown docs (Chatwoot's), for the
 text targets every string value, and the raw string literals of the matching unit tests
-(tests/unit/<name>_test.cpp: the payloads the tests were written against). Generated, never
+(tests/unit/<name>_test.cpp, tests/unit/providers/<name>_*_test.cpp: the payloads the tests were written against). Generated, never
 committed.
 """
 import hashlib
@@ -38,14 +38,17 @@ TARGETS = {
 
 # target -> unit tests whose raw string literals (R"(...)") are seeds
 UNIT_TESTS = {
-    "whatsapp_fuzz": ["whatsapp_test.cpp"],
-    "telegram_fuzz": ["telegram_test.cpp"],
-    "chatwoot_fuzz": ["chatwoot_test.cpp"],
-    "openai_fuzz": ["openai_test.cpp"],
-    "sms_codecs_fuzz": ["sms_codecs_test.cpp"],
+    "whatsapp_fuzz": ["providers/whatsapp_codec_test.cpp", "providers/whatsapp_send_test.cpp"],
+    "telegram_fuzz": ["providers/telegram_codec_test.cpp"],
+    "chatwoot_fuzz": ["providers/chatwoot_codec_test.cpp"],
+    "openai_fuzz": ["providers/openai_codec_test.cpp"],
+    "sms_codecs_fuzz": ["providers/mtn_codec_test.cpp", "providers/twilio_codec_test.cpp",
+                        "providers/mtn_send_test.cpp"],
     "events_fuzz": ["events_test.cpp"],
     "json_fuzz": ["json_limits_test.cpp"],
-    "signatures_fuzz": ["signatures_test.cpp"],
+    "signatures_fuzz": ["signatures_test.cpp", "providers/twilio_signature_test.cpp",
+                        "providers/whatsapp_signature_test.cpp", "providers/mtn_signature_test.cpp",
+                        "providers/chatwoot_signature_test.cpp"],
     "sms_fuzz": ["sms_test.cpp"],
     "config_fuzz": ["config_test.cpp"],
     "routes_fuzz": ["router_test.cpp"],

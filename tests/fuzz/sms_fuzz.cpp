@@ -4,8 +4,8 @@
 
 #include <array>
 
-#include "core/sms.hpp"
-#include "core/utf8.hpp"
+#include "core/text/sms.hpp"
+#include "core/text/utf8.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

@@ -5,9 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/format.hpp"
 #include "core/json_fields.hpp"
-#include "core/telegram.hpp"
-#include "core/utf8.hpp"
+#include "core/text/utf8.hpp"
+#include "providers/telegram/codec.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;
@@ -15,13 +16,13 @@ using namespace switchboard;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   auto body = fuzz::text_of(data, size);
 
-  auto up = core::parse_telegram_update(body);
+  auto up = providers::parse_telegram_update(body);
   if (!up) {
     SB_FUZZ_CHECK(core::code_of(up.error()) == core::sb_error::malformed);
   } else {
     // It accepts only what the JSON gate of every other codec accepts.
     SB_FUZZ_CHECK(!core::parse_untrusted_json(body).is_discarded());
-    SB_FUZZ_CHECK((up->kind == core::telegram_update_kind::other) == !up->message.has_value());
+    SB_FUZZ_CHECK((up->kind == providers::telegram_update_kind::other) == !up->message.has_value());
     if (up->message) {
       auto& m = *up->message;
       SB_FUZZ_CHECK(!m.is_start || m.text.rfind("/start", 0) == 0);
@@ -36,8 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
 
   // sendMessage: valid, non-empty UTF-8 goes out unchanged; anything else is refused.
   auto chat_id = static_cast<int64_t>(size) - 1000;
-  auto send = core::telegram_send_message_body(chat_id, body,
-                                               size % 2 ? std::optional<int64_t>{7} : std::nullopt);
+  auto send = providers::telegram_send_message_body(
+      chat_id, body, size % 2 ? std::optional<int64_t>{7} : std::nullopt);
   if (!body.empty() && core::is_valid_utf8(body)) {
     SB_FUZZ_CHECK(send.engaged());
     auto j = nlohmann::json::parse(*send);
@@ -47,21 +48,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     SB_FUZZ_CHECK(!send && core::code_of(send.error()) == core::sb_error::invalid_argument);
   }
 
-  auto hook = core::telegram_set_webhook_body("https://example.test/hook", body, {"message"});
+  auto hook = providers::telegram_set_webhook_body("https://example.test/hook", body, {"message"});
   if (hook)
     SB_FUZZ_CHECK(nlohmann::json::parse(*hook).at("secret_token").get<std::string>() == body);
 
   static constexpr std::array<int, 7> statuses{200, 400, 401, 403, 429, 500, 502};
   int status = statuses[size % statuses.size()];
-  auto sent = core::parse_telegram_send_response(status, body);
+  auto sent = providers::parse_telegram_send_response(status, body);
   if (sent) {
     SB_FUZZ_CHECK(status < 300);
   } else {
     SB_FUZZ_CHECK(fuzz::is_codec_error(sent.error()));
-    if (auto wait = core::telegram_retry_after(sent.error()))
+    if (auto wait = providers::telegram_retry_after(sent.error()))
       SB_FUZZ_CHECK(core::code_of(sent.error()) == core::sb_error::provider_transient);
   }
-  auto ok = core::parse_telegram_ok_response(status, body);
+  auto ok = providers::parse_telegram_ok_response(status, body);
   if (ok)
     SB_FUZZ_CHECK(status < 300);
   else

@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "core/text.hpp"
-#include "core/utf8.hpp"
+#include "core/text/text.hpp"
+#include "core/text/utf8.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

@@ -2,7 +2,7 @@
 
 #include <soci/soci.h>
 
-#include "core/whatsapp.hpp"
+#include "core/whatsapp_errors.hpp"
 #include "storage/flows.hpp"
 #include "storage/omnichannel.hpp"
 #include "storage/outbox.hpp"

@@ -7,7 +7,7 @@
 
 #include <soci/soci.h>
 
-#include "core/whatsapp.hpp"
+#include "core/whatsapp_errors.hpp"
 #include "storage/console.hpp"
 #include "storage/db.hpp"
 #include "storage/flows.hpp"

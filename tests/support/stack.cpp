@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "core/crypto.hpp"
-#include "core/signatures.hpp"
+#include "providers/mtn/signature.hpp"
 #include "tests/support/fixtures.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -228,9 +228,10 @@ http_result mtn_inbound(uint16_t port, const stack& s, const std::string& id,
                         const std::string& from, const std::string& text) {
   nlohmann::json body{{"from", from}, {"to", "SWITCHBRD"}, {"message", text}, {"id", id}};
   auto raw = body.dump();
-  return http_post(
-      "http://127.0.0.1:" + std::to_string(port) + "/webhooks/sms/mtn", raw, "application/json",
-      {{"X-MTN-Signature", core::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw)}});
+  return http_post("http://127.0.0.1:" + std::to_string(port) + "/webhooks/sms/mtn", raw,
+                   "application/json",
+                   {{"X-MTN-Signature",
+                     providers::mtn_signature(s.env("SWITCHBOARD_SMS_MTN_WEBHOOK_SECRET"), raw)}});
 }
 
 nlohmann::json sim_control(const stack& s, const std::string& path, const nlohmann::json& body) {

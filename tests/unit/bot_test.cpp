@@ -3,10 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/bot.hpp"
-#include "core/text.hpp"
+#include "core/text/text.hpp"
+#include "providers/chatwoot/codec.hpp"
+#include "providers/openai/codec.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace switchboard::core;
+using namespace switchboard::providers;
 using json = nlohmann::json;
 
 namespace {

@@ -3,8 +3,8 @@
 #include "core/events.hpp"
 #include "core/format.hpp"
 #include "core/outbound.hpp"
-#include "core/sms.hpp"
-#include "core/utf8.hpp"
+#include "core/text/sms.hpp"
+#include "core/text/utf8.hpp"
 
 using namespace switchboard;
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/format.hpp"
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
 
 using namespace switchboard::core;
 

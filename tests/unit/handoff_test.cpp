@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/handoff.hpp"
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
 
 using namespace switchboard::core;
 

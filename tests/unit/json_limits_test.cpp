@@ -2,14 +2,15 @@
 
 #include <string>
 
-#include "core/chatwoot.hpp"
 #include "core/events.hpp"
 #include "core/json_fields.hpp"
-#include "core/openai.hpp"
-#include "core/telegram.hpp"
-#include "core/whatsapp.hpp"
+#include "providers/chatwoot/codec.hpp"
+#include "providers/openai/codec.hpp"
+#include "providers/telegram/codec.hpp"
+#include "providers/whatsapp/codec.hpp"
 
 using namespace switchboard::core;
+using namespace switchboard::providers;
 
 TEST_CASE("untrusted JSON: nesting is limited before parsing, strings do not count", "[json]") {
   CHECK(json_depth("{}") == 1);

@@ -7,11 +7,13 @@
 #include <thread>
 
 #include "core/chatwoot.hpp"
-#include "core/search.hpp"
-#include "core/text.hpp"
+#include "core/text/search.hpp"
+#include "core/text/text.hpp"
+#include "providers/chatwoot/codec.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace switchboard::core;
+using namespace switchboard::providers;
 
 namespace {
 

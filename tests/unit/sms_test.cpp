@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "core/sms.hpp"
+#include "core/text/sms.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace switchboard::core;

@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "core/text.hpp"
+#include "core/text/text.hpp"
 
 using namespace switchboard::core;
 using strings = std::vector<std::string>;

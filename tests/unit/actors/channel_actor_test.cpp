@@ -1,4 +1,4 @@
-// The channel adapter (actors/channels.cpp, WhatsApp Cloud API) under CAF's deterministic test
+// The channel actor (actors/channel.cpp, over providers/whatsapp) under CAF's deterministic test
 // scheduler, with the storage actor and the HTTP client as scripted fakes (fakes.hpp): a
 // transient failure goes back to the durable retry schedule, the next attempt's success is
 // recorded once, the provider's circuit breaker (core/circuit) holds sends back once it opens,
@@ -170,4 +170,62 @@ TEST_CASE("channel: a provider answer arriving after the call timed out is not c
   CHECK(f.db.count("record_sends") == 1);
   CHECK(f.sent() == 1);
   CHECK(f.failed() == 0);
+}
+
+TEST_CASE("channel over MTN: the send waits for the token; a 401 forgets it and the row is "
+          "tried again at once with a new one",
+          "[actors]") {
+  test::actor_harness h;
+  h.svc->cfg.sms.provider = "mtn";
+  h.svc->cfg.sms.mtn.rate_per_s = 0;
+  h.start_fakes();
+  auto adapter = h.keep(spawn_sms(*h.sys, h.svc));
+  h.run();
+  auto s = send_of(1);
+  s.channel = "sms";
+  s.provider = "mtn";
+  s.recipient = "+250788123456";
+  auto claim = [&] {
+    caf::anon_send(adapter, s);
+    h.run();
+    auto b = h.db.take_batch("begin_attempts");
+    REQUIRE(b);
+    answer(b->done, true);
+    h.run();
+  };
+  auto token = [&](const std::string& value) {
+    auto c = h.http.take();
+    REQUIRE(c);
+    CHECK(c->call.service == "mtn_oauth");
+    c->deliver(http_reply{200, {}, R"({"access_token":")" + value + R"(","expires_in":3600})", 0});
+    h.run();
+  };
+  claim();
+  token("tok-1");
+  auto send = h.http.take();
+  REQUIRE(send);
+  CHECK(send->call.service == "mtn");
+  CHECK(send->call.headers.at(0).second == "Bearer tok-1");
+  send->deliver(http_reply{401, {}, R"({"error":"invalid_token"})", 0});
+  h.run();
+  // Not a failure of the row: claimed again at once, after a new token.
+  CHECK(h.db.count("retry_or_fail") == 0);
+  auto again = h.db.take_batch("begin_attempts");
+  REQUIRE(again);
+  answer(again->done, true);
+  h.run();
+  token("tok-2");
+  auto resend = h.http.take();
+  REQUIRE(resend);
+  CHECK(resend->call.headers.at(0).second == "Bearer tok-2");
+  resend->deliver(http_reply{
+      201, {}, R"({"statusCode":"0000","transactionId":"tx-1","data":{"status":"ACCEPTED"}})", 0});
+  h.run();
+  auto rec = h.db.take_batch("record_sends");
+  REQUIRE(rec);
+  auto& r = std::any_cast<const storage::sent_record&>(rec->input);
+  CHECK(r.external_id == "tx-1");
+  CHECK(r.sms_segments == 1);
+  CHECK(r.sms_encoding == "GSM-7");
+  CHECK(h.http.total == 4);
 }
