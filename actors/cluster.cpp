@@ -87,11 +87,13 @@ void lease_round(lease_ptr self) {
   }
   try {
     if (!st.shards_ensured) {
+      stats.count("cluster_lease_statements", "ensure");
       st.store->ensure_shards(shards);
       st.shards_ensured = true;
     }
     // Shards handed over: no longer processed since the last round, released now.
     if (!st.releasing.empty()) {
+      stats.count("cluster_lease_statements", "release");
       st.store->release(st.me.node_id, st.releasing);
       stats.cluster_shards_lost("released", st.releasing.size());
       st.releasing.clear();
@@ -99,6 +101,7 @@ void lease_round(lease_ptr self) {
     auto before = view.held();
     auto sent = cluster_view::clock::now();
     bool was_expired = view.expired();
+    stats.count("cluster_lease_statements", "renew");
     auto r = st.store->renew(st.me, ttl);
     stats.cluster_renewal(true);
     std::set<std::pair<int32_t, int64_t>> now_held;
@@ -120,6 +123,7 @@ void lease_round(lease_ptr self) {
     auto share = fair_share(shards, r.live_members);
     auto held = static_cast<int>(r.held.size());
     if (held < share) {
+      stats.count("cluster_lease_statements", "take");
       auto taken = st.store->take(st.me.node_id, shards, share - held, ttl);
       view.add(taken);
       for (auto& t : taken)
@@ -173,8 +177,10 @@ lease_actor::behavior_type lease_fn(lease_ptr self, services_ptr svc,
     // A clean stop hands every shard over at once (a crash waits for the leases to expire).
     auto& st = self->state;
     try {
-      if (st.store)
+      if (st.store) {
+        st.svc->stats->count("cluster_lease_statements", "leave");
         st.store->leave(st.me.node_id);
+      }
     } catch (const std::exception& e) {
       core::log(core::log_level::warn, "leaving the cluster failed", {{"error", e.what()}});
     }
