@@ -76,6 +76,47 @@ void purge_step(sweeper_ptr self, std::size_t table, std::size_t batch) {
       [self, table](caf::error&) { purge_step(self, table + 1, 0); });
 }
 
+/// The outbox's claims of one round: stalled sends and notifications resumed, unanswered
+/// messages replayed to their session; in a cluster only the rows of `only`'s shards.
+void claim_outbox(sweeper_ptr self, std::chrono::milliseconds lease,
+                  const storage::owned_shards& only) {
+  auto& svc = *self->state.svc;
+  db_write<std::vector<storage::delivery_row>>(
+      self, svc, "claim_due",
+      [lease, only](soci::session& sql) {
+        return storage::claim_due_deliveries(sql, system_clock::now(), lease, 200, only);
+      },
+      [self](std::vector<storage::delivery_row>& rows) {
+        for (auto& r : rows) {
+          core::log(core::log_level::info, "resuming a stalled send",
+                    {{"delivery_id", r.id}, {"correlation_id", r.correlation_id}});
+          dispatch_send(*self->state.svc, r);
+        }
+      },
+      [](caf::error&) {});
+  db_write<std::vector<storage::notification_row>>(
+      self, svc, "claim_due_notifications",
+      [lease, only](soci::session& sql) {
+        return storage::claim_due_notifications(sql, system_clock::now(), lease, 200, only);
+      },
+      [self](std::vector<storage::notification_row>& rows) {
+        for (auto& n : rows)
+          dispatch_notification(*self->state.svc, n);
+      },
+      [](caf::error&) {});
+  db_write<std::vector<storage::delivery_row>>(
+      self, svc, "claim_unanswered",
+      [lease, only](soci::session& sql) {
+        return storage::claim_unanswered_inbound(sql, system_clock::now(), lease, 200, only);
+      },
+      [self](std::vector<storage::delivery_row>& rows) {
+        for (auto& r : rows)
+          self->send(self->state.targets.sessions, replay_atom::value, r.recipient, r.id,
+                     r.claim_token);
+      },
+      [](caf::error&) {});
+}
+
 sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbox_targets targets) {
   self->state.svc = std::move(svc);
   self->state.targets = std::move(targets);
@@ -153,40 +194,17 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
       [=](outbox_atom) {
         auto& svc = *self->state.svc;
         auto lease = svc.policy.claim_lease;
-        db_write<std::vector<storage::delivery_row>>(
-            self, svc, "claim_due",
-            [lease](soci::session& sql) {
-              return storage::claim_due_deliveries(sql, system_clock::now(), lease, 200);
-            },
-            [self](std::vector<storage::delivery_row>& rows) {
-              for (auto& r : rows) {
-                core::log(core::log_level::info, "resuming a stalled send",
-                          {{"delivery_id", r.id}, {"correlation_id", r.correlation_id}});
-                dispatch_send(*self->state.svc, r);
-              }
-            },
-            [](caf::error&) {});
-        db_write<std::vector<storage::notification_row>>(
-            self, svc, "claim_due_notifications",
-            [lease](soci::session& sql) {
-              return storage::claim_due_notifications(sql, system_clock::now(), lease, 200);
-            },
-            [self](std::vector<storage::notification_row>& rows) {
-              for (auto& n : rows)
-                dispatch_notification(*self->state.svc, n);
-            },
-            [](caf::error&) {});
-        db_write<std::vector<storage::delivery_row>>(
-            self, svc, "claim_unanswered",
-            [lease](soci::session& sql) {
-              return storage::claim_unanswered_inbound(sql, system_clock::now(), lease, 200);
-            },
-            [self](std::vector<storage::delivery_row>& rows) {
-              for (auto& r : rows)
-                self->send(self->state.targets.sessions, replay_atom::value, r.recipient, r.id,
-                           r.claim_token);
-            },
-            [](caf::error&) {});
+        self->delayed_send(self, outbox_interval, outbox_atom::value);
+        // A cluster: only the rows of the shards processed here, so that resumed sends, retries
+        // and replays never race between nodes (none while the leases are not healthy).
+        storage::owned_shards only;
+        if (svc.cluster) {
+          only.shards = svc.cluster->shards();
+          only.owned = svc.cluster->processing();
+        }
+        bool claims = !svc.cluster || !only.owned.empty();
+        if (claims)
+          claim_outbox(self, lease, only);
         // Rows waiting per provider, for /metrics. 1 round trip.
         auto sms_service = svc.cfg.sms.provider;
         db_read<std::vector<storage::queued_count>>(
@@ -204,7 +222,6 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
                                                       static_cast<double>(n.second));
             },
             [](caf::error&) {});
-        self->delayed_send(self, outbox_interval, outbox_atom::value);
       },
   };
 }

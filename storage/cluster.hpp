@@ -75,6 +75,9 @@ std::unique_ptr<lease_store> make_pg_lease_store(soci::session& sql);
 struct shard_fence {
   std::string node;
   std::vector<shard_lease> leases;
+  /// The cluster's shard count (inbox.shards): fences of outbox rows find a row's shard as its
+  /// shard_key % shards (migrations/0012_outbox_shards.sql).
+  uint32_t shards = 0;
 };
 
 /// The fence for a transaction: reads the fenced shards' lease rows FOR SHARE (held until the
