@@ -27,6 +27,7 @@ struct ingest_config {
   std::size_t max_batch = 512; ///< rows per INSERT
   std::chrono::milliseconds statement_timeout{10000};
   std::chrono::milliseconds reconnect_backoff{500};
+  std::string node; ///< a cluster's node id: named on the connections (wake-up hints), or empty
 };
 
 /// The ingest workers: store inbox entries in batches on connections of their own and answer

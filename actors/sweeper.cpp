@@ -1,4 +1,5 @@
 #include <optional>
+#include <set>
 
 #include "actors/common.hpp"
 #include "storage/db.hpp"
@@ -18,8 +19,10 @@ struct sweeper_state {
   static inline const char* name = "sweeper";
   services_ptr svc;
   inbox_targets targets;
-  bool polling = false; ///< an inbox poll is in flight
-  bool purging = false; ///< a retention pass is under way
+  bool polling = false;      ///< an inbox poll is in flight
+  std::set<int32_t> hinted;  ///< shards hinted since the last hinted poll started
+  bool hint_polling = false; ///< a hinted poll is in flight
+  bool purging = false;      ///< a retention pass is under way
 };
 
 using sweeper_ptr = sweeper_actor::stateful_pointer<sweeper_state>;
@@ -117,6 +120,36 @@ void claim_outbox(sweeper_ptr self, std::chrono::milliseconds lease,
       [](caf::error&) {});
 }
 
+/// A wake-up hint's poll: the pending rows of the hinted shards, whatever their age (1 round
+/// trip). Hints arriving meanwhile are polled together afterwards.
+void poll_hinted(sweeper_ptr self) {
+  auto& st = self->state;
+  auto& svc = *st.svc;
+  if (st.hint_polling || st.hinted.empty())
+    return;
+  std::vector<int32_t> shards(st.hinted.begin(), st.hinted.end());
+  st.hinted.clear();
+  st.hint_polling = true;
+  db_read<std::vector<storage::pending_entity>>(
+      self, svc, "pending_inbox_hinted",
+      [shards](soci::session& sql) {
+        return storage::pending_inbox(sql, std::chrono::milliseconds{0}, 1000, shards);
+      },
+      [self](std::vector<storage::pending_entity>& pending) {
+        for (auto& p : pending)
+          wake(*self->state.svc, self->state.targets, p.kind, p.entity);
+        if (!pending.empty())
+          self->state.svc->stats->count("inbox_rewakes", "hint",
+                                        static_cast<double>(pending.size()));
+        self->state.hint_polling = false;
+        poll_hinted(self);
+      },
+      [self](caf::error&) {
+        self->state.hint_polling = false;
+        poll_hinted(self);
+      });
+}
+
 sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbox_targets targets) {
   self->state.svc = std::move(svc);
   self->state.targets = std::move(targets);
@@ -190,6 +223,10 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
                                               static_cast<double>(pending.size()));
             },
             [self](caf::error&) { self->state.polling = false; });
+      },
+      [=](inbox_atom, std::vector<int32_t>& shards) {
+        self->state.hinted.insert(shards.begin(), shards.end());
+        poll_hinted(self);
       },
       [=](outbox_atom) {
         auto& svc = *self->state.svc;

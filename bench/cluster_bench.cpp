@@ -14,6 +14,9 @@
 //            the dead node owned being processed (its inbox row marked processed: by the new
 //            owner, necessarily); p50/p99/max over the kills. A fresh node replaces the dead one
 //            before the next kill.
+//  wake      SB_BENCH_WAKE_MESSAGES (100) SMS at 20/s stored on a node for users of another
+//            node's shards: stored -> processed on the owner, with the wake-up hint
+//            (cluster.wake_hints, LISTEN/NOTIFY) and without it (the owner's inbox poll).
 //  leases    Statements per second the lease actors send (switchboard_cluster_lease_statements_
 //            total, counted by the lease actor itself: renewals, takes, releases), per node and
 //            for the cluster, over SB_BENCH_LEASE_WINDOW_S (10) of a 3-node cluster.
@@ -346,6 +349,41 @@ std::vector<double> failover_runs(bench::report& r, long ttl_ms, long kills, dou
   return times;
 }
 
+/// Rows stored on a node that does not own them, at a light rate: stored -> processed on the
+/// owner, with the wake-up hint (LISTEN/NOTIFY) on or off (then the owner's inbox poll finds
+/// them); p50/p99/max in ms.
+void wake_latency(bench::report& r, bool hints, long messages, long long shards) {
+  auto key = std::string{"cross_node_stored_to_processed_hints_"} + (hints ? "on" : "off");
+  auto env = cluster_env(4000);
+  env.emplace_back("SWITCHBOARD_CLUSTER_WAKE_HINTS", hints ? "true" : "false");
+  test::stack st{bench::bench_stack_options(env)};
+  cluster c{st, {}};
+  auto db = st.db().connect();
+  c.extra.push_back(st.start_node());
+  wait_balanced(*db, c, shards);
+  auto users = users_of(*db, c.extra.back()->pid(), shards, 50, 7);
+  auto prefix = std::string{"wake-"} + (hints ? "on-" : "off-");
+  long long acked = 0;
+  for (long i = 0; i < messages; ++i) {
+    auto res = test::mtn_inbound(st, prefix + std::to_string(i), users[i % users.size()], "hello");
+    if (res.status == 200)
+      ++acked;
+    std::this_thread::sleep_for(50ms);
+  }
+  bench::wait_until([&] { return bench::db_count(*db, pending_sql) == 0; }, 60s, 100ms);
+  check_processed(r, key, *db, prefix, nullptr, acked);
+  double p50 = 0, p99 = 0, max = 0;
+  *db << "SELECT coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY d), 0), "
+         "coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY d), 0), coalesce(max(d), 0) FROM "
+         "(SELECT extract(epoch FROM processed_at - received_at) * 1000 AS d FROM inbox WHERE "
+         "dedupe_key LIKE '"
+             + prefix + "%' AND processed_at IS NOT NULL) x",
+      soci::into(p50), soci::into(p99), soci::into(max);
+  r.value(key + "_p50", p50, "ms");
+  r.value(key + "_p99", p99, "ms");
+  r.value(key + "_max", max, "ms");
+}
+
 /// Lease statements per second per node and for the cluster, over `window`.
 void lease_traffic(bench::report& r, const cluster& c, std::chrono::milliseconds window) {
   auto n = c.pids().size();
@@ -442,6 +480,13 @@ int main() {
           lease_traffic(r, c, window);
           for (std::size_t i = 0; i < c.pids().size(); ++i)
             r.memory("node_" + std::to_string(i + 1), bench::read_proc_memory(c.pids()[i]));
+        }
+
+        auto wake_messages = std::max<long>(0, bench::env_long("SB_BENCH_WAKE_MESSAGES", 100));
+        r.config("wake_messages", wake_messages);
+        if (wake_messages > 0) {
+          wake_latency(r, true, wake_messages, shards);
+          wake_latency(r, false, wake_messages, shards);
         }
 
         for (auto ttl : ttls)

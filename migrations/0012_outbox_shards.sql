@@ -40,3 +40,25 @@ DROP INDEX message_delivery_log_outbox;
 DROP INDEX message_delivery_log_unanswered;
 DROP INDEX provider_notifications_outbox;
 
+-- The wake-up hint of a cluster: a batch of inbox rows stored on one node notifies the others
+-- (channel sb_inbox, payload "<node>|3,17,200": the storing node, from its connection's
+-- switchboard.node setting, and the batch's shards), so that each shard's owner polls them at
+-- once instead of at its next inbox poll, which stays as the safety net. One notification per
+-- statement, none without cluster members (a single node wakes its entities itself).
+CREATE FUNCTION sb_inbox_hint() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  shards text;
+BEGIN
+  IF EXISTS (SELECT 1 FROM cluster_members) THEN
+    SELECT string_agg(DISTINCT shard::text, ',') INTO shards FROM stored;
+    IF shards IS NOT NULL THEN
+      PERFORM pg_notify('sb_inbox',
+                        coalesce(current_setting('switchboard.node', true), '') || '|' || shards);
+    END IF;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER inbox_hint AFTER INSERT ON inbox REFERENCING NEW TABLE AS stored
+  FOR EACH STATEMENT EXECUTE FUNCTION sb_inbox_hint();
