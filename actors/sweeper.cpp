@@ -120,34 +120,48 @@ void claim_outbox(sweeper_ptr self, std::chrono::milliseconds lease,
       [](caf::error&) {});
 }
 
+/// Hinted polls are at least this far apart: under load the hints of many batches become one
+/// poll, and entities already woken are not woken again by every batch.
+constexpr auto hint_spacing = std::chrono::milliseconds{50};
+
 /// A wake-up hint's poll: the pending rows of the hinted shards, whatever their age (1 round
-/// trip). Hints arriving meanwhile are polled together afterwards.
+/// trip). Hints arriving meanwhile are polled together afterwards, `hint_spacing` later. While
+/// the acknowledgements need the database (busy) hints are dropped: the inbox poll finds the
+/// rows when it resumes.
 void poll_hinted(sweeper_ptr self) {
   auto& st = self->state;
   auto& svc = *st.svc;
   if (st.hint_polling || st.hinted.empty())
     return;
+  auto& in = svc.cfg.inbox;
+  if (svc.load && svc.load->busy(in.yield_rate, in.yield_backlog)) {
+    st.hinted.clear();
+    return;
+  }
   std::vector<int32_t> shards(st.hinted.begin(), st.hinted.end());
   st.hinted.clear();
   st.hint_polling = true;
+  // The next hinted poll, hint_spacing after this one ends.
+  auto next = [self] {
+    self->delayed_send(self, hint_spacing, resume_atom::value, deferred_step{[self] {
+                         self->state.hint_polling = false;
+                         poll_hinted(self);
+                       }});
+  };
   db_read<std::vector<storage::pending_entity>>(
       self, svc, "pending_inbox_hinted",
       [shards](soci::session& sql) {
         return storage::pending_inbox(sql, std::chrono::milliseconds{0}, 1000, shards);
       },
-      [self](std::vector<storage::pending_entity>& pending) {
+      [self, next](std::vector<storage::pending_entity>& pending) {
         for (auto& p : pending)
           wake(*self->state.svc, self->state.targets, p.kind, p.entity);
         if (!pending.empty())
           self->state.svc->stats->count("inbox_rewakes", "hint",
                                         static_cast<double>(pending.size()));
-        self->state.hint_polling = false;
-        poll_hinted(self);
+        next();
       },
-      [self](caf::error&) {
-        self->state.hint_polling = false;
-        poll_hinted(self);
-      });
+      [next](caf::error&) { next(); });
 }
 
 sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbox_targets targets) {
