@@ -3,7 +3,8 @@
 // of the node's shards in one statement, takes free or expired shards up to a fair share of the
 // live members (1 more statement, only when short), and hands over shards beyond that share
 // (released on the round after they stopped being processed, so in-flight work has drained).
-// Lease traffic: 1-2 statements per node per TTL/4.
+// Lease traffic: 1-2 statements per node per TTL/4. Beside it, the wake-up hint listener:
+// LISTEN on a connection of its own, the owned shards of other nodes' inbox rows to the sweeper.
 
 #include "actors/cluster.hpp"
 
@@ -87,11 +88,13 @@ void lease_round(lease_ptr self) {
   }
   try {
     if (!st.shards_ensured) {
+      stats.count("cluster_lease_statements", "ensure");
       st.store->ensure_shards(shards);
       st.shards_ensured = true;
     }
     // Shards handed over: no longer processed since the last round, released now.
     if (!st.releasing.empty()) {
+      stats.count("cluster_lease_statements", "release");
       st.store->release(st.me.node_id, st.releasing);
       stats.cluster_shards_lost("released", st.releasing.size());
       st.releasing.clear();
@@ -99,6 +102,7 @@ void lease_round(lease_ptr self) {
     auto before = view.held();
     auto sent = cluster_view::clock::now();
     bool was_expired = view.expired();
+    stats.count("cluster_lease_statements", "renew");
     auto r = st.store->renew(st.me, ttl);
     stats.cluster_renewal(true);
     std::set<std::pair<int32_t, int64_t>> now_held;
@@ -120,6 +124,7 @@ void lease_round(lease_ptr self) {
     auto share = fair_share(shards, r.live_members);
     auto held = static_cast<int>(r.held.size());
     if (held < share) {
+      stats.count("cluster_lease_statements", "take");
       auto taken = st.store->take(st.me.node_id, shards, share - held, ttl);
       view.add(taken);
       for (auto& t : taken)
@@ -173,8 +178,10 @@ lease_actor::behavior_type lease_fn(lease_ptr self, services_ptr svc,
     // A clean stop hands every shard over at once (a crash waits for the leases to expire).
     auto& st = self->state;
     try {
-      if (st.store)
+      if (st.store) {
+        st.svc->stats->count("cluster_lease_statements", "leave");
         st.store->leave(st.me.node_id);
+      }
     } catch (const std::exception& e) {
       core::log(core::log_level::warn, "leaving the cluster failed", {{"error", e.what()}});
     }
@@ -194,7 +201,66 @@ lease_actor::behavior_type lease_fn(lease_ptr self, services_ptr svc,
   };
 }
 
+struct hint_state {
+  static inline const char* name = "hints";
+  services_ptr svc;
+  std::shared_ptr<cluster_view> view;
+  sweeper_actor sweeper;
+  std::unique_ptr<soci::session> sql;
+};
+
+using hint_ptr = hint_actor::stateful_pointer<hint_state>;
+
+/// How long one round waits for a notification (exit messages are handled between rounds).
+constexpr auto hint_wait = std::chrono::milliseconds{200};
+
+/// One round: waits for hints, hands the owned shards among them to the sweeper. Answers when
+/// to run again (at once after a wait; after a pause when the connection failed).
+std::chrono::milliseconds hint_round(hint_ptr self) {
+  auto& st = self->state;
+  try {
+    if (!st.sql || !storage::connection_ok(*st.sql)) {
+      st.sql = storage::open_session(st.svc->cfg.database.dsn);
+      storage::listen_inbox_hints(*st.sql);
+    }
+    auto hinted = storage::wait_inbox_hints(*st.sql, hint_wait, st.view->node());
+    std::vector<int32_t> owned;
+    for (auto s : hinted)
+      if (st.view->owns_shard(s))
+        owned.push_back(s);
+    if (!owned.empty())
+      self->send(st.sweeper, inbox_atom::value, std::move(owned));
+    return std::chrono::milliseconds{0};
+  } catch (const std::exception& e) {
+    core::log(core::log_level::warn, "wake-up hints: connection failed", {{"error", e.what()}});
+    st.sql.reset();
+    return st.svc->cfg.database.reconnect_backoff;
+  }
+}
+
+hint_actor::behavior_type hints_fn(hint_ptr self, services_ptr svc,
+                                   std::shared_ptr<cluster_view> view, sweeper_actor sweeper) {
+  self->state.svc = std::move(svc);
+  self->state.view = std::move(view);
+  self->state.sweeper = std::move(sweeper);
+  self->send(self, tick_atom::value);
+  return {
+      [=](tick_atom) {
+        auto pause = hint_round(self);
+        if (pause.count() == 0)
+          self->send(self, tick_atom::value);
+        else
+          self->delayed_send(self, pause, tick_atom::value);
+      },
+  };
+}
+
 } // namespace
+
+hint_actor spawn_hints(caf::actor_system& sys, services_ptr svc, std::shared_ptr<cluster_view> view,
+                       sweeper_actor sweeper) {
+  return sys.spawn<caf::detached>(hints_fn, std::move(svc), std::move(view), std::move(sweeper));
+}
 
 lease_actor spawn_leases(caf::actor_system& sys, services_ptr svc,
                          std::shared_ptr<cluster_view> view, inbox_targets targets) {

@@ -36,6 +36,9 @@ public:
   /// The fence of a batch over these entities: the held shards among theirs (none while the
   /// leases are not healthy, so nothing is written).
   storage::shard_fence fence_for(const std::vector<std::string>& entities) const;
+  /// The fence of outbox writes: every lease held, healthy or not (the database decides which
+  /// are still this node's; rows of shards not held here are not fenced).
+  storage::shard_fence fence_held() const;
 
   /// The shards processed now (held and healthy), ascending.
   std::vector<int32_t> processing() const;

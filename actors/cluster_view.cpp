@@ -31,12 +31,21 @@ storage::shard_fence cluster_view::fence_for(const std::vector<std::string>& ent
     wanted.insert(static_cast<int32_t>(core::shard_of(e, shards_)));
   storage::shard_fence f;
   f.node = node_;
+  f.shards = shards_;
   std::lock_guard<std::mutex> guard{mtx_};
   if (!healthy_locked(clock::now()))
     return f;
   for (auto s : wanted)
     if (auto it = held_.find(s); it != held_.end())
       f.leases.push_back({s, it->second});
+  return f;
+}
+
+storage::shard_fence cluster_view::fence_held() const {
+  storage::shard_fence f;
+  f.node = node_;
+  f.shards = shards_;
+  f.leases = held();
   return f;
 }
 

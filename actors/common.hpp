@@ -317,6 +317,9 @@ sweeper_actor spawn_sweeper(caf::actor_system& sys, services_ptr svc, inbox_targ
 /// The lease actor of a cluster node (detached: its own connection).
 lease_actor spawn_leases(caf::actor_system& sys, services_ptr svc,
                          std::shared_ptr<cluster_view> view, inbox_targets targets);
+/// The wake-up hint listener of a cluster node (detached: its own connection).
+hint_actor spawn_hints(caf::actor_system& sys, services_ptr svc, std::shared_ptr<cluster_view> view,
+                       sweeper_actor sweeper);
 /// The edge actor.
 edge_actor spawn_edge(caf::actor_system& sys, services_ptr svc);
 

@@ -200,9 +200,12 @@ using channel_actor
 
 /// Periodic durable work: closing expired sessions, re-claiming stalled sends and replies,
 /// waking the entities whose pending inbox rows lost their wake-up, purging old inbox rows.
+/// In a cluster, (inbox_atom, shards): a wake-up hint, the owned shards' pending rows polled at
+/// once.
 using sweeper_actor
     = caf::typed_actor<caf::reacts_to<sweep_atom>, caf::reacts_to<outbox_atom>,
-                       caf::reacts_to<inbox_atom>, caf::reacts_to<resume_atom, deferred_step>>;
+                       caf::reacts_to<inbox_atom>, caf::reacts_to<inbox_atom, std::vector<int32_t>>,
+                       caf::reacts_to<resume_atom, deferred_step>>;
 
 /// A chat-completion request for the LLM actor.
 struct llm_call {
@@ -221,6 +224,10 @@ using llm_actor = caf::typed_actor<caf::replies_to<llm_call>::with<std::string>>
 /// The lease actor of a cluster node (actors/cluster.cpp): renews, takes and hands over shard
 /// leases every cluster.ttl_ms / 4 on a connection of its own (detached).
 using lease_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
+
+/// The wake-up hint listener of a cluster node (actors/cluster.cpp): LISTENs for the inbox rows
+/// other nodes stored and hands the owned shards among them to the sweeper (detached).
+using hint_actor = caf::typed_actor<caf::reacts_to<tick_atom>>;
 
 /// Stateless edge requests that belong to no entity: API jobs, readiness.
 using edge_actor

@@ -45,6 +45,16 @@ fenced_replies(soci::session& sql, const storage::channel_policy& policy, cluste
   return out;
 }
 
+/// Runs an outbox write under the fence of every lease held here; the shards it found stale
+/// are dropped (and counted by the lease actor).
+template <class Write> std::vector<bool> with_outbox_fence(cluster_view& cluster, Write&& write) {
+  auto fence = cluster.fence_held();
+  std::vector<int32_t> stale;
+  auto out = write(storage::outbox_fence{&fence, &stale});
+  cluster.rejected(stale);
+  return out;
+}
+
 } // namespace
 
 void make_batch_kinds(services& svc) {
@@ -94,17 +104,28 @@ void make_batch_kinds(services& svc) {
           return storage::queue_replies(sql, policy, in);
         return fenced_replies(sql, policy, *cluster, in);
       });
-  // The outbox: claims of attempts and outcomes of sends, 1-3 round trips per batch.
+  // The outbox: claims of attempts and outcomes of sends, 1-3 round trips per batch; in a
+  // cluster the delivery rows' statements carry the fence of their shards (no extra round trip).
   auto lease = svc.policy.claim_lease;
   svc.attempts_batch = make_batch_kind<storage::attempt_claim, bool>(
       "begin_attempts", 512, false,
-      [lease](soci::session& sql, const std::vector<const storage::attempt_claim*>& in) {
-        return storage::begin_attempts(sql, in, lease);
+      [lease, cluster = svc.cluster](soci::session& sql,
+                                     const std::vector<const storage::attempt_claim*>& in) {
+        if (!cluster)
+          return storage::begin_attempts(sql, in, lease);
+        return with_outbox_fence(*cluster, [&](const storage::outbox_fence& f) {
+          return storage::begin_attempts(sql, in, lease, f);
+        });
       });
   svc.sent_batch = make_batch_kind<storage::sent_record, bool>(
       "record_sends", 512, false,
-      [policy](soci::session& sql, const std::vector<const storage::sent_record*>& in) {
-        return storage::record_sends(sql, policy, in);
+      [policy, cluster = svc.cluster](soci::session& sql,
+                                      const std::vector<const storage::sent_record*>& in) {
+        if (!cluster)
+          return storage::record_sends(sql, policy, in);
+        return with_outbox_fence(*cluster, [&](const storage::outbox_fence& f) {
+          return storage::record_sends(sql, policy, in, f);
+        });
       });
   svc.chatwoot_batch = make_chatwoot_kind(svc.cluster);
   svc.telegram_batch = make_telegram_kind(svc.cluster);

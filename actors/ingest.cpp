@@ -15,6 +15,7 @@
 #include "actors/common.hpp"
 #include "actors/metrics.hpp"
 #include "core/log.hpp"
+#include "storage/cluster.hpp"
 #include "storage/db.hpp"
 #include "storage/inbox.hpp"
 
@@ -44,6 +45,8 @@ public:
       sql_ = storage::open_session(cfg_.dsn);
       storage::exec_script(*sql_, "SET statement_timeout = "
                                       + std::to_string(cfg_.statement_timeout.count()));
+      if (!cfg_.node.empty())
+        storage::name_hint_sender(*sql_, cfg_.node);
       if (down_)
         core::log(core::log_level::info, "ingest connection restored");
       down_ = false;

@@ -28,6 +28,7 @@ struct ingest_config {
   std::size_t max_batch = 512; ///< rows per INSERT
   std::chrono::milliseconds statement_timeout{10000};
   std::chrono::milliseconds reconnect_backoff{500};
+  std::string node; ///< a cluster's node id: named on the connections (wake-up hints), or empty
 };
 
 /// Which ingest worker an entry goes to. While a shard has entries queued with a worker, its

@@ -49,6 +49,7 @@ struct runtime::impl {
   inbox_targets targets;
   std::unique_ptr<ingest_pool> ingest_workers;
   lease_actor leases; ///< cluster.enabled only
+  hint_actor hints;   ///< cluster.enabled and cluster.wake_hints only
   bool stopped = false;
 
   /// Stores an inbox entry; after the commit, answers and wakes the entity.
@@ -171,6 +172,8 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   d.g.sweeper = spawn_sweeper(*d.sys, svc, d.targets);
   if (svc->cluster) {
     d.leases = spawn_leases(*d.sys, svc, svc->cluster, d.targets);
+    if (s.cluster.wake_hints)
+      d.hints = spawn_hints(*d.sys, svc, svc->cluster, d.g.sweeper);
     core::log(core::log_level::info, "cluster node started",
               {{"node_id", svc->cluster->node()},
                {"shards", std::to_string(s.inbox.shards)},
@@ -182,6 +185,8 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
   ic.workers = s.storage.ingest_workers;
   ic.statement_timeout = s.storage.request_timeout;
   ic.reconnect_backoff = s.database.reconnect_backoff;
+  if (svc->cluster && s.cluster.wake_hints)
+    ic.node = svc->cluster->node();
   d.ingest_workers = std::make_unique<ingest_pool>(*d.sys, ic, d.stats, svc->load);
 }
 
@@ -451,9 +456,9 @@ void runtime::shutdown() {
   if (d.ingest_workers)
     d.ingest_workers->stop();
   for (auto a : std::vector<caf::actor>{
-           caf::actor_cast<caf::actor>(d.leases), caf::actor_cast<caf::actor>(d.g.sweeper),
-           caf::actor_cast<caf::actor>(d.g.sessions), caf::actor_cast<caf::actor>(d.g.edge),
-           caf::actor_cast<caf::actor>(d.g.conversations),
+           caf::actor_cast<caf::actor>(d.leases), caf::actor_cast<caf::actor>(d.hints),
+           caf::actor_cast<caf::actor>(d.g.sweeper), caf::actor_cast<caf::actor>(d.g.sessions),
+           caf::actor_cast<caf::actor>(d.g.edge), caf::actor_cast<caf::actor>(d.g.conversations),
            caf::actor_cast<caf::actor>(d.g.telegram), caf::actor_cast<caf::actor>(d.svc->telegram),
            caf::actor_cast<caf::actor>(d.svc->email), caf::actor_cast<caf::actor>(d.svc->patient),
            caf::actor_cast<caf::actor>(d.svc->articles),
@@ -464,6 +469,7 @@ void runtime::shutdown() {
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   d.g = graph{};
   d.leases = lease_actor{};
+  d.hints = hint_actor{};
   d.targets = inbox_targets{};
   d.svc.reset();
   d.ingest_workers.reset();

@@ -1,4 +1,5 @@
 #include <optional>
+#include <set>
 
 #include "actors/common.hpp"
 #include "storage/db.hpp"
@@ -18,8 +19,10 @@ struct sweeper_state {
   static inline const char* name = "sweeper";
   services_ptr svc;
   inbox_targets targets;
-  bool polling = false; ///< an inbox poll is in flight
-  bool purging = false; ///< a retention pass is under way
+  bool polling = false;      ///< an inbox poll is in flight
+  std::set<int32_t> hinted;  ///< shards hinted since the last hinted poll started
+  bool hint_polling = false; ///< a hinted poll is in flight
+  bool purging = false;      ///< a retention pass is under way
 };
 
 using sweeper_ptr = sweeper_actor::stateful_pointer<sweeper_state>;
@@ -74,6 +77,91 @@ void purge_step(sweeper_ptr self, std::size_t table, std::size_t batch) {
         purge_step(self, more ? table : table + 1, more ? batch + 1 : 0);
       },
       [self, table](caf::error&) { purge_step(self, table + 1, 0); });
+}
+
+/// The outbox's claims of one round: stalled sends and notifications resumed, unanswered
+/// messages replayed to their session; in a cluster only the rows of `only`'s shards.
+void claim_outbox(sweeper_ptr self, std::chrono::milliseconds lease,
+                  const storage::owned_shards& only) {
+  auto& svc = *self->state.svc;
+  db_write<std::vector<storage::delivery_row>>(
+      self, svc, "claim_due",
+      [lease, only](soci::session& sql) {
+        return storage::claim_due_deliveries(sql, system_clock::now(), lease, 200, only);
+      },
+      [self](std::vector<storage::delivery_row>& rows) {
+        for (auto& r : rows) {
+          core::log(core::log_level::info, "resuming a stalled send",
+                    {{"delivery_id", r.id}, {"correlation_id", r.correlation_id}});
+          dispatch_send(*self->state.svc, r);
+        }
+      },
+      [](caf::error&) {});
+  db_write<std::vector<storage::notification_row>>(
+      self, svc, "claim_due_notifications",
+      [lease, only](soci::session& sql) {
+        return storage::claim_due_notifications(sql, system_clock::now(), lease, 200, only);
+      },
+      [self](std::vector<storage::notification_row>& rows) {
+        for (auto& n : rows)
+          dispatch_notification(*self->state.svc, n);
+      },
+      [](caf::error&) {});
+  db_write<std::vector<storage::delivery_row>>(
+      self, svc, "claim_unanswered",
+      [lease, only](soci::session& sql) {
+        return storage::claim_unanswered_inbound(sql, system_clock::now(), lease, 200, only);
+      },
+      [self](std::vector<storage::delivery_row>& rows) {
+        for (auto& r : rows)
+          self->send(self->state.targets.sessions, replay_atom::value, r.recipient, r.id,
+                     r.claim_token);
+      },
+      [](caf::error&) {});
+}
+
+/// Hinted polls are at least this far apart: under load the hints of many batches become one
+/// poll, and entities already woken are not woken again by every batch.
+constexpr auto hint_spacing = std::chrono::milliseconds{50};
+
+/// A wake-up hint's poll: the pending rows of the hinted shards, whatever their age (1 round
+/// trip). Hints arriving meanwhile are polled together afterwards, `hint_spacing` later. While
+/// the acknowledgements need the database (busy) hints are dropped: the inbox poll finds the
+/// rows when it resumes.
+void poll_hinted(sweeper_ptr self) {
+  auto& st = self->state;
+  auto& svc = *st.svc;
+  if (st.hint_polling || st.hinted.empty())
+    return;
+  auto& in = svc.cfg.inbox;
+  if (svc.load && svc.load->busy(in.yield_rate, in.yield_backlog)) {
+    st.hinted.clear();
+    return;
+  }
+  std::vector<int32_t> shards(st.hinted.begin(), st.hinted.end());
+  st.hinted.clear();
+  st.hint_polling = true;
+  // The next hinted poll, hint_spacing after this one ends.
+  auto next = [self] {
+    self->delayed_send(self, hint_spacing, resume_atom::value, deferred_step{[self] {
+                         self->state.hint_polling = false;
+                         poll_hinted(self);
+                       }});
+  };
+  db_read<std::vector<storage::pending_entity>>(
+      self, svc, "pending_inbox_hinted",
+      [shards](soci::session& sql) {
+        return storage::pending_inbox(sql, std::chrono::milliseconds{0}, 1000, shards);
+      },
+      [self, next](std::vector<storage::pending_entity>& pending) {
+        for (auto& p : pending)
+          wake(*self->state.svc, self->state.targets, p.kind, p.entity);
+        if (!pending.empty())
+          self->state.svc->stats->count("inbox_rewakes", "hint",
+                                        static_cast<double>(pending.size()));
+        next();
+      },
+      [next](caf::error&) { next(); });
 }
 
 sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbox_targets targets) {
@@ -150,43 +238,24 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
             },
             [self](caf::error&) { self->state.polling = false; });
       },
+      [=](inbox_atom, std::vector<int32_t>& shards) {
+        self->state.hinted.insert(shards.begin(), shards.end());
+        poll_hinted(self);
+      },
       [=](outbox_atom) {
         auto& svc = *self->state.svc;
         auto lease = svc.policy.claim_lease;
-        db_write<std::vector<storage::delivery_row>>(
-            self, svc, "claim_due",
-            [lease](soci::session& sql) {
-              return storage::claim_due_deliveries(sql, system_clock::now(), lease, 200);
-            },
-            [self](std::vector<storage::delivery_row>& rows) {
-              for (auto& r : rows) {
-                core::log(core::log_level::info, "resuming a stalled send",
-                          {{"delivery_id", r.id}, {"correlation_id", r.correlation_id}});
-                dispatch_send(*self->state.svc, r);
-              }
-            },
-            [](caf::error&) {});
-        db_write<std::vector<storage::notification_row>>(
-            self, svc, "claim_due_notifications",
-            [lease](soci::session& sql) {
-              return storage::claim_due_notifications(sql, system_clock::now(), lease, 200);
-            },
-            [self](std::vector<storage::notification_row>& rows) {
-              for (auto& n : rows)
-                dispatch_notification(*self->state.svc, n);
-            },
-            [](caf::error&) {});
-        db_write<std::vector<storage::delivery_row>>(
-            self, svc, "claim_unanswered",
-            [lease](soci::session& sql) {
-              return storage::claim_unanswered_inbound(sql, system_clock::now(), lease, 200);
-            },
-            [self](std::vector<storage::delivery_row>& rows) {
-              for (auto& r : rows)
-                self->send(self->state.targets.sessions, replay_atom::value, r.recipient, r.id,
-                           r.claim_token);
-            },
-            [](caf::error&) {});
+        self->delayed_send(self, outbox_interval, outbox_atom::value);
+        // A cluster: only the rows of the shards processed here, so that resumed sends, retries
+        // and replays never race between nodes (none while the leases are not healthy).
+        storage::owned_shards only;
+        if (svc.cluster) {
+          only.shards = svc.cluster->shards();
+          only.owned = svc.cluster->processing();
+        }
+        bool claims = !svc.cluster || !only.owned.empty();
+        if (claims)
+          claim_outbox(self, lease, only);
         // Rows waiting per provider, for /metrics. 1 round trip.
         auto sms_service = svc.cfg.sms.provider;
         db_read<std::vector<storage::queued_count>>(
@@ -204,7 +273,6 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
                                                       static_cast<double>(n.second));
             },
             [](caf::error&) {});
-        self->delayed_send(self, outbox_interval, outbox_atom::value);
       },
   };
 }

@@ -112,6 +112,7 @@ std::vector<field> fields_of(settings& s) {
       {"inbox.min_active", kind::size, &s.inbox.min_active, {0, 1000000}, "while yielding, no new entity beyond this many (at most max_active)"},
       {"cluster.enabled", kind::boolean, &s.cluster.enabled, none, "share the shards with the other nodes on this database (off: this node processes them all)"},
       {"cluster.ttl_ms", kind::ms, &s.cluster.lease_ttl, {400, 600000}, "a shard lease lasts this long, renewed every TTL/4; processing stops at 2/3 of it without a renewal"},
+      {"cluster.wake_hints", kind::boolean, &s.cluster.wake_hints, none, "a batch of inbox rows stored on one node notifies the others (LISTEN/NOTIFY), whose owned shards are polled at once; the inbox poll stays the safety net"},
       {"cluster.address", kind::text, &s.cluster.address, none, "this node's internal address, announced in cluster_members (\"\": server listen address and port)"},
       {"retention.delivery_log_s", kind::sec, &s.retention.delivery_log, {0, 315360000}, "delivery-log rows in a final state older than this go, then closed sessions left without rows (0: keep forever)"},
       {"retention.notifications_s", kind::sec, &s.retention.notifications, {0, 315360000}, "hand-off notifications sent, failed or skipped, and the bot's recorded questions (0: keep forever)"},

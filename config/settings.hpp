@@ -106,6 +106,7 @@ struct cluster_settings {
   bool enabled = false;
   milliseconds lease_ttl{4000}; ///< a lease lasts this long; renewed every TTL/4
   std::string address;          ///< this node's internal address, announced to the others
+  bool wake_hints = true;       ///< LISTEN/NOTIFY: owners poll rows stored elsewhere at once
 };
 
 /// Retention: rows past their horizon are deleted by the sweeper, in small batches (0 = kept

@@ -62,8 +62,9 @@ constexpr const char* notification_sent_sql
 
 constexpr const char* claim_due_notifications_sql
     = "SELECT id FROM provider_notifications WHERE status = 'queued' AND "
-      "next_attempt_at <= to_timestamp(:now / 1000.0) ORDER BY next_attempt_at LIMIT :lim "
-      "FOR UPDATE SKIP LOCKED";
+      "next_attempt_at <= to_timestamp(:now / 1000.0) AND (CAST(:n AS int) = 0 OR shard_key IS "
+      "NULL OR CAST(shard_key % CAST(:n2 AS int) AS int) = ANY(CAST(:owned AS int[]))) "
+      "ORDER BY next_attempt_at LIMIT :lim FOR UPDATE SKIP LOCKED";
 
 constexpr const char* reclaim_notification_sql
     = "UPDATE provider_notifications SET claim_token = :tok, "
@@ -306,10 +307,11 @@ void record_notification_sent(soci::session& sql, int64_t id, const std::string&
 }
 
 std::vector<notification_row> claim_due_notifications(soci::session& sql, time_point now,
-                                                      std::chrono::milliseconds lease, int limit) {
+                                                      std::chrono::milliseconds lease, int limit,
+                                                      const owned_shards& only) {
   std::vector<notification_row> out;
-  for (auto id :
-       reclaim_due(sql, claim_due_notifications_sql, reclaim_notification_sql, now, lease, limit))
+  for (auto id : reclaim_due(sql, claim_due_notifications_sql, reclaim_notification_sql, now, lease,
+                             limit, only))
     if (auto row = find_notification(sql, id))
       out.push_back(std::move(*row));
   return out;

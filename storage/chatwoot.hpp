@@ -150,9 +150,11 @@ std::optional<notification_row> find_notification(soci::session& sql, int64_t id
 /// Records a sent notification and the provider's id for it (Telegram: the message id).
 void record_notification_sent(soci::session& sql, int64_t id, const std::string& external_id);
 
-/// Queued notifications whose attempt time passed: claimed anew for `lease`.
+/// Queued notifications whose attempt time passed: claimed anew for `lease` (in a cluster: only
+/// those of `only`'s shards, by their conversation).
 std::vector<notification_row> claim_due_notifications(soci::session& sql, time_point now,
-                                                      std::chrono::milliseconds lease, int limit);
+                                                      std::chrono::milliseconds lease, int limit,
+                                                      const owned_shards& only = {});
 
 /// The notification a Telegram message (chat id, message id) was, if any.
 std::optional<notification_row> notification_for_telegram(soci::session& sql,

@@ -1,5 +1,15 @@
 #include "storage/cluster.hpp"
 
+#include <poll.h>
+
+#include <cerrno>
+
+#include <set>
+#include <stdexcept>
+
+#include <libpq-fe.h>
+
+#include "storage/db.hpp"
 #include "storage/pg.hpp"
 
 namespace switchboard::storage {
@@ -123,6 +133,68 @@ std::vector<int32_t> stale_shards(soci::session& sql, const shard_fence& fence) 
   for (int r = 0; r < rows.size(); ++r)
     out.push_back(static_cast<int32_t>(rows.int64(r, 0)));
   return out;
+}
+
+void listen_inbox_hints(soci::session& sql) {
+  exec_script(sql, "LISTEN sb_inbox");
+}
+
+void name_hint_sender(soci::session& sql, const std::string& node) {
+  std::string quoted;
+  for (char c : node)
+    if (c != '\'' && c != '\\')
+      quoted += c;
+  exec_script(sql, "SET switchboard.node = '" + quoted + "'");
+}
+
+std::vector<int32_t> wait_inbox_hints(soci::session& sql, std::chrono::milliseconds timeout,
+                                      const std::string& self) {
+  auto* conn = native_connection(sql);
+  if (conn == nullptr || PQstatus(conn) != CONNECTION_OK)
+    throw std::runtime_error("the hint connection is closed");
+  std::set<int32_t> shards;
+  auto drain = [&] {
+    if (PQconsumeInput(conn) == 0)
+      throw std::runtime_error(PQerrorMessage(conn));
+    while (PGnotify* n = PQnotifies(conn)) {
+      std::string_view payload{n->extra};
+      auto bar = payload.find('|');
+      auto from = bar == std::string_view::npos ? std::string_view{} : payload.substr(0, bar);
+      payload = bar == std::string_view::npos ? payload : payload.substr(bar + 1);
+      if (!self.empty() && from == self)
+        payload = {};
+      std::size_t at = 0;
+      while (at < payload.size()) {
+        auto comma = payload.find(',', at);
+        auto item = payload.substr(at, comma == std::string_view::npos ? payload.npos : comma - at);
+        int32_t v = 0;
+        bool any = !item.empty();
+        for (char c : item) {
+          if (c < '0' || c > '9') {
+            any = false;
+            break;
+          }
+          v = v * 10 + (c - '0');
+        }
+        if (any)
+          shards.insert(v);
+        if (comma == std::string_view::npos)
+          break;
+        at = comma + 1;
+      }
+      PQfreemem(n);
+    }
+  };
+  drain(); // notifications read along with an earlier result
+  if (shards.empty()) {
+    pollfd p{PQsocket(conn), POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    if (ready < 0 && errno != EINTR)
+      throw std::runtime_error("poll on the hint connection failed");
+    if (ready > 0)
+      drain();
+  }
+  return {shards.begin(), shards.end()};
 }
 
 } // namespace switchboard::storage

@@ -75,6 +75,9 @@ std::unique_ptr<lease_store> make_pg_lease_store(soci::session& sql);
 struct shard_fence {
   std::string node;
   std::vector<shard_lease> leases;
+  /// The cluster's shard count (inbox.shards): fences of outbox rows find a row's shard as its
+  /// shard_key % shards (migrations/0012_outbox_shards.sql).
+  uint32_t shards = 0;
 };
 
 /// The fence for a transaction: reads the fenced shards' lease rows FOR SHARE (held until the
@@ -82,5 +85,19 @@ struct shard_fence {
 /// epoch is no longer the fence's: the caller must not write for them. 1 round trip; folded
 /// into take_inbox (storage/inbox.hpp) where that is the transaction's first statement.
 std::vector<int32_t> stale_shards(soci::session& sql, const shard_fence& fence);
+
+/// Wake-up hints (migrations/0012_outbox_shards.sql): every batch of inbox rows stored notifies
+/// channel sb_inbox with its shards. Starts listening on `sql`, a session of the listener's own.
+void listen_inbox_hints(soci::session& sql);
+
+/// Waits up to `timeout` for hints on a listening session; answers the shards notified since the
+/// last call by nodes other than `self` (ascending, once each; empty on a timeout). Throws when
+/// the connection broke.
+std::vector<int32_t> wait_inbox_hints(soci::session& sql, std::chrono::milliseconds timeout,
+                                      const std::string& self);
+
+/// Names the node on a session that stores inbox rows (switchboard.node), so that its own hints
+/// are not sent back to it.
+void name_hint_sender(soci::session& sql, const std::string& node);
 
 } // namespace switchboard::storage

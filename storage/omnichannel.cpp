@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "storage/db.hpp"
 #include "storage/outbox.hpp"
+#include "storage/pg.hpp"
 #include "storage/sets.hpp"
 
 namespace switchboard::storage {
@@ -104,8 +105,10 @@ constexpr const char* record_failed_sql[] = {
 
 constexpr const char* claim_due_sql
     = "SELECT id FROM message_delivery_log WHERE status = 'queued' AND "
-      "next_attempt_at <= to_timestamp(:now / 1000.0) ORDER BY next_attempt_at LIMIT :lim "
-      "FOR UPDATE SKIP LOCKED";
+      "next_attempt_at <= to_timestamp(:now / 1000.0) AND (CAST(:n AS int) = 0 OR shard_key IS "
+      "NULL OR "
+      "CAST(shard_key % CAST(:n2 AS int) AS int) = ANY(CAST(:owned AS int[]))) "
+      "ORDER BY next_attempt_at LIMIT :lim FOR UPDATE SKIP LOCKED";
 
 constexpr const char* reclaim_sql
     = "UPDATE message_delivery_log SET claim_token = :tok, "
@@ -114,8 +117,10 @@ constexpr const char* reclaim_sql
 
 constexpr const char* unanswered_sql
     = "SELECT id FROM message_delivery_log WHERE direction = 'inbound' AND reply_id IS NULL "
-      "AND next_attempt_at <= to_timestamp(:t / 1000.0) ORDER BY next_attempt_at LIMIT :lim "
-      "FOR UPDATE SKIP LOCKED";
+      "AND next_attempt_at <= to_timestamp(:t / 1000.0) AND (CAST(:n AS int) = 0 OR shard_key IS "
+      "NULL OR "
+      "CAST(shard_key % CAST(:n2 AS int) AS int) = ANY(CAST(:owned AS int[]))) "
+      "ORDER BY next_attempt_at LIMIT :lim FOR UPDATE SKIP LOCKED";
 
 constexpr const char* link_reply_sql
     = "UPDATE message_delivery_log SET reply_id = :r, next_attempt_at = NULL, claim_token = NULL, "
@@ -428,11 +433,14 @@ void link_reply(soci::session& sql, int64_t inbound_id, int64_t reply_id) {
 
 std::vector<int64_t> reclaim_due(soci::session& sql, const char* select_due_sql,
                                  const char* reclaim_sql, time_point now, milliseconds lease,
-                                 int limit) {
+                                 int limit, const owned_shards& only) {
   long long n = to_ms(now);
   int lim = limit;
+  int shards = static_cast<int>(only.shards);
+  std::string owned = pg_int_array(std::vector<int64_t>(only.owned.begin(), only.owned.end()));
   std::vector<int64_t> ids;
-  soci::rowset<long long> rows = (sql.prepare << select_due_sql, soci::use(n), soci::use(lim));
+  soci::rowset<long long> rows = (sql.prepare << select_due_sql, soci::use(n), soci::use(shards),
+                                  soci::use(shards), soci::use(owned), soci::use(lim));
   for (auto id : rows)
     ids.push_back(id);
   for (auto id : ids) {
@@ -456,13 +464,17 @@ std::vector<delivery_row> deliveries_by_id(soci::session& sql, const std::vector
 } // namespace
 
 std::vector<delivery_row> claim_due_deliveries(soci::session& sql, time_point now,
-                                               milliseconds lease, int limit) {
-  return deliveries_by_id(sql, reclaim_due(sql, claim_due_sql, reclaim_sql, now, lease, limit));
+                                               milliseconds lease, int limit,
+                                               const owned_shards& only) {
+  return deliveries_by_id(sql,
+                          reclaim_due(sql, claim_due_sql, reclaim_sql, now, lease, limit, only));
 }
 
 std::vector<delivery_row> claim_unanswered_inbound(soci::session& sql, time_point now,
-                                                   milliseconds lease, int limit) {
-  return deliveries_by_id(sql, reclaim_due(sql, unanswered_sql, reclaim_sql, now, lease, limit));
+                                                   milliseconds lease, int limit,
+                                                   const owned_shards& only) {
+  return deliveries_by_id(sql,
+                          reclaim_due(sql, unanswered_sql, reclaim_sql, now, lease, limit, only));
 }
 
 bool claim_webhook(soci::session& sql, const std::string& source, const std::string& id) {

@@ -139,21 +139,32 @@ void record_failed(soci::session& sql, int64_t id, const std::string& error,
 /// Links an inbound row to the reply queued for it.
 void link_reply(soci::session& sql, int64_t inbound_id, int64_t reply_id);
 
-/// Selects due row ids with `select_due_sql` (:now in epoch ms, :lim; FOR UPDATE SKIP LOCKED)
-/// and gives each a fresh claim token for `lease` with `reclaim_sql` (:tok, :lease ms, :id).
+/// The rows a claim may take: all of them (shards == 0), or, in a cluster, those whose shard
+/// (their shard_key % shards, migrations/0012_outbox_shards.sql) is among `owned`.
+struct owned_shards {
+  uint32_t shards = 0;
+  std::vector<int32_t> owned;
+};
+
+/// Selects due row ids with `select_due_sql` (:now in epoch ms, then the shard filter :n, :n2,
+/// :owned of `only`, then :lim; FOR UPDATE SKIP LOCKED) and gives each a fresh claim token for
+/// `lease` with `reclaim_sql` (:tok, :lease ms, :id).
 std::vector<int64_t> reclaim_due(soci::session& sql, const char* select_due_sql,
                                  const char* reclaim_sql, time_point now,
-                                 std::chrono::milliseconds lease, int limit);
+                                 std::chrono::milliseconds lease, int limit,
+                                 const owned_shards& only = {});
 
 /// Queued rows whose attempt time passed (their claimant died or never tried): claims them with
-/// fresh tokens for `lease` and returns them.
+/// fresh tokens for `lease` and returns them (in a cluster: only those of `only`'s shards).
 std::vector<delivery_row> claim_due_deliveries(soci::session& sql, time_point now,
-                                               std::chrono::milliseconds lease, int limit);
+                                               std::chrono::milliseconds lease, int limit,
+                                               const owned_shards& only = {});
 
 /// Inbound rows still unanswered whose reply claim expired (their claimant died): claims them
-/// with fresh tokens for `lease` and returns them.
+/// with fresh tokens for `lease` and returns them (in a cluster: only those of `only`'s shards).
 std::vector<delivery_row> claim_unanswered_inbound(soci::session& sql, time_point now,
-                                                   std::chrono::milliseconds lease, int limit);
+                                                   std::chrono::milliseconds lease, int limit,
+                                                   const owned_shards& only = {});
 
 /// Claims a webhook delivery id for processing. False when it was claimed before: a duplicate
 /// (a concurrent duplicate waits on the first one's row lock until that one commits).

@@ -22,6 +22,39 @@ constexpr pg_statement begin_deliveries_sql{
     "FROM unnest($1::bigint[], $2::text[]) AS v(id, tok) WHERE m.id = v.id AND "
     "m.status = 'queued' AND (m.claim_token IS NULL OR m.claim_token = v.tok) RETURNING m.id"};
 
+// The fence of a batch of delivery rows (their ids in $1): the lease rows of the batch's shards
+// among the fence's (N: the shard count, NODE, SHARDS and EPOCHS: the fence's leases), read FOR
+// SHARE, and `stale`: those whose owner or epoch moved on. A statement that starts with it
+// leaves out the rows of stale shards and answers the stale shards after its own rows.
+#define SB_OUTBOX_FENCE(N, NODE, SHARDS, EPOCHS)                                                   \
+  "WITH rel AS MATERIALIZED (SELECT DISTINCT CAST(shard_key % " N "::int AS int) AS shard "        \
+  "  FROM message_delivery_log WHERE id = ANY($1::bigint[]) AND shard_key IS NOT NULL), "          \
+  "locked AS MATERIALIZED (SELECT shard, owner, epoch FROM shard_leases WHERE shard = "            \
+  "  ANY(" SHARDS "::int[]) AND shard IN (SELECT shard FROM rel) FOR SHARE), "                     \
+  "stale AS MATERIALIZED (SELECT f.shard FROM unnest(" SHARDS "::int[], " EPOCHS "::bigint[]) "    \
+  "  AS f(shard, epoch) LEFT JOIN locked l ON l.shard = f.shard WHERE f.shard IN (SELECT shard "   \
+  "  FROM rel) AND (l.owner IS DISTINCT FROM " NODE "::text OR l.epoch IS DISTINCT FROM "          \
+  "  f.epoch)), "
+#define SB_OUTBOX_NOT_STALE(N)                                                                     \
+  " AND (m.shard_key IS NULL OR CAST(m.shard_key % " N "::int AS int) NOT IN (SELECT shard FROM "  \
+  "stale)) "
+
+// begin_deliveries_sql fenced: $4 shard count, $5 node, $6 shards, $7 epochs.
+constexpr pg_statement begin_deliveries_fenced_sql{
+    "sb_outbox_begin_fenced",
+    SB_OUTBOX_FENCE(
+        "$4", "$5", "$6",
+        "$7") "upd AS (UPDATE message_delivery_log m SET attempts = "
+              "m.attempts + 1, claim_token = v.tok, next_attempt_at = now() + make_interval(secs "
+              "=> "
+              "$3::bigint / 1000.0), updated_at = now() FROM unnest($1::bigint[], $2::text[]) AS "
+              "v(id, tok) "
+              "WHERE m.id = v.id AND m.status = 'queued' AND (m.claim_token IS NULL OR "
+              "m.claim_token = "
+              "v.tok)" SB_OUTBOX_NOT_STALE(
+                  "$4") "RETURNING m.id) "
+                        "SELECT id, NULL::int FROM upd UNION ALL SELECT NULL, shard FROM stale"};
+
 constexpr pg_statement begin_notifications_sql{
     "sb_outbox_begin_notifications",
     "UPDATE provider_notifications m SET attempts = m.attempts + 1, claim_token = v.tok, "
@@ -42,6 +75,29 @@ constexpr pg_statement sent_sql{
     "m.status IN ('queued', 'failed') "
     "RETURNING m.id, coalesce(m.session_id, 0), m.message_type, m.channel, m.provider, "
     "coalesce(m.external_id, '')"};
+
+// sent_sql fenced: $6 shard count, $7 node, $8 shards, $9 epochs.
+constexpr pg_statement sent_fenced_sql{
+    "sb_outbox_sent_fenced",
+    SB_OUTBOX_FENCE(
+        "$6", "$7", "$8",
+        "$9") "upd AS (UPDATE message_delivery_log m SET status = "
+              "'sent', external_id = nullif(v.ext, ''), "
+              "sms_segments = coalesce(nullif(v.seg, 0), m.sms_segments), "
+              "sms_encoding = coalesce(nullif(v.enc, ''), m.sms_encoding), "
+              "last_latency_ms = coalesce(nullif(v.lat, -1), m.last_latency_ms), "
+              "last_error = NULL, next_attempt_at = NULL, claim_token = NULL, updated_at = now() "
+              "FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[]) "
+              "AS v(id, ext, seg, enc, lat) WHERE m.id = v.id AND m.status IN ('queued', "
+              "'failed')" SB_OUTBOX_NOT_STALE(
+                  "$6") "RETURNING m.id, coalesce(m.session_id, 0) AS sid, m.message_type, "
+                        "m.channel, m.provider, coalesce(m.external_id, '') AS ext) "
+                        "SELECT id, sid, message_type, channel, provider, ext, NULL::int FROM upd "
+                        "UNION ALL "
+                        "SELECT NULL, NULL, NULL, NULL, NULL, NULL, shard FROM stale"};
+
+#undef SB_OUTBOX_FENCE
+#undef SB_OUTBOX_NOT_STALE
 
 constexpr pg_statement summary_flags_sql{
     "sb_outbox_summary_flags",
@@ -173,6 +229,29 @@ core::message_pricing pricing_from_json(std::string_view text) {
   return p;
 }
 
+/// The fence's parameters after a statement's own: shard count, node, shards, epochs.
+void add_fence_params(std::vector<pg_param>& params, const shard_fence& f) {
+  std::vector<int64_t> shards, epochs;
+  for (auto& l : f.leases) {
+    shards.push_back(l.shard);
+    epochs.push_back(l.epoch);
+  }
+  params.emplace_back(std::to_string(f.shards));
+  params.emplace_back(f.node);
+  params.emplace_back(pg_int_array(shards));
+  params.emplace_back(pg_int_array(epochs));
+}
+
+/// Whether a result row of a fenced statement is a stale shard (all but its last column NULL);
+/// such a shard is added to the fence's stale list.
+bool stale_row(const pg_rows& rows, int r, int shard_col, const outbox_fence& fence) {
+  if (!rows.null(r, 0))
+    return false;
+  if (fence.stale)
+    fence.stale->push_back(static_cast<int32_t>(rows.int64(r, shard_col)));
+  return true;
+}
+
 } // namespace
 
 status_outcome apply_status_update(soci::session& sql, const core::channel_policy& policy,
@@ -289,7 +368,7 @@ std::vector<queued_count> queued_by_service(soci::session& sql, const std::strin
 }
 
 std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const attempt_claim*>& in,
-                                 std::chrono::milliseconds lease) {
+                                 std::chrono::milliseconds lease, const outbox_fence& fence) {
   std::vector<bool> out(in.size(), false);
   for (auto box : {outbox::deliveries, outbox::notifications}) {
     std::vector<int64_t> ids;
@@ -301,12 +380,20 @@ std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const att
       }
     if (ids.empty())
       continue;
-    auto rows
-        = pg_exec(sql, box == outbox::deliveries ? begin_deliveries_sql : begin_notifications_sql,
-                  {pg_int_array(ids), pg_text_array(tokens), std::to_string(lease.count())});
+    std::vector<pg_param> params{pg_int_array(ids), pg_text_array(tokens),
+                                 std::to_string(lease.count())};
+    bool fenced = box == outbox::deliveries && fence.fence != nullptr;
+    if (fenced)
+      add_fence_params(params, *fence.fence);
+    auto rows = pg_exec(sql,
+                        fenced                      ? begin_deliveries_fenced_sql
+                        : box == outbox::deliveries ? begin_deliveries_sql
+                                                    : begin_notifications_sql,
+                        params);
     std::set<int64_t> taken;
     for (int r = 0; r < rows.size(); ++r)
-      taken.insert(rows.int64(r, 0));
+      if (!stale_row(rows, r, 1, fence))
+        taken.insert(rows.int64(r, 0));
     for (std::size_t i = 0; i < in.size(); ++i)
       if (in[i]->box == box && taken.count(in[i]->id)) {
         out[i] = true;
@@ -317,7 +404,8 @@ std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const att
 }
 
 std::vector<bool> record_sends(soci::session& sql, const core::channel_policy& policy,
-                               const std::vector<const sent_record*>& in) {
+                               const std::vector<const sent_record*>& in,
+                               const outbox_fence& fence) {
   std::vector<bool> out(in.size(), false);
   std::vector<int64_t> ids, segments, latencies;
   std::vector<std::string> exts, encodings;
@@ -335,14 +423,18 @@ std::vector<bool> record_sends(soci::session& sql, const core::channel_policy& p
   }
   if (ids.empty())
     return out;
-  auto rows = pg_exec(sql, sent_sql,
-                      {pg_int_array(ids), pg_text_array(exts), pg_int_array(segments),
-                       pg_text_array(encodings), pg_int_array(latencies)});
+  std::vector<pg_param> params{pg_int_array(ids), pg_text_array(exts), pg_int_array(segments),
+                               pg_text_array(encodings), pg_int_array(latencies)};
+  if (fence.fence)
+    add_fence_params(params, *fence.fence);
+  auto rows = pg_exec(sql, fence.fence ? sent_fenced_sql : sent_sql, params);
   std::set<int64_t> updated;
   std::vector<int64_t> sessions;
   std::vector<bool> wa, sms;
   std::vector<std::string> providers, external;
   for (int r = 0; r < rows.size(); ++r) {
+    if (stale_row(rows, r, 6, fence))
+      continue;
     updated.insert(rows.int64(r, 0));
     auto session_id = rows.int64(r, 1);
     if (rows.text(r, 2) == "summary" && session_id != 0) {

@@ -10,6 +10,7 @@
 
 #include "core/events.hpp"
 #include "core/outbound.hpp"
+#include "storage/cluster.hpp"
 #include "storage/omnichannel.hpp"
 
 namespace soci {
@@ -25,11 +26,21 @@ struct attempt_claim {
   outbox box = outbox::deliveries;
 };
 
+/// A cluster's fence for outbox writes: a delivery row whose shard is among `fence`'s leases is
+/// written only while that lease is still the fence's (owner and epoch, read FOR SHARE in the
+/// same statement: no extra round trip); the shards found stale are added to `stale` and their
+/// rows refused. Rows of shards outside the fence (a call summary accepted on another node) are
+/// guarded by their claim token only, as without a cluster.
+struct outbox_fence {
+  const shard_fence* fence = nullptr;
+  std::vector<int32_t>* stale = nullptr;
+};
+
 /// Takes the claim of queued rows for one attempt each, when their token still holds it (or
 /// they are unclaimed); counts the attempts. Answers per claim whether it was taken. 1 round
-/// trip per table present in the batch.
+/// trip per table present in the batch. Delivery rows are fenced by `fence` when given.
 std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const attempt_claim*>& in,
-                                 std::chrono::milliseconds lease);
+                                 std::chrono::milliseconds lease, const outbox_fence& fence = {});
 
 /// A send the provider accepted.
 struct sent_record {
@@ -46,8 +57,10 @@ struct sent_record {
 /// sessions' summary flags for summaries, and applies status callbacks that raced ahead of them
 /// (acting on their error codes with `policy`, see apply_status_update). 2-3 round trips per
 /// batch (plus a few per early status found). Answers per record whether its row was updated.
+/// Delivery rows are fenced by `fence` when given (a stale owner's record is refused).
 std::vector<bool> record_sends(soci::session& sql, const core::channel_policy& policy,
-                               const std::vector<const sent_record*>& in);
+                               const std::vector<const sent_record*>& in,
+                               const outbox_fence& fence = {});
 
 /// What applying one status callback did.
 struct status_outcome {

@@ -243,3 +243,26 @@ TEST_CASE("the migrator accepts a gap in the migration numbers and fills it late
   CHECK(later->applied == std::vector<std::string>{"0002_b.sql"});
   CHECK(later->already_applied == 2);
 }
+
+TEST_CASE("a batch of inbox rows notifies the other nodes of its shards, not the node that "
+          "stored it",
+          "[cluster]") {
+  cluster_db d;
+  auto listener = d.db.connect();
+  listen_inbox_hints(*listener);
+  // No members: a single node, no notification.
+  ingest(*d.sql, msg("hint-0", "+250788004000"));
+  CHECK(wait_inbox_hints(*listener, 300ms, "node-b").empty());
+
+  *d.sql << "INSERT INTO cluster_members (node_id) VALUES ('node-a'), ('node-b')";
+  name_hint_sender(*d.sql, "node-a");
+  ingest(*d.sql, msg("hint-1", "+250788004001"));
+  auto shard = static_cast<int32_t>(core::shard_of("+250788004001", 8));
+  CHECK(wait_inbox_hints(*listener, 2000ms, "node-b") == std::vector<int32_t>{shard});
+  // The storing node ignores its own.
+  ingest(*d.sql, msg("hint-2", "+250788004001"));
+  CHECK(wait_inbox_hints(*listener, 300ms, "node-a").empty());
+  // A duplicate stores nothing and notifies nothing.
+  ingest(*d.sql, msg("hint-1", "+250788004001"));
+  CHECK(wait_inbox_hints(*listener, 300ms, "node-b").empty());
+}
