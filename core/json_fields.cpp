@@ -58,6 +58,14 @@ const json& array_or_empty(const json& obj, const char* key) {
 
 namespace switchboard::core {
 
+std::optional<std::string> json_body_problem(std::string_view body) {
+  if (json_depth(body) > max_json_depth)
+    return "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels";
+  if (body.find('\0') != std::string_view::npos) // nlohmann would stop reading at it
+    return std::string{"body: invalid JSON: a raw NUL byte"};
+  return std::nullopt;
+}
+
 std::size_t json_depth(std::string_view text, std::size_t limit) {
   std::size_t depth = 0, deepest = 0;
   bool in_string = false;

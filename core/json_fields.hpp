@@ -19,6 +19,10 @@ constexpr std::size_t max_json_depth = 32;
 /// The nesting depth of a JSON text (strings skipped), counting at most to `limit + 1`.
 std::size_t json_depth(std::string_view text, std::size_t limit = max_json_depth);
 
+/// Why an untrusted JSON body is refused before it is parsed ("body: JSON nested deeper than 32
+/// levels", "body: invalid JSON: a raw NUL byte"), or nullopt when it may be parsed.
+std::optional<std::string> json_body_problem(std::string_view body);
+
 /// Parses untrusted JSON: a discarded value (is_discarded()) when it is not JSON (a raw NUL byte
 /// included, which nlohmann would take for the end of the text) or nests deeper than
 /// max_json_depth; `why`, when given, says which.

@@ -311,11 +311,8 @@ std::string trim_slash(std::string_view base) {
 } // namespace
 
 expected<chatwoot_event> parse_chatwoot_webhook(std::string_view body) {
-  if (json_depth(body) > max_json_depth)
-    return fail(sb_error::malformed,
-                "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
-  if (body.find('\0') != std::string_view::npos) // nlohmann would stop reading at it
-    return fail(sb_error::malformed, "body: invalid JSON: a raw NUL byte");
+  if (auto why = json_body_problem(body))
+    return fail(sb_error::malformed, *why);
   try {
     return parse_event(json::parse(body));
   } catch (const field_error& e) {
@@ -384,11 +381,8 @@ std::string article_locale(const json& item) {
 } // namespace
 
 expected<std::vector<help_article>> parse_chatwoot_articles(std::string_view body) {
-  if (json_depth(body) > max_json_depth)
-    return fail(sb_error::malformed,
-                "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
-  if (body.find('\0') != std::string_view::npos) // nlohmann would stop reading at it
-    return fail(sb_error::malformed, "body: invalid JSON: a raw NUL byte");
+  if (auto why = json_body_problem(body))
+    return fail(sb_error::malformed, *why);
   try {
     auto root = json::parse(body);
     const json* payload = find(root, "payload");

@@ -108,11 +108,8 @@ std::string encode_llm_request(const llm_request& req, const nlohmann::json& too
 }
 
 expected<llm_response> parse_llm_response(std::string_view body) {
-  if (json_depth(body) > max_json_depth)
-    return fail(sb_error::malformed,
-                "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
-  if (body.find('\0') != std::string_view::npos) // nlohmann would stop reading at it
-    return fail(sb_error::malformed, "body: invalid JSON: a raw NUL byte");
+  if (auto why = json_body_problem(body))
+    return fail(sb_error::malformed, *why);
   try {
     auto root = json::parse(body);
     if (!root.is_object())

@@ -155,11 +155,8 @@ caf::error api_error(int http_status, const json* body) {
 
 /// The `result` of a successful response, or the mapped error.
 expected<json> result_of(int http_status, std::string_view body) {
-  if (json_depth(body) > max_json_depth)
-    return fail(sb_error::malformed,
-                "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
-  if (body.find('\0') != std::string_view::npos) // nlohmann would stop reading at it
-    return fail(sb_error::malformed, "body: invalid JSON: a raw NUL byte");
+  if (auto why = json_body_problem(body))
+    return fail(sb_error::malformed, *why);
   json root;
   try {
     root = json::parse(body);
@@ -211,11 +208,8 @@ expected<telegram_message> parse_telegram_message(const nlohmann::json& msg) {
 }
 
 expected<telegram_update> parse_telegram_update(std::string_view body) {
-  if (json_depth(body) > max_json_depth)
-    return fail(sb_error::malformed,
-                "body: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
-  if (body.find('\0') != std::string_view::npos) // nlohmann would stop reading at it
-    return fail(sb_error::malformed, "body: invalid JSON: a raw NUL byte");
+  if (auto why = json_body_problem(body))
+    return fail(sb_error::malformed, *why);
   try {
     auto root = json::parse(body);
     if (!root.is_object())
