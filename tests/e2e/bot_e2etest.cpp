@@ -342,6 +342,8 @@ TEST_CASE("no matching article or a low-confidence answer hands off", "[bot]") {
   configure_provider(s, "telegram");
   customer_says(s, 106, "Do you sell purple giraffes on Mars?");
   REQUIRE(test::eventually([&] { return chatwoot_calls(s, 106, "toggle_status").size() == 1; }));
+  // The private note is posted after the status answer: wait for it too.
+  REQUIRE(test::eventually([&] { return chatwoot_calls(s, 106, "messages").size() == 1; }));
   CHECK(chatwoot_calls(s, 106, "messages")[0]["json"]["private"] == true);
   // A matching article, but the LLM is unsure.
   auto script = test::http_post_json(
