@@ -72,6 +72,12 @@ bool has_nul(const inbox_entry& e) {
 }
 
 uint32_t shard_of(std::string_view entity, uint32_t shards) {
+  // A WhatsApp user known by a BSUID only ("wa:<business>:<bsuid>") shards by the BSUID: that
+  // user's delivery-log rows carry the BSUID as their recipient, and the database's shard_key
+  // hashes the recipient (migrations/0012_outbox_shards.sql), so the node owning the user's
+  // session also owns their sends and the replay of their unanswered messages.
+  if (parse_whatsapp_user_key(entity))
+    entity = entity.substr(entity.find(':', 3) + 1);
   uint32_t h = 2166136261u;
   for (unsigned char c : entity) {
     h ^= c;

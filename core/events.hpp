@@ -130,7 +130,8 @@ struct inbox_entry {
 };
 
 /// The shard of an entity key: FNV-1a (32 bit) of the key modulo `shards` (stable across
-/// processes and versions: shards are assigned to nodes by number).
+/// processes and versions: shards are assigned to nodes by number). A WhatsApp user key
+/// (whatsapp_user_key) hashes its BSUID alone, the recipient of that user's delivery rows.
 uint32_t shard_of(std::string_view entity, uint32_t shards);
 
 /// The inbox entries of the events (entity: sender_key of a message; a status: its message id;

@@ -1,6 +1,7 @@
 #include "storage/omnichannel.hpp"
 
 #include <ctime>
+#include <map>
 
 #include <soci/soci.h>
 
@@ -121,6 +122,15 @@ constexpr const char* unanswered_sql
       "NULL OR "
       "CAST(shard_key % CAST(:n2 AS int) AS int) = ANY(CAST(:owned AS int[]))) "
       "ORDER BY next_attempt_at LIMIT :lim FOR UPDATE SKIP LOCKED";
+
+// $1 profile ids, $2 BSUIDs: the business each pair was seen on (the latest, should a BSUID
+// appear under two).
+constexpr pg_statement bsuid_business_sql{
+    "sb_bsuid_business",
+    "SELECT DISTINCT ON (i.profile_id, i.user_id) i.profile_id, i.user_id, i.business "
+    "FROM profile_whatsapp_ids i JOIN unnest($1::bigint[], $2::text[]) AS v(pid, uid) "
+    "ON i.profile_id = v.pid AND i.user_id = v.uid "
+    "ORDER BY i.profile_id, i.user_id, i.updated_at DESC"};
 
 constexpr const char* link_reply_sql
     = "UPDATE message_delivery_log SET reply_id = :r, next_attempt_at = NULL, claim_token = NULL, "
@@ -473,8 +483,27 @@ std::vector<delivery_row> claim_due_deliveries(soci::session& sql, time_point no
 std::vector<delivery_row> claim_unanswered_inbound(soci::session& sql, time_point now,
                                                    milliseconds lease, int limit,
                                                    const owned_shards& only) {
-  return deliveries_by_id(sql,
-                          reclaim_due(sql, unanswered_sql, reclaim_sql, now, lease, limit, only));
+  auto rows = deliveries_by_id(
+      sql, reclaim_due(sql, unanswered_sql, reclaim_sql, now, lease, limit, only));
+  // A sender known by a BSUID only: the row's recipient is the BSUID; its session's key is
+  // (business, BSUID). 1 round trip, only when there are such rows.
+  std::vector<int64_t> profiles;
+  std::vector<std::string> users;
+  for (auto& r : rows)
+    if (r.channel == "whatsapp" && !r.recipient.empty() && r.recipient[0] != '+') {
+      profiles.push_back(r.profile_id);
+      users.push_back(r.recipient);
+    }
+  if (profiles.empty())
+    return rows;
+  auto keys = pg_exec(sql, bsuid_business_sql, {pg_int_array(profiles), pg_text_array(users)});
+  std::map<std::pair<int64_t, std::string>, std::string> business;
+  for (int i = 0; i < keys.size(); ++i)
+    business[{keys.int64(i, 0), std::string{keys.text(i, 1)}}] = std::string{keys.text(i, 2)};
+  for (auto& r : rows)
+    if (auto it = business.find({r.profile_id, r.recipient}); it != business.end())
+      r.recipient = core::whatsapp_user_key(it->second, r.recipient);
+  return rows;
 }
 
 bool claim_webhook(soci::session& sql, const std::string& source, const std::string& id) {

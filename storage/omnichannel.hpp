@@ -161,7 +161,9 @@ std::vector<delivery_row> claim_due_deliveries(soci::session& sql, time_point no
                                                const owned_shards& only = {});
 
 /// Inbound rows still unanswered whose reply claim expired (their claimant died): claims them
-/// with fresh tokens for `lease` and returns them (in a cluster: only those of `only`'s shards).
+/// with fresh tokens for `lease` and returns them (in a cluster: only those of `only`'s shards),
+/// each with `recipient` set to its sender's entity key (the session actor's: a WhatsApp user
+/// known by a BSUID only is core::whatsapp_user_key(business, bsuid), not the bare BSUID).
 std::vector<delivery_row> claim_unanswered_inbound(soci::session& sql, time_point now,
                                                    std::chrono::milliseconds lease, int limit,
                                                    const owned_shards& only = {});

@@ -96,6 +96,23 @@ constexpr pg_statement sent_fenced_sql{
                         "UNION ALL "
                         "SELECT NULL, NULL, NULL, NULL, NULL, NULL, shard FROM stale"};
 
+// The fence of one row's failure-path write (row_fenced_out): $1 id, $2 shard count, $3 node,
+// $4 shards, $5 epochs. Answers the row's shard when it is among the fence's and its lease (read
+// FOR SHARE) is no longer the fence's; no row otherwise.
+#define SB_ROW_FENCE(TABLE)                                                                        \
+  "WITH rel AS MATERIALIZED (SELECT CAST(shard_key % $2::int AS int) AS shard FROM " TABLE         \
+  "  WHERE id = $1::bigint AND shard_key IS NOT NULL), "                                           \
+  "locked AS MATERIALIZED (SELECT shard, owner, epoch FROM shard_leases WHERE shard = "            \
+  "  ANY($4::int[]) AND shard IN (SELECT shard FROM rel) FOR SHARE) "                              \
+  "SELECT f.shard FROM unnest($4::int[], $5::bigint[]) AS f(shard, epoch) LEFT JOIN locked l "     \
+  "  ON l.shard = f.shard WHERE f.shard IN (SELECT shard FROM rel) AND "                           \
+  "  (l.owner IS DISTINCT FROM $3::text OR l.epoch IS DISTINCT FROM f.epoch)"
+constexpr pg_statement row_fence_sql[] = {
+    {"sb_outbox_row_fence", SB_ROW_FENCE("message_delivery_log")},
+    {"sb_outbox_row_fence_notifications", SB_ROW_FENCE("provider_notifications")},
+};
+#undef SB_ROW_FENCE
+
 #undef SB_OUTBOX_FENCE
 #undef SB_OUTBOX_NOT_STALE
 
@@ -367,6 +384,18 @@ std::vector<queued_count> queued_by_service(soci::session& sql, const std::strin
   return out;
 }
 
+std::optional<int32_t> row_fenced_out(soci::session& sql, int64_t id, outbox box,
+                                      const shard_fence& fence) {
+  if (fence.leases.empty() || fence.shards == 0)
+    return std::nullopt;
+  std::vector<pg_param> params{std::to_string(id)};
+  add_fence_params(params, fence);
+  auto rows = pg_exec(sql, row_fence_sql[box == outbox::deliveries ? 0 : 1], params);
+  if (rows.size() == 0)
+    return std::nullopt;
+  return static_cast<int32_t>(rows.int64(0, 0));
+}
+
 std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const attempt_claim*>& in,
                                  std::chrono::milliseconds lease, const outbox_fence& fence) {
   std::vector<bool> out(in.size(), false);
@@ -378,6 +407,22 @@ std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const att
         ids.push_back(c->id);
         tokens.push_back(c->token);
       }
+    if (box == outbox::notifications && fence.fence != nullptr) {
+      // Notifications (hand-offs: a few a minute) are fenced row by row, +1 round trip each.
+      std::vector<int64_t> kept_ids;
+      std::vector<std::string> kept_tokens;
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (auto st = row_fenced_out(sql, ids[i], box, *fence.fence)) {
+          if (fence.stale)
+            fence.stale->push_back(*st);
+          continue;
+        }
+        kept_ids.push_back(ids[i]);
+        kept_tokens.push_back(tokens[i]);
+      }
+      ids = std::move(kept_ids);
+      tokens = std::move(kept_tokens);
+    }
     if (ids.empty())
       continue;
     std::vector<pg_param> params{pg_int_array(ids), pg_text_array(tokens),
@@ -411,6 +456,13 @@ std::vector<bool> record_sends(soci::session& sql, const core::channel_policy& p
   std::vector<std::string> exts, encodings;
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (in[i]->box == outbox::notifications) {
+      if (fence.fence != nullptr) {
+        if (auto st = row_fenced_out(sql, in[i]->id, outbox::notifications, *fence.fence)) {
+          if (fence.stale)
+            fence.stale->push_back(*st);
+          continue;
+        }
+      }
       record_notification_sent(sql, in[i]->id, in[i]->external_id);
       out[i] = true;
       continue;

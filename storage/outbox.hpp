@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,20 @@ struct outbox_fence {
   std::vector<int32_t>* stale = nullptr;
 };
 
+/// The fence of a failure-path write of one outbox row (a retry scheduled, a failure recorded, a
+/// send held back or backed off, a fallback queued): when the row's shard (shard_key % shards)
+/// is among `fence`'s leases, reads that lease row FOR SHARE (held to the end of the
+/// transaction, so a new owner's take waits for it) and answers the shard if its owner or epoch
+/// moved on: the caller must then write nothing for the row. nullopt when the write may go on
+/// (the lease holds, or the row's shard is outside the fence: guarded as without a cluster).
+/// 1 round trip; none for an empty fence.
+std::optional<int32_t> row_fenced_out(soci::session& sql, int64_t id, outbox box,
+                                      const shard_fence& fence);
+
 /// Takes the claim of queued rows for one attempt each, when their token still holds it (or
 /// they are unclaimed); counts the attempts. Answers per claim whether it was taken. 1 round
-/// trip per table present in the batch. Delivery rows are fenced by `fence` when given.
+/// trip per table present in the batch. Rows are fenced by `fence` when given (delivery rows in
+/// the same statement, notifications by row_fenced_out: +1 round trip each).
 std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const attempt_claim*>& in,
                                  std::chrono::milliseconds lease, const outbox_fence& fence = {});
 
@@ -57,7 +69,8 @@ struct sent_record {
 /// sessions' summary flags for summaries, and applies status callbacks that raced ahead of them
 /// (acting on their error codes with `policy`, see apply_status_update). 2-3 round trips per
 /// batch (plus a few per early status found). Answers per record whether its row was updated.
-/// Delivery rows are fenced by `fence` when given (a stale owner's record is refused).
+/// Rows are fenced by `fence` when given (a stale owner's record is refused; notifications by
+/// row_fenced_out, +1 round trip each).
 std::vector<bool> record_sends(soci::session& sql, const core::channel_policy& policy,
                                const std::vector<const sent_record*>& in,
                                const outbox_fence& fence = {});

@@ -43,6 +43,19 @@ struct outbox_db : test::omni_db {
     return id;
   }
 
+  /// `node`'s lease of `shard`, taken now (the shard must be free or expired).
+  shard_fence take_lease(const std::string& node, int32_t shard) {
+    auto taken = store->take(node, shards, 1, 4000ms, shard);
+    REQUIRE(taken.size() == 1);
+    return shard_fence{node, taken, shards};
+  }
+
+  /// Lets the lease of `shard` expire, for another node to take it.
+  void expire(int32_t shard) {
+    *sql << "UPDATE shard_leases SET expires_at = now() - interval '1 second' WHERE shard = "
+                + std::to_string(shard);
+  }
+
   std::unique_ptr<lease_store> store;
 };
 
@@ -65,7 +78,7 @@ std::set<int64_t> ids_of(const std::vector<delivery_row>& rows) {
 
 TEST_CASE("the database's shard key is the entity hash core::shard_of uses", "[cluster]") {
   outbox_db d;
-  for (std::string key : {"+250788001234", "", "wa:123:US.abc", "42:7", "Zoë ☎ 電話"}) {
+  for (std::string key : {"+250788001234", "", "42:7", "Zoë ☎ 電話"}) {
     long long h = 0;
     *d.sql << "SELECT sb_fnv1a(:k)", soci::use(key), soci::into(h);
     INFO(key);
@@ -77,6 +90,55 @@ TEST_CASE("the database's shard key is the entity hash core::shard_of uses", "[c
   CHECK(d.count("SELECT (shard_key % 8)::int FROM message_delivery_log WHERE id = "
                 + std::to_string(id))
         == shard_of(phone(1)));
+  // A WhatsApp user known by a BSUID only: the rows' recipient is the BSUID, and their shard is
+  // the shard of the user's entity key (the session's), whatever the business.
+  auto bsuid = d.row("US.1410018717833190");
+  for (uint32_t n : {8u, 256u, 1u << 31})
+    CHECK(d.count("SELECT (shard_key % " + std::to_string(n)
+                  + ")::int FROM message_delivery_log WHERE id = " + std::to_string(bsuid))
+          == static_cast<int>(core::shard_of(
+              core::whatsapp_user_key("1088451004357858", "US.1410018717833190"), n)));
+}
+
+TEST_CASE("an unanswered message of a user known by a BSUID only is replayed under the "
+          "session's key, on the shard of that key",
+          "[cluster]") {
+  outbox_db d;
+  const std::string business = "1088451004357858", user = "US.1410018717833190";
+  long long pid = 0;
+  *d.sql << "INSERT INTO profiles (phone_number, whatsapp_jid, whatsapp_user_id, has_whatsapp) "
+            "VALUES (NULL, :u, :u2, true) RETURNING id",
+      soci::use(user), soci::use(user), soci::into(pid);
+  *d.sql << "INSERT INTO profile_whatsapp_ids (business, user_id, profile_id) VALUES (:b, :u, :p)",
+      soci::use(business), soci::use(user), soci::use(pid);
+  long long id = 0;
+  *d.sql << "INSERT INTO message_delivery_log (profile_id, channel, provider, direction, "
+            "message_type, status, recipient, correlation_id, next_attempt_at) VALUES (:p, "
+            "'whatsapp', 'whatsapp_cloud', 'inbound', 'text', 'received', :u, 'corr', now() - "
+            "interval '1 second') RETURNING id",
+      soci::use(pid), soci::use(user), soci::into(id);
+  auto phone_row = d.row(phone(50), true); // a number: its key as it is
+  auto key = core::whatsapp_user_key(business, user);
+  auto now = std::chrono::system_clock::now();
+  std::set<std::string> keys;
+  // Only the owner of the session key's shard claims it (the row's shard is that shard).
+  auto other = d.tx([&](soci::session& sql) {
+    return claim_unanswered_inbound(sql, now, 60s, 200,
+                                    owned_shards{shards, {(shard_of(key) + 1) % 8}});
+  });
+  for (auto& r : other)
+    CHECK(r.id != id);
+  auto rows = d.tx([&](soci::session& sql) {
+    return claim_unanswered_inbound(sql, now, 60s, 200, owned_shards{shards, {shard_of(key)}});
+  });
+  for (auto& r : rows) {
+    if (r.id == id)
+      CHECK(r.recipient == key);
+    if (r.id == phone_row)
+      CHECK(r.recipient == phone(50));
+    keys.insert(r.recipient);
+  }
+  CHECK(keys.count(key) == 1);
 }
 
 TEST_CASE("the outbox claims of two nodes take only their own shards' rows", "[cluster]") {
@@ -152,9 +214,7 @@ TEST_CASE("a stale epoch's attempt and send record are refused; the owner's are 
   outbox_db d;
   auto to = phone(7);
   auto s = shard_of(to);
-  auto taken = d.store->take("node-a", shards, 1, 4000ms, s);
-  REQUIRE(taken.size() == 1);
-  shard_fence old_owner{"node-a", taken, shards};
+  auto old_owner = d.take_lease("node-a", s);
   auto id = d.row(to, false, "tok-a");
   attempt_claim claim{id, "tok-a", outbox::deliveries};
 
@@ -167,11 +227,9 @@ TEST_CASE("a stale epoch's attempt and send record are refused; the owner's are 
   CHECK(stale.empty());
 
   // The lease expires and node-b takes the shard (epoch bumped) while node-a's send is out.
-  *d.sql << "UPDATE shard_leases SET expires_at = now() - interval '1 second' WHERE shard = "
-                + std::to_string(s);
-  auto stolen = d.store->take("node-b", shards, 1, 4000ms, s);
-  REQUIRE(stolen.size() == 1);
-  REQUIRE(stolen[0].epoch == taken[0].epoch + 1);
+  d.expire(s);
+  auto new_owner = d.take_lease("node-b", s);
+  REQUIRE(new_owner.leases[0].epoch == old_owner.leases[0].epoch + 1);
 
   // node-a's record of the send, and a second attempt, are refused and name the shard.
   sent_record rec;
@@ -192,7 +250,6 @@ TEST_CASE("a stale epoch's attempt and send record are refused; the owner's are 
   CHECK(stale == std::vector<int32_t>{s});
 
   // The new owner's fence passes: its record is written.
-  shard_fence new_owner{"node-b", stolen, shards};
   stale.clear();
   CHECK(d.tx([&](soci::session& sql) {
            return record_sends(sql, d.policy, {&rec}, outbox_fence{&new_owner, &stale});
@@ -213,4 +270,80 @@ TEST_CASE("a stale epoch's attempt and send record are refused; the owner's are 
            return begin_attempts(sql, {&claim2}, 60s, outbox_fence{&new_owner, &stale});
          }).at(0));
   CHECK(stale.empty());
+}
+
+TEST_CASE("a failure-path write of a stale owner is fenced out by the row's shard lease; the "
+          "owner's and rows outside the fence pass",
+          "[cluster]") {
+  outbox_db d;
+  auto to = phone(9);
+  auto s = shard_of(to);
+  auto old_owner = d.take_lease("node-a", s);
+  auto id = d.row(to, false, "tok-a");
+  auto fenced = [&](int64_t row, outbox box, const shard_fence& f) {
+    return d.tx([&](soci::session& sql) { return row_fenced_out(sql, row, box, f); });
+  };
+
+  // The owner's retry or failure write may go on.
+  CHECK_FALSE(fenced(id, outbox::deliveries, old_owner).has_value());
+  // An empty fence (a single node, or nothing held) fences nothing.
+  CHECK_FALSE(fenced(id, outbox::deliveries, shard_fence{"node-a", {}, shards}).has_value());
+
+  // node-b takes the expired shard: node-a's write is fenced out and names the shard.
+  d.expire(s);
+  auto new_owner = d.take_lease("node-b", s);
+  auto stale = fenced(id, outbox::deliveries, old_owner);
+  REQUIRE(stale.has_value());
+  CHECK(*stale == s);
+  // node-a believing in a later epoch than the lease row's is stale too.
+  shard_fence wrong_epoch{"node-b", {{s, new_owner.leases[0].epoch + 1}}, shards};
+  CHECK(fenced(id, outbox::deliveries, wrong_epoch) == std::optional<int32_t>{s});
+  CHECK_FALSE(fenced(id, outbox::deliveries, new_owner).has_value());
+
+  // A row of a shard outside the fence is not fenced (a call summary accepted on a node that
+  // does not own the user: guarded as without a cluster), nor is a row that does not exist.
+  auto other = phone(10);
+  while (shard_of(other) == s)
+    other += "1";
+  auto id2 = d.row(other, false, "tok-c");
+  CHECK_FALSE(fenced(id2, outbox::deliveries, old_owner).has_value());
+  CHECK_FALSE(fenced(id2 + 1000, outbox::deliveries, old_owner).has_value());
+
+  // Notifications are fenced by their conversation's shard.
+  long long nid = 0;
+  *d.sql << "INSERT INTO provider_notifications (account_id, conversation_id, handoff_seq, "
+            "channel, recipient, body, status, correlation_id, next_attempt_at) VALUES "
+            "(7, 43, 1, 'sms', '+250788000999', 'hand-off', 'queued', 'corr', now()) RETURNING id",
+      soci::into(nid);
+  auto ns = shard_of("7:43");
+  if (ns != s) {
+    d.expire(ns);
+    old_owner.leases.push_back(d.take_lease("node-a", ns).leases[0]);
+    CHECK_FALSE(fenced(nid, outbox::notifications, old_owner).has_value());
+    d.expire(ns);
+    d.take_lease("node-b", ns);
+  }
+  CHECK(fenced(nid, outbox::notifications, old_owner) == std::optional<int32_t>{ns});
+
+  // The stale owner's attempt and send record of the notification are refused too.
+  std::vector<int32_t> stale_shards;
+  attempt_claim nclaim{nid, "tok-n", outbox::notifications};
+  CHECK_FALSE(
+      d.tx([&](soci::session& sql) {
+         return begin_attempts(sql, {&nclaim}, 60s, outbox_fence{&old_owner, &stale_shards});
+       }).at(0));
+  CHECK(stale_shards == std::vector<int32_t>{ns});
+  sent_record nrec;
+  nrec.id = nid;
+  nrec.box = outbox::notifications;
+  nrec.external_id = "tg-1";
+  stale_shards.clear();
+  CHECK_FALSE(
+      d.tx([&](soci::session& sql) {
+         return record_sends(sql, d.policy, {&nrec}, outbox_fence{&old_owner, &stale_shards});
+       }).at(0));
+  CHECK(stale_shards == std::vector<int32_t>{ns});
+  CHECK(d.count("SELECT count(*) FROM provider_notifications WHERE id = " + std::to_string(nid)
+                + " AND status = 'queued' AND attempts = 0")
+        == 1);
 }

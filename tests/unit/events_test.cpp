@@ -68,6 +68,11 @@ TEST_CASE("a WhatsApp user without a number is keyed by business and BSUID", "[e
   auto e = core::make_inbox_entry(m, 256);
   CHECK(e.entity == "wa:1088451004357858:IN.1410018717833190");
   CHECK(e.shard == core::shard_of(e.entity, 256));
+  // Sharded by the BSUID, the recipient of the user's delivery rows (whose shard_key hashes it).
+  CHECK(core::shard_of(e.entity, 256) == core::shard_of("IN.1410018717833190", 256));
+  CHECK(core::shard_of(e.entity, 1u << 31) == core::shard_of("IN.1410018717833190", 1u << 31));
+  CHECK(core::shard_of("wa:other-business:IN.1410018717833190", 1u << 31)
+        == core::shard_of(e.entity, 1u << 31));
   auto back = core::decode_inbound_message(e.payload);
   REQUIRE(back);
   CHECK(back->user_id == m.user_id);
