@@ -2,7 +2,7 @@
 #include <chrono>
 
 #include "actors/common.hpp"
-#include "core/bot.hpp"
+#include "core/bot/bot.hpp"
 #include "storage/db.hpp"
 
 namespace switchboard::actors {

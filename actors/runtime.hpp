@@ -8,8 +8,8 @@
 
 #include "actors/events.hpp"
 #include "config/settings.hpp"
+#include "core/bot/provider_config.hpp"
 #include "core/console.hpp"
-#include "core/provider_config.hpp"
 
 namespace switchboard::actors {
 

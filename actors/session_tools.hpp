@@ -10,8 +10,8 @@
 
 #include "actors/common.hpp"
 #include "core/crypto.hpp"
+#include "core/omni/tools.hpp"
 #include "core/phone.hpp"
-#include "core/tools.hpp"
 #include "storage/db.hpp"
 #include "storage/flows.hpp"
 

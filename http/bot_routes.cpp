@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "actors/runtime.hpp"
-#include "core/chatwoot.hpp"
+#include "core/bot/chatwoot.hpp"
 #include "core/form.hpp"
 #include "core/signatures.hpp"
 #include "http/edge.hpp"

@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "actors/metrics.hpp"
-#include "core/provider_config.hpp"
+#include "core/bot/provider_config.hpp"
 #include "core/rate_limit.hpp"
 
 namespace switchboard::http {

@@ -11,8 +11,8 @@
 #include "actors/runtime.hpp"
 #include "core/crypto.hpp"
 #include "core/json_fields.hpp"
+#include "core/omni/tools.hpp"
 #include "core/signatures.hpp"
-#include "core/tools.hpp"
 #include "http/edge.hpp"
 #include "http/openapi_ops.hpp"
 

@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/runtime.hpp"
-#include "core/provider_config.hpp"
+#include "core/bot/provider_config.hpp"
+#include "core/omni/tools.hpp"
 #include "core/signatures.hpp"
-#include "core/tools.hpp"
 #include "http/edge.hpp"
 #include "http/openapi_ops.hpp"
 

@@ -36,7 +36,7 @@ struct openapi_info {
 /// in the pattern, a route registered twice.
 nlohmann::json openapi_document(const route_table& routes, const openapi_info& info = {});
 
-/// OpenAPI operation of GET /api/v1/tools (the tool definitions of core/tools.hpp).
+/// OpenAPI operation of GET /api/v1/tools (the tool definitions of core/omni/tools.hpp).
 nlohmann::json tools_list_operation();
 
 /// OpenAPI operation of POST /api/v1/tools/{name}: the body is the tool's arguments, each tool's

@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <soci/soci.h>
 
-#include "core/chatwoot.hpp"
+#include "core/bot/chatwoot.hpp"
+#include "core/bot/handoff.hpp"
 #include "core/crypto.hpp"
-#include "core/handoff.hpp"
 #include "storage/db.hpp"
 
 namespace switchboard::storage {

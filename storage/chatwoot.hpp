@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/bot.hpp"
+#include "core/bot/bot.hpp"
 #include "core/events.hpp"
 #include "storage/omnichannel.hpp"
 

@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/events.hpp"
-#include "core/format.hpp"
-#include "core/outbound.hpp"
-#include "core/session.hpp"
+#include "core/omni/format.hpp"
+#include "core/omni/outbound.hpp"
+#include "core/omni/session.hpp"
 #include "storage/cluster.hpp"
 #include "storage/omnichannel.hpp"
 

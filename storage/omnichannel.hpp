@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/delivery.hpp"
-#include "core/session.hpp"
+#include "core/omni/session.hpp"
 
 namespace soci {
 class session;

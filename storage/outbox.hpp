@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/events.hpp"
-#include "core/outbound.hpp"
+#include "core/omni/outbound.hpp"
 #include "storage/cluster.hpp"
 #include "storage/omnichannel.hpp"
 

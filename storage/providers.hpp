@@ -8,7 +8,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "core/provider_config.hpp"
+#include "core/bot/provider_config.hpp"
 #include "storage/omnichannel.hpp"
 
 namespace soci {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/session.hpp"
+#include "core/omni/session.hpp"
 #include "storage/omnichannel.hpp"
 
 namespace soci {

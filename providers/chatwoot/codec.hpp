@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/chatwoot.hpp"
+#include "core/bot/chatwoot.hpp"
 #include "providers/common.hpp"
 
 namespace switchboard::providers {

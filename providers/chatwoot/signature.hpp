@@ -1,7 +1,7 @@
 #pragma once
 
 // providers/chatwoot/: Chatwoot's webhook signature. Chatwoot is not a channel (the conversation
-// actor posts to it), and its wire codec is still core/chatwoot.hpp, which the bot rules share.
+// actor posts to it), and its wire codec is still core/bot/chatwoot.hpp, which the bot rules share.
 
 // Chatwoot's webhook signature (X-Chatwoot-Signature over X-Chatwoot-Timestamp and the body).
 

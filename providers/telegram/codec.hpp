@@ -11,7 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "core/format.hpp"
+#include "core/omni/format.hpp"
 #include "providers/common.hpp"
 
 namespace switchboard::providers {

@@ -21,7 +21,7 @@
 #include <soci/soci.h>
 
 #include "config/settings.hpp"
-#include "core/tools.hpp"
+#include "core/omni/tools.hpp"
 #include "providers/chatwoot/signature.hpp"
 #include "providers/mtn/signature.hpp"
 #include "providers/whatsapp/signature.hpp"

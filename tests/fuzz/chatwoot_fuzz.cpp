@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/chatwoot.hpp"
+#include "core/bot/chatwoot.hpp"
 #include "core/json_fields.hpp"
 #include "core/text/utf8.hpp"
 #include "providers/chatwoot/codec.hpp"

@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/format.hpp"
 #include "core/json_fields.hpp"
+#include "core/omni/format.hpp"
 #include "core/text/utf8.hpp"
 #include "providers/telegram/codec.hpp"
 #include "tests/fuzz/fuzz.hpp"

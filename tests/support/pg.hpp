@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "core/outbound.hpp"
-#include "core/session.hpp"
+#include "core/omni/outbound.hpp"
+#include "core/omni/session.hpp"
 #include "storage/omnichannel.hpp"
 
 namespace soci {

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/bot.hpp"
+#include "core/bot/bot.hpp"
 #include "core/text/text.hpp"
 #include "providers/chatwoot/codec.hpp"
 #include "providers/openai/codec.hpp"

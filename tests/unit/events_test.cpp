@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include "core/events.hpp"
-#include "core/format.hpp"
-#include "core/outbound.hpp"
+#include "core/omni/format.hpp"
+#include "core/omni/outbound.hpp"
 #include "core/text/sms.hpp"
 #include "core/text/utf8.hpp"
 

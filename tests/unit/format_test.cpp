@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "core/format.hpp"
+#include "core/omni/format.hpp"
 #include "core/text/sms.hpp"
 
 using namespace switchboard::core;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "core/handoff.hpp"
+#include "core/bot/handoff.hpp"
 #include "core/text/sms.hpp"
 
 using namespace switchboard::core;

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/tools.hpp"
+#include "core/omni/tools.hpp"
 #include "http/mcp.hpp"
 
 using namespace switchboard;

@@ -8,7 +8,7 @@
 #include "actors/metrics.hpp"
 #include "actors/runtime.hpp"
 #include "core/log.hpp"
-#include "core/tools.hpp"
+#include "core/omni/tools.hpp"
 #include "http/app.hpp"
 #include "http/provider_api.hpp"
 #include "tests/support/fixtures.hpp"

@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/bot/provider_config.hpp"
 #include "core/crypto.hpp"
-#include "core/provider_config.hpp"
 
 using namespace switchboard::core;
 using nlohmann::json;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "core/responder.hpp"
+#include "core/omni/responder.hpp"
 
 using namespace switchboard::core;
 

@@ -6,7 +6,7 @@
 #include <set>
 #include <thread>
 
-#include "core/chatwoot.hpp"
+#include "core/bot/chatwoot.hpp"
 #include "core/text/search.hpp"
 #include "core/text/text.hpp"
 #include "providers/chatwoot/codec.hpp"

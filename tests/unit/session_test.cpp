@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "core/session.hpp"
+#include "core/omni/session.hpp"
 
 using namespace switchboard::core;
 using namespace std::chrono_literals;

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/tools.hpp"
+#include "core/omni/tools.hpp"
 
 using namespace switchboard::core;
 using json = nlohmann::json;

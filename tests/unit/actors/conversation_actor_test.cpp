@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/bot.hpp"
+#include "core/bot/bot.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/unit/actors/fakes.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/chatwoot.hpp"
+#include "core/bot/chatwoot.hpp"
 #include "core/crypto.hpp"
 #include "providers/chatwoot/codec.hpp"
 #include "tests/support/fixtures.hpp"
@@ -220,7 +220,7 @@ TEST_CASE("private notes arrive as message_created with private true", "[chatwoo
   CHECK_FALSE(should_bot_answer(parse_ok(k)));
 }
 
-TEST_CASE("should_bot_answer needs every condition", "[chatwoot]") {
+TEST_CASE("what should_bot_answer reads is parsed from each webhook shape", "[chatwoot]") {
   CHECK(should_bot_answer(parse_ok(incoming())));
   SECTION("not pending: a human has the conversation") {
     for (auto status : {"open", "resolved", "snoozed"}) {
@@ -575,52 +575,6 @@ TEST_CASE("the dedupe key is the event and the message id, never the delivery he
   // Events without a message: the body's digest.
   auto status = json::parse(status_changed_null);
   CHECK(chatwoot_dedupe_key(parse_ok(status), status.dump()) == to_hex(sha256(status.dump())));
-}
-
-TEST_CASE("hand-off rule: changed_attributes' previous status first, else the stored one",
-          "[chatwoot]") {
-  using seen = std::optional<chatwoot_seen>;
-  const seen none;
-  const seen pending = chatwoot_seen{"pending", false};
-  const seen open = chatwoot_seen{"open", true};
-  const seen resolved = chatwoot_seen{"resolved", false};
-  const seen handed_back = chatwoot_seen{"open", true};
-
-  SECTION("first event stored for the conversation") {
-    // pending -> open in changed_attributes (the earlier webhooks were lost): a hand-off.
-    auto t = chatwoot_status_transition(none, "open", "pending");
-    CHECK(t.became_open);
-    CHECK(t.status == "open");
-    CHECK(chatwoot_status_transition(none, "open", "resolved").became_open);
-    CHECK(chatwoot_status_transition(none, "open", "snoozed").became_open);
-    // No previous status, an unknown one, or open -> open: none is invented.
-    CHECK_FALSE(chatwoot_status_transition(none, "open", "").became_open);
-    CHECK_FALSE(chatwoot_status_transition(none, "open", "archived").became_open);
-    CHECK_FALSE(chatwoot_status_transition(none, "open", "open").became_open);
-    CHECK_FALSE(chatwoot_status_transition(none, "pending", "open").became_open);
-    CHECK_FALSE(chatwoot_status_transition(none, "pending", "open").resumed);
-    CHECK(chatwoot_status_transition(none, "", "").status == "pending");
-  }
-  SECTION("a stored conversation") {
-    // changed_attributes null: the stored status is the previous one.
-    CHECK(chatwoot_status_transition(pending, "open", "").became_open);
-    CHECK(chatwoot_status_transition(resolved, "open", "").became_open);
-    CHECK(chatwoot_status_transition(pending, "open", "pending").became_open);
-    // changed_attributes wins over the stored status when it has one.
-    CHECK_FALSE(chatwoot_status_transition(pending, "open", "open").became_open);
-    // Stored open: Chatwoot echoing our own toggle, or the same change in conversation_updated.
-    CHECK_FALSE(chatwoot_status_transition(open, "open", "pending").became_open);
-    CHECK_FALSE(chatwoot_status_transition(open, "open", "").became_open);
-    // Back to pending after a hand-off: the bot answers again.
-    auto back = chatwoot_status_transition(handed_back, "pending", "open");
-    CHECK(back.resumed);
-    CHECK(back.status == "pending");
-    CHECK_FALSE(chatwoot_status_transition(pending, "pending", "").resumed);
-    // A status the rule does not know changes nothing.
-    auto odd = chatwoot_status_transition(resolved, "archived", "resolved");
-    CHECK(odd.status == "resolved");
-    CHECK_FALSE(odd.became_open);
-  }
 }
 
 TEST_CASE("the id of a posted Chatwoot message", "[chatwoot]") {

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/llm.hpp"
-#include "core/tools.hpp"
+#include "core/omni/tools.hpp"
 #include "providers/openai/codec.hpp"
 #include "tests/support/fixtures.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/format.hpp"
+#include "core/omni/format.hpp"
 #include "providers/telegram/codec.hpp"
 #include "tests/support/fixtures.hpp"
 

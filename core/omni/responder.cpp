@@ -1,6 +1,6 @@
-#include "core/responder.hpp"
+#include "core/omni/responder.hpp"
 
-#include "core/format.hpp"
+#include "core/omni/format.hpp"
 
 namespace switchboard::core {
 

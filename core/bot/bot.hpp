@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/chatwoot.hpp"
+#include "core/bot/chatwoot.hpp"
 #include "core/error.hpp"
 #include "core/llm.hpp"
 #include "core/text/search.hpp"

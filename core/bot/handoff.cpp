@@ -1,6 +1,6 @@
-#include "core/handoff.hpp"
+#include "core/bot/handoff.hpp"
 
-#include "core/format.hpp"
+#include "core/omni/format.hpp"
 #include "core/text/sms.hpp"
 
 namespace switchboard::core {

@@ -1,4 +1,4 @@
-#include "core/chatwoot.hpp"
+#include "core/bot/chatwoot.hpp"
 
 namespace switchboard::core {
 

@@ -1,4 +1,4 @@
-#include "core/session.hpp"
+#include "core/omni/session.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "core/provider_config.hpp"
+#include "core/bot/provider_config.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
+#include "core/omni/tools.hpp"
 #include "core/text/text.hpp"
-#include "core/tools.hpp"
 
 namespace switchboard::core {
 

@@ -1,6 +1,6 @@
-#include "core/outbound.hpp"
+#include "core/omni/outbound.hpp"
 
-#include "core/format.hpp"
+#include "core/omni/format.hpp"
 
 namespace switchboard::core {
 

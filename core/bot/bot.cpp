@@ -1,4 +1,4 @@
-#include "core/bot.hpp"
+#include "core/bot/bot.hpp"
 #include "core/json_fields.hpp"
 
 #include <algorithm>

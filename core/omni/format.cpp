@@ -1,4 +1,4 @@
-#include "core/format.hpp"
+#include "core/omni/format.hpp"
 
 #include <algorithm>
 #include <cctype>

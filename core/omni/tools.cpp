@@ -1,4 +1,4 @@
-#include "core/tools.hpp"
+#include "core/omni/tools.hpp"
 
 #include <cmath>
 #include <functional>
