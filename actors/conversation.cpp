@@ -463,15 +463,15 @@ void on_taken(conv_ptr self, chatwoot_taken& t) {
   release(self);
 }
 
-void on_provider_reply(conv_ptr self, provider_reply r, edge_callback cb) {
+void on_provider_reply(conv_ptr self, provider_reply r, caf::typed_response_promise<bool> rp) {
   // The provider answers as an agent: an outgoing, public message.
   post(self,
        chatwoot_call(self, "/messages", providers::chatwoot_message_body(r.text), r.correlation_id),
-       [self, cb, r](bool ok) {
+       [self, rp, r](bool ok) mutable {
          self->state.svc->stats->count("provider_replies", ok ? "posted" : "failed");
          log_conv(self, ok ? "provider reply posted" : "provider reply not posted",
                   r.correlation_id);
-         cb(json_reply(ok ? 200 : 502, {{"posted", ok}}));
+         rp.deliver(ok);
          finish(self);
        });
 }
@@ -497,9 +497,11 @@ conversation_actor::behavior_type conversation_fn(conv_ptr self, std::string key
           start_take(self);
       },
       [=](accepted_atom, chatwoot_taken_ptr& t) { on_taken(self, *t); },
-      [=](provider_reply& r, edge_callback& cb) {
+      [=](provider_reply& r) -> caf::typed_response_promise<bool> {
         from_router(self);
-        enqueue(self, [=] { on_provider_reply(self, r, cb); });
+        auto rp = self->make_response_promise<bool>();
+        enqueue(self, [=] { on_provider_reply(self, r, rp); });
+        return rp;
       },
       [=](stop_atom) { stop_when_idle(self); },
       [=](resume_atom, deferred_step& step) { step(); },
@@ -531,9 +533,8 @@ conversation_router_actor::behavior_type router_fn(router_ptr self, services_ptr
           self->send(entity(self, key), wake_atom::value);
       },
       [=](lost_atom, const std::vector<int32_t>& shards) { stop_lost(self, shards); },
-      [=](provider_reply& r, edge_callback& cb) {
-        self->send(entity(self, key_of(r.account_id, r.conversation_id)), std::move(r),
-                   std::move(cb));
+      [=](provider_reply& r) {
+        return self->delegate(entity(self, key_of(r.account_id, r.conversation_id)), std::move(r));
       },
       [=](idle_atom, const std::string& key, uint32_t seen) { mark_idle(self, key, seen); },
       [=](sweep_atom) { sweep_idle(self); },

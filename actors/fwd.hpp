@@ -260,17 +260,17 @@ using chatwoot_taken_ptr = std::shared_ptr<chatwoot_taken>;
 
 /// A conversation actor: one per (Chatwoot account, conversation). Takes its pending inbox
 /// events when woken; answers from the Help Center, escalates to a human, notifies the
-/// provider, posts the provider's replies.
+/// provider, posts the provider's replies (answering whether Chatwoot took the post).
 using conversation_actor
     = caf::typed_actor<caf::reacts_to<wake_atom>, caf::reacts_to<accepted_atom, chatwoot_taken_ptr>,
-                       caf::reacts_to<provider_reply, edge_callback>, caf::reacts_to<stop_atom>,
+                       caf::replies_to<provider_reply>::with<bool>, caf::reacts_to<stop_atom>,
                        caf::reacts_to<retry_atom, deferred_step>,
                        caf::reacts_to<resume_atom, deferred_step>>;
 
 /// Routes to conversation actors ("account:conversation"), passivating idle ones; in a cluster,
 /// for owned shards only (as the session router).
 using conversation_router_actor = caf::typed_actor<
-    caf::reacts_to<wake_atom, std::string>, caf::reacts_to<provider_reply, edge_callback>,
+    caf::reacts_to<wake_atom, std::string>, caf::replies_to<provider_reply>::with<bool>,
     caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
     caf::reacts_to<lost_atom, std::vector<int32_t>>, caf::replies_to<count_atom>::with<uint64_t>>;
 
@@ -294,9 +294,9 @@ using telegram_taken_ptr = std::shared_ptr<telegram_taken>;
 
 /// The Telegram side of the provider bridge: takes pending updates of a chat when woken and
 /// handles /start, replies to notifications, explanations.
-using telegram_bridge_actor = caf::typed_actor<
-    caf::reacts_to<wake_atom, std::string>, caf::reacts_to<accepted_atom, telegram_taken_ptr>,
-    caf::reacts_to<retry_atom, deferred_step>, caf::reacts_to<resume_atom, deferred_step>>;
+using telegram_bridge_actor = caf::typed_actor<caf::reacts_to<wake_atom, std::string>,
+                                               caf::reacts_to<accepted_atom, telegram_taken_ptr>,
+                                               caf::reacts_to<resume_atom, deferred_step>>;
 
 } // namespace switchboard::actors
 

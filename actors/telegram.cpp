@@ -125,18 +125,15 @@ void on_update(bridge_ptr self, const core::telegram_inbound& ev, const telegram
     r.correlation_id = ev.correlation_id;
     auto chat = ev.chat_id;
     auto msg = ev.message_id;
-    auto me = caf::actor_cast<telegram_bridge_actor>(self);
-    self->send(self->state.conversations, std::move(r),
-               edge_callback{[me, self, chat, msg](edge_reply posted) {
-                 // Runs on the conversation actor's thread: hand the answer back.
-                 caf::anon_send(me, retry_atom::value,
-                                deferred_step{[self, chat, msg, ok = posted.status == 200] {
-                                  say(self, chat, msg,
-                                      ok ? "✓ Sent to the customer."
-                                         : "✗ Your reply could not be posted; please answer in "
-                                           "Chatwoot.");
-                                }});
-               }});
+    auto answer = [self, chat, msg](bool ok) {
+      say(self, chat, msg,
+          ok ? "✓ Sent to the customer."
+             : "✗ Your reply could not be posted; please answer in Chatwoot.");
+    };
+    // No timeout: the post is retried up to its horizon, and a conversation actor that stops
+    // without answering breaks the promise (the error branch).
+    self->request(self->state.conversations, caf::infinite, std::move(r))
+        .then(answer, [answer](caf::error&) { answer(false); });
     return;
   }
   }
@@ -166,7 +163,6 @@ telegram_bridge_actor::behavior_type bridge_fn(bridge_ptr self, services_ptr svc
         for (auto& [ev, action] : t->updates)
           on_update(self, ev, action);
       },
-      [=](retry_atom, deferred_step& step) { step(); },
       [=](resume_atom, deferred_step& step) { step(); },
   };
 }

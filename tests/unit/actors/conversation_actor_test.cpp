@@ -270,3 +270,55 @@ TEST_CASE("conversation: asking for a human never waits for the reply bucket", "
   CHECK(f.llm.total == 1);
   CHECK(f.patient.total == 3);
 }
+
+TEST_CASE("conversation: a provider's reply is posted as an agent and the asker told whether "
+          "Chatwoot took it",
+          "[actors]") {
+  conversation_fixture f;
+  std::vector<std::string> outcomes;
+  auto ask = [&](const std::string& text) {
+    provider_reply r;
+    r.account_id = 1;
+    r.conversation_id = 42;
+    r.text = text;
+    r.chat_id = 77;
+    r.message_id = 5;
+    r.correlation_id = "tg-1";
+    f.sys->spawn([&outcomes, r, router = f.router](caf::event_based_actor* self) {
+      self->request(router, caf::infinite, r)
+          .then([&outcomes](bool ok) { outcomes.push_back(ok ? "posted" : "refused"); },
+                [&outcomes](caf::error&) { outcomes.push_back("error"); });
+    });
+    f.run();
+  };
+
+  // Through the router to the conversation: one outgoing, public message with the text.
+  ask("Your refund is on its way.");
+  CHECK(outcomes.empty()); // not before Chatwoot answered
+  auto c = f.patient.take();
+  REQUIRE(c);
+  CHECK(c->call.url == "http://chatwoot.test/api/v1/accounts/1/conversations/42/messages");
+  auto body = nlohmann::json::parse(c->call.body);
+  CHECK(body.at("content") == "Your refund is on its way.");
+  CHECK(body.at("message_type") == "outgoing");
+  CHECK(body.at("private") == false);
+  c->deliver(http_reply{200, {}, R"({"id": 10})", 1000});
+  f.run();
+  CHECK(outcomes == std::vector<std::string>{"posted"});
+
+  // Chatwoot refuses the post: the asker hears so (the bridge tells the provider).
+  ask("Second try.");
+  c = f.patient.take();
+  REQUIRE(c);
+  c->deliver(http_reply{404, {}, R"({"error": "not found"})", 1000});
+  f.run();
+  CHECK(outcomes == std::vector<std::string>{"posted", "refused"});
+
+  // Unreachable after its retries: refused too, not silence.
+  ask("Third try.");
+  c = f.patient.take();
+  REQUIRE(c);
+  c->deliver(caf::make_error(core::sb_error::provider_transient, "connection refused"));
+  f.run();
+  CHECK(outcomes == std::vector<std::string>{"posted", "refused", "refused"});
+}
