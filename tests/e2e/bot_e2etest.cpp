@@ -228,8 +228,11 @@ TEST_CASE("asking for a human hands off: status open, private note, Telegram not
   CHECK(posted["content"] == "Hi Aline, I am on it.");
   CHECK(posted["message_type"] == "outgoing");
   CHECK(posted["private"] == false);
-  // The provider gets a confirmation.
+  // The provider gets a confirmation, in the chat it wrote from.
   REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 2; }));
+  auto confirmation = telegram_sends(s)[1]["json"];
+  CHECK(confirmation["text"].get<std::string>().find("Sent to the customer") != std::string::npos);
+  CHECK(confirmation["chat_id"] == provider_chat);
   // Recorded: the escalated question and its reason, and the provider's reply.
   CHECK(test::count(s, "SELECT count(*) FROM bot_answers WHERE conversation_id = 102 AND "
                        "escalated AND reason = 'asked_for_human' AND posted_id IS NULL AND "
