@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "actors/common.hpp"
+#include "providers/chatwoot/client.hpp"
 #include "providers/chatwoot/codec.hpp"
 
 namespace switchboard::actors {
@@ -45,13 +46,7 @@ void build_index(caf::event_based_actor* self, std::string key,
 void fetch_page(articles_ptr self, std::string key, int64_t account, std::string slug, int64_t page,
                 std::shared_ptr<std::vector<core::help_article>> acc) {
   auto& cfg = self->state.svc->cfg.chatwoot;
-  http_call call;
-  call.service = "chatwoot";
-  call.method = "GET";
-  call.url = cfg.base_url + "/api/v1/accounts/" + std::to_string(account) + "/portals/" + slug
-             + "/articles?status=published&page=" + std::to_string(page);
-  // Listing portal articles needs a user's token: Chatwoot refuses agent-bot tokens here.
-  call.headers = {{"api_access_token", cfg.help_center_token()}};
+  auto call = providers::chatwoot_articles_call(cfg, account, slug, page);
   auto fail = [self, key](caf::error e) {
     self->send(self, done_atom::value, key, article_set_ptr{}, std::move(e));
   };

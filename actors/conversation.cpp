@@ -8,6 +8,7 @@
 #include "core/bot/chatwoot.hpp"
 #include "core/crypto.hpp"
 #include "core/rate_limit.hpp"
+#include "providers/chatwoot/client.hpp"
 #include "providers/chatwoot/codec.hpp"
 #include "providers/openai/codec.hpp"
 #include "storage/chatwoot.hpp"
@@ -86,16 +87,9 @@ core::bot_settings bot_settings_of(const services& svc) {
 /// A Chatwoot application API call for this conversation.
 http_call chatwoot_call(conv_ptr self, const std::string& suffix, std::string body,
                         const std::string& correlation_id) {
-  auto& cfg = self->state.svc->cfg.chatwoot;
-  http_call call;
-  call.service = "chatwoot";
-  call.url = cfg.base_url + "/api/v1/accounts/" + std::to_string(self->state.account_id)
-             + "/conversations/" + std::to_string(self->state.conversation_id) + suffix;
-  // Messages and toggle_status are on Chatwoot's allow-list for agent-bot tokens.
-  call.headers = {{"api_access_token", cfg.bot_token}, {"Content-Type", "application/json"}};
-  call.body = std::move(body);
-  call.correlation_id = correlation_id;
-  return call;
+  return providers::chatwoot_conversation_call(self->state.svc->cfg.chatwoot,
+                                               self->state.account_id, self->state.conversation_id,
+                                               suffix, std::move(body), correlation_id);
 }
 
 /// Posts to Chatwoot (retried on transient failures); `then(ok, answer body)` runs after.

@@ -1,6 +1,7 @@
 #include <deque>
 
 #include "actors/common.hpp"
+#include "providers/openai/client.hpp"
 #include "providers/openai/codec.hpp"
 
 namespace switchboard::actors {
@@ -38,13 +39,7 @@ void next(llm_ptr self) {
 void start(llm_ptr self, llm_call c, caf::typed_response_promise<std::string> rp) {
   auto& cfg = self->state.svc->cfg.llm;
   ++self->state.in_flight;
-  http_call call;
-  call.service = "llm";
-  call.url = cfg.base_url + "/v1/chat/completions";
-  call.headers = {{"Authorization", "Bearer " + cfg.api_key}, {"Content-Type", "application/json"}};
-  call.body = std::move(c.body);
-  call.timeout_ms = cfg.timeout.count();
-  call.correlation_id = c.correlation_id;
+  auto call = providers::llm_completion_call(cfg, std::move(c.body), c.correlation_id);
   self->request(self->state.svc->http, cfg.timeout + std::chrono::seconds{1}, std::move(call))
       .then(
           [self, rp](http_reply& r) mutable {

@@ -2,6 +2,7 @@
 
 #include "actors/common.hpp"
 #include "providers/telegram/codec.hpp"
+#include "providers/telegram/send.hpp"
 #include "storage/chatwoot.hpp"
 #include "storage/inbox.hpp"
 
@@ -82,12 +83,8 @@ void say(bridge_ptr self, int64_t chat_id, int64_t reply_to, const std::string& 
   auto body = providers::telegram_send_message_body(chat_id, text, reply_to);
   if (!body)
     return;
-  http_call call;
-  call.service = "telegram";
-  call.url = cfg.base_url + "/bot" + cfg.bot_token + "/sendMessage";
-  call.headers = {{"Content-Type", "application/json"}};
-  call.body = std::move(*body);
-  self->request(self->state.svc->patient, std::chrono::minutes{10}, std::move(call))
+  self->request(self->state.svc->patient, std::chrono::minutes{10},
+                providers::telegram_send_message_call(cfg, std::move(*body)))
       .then([](http_reply&) {},
             [](caf::error& e) {
               core::log(core::log_level::warn, "Telegram answer not sent",

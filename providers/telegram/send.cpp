@@ -4,6 +4,15 @@
 
 namespace switchboard::providers {
 
+core::http_call telegram_send_message_call(const config::telegram_settings& cfg, std::string body) {
+  core::http_call call;
+  call.service = "telegram";
+  call.url = cfg.base_url + "/bot" + cfg.bot_token + "/sendMessage";
+  call.headers = {{"Content-Type", "application/json"}};
+  call.body = std::move(body);
+  return call;
+}
+
 namespace {
 
 class telegram_provider final : public provider {
@@ -12,11 +21,6 @@ public:
       : provider("telegram"), cfg_(std::move(cfg)) {}
 
   expected<outbound_call> build_send(const send_request& s) const override {
-    core::http_call call;
-    call.service = service();
-    call.correlation_id = s.correlation_id;
-    call.url = cfg_.base_url + "/bot" + cfg_.bot_token + "/sendMessage";
-    call.headers = {{"Content-Type", "application/json"}};
     int64_t chat = 0;
     try {
       chat = std::stoll(s.recipient);
@@ -26,7 +30,9 @@ public:
     auto body = telegram_send_message_body(chat, s.body);
     if (!body)
       return body.error();
-    call.body = std::move(*body);
+    auto call = telegram_send_message_call(cfg_, std::move(*body));
+    call.service = service();
+    call.correlation_id = s.correlation_id;
     return outbound_call{std::move(call)};
   }
 

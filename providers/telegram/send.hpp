@@ -13,6 +13,10 @@
 
 namespace switchboard::providers {
 
+/// A sendMessage call with a body from telegram_send_message_body (the provider's sends and the
+/// bridge's answers in a provider's chat).
+core::http_call telegram_send_message_call(const config::telegram_settings& cfg, std::string body);
+
 /// The Telegram provider over `cfg.telegram`.
 std::shared_ptr<provider> make_telegram(const config::settings& cfg);
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "providers/provider.hpp"
+#include "providers/telegram/send.hpp"
 #include "tests/support/fixtures.hpp"
 
 using namespace switchboard;
@@ -45,6 +46,7 @@ TEST_CASE("Telegram provider: sendMessage to the provider's chat", "[providers][
   const auto& http = std::get<core::http_call>(*call);
   CHECK(http.service == "telegram");
   CHECK(http.url == "https://tg.example/bot123:ABC/sendMessage");
+  CHECK(http.correlation_id == "corr-1");
   auto body = json::parse(http.body);
   CHECK(body["chat_id"] == sample["chat_id"]);
   CHECK(body["text"] == sample["text"]);
@@ -74,4 +76,17 @@ TEST_CASE("Telegram provider: the sent message's id, throttling and refusals",
   CHECK(core::code_of(blocked.error()) == core::sb_error::provider_rejected);
   CHECK(p->health_of(reply(403, doc["error_bot_blocked_with_error_code"]))
         == core::call_outcome::success);
+}
+
+TEST_CASE("the bridge's sendMessage call is the provider's", "[providers][telegram]") {
+  config::telegram_settings cfg;
+  cfg.base_url = "https://tg.example";
+  cfg.bot_token = "123:ABC";
+  auto c = telegram_send_message_call(cfg, R"({"chat_id":7,"text":"hi"})");
+  CHECK(c.service == "telegram");
+  CHECK(c.method == "POST");
+  CHECK(c.url == "https://tg.example/bot123:ABC/sendMessage");
+  CHECK(c.headers
+        == std::vector<std::pair<std::string, std::string>>{{"Content-Type", "application/json"}});
+  CHECK(c.body == R"({"chat_id":7,"text":"hi"})");
 }
