@@ -575,7 +575,6 @@ channel_actor::behavior_type channel_fn(channel_ptr self, std::shared_ptr<servic
         drain(self);
       },
       [=](retry_atom, outbound_send& s) { attempt(self, std::move(s)); },
-      [=](token_atom) { fetch_credential(self); },
       [=](resume_atom, deferred_step& step) { step(); },
   };
 }

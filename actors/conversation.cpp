@@ -532,7 +532,6 @@ conversation_router_actor::behavior_type router_fn(router_ptr self, services_ptr
       },
       [=](idle_atom, const std::string& key, uint32_t seen) { mark_idle(self, key, seen); },
       [=](sweep_atom) { sweep_idle(self); },
-      [=](count_atom) { return static_cast<uint64_t>(self->state.entities.size()); },
   };
 }
 

@@ -41,13 +41,11 @@ CAF_ADD_ATOM(switchboard, switchboard::actors, reconnect_atom, "reconnect")
 CAF_ADD_ATOM(switchboard, switchboard::actors, idle_atom, "idle")
 CAF_ADD_ATOM(switchboard, switchboard::actors, stop_atom, "stop")
 CAF_ADD_ATOM(switchboard, switchboard::actors, tick_atom, "tick")
-CAF_ADD_ATOM(switchboard, switchboard::actors, count_atom, "count")
 CAF_ADD_ATOM(switchboard, switchboard::actors, timeout_atom, "timeout")
 CAF_ADD_ATOM(switchboard, switchboard::actors, replay_atom, "replay")
 CAF_ADD_ATOM(switchboard, switchboard::actors, retry_atom, "retry")
 CAF_ADD_ATOM(switchboard, switchboard::actors, sweep_atom, "sweep")
 CAF_ADD_ATOM(switchboard, switchboard::actors, outbox_atom, "outbox")
-CAF_ADD_ATOM(switchboard, switchboard::actors, token_atom, "token")
 CAF_ADD_ATOM(switchboard, switchboard::actors, get_atom, "get")
 CAF_ADD_ATOM(switchboard, switchboard::actors, wake_atom, "wake")
 CAF_ADD_ATOM(switchboard, switchboard::actors, accepted_atom, "accepted")
@@ -185,18 +183,18 @@ using session_actor
 /// it they are idle once they stayed idle long enough (one sweep timer for all of them).
 /// In a cluster it spawns actors only for shards this node owns, and (lost_atom, shards) stops
 /// the actors of shards it no longer owns.
-using session_router_actor = caf::typed_actor<
-    caf::reacts_to<wake_atom, std::string>, caf::reacts_to<tool_request, edge_callback>,
-    caf::reacts_to<replay_atom, std::string, int64_t, std::string>,
-    caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
-    caf::reacts_to<lost_atom, std::vector<int32_t>>, caf::replies_to<count_atom>::with<uint64_t>>;
+using session_router_actor
+    = caf::typed_actor<caf::reacts_to<wake_atom, std::string>,
+                       caf::reacts_to<tool_request, edge_callback>,
+                       caf::reacts_to<replay_atom, std::string, int64_t, std::string>,
+                       caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
+                       caf::reacts_to<lost_atom, std::vector<int32_t>>>;
 
 /// A channel adapter (WhatsApp Cloud API, MTN SMS v3 or Twilio): attempts sends with retries and
 /// records every outcome in the delivery log.
 using channel_actor
     = caf::typed_actor<caf::reacts_to<outbound_send>, caf::reacts_to<retry_atom, outbound_send>,
-                       caf::reacts_to<resume_atom, deferred_step>, caf::reacts_to<tick_atom>,
-                       caf::reacts_to<token_atom>>;
+                       caf::reacts_to<resume_atom, deferred_step>, caf::reacts_to<tick_atom>>;
 
 /// Periodic durable work: closing expired sessions, re-claiming stalled sends and replies,
 /// waking the entities whose pending inbox rows lost their wake-up, purging old inbox rows.
@@ -269,10 +267,11 @@ using conversation_actor
 
 /// Routes to conversation actors ("account:conversation"), passivating idle ones; in a cluster,
 /// for owned shards only (as the session router).
-using conversation_router_actor = caf::typed_actor<
-    caf::reacts_to<wake_atom, std::string>, caf::replies_to<provider_reply>::with<bool>,
-    caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
-    caf::reacts_to<lost_atom, std::vector<int32_t>>, caf::replies_to<count_atom>::with<uint64_t>>;
+using conversation_router_actor
+    = caf::typed_actor<caf::reacts_to<wake_atom, std::string>,
+                       caf::replies_to<provider_reply>::with<bool>,
+                       caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
+                       caf::reacts_to<lost_atom, std::vector<int32_t>>>;
 
 /// A portal's published articles and their search index, shared read-only.
 struct article_set;

@@ -711,7 +711,6 @@ session_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc)
       [=](lost_atom, const std::vector<int32_t>& shards) { stop_lost(self, shards); },
       [=](idle_atom, const std::string& phone, uint32_t seen) { mark_idle(self, phone, seen); },
       [=](sweep_atom) { sweep_idle(self); },
-      [=](count_atom) { return static_cast<uint64_t>(self->state.entities.size()); },
   };
 }
 

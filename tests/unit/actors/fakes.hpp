@@ -196,7 +196,6 @@ inline actors::channel_actor::behavior_type fake_channel(actors::channel_actor::
       [=](retry_atom, outbound_send& x) { s->sends.push_back(std::move(x)); },
       [=](resume_atom, deferred_step& step) { step(); },
       [=](tick_atom) {},
-      [=](token_atom) {},
   };
 }
 
