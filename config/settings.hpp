@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bot/phrases.hpp"
 #include "core/error.hpp"
 
 namespace switchboard::config {
@@ -261,9 +262,7 @@ struct chatwoot_settings {
   double confidence_threshold = 0.55;
   double min_score = 0.5;
   std::size_t top_articles = 3;
-  std::vector<std::string> handoff_phrases
-      = {"human",          "agent",       "person",  "operator",
-         "representative", "real person", "someone", "speak to"};
+  std::vector<std::string> handoff_phrases = core::default_handoff_phrases();
   std::size_t handoff_sms_max_segments = 2; ///< segments a hand-off notification by SMS may use
   /// Bot answers (LLM calls and their replies) per conversation: a token bucket of reply_burst
   /// answers refilled at reply_rate_per_min; questions beyond wait and get one answer together

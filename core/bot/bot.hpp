@@ -8,14 +8,12 @@
 #include <vector>
 
 #include "core/bot/chatwoot.hpp"
+#include "core/bot/phrases.hpp"
 #include "core/error.hpp"
 #include "core/llm.hpp"
 #include "core/text/search.hpp"
 
 namespace switchboard::core {
-
-/// Phrases that hand a conversation to a human by default.
-std::vector<std::string> default_handoff_phrases();
 
 /// Tuning of the support bot.
 struct bot_settings {

@@ -59,6 +59,8 @@ TEST_CASE("the embedded default config loads with secrets from the environment",
   CHECK(s->database.dsn.find("127.0.0.1:54329") != std::string::npos);
   CHECK(s->whatsapp.base_url == "http://127.0.0.1:18080");
   CHECK(s->session.ttl == std::chrono::hours{24});
+  // One list of hand-off phrases: the bot's (core/bot/phrases.hpp).
+  CHECK(s->chatwoot.handoff_phrases == core::default_handoff_phrases());
 }
 
 TEST_CASE("a missing secret of an enabled provider is a config error naming key and variable",
