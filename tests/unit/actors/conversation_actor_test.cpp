@@ -284,11 +284,16 @@ TEST_CASE("conversation: a provider's reply is posted as an agent and the asker 
     r.chat_id = 77;
     r.message_id = 5;
     r.correlation_id = "tg-1";
-    f.sys->spawn([&outcomes, r, router = f.router](caf::event_based_actor* self) {
-      self->request(router, caf::infinite, r)
-          .then([&outcomes](bool ok) { outcomes.push_back(ok ? "posted" : "refused"); },
-                [&outcomes](caf::error&) { outcomes.push_back("error"); });
-    });
+    // The request and its answer as arguments: CAF 0.17 dereferences a null tuple when a
+    // function-based actor is spawned without any (UBSan stops there).
+    f.sys->spawn(
+        [&outcomes](caf::event_based_actor* self, conversation_router_actor router,
+                    provider_reply reply) {
+          self->request(router, caf::infinite, std::move(reply))
+              .then([&outcomes](bool ok) { outcomes.push_back(ok ? "posted" : "refused"); },
+                    [&outcomes](caf::error&) { outcomes.push_back("error"); });
+        },
+        f.router, r);
     f.run();
   };
 
