@@ -151,12 +151,6 @@ const help_article* match_source(const json& src, const std::vector<help_article
 
 } // namespace
 
-std::vector<std::string> default_handoff_phrases() {
-  return {"human",          "agent",     "person",           "real person",
-          "representative", "operator",  "speak to someone", "talk to someone",
-          "someone real",   "live agent"};
-}
-
 bool asks_for_human(std::string_view text, const std::vector<std::string>& phrases) {
   auto words = tokenize_text(text);
   for (const auto& phrase : phrases) {
