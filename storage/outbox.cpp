@@ -26,15 +26,17 @@ constexpr pg_statement begin_deliveries_sql{
 // among the fence's (N: the shard count, NODE, SHARDS and EPOCHS: the fence's leases), read FOR
 // SHARE, and `stale`: those whose owner or epoch moved on. A statement that starts with it
 // leaves out the rows of stale shards and answers the stale shards after its own rows.
-#define SB_OUTBOX_FENCE(N, NODE, SHARDS, EPOCHS)                                                   \
+#define SB_OUTBOX_FENCE_OF(TABLE, N, NODE, SHARDS, EPOCHS)                                         \
   "WITH rel AS MATERIALIZED (SELECT DISTINCT CAST(shard_key % " N "::int AS int) AS shard "        \
-  "  FROM message_delivery_log WHERE id = ANY($1::bigint[]) AND shard_key IS NOT NULL), "          \
+  "  FROM " TABLE " WHERE id = ANY($1::bigint[]) AND shard_key IS NOT NULL), "                     \
   "locked AS MATERIALIZED (SELECT shard, owner, epoch FROM shard_leases WHERE shard = "            \
   "  ANY(" SHARDS "::int[]) AND shard IN (SELECT shard FROM rel) FOR SHARE), "                     \
   "stale AS MATERIALIZED (SELECT f.shard FROM unnest(" SHARDS "::int[], " EPOCHS "::bigint[]) "    \
   "  AS f(shard, epoch) LEFT JOIN locked l ON l.shard = f.shard WHERE f.shard IN (SELECT shard "   \
   "  FROM rel) AND (l.owner IS DISTINCT FROM " NODE "::text OR l.epoch IS DISTINCT FROM "          \
   "  f.epoch)), "
+#define SB_OUTBOX_FENCE(N, NODE, SHARDS, EPOCHS)                                                   \
+  SB_OUTBOX_FENCE_OF("message_delivery_log", N, NODE, SHARDS, EPOCHS)
 #define SB_OUTBOX_NOT_STALE(N)                                                                     \
   " AND (m.shard_key IS NULL OR CAST(m.shard_key % " N "::int AS int) NOT IN (SELECT shard FROM "  \
   "stale)) "
@@ -96,23 +98,19 @@ constexpr pg_statement sent_fenced_sql{
                         "UNION ALL "
                         "SELECT NULL, NULL, NULL, NULL, NULL, NULL, shard FROM stale"};
 
-// The fence of one row's failure-path write (row_fenced_out): $1 id, $2 shard count, $3 node,
-// $4 shards, $5 epochs. Answers the row's shard when it is among the fence's and its lease (read
-// FOR SHARE) is no longer the fence's; no row otherwise.
-#define SB_ROW_FENCE(TABLE)                                                                        \
-  "WITH rel AS MATERIALIZED (SELECT CAST(shard_key % $2::int AS int) AS shard FROM " TABLE         \
-  "  WHERE id = $1::bigint AND shard_key IS NOT NULL), "                                           \
-  "locked AS MATERIALIZED (SELECT shard, owner, epoch FROM shard_leases WHERE shard = "            \
-  "  ANY($4::int[]) AND shard IN (SELECT shard FROM rel) FOR SHARE) "                              \
-  "SELECT f.shard FROM unnest($4::int[], $5::bigint[]) AS f(shard, epoch) LEFT JOIN locked l "     \
-  "  ON l.shard = f.shard WHERE f.shard IN (SELECT shard FROM rel) AND "                           \
-  "  (l.owner IS DISTINCT FROM $3::text OR l.epoch IS DISTINCT FROM f.epoch)"
+// The fence of one row's failure-path write (row_fenced_out): $1 {id}, then the fence as above;
+// answers the row's shard when it is stale, no row otherwise (x: the fence's CTE list ends in a
+// comma).
 constexpr pg_statement row_fence_sql[] = {
-    {"sb_outbox_row_fence", SB_ROW_FENCE("message_delivery_log")},
-    {"sb_outbox_row_fence_notifications", SB_ROW_FENCE("provider_notifications")},
+    {"sb_outbox_row_fence",
+     SB_OUTBOX_FENCE_OF("message_delivery_log", "$2", "$3", "$4", "$5") "x AS (SELECT 1) "
+                                                                        "SELECT shard FROM stale"},
+    {"sb_outbox_row_fence_notifications", SB_OUTBOX_FENCE_OF("provider_notifications", "$2", "$3",
+                                                             "$4", "$5") "x AS (SELECT 1) "
+                                                                         "SELECT shard FROM stale"},
 };
-#undef SB_ROW_FENCE
 
+#undef SB_OUTBOX_FENCE_OF
 #undef SB_OUTBOX_FENCE
 #undef SB_OUTBOX_NOT_STALE
 
@@ -388,13 +386,26 @@ std::optional<int32_t> row_fenced_out(soci::session& sql, int64_t id, outbox box
                                       const shard_fence& fence) {
   if (fence.leases.empty() || fence.shards == 0)
     return std::nullopt;
-  std::vector<pg_param> params{std::to_string(id)};
+  std::vector<pg_param> params{pg_int_array({id})};
   add_fence_params(params, fence);
   auto rows = pg_exec(sql, row_fence_sql[box == outbox::deliveries ? 0 : 1], params);
   if (rows.size() == 0)
     return std::nullopt;
   return static_cast<int32_t>(rows.int64(0, 0));
 }
+
+namespace {
+
+/// A notification of a stale shard (row_fenced_out, +1 round trip): its shard added to the
+/// fence's stale list.
+bool notification_fenced_out(soci::session& sql, int64_t id, const outbox_fence& fence) {
+  auto stale = row_fenced_out(sql, id, outbox::notifications, *fence.fence);
+  if (stale && fence.stale)
+    fence.stale->push_back(*stale);
+  return stale.has_value();
+}
+
+} // namespace
 
 std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const attempt_claim*>& in,
                                  std::chrono::milliseconds lease, const outbox_fence& fence) {
@@ -412,11 +423,8 @@ std::vector<bool> begin_attempts(soci::session& sql, const std::vector<const att
       std::vector<int64_t> kept_ids;
       std::vector<std::string> kept_tokens;
       for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (auto st = row_fenced_out(sql, ids[i], box, *fence.fence)) {
-          if (fence.stale)
-            fence.stale->push_back(*st);
+        if (notification_fenced_out(sql, ids[i], fence))
           continue;
-        }
         kept_ids.push_back(ids[i]);
         kept_tokens.push_back(tokens[i]);
       }
@@ -456,13 +464,8 @@ std::vector<bool> record_sends(soci::session& sql, const core::channel_policy& p
   std::vector<std::string> exts, encodings;
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (in[i]->box == outbox::notifications) {
-      if (fence.fence != nullptr) {
-        if (auto st = row_fenced_out(sql, in[i]->id, outbox::notifications, *fence.fence)) {
-          if (fence.stale)
-            fence.stale->push_back(*st);
-          continue;
-        }
-      }
+      if (fence.fence != nullptr && notification_fenced_out(sql, in[i]->id, fence))
+        continue;
       record_notification_sent(sql, in[i]->id, in[i]->external_id);
       out[i] = true;
       continue;
