@@ -26,7 +26,8 @@ struct cache_entry {
 
 struct articles_state {
   static inline const char* name = "articles";
-  std::shared_ptr<services> svc;
+  config::chatwoot_settings cfg;
+  patient_http_actor patient;
   std::unordered_map<std::string, cache_entry> cache;
 };
 
@@ -45,17 +46,17 @@ void build_index(caf::event_based_actor* self, std::string key,
 /// Fetches one page, then the next, accumulating; reports the whole set to the cache.
 void fetch_page(articles_ptr self, std::string key, int64_t account, std::string slug, int64_t page,
                 std::shared_ptr<std::vector<core::help_article>> acc) {
-  auto& cfg = self->state.svc->cfg.chatwoot;
+  auto& cfg = self->state.cfg;
   auto call = providers::chatwoot_articles_call(cfg, account, slug, page);
   auto fail = [self, key](caf::error e) {
     self->send(self, done_atom::value, key, article_set_ptr{}, std::move(e));
   };
-  self->request(self->state.svc->patient, std::chrono::minutes{10}, std::move(call))
+  self->request(self->state.patient, std::chrono::minutes{10}, std::move(call))
       .then(
           [=](http_reply& r) {
             if (r.status != 200) {
-              auto refusal = providers::help_center_refusal(
-                  r.status, !self->state.svc->cfg.chatwoot.user_token.empty());
+              auto refusal
+                  = providers::help_center_refusal(r.status, !self->state.cfg.user_token.empty());
               if (!refusal.empty())
                 fail(caf::make_error(sb_error::provider_rejected, std::move(refusal)));
               else
@@ -73,8 +74,7 @@ void fetch_page(articles_ptr self, std::string key, int64_t account, std::string
             if (raw.is_object() && raw.contains("payload") && raw["payload"].is_array())
               on_page = raw["payload"].size();
             for (auto& a : *items) {
-              a.url = providers::chatwoot_article_url(self->state.svc->cfg.chatwoot.base_url, slug,
-                                                      a.slug);
+              a.url = providers::chatwoot_article_url(self->state.cfg.base_url, slug, a.slug);
               acc->push_back(std::move(a));
             }
             if (on_page >= page_size && page < max_pages) {
@@ -96,13 +96,15 @@ void refresh(articles_ptr self, const std::string& key, int64_t account, const s
   fetch_page(self, key, account, slug, 1, std::make_shared<std::vector<core::help_article>>());
 }
 
-articles_actor::behavior_type articles_fn(articles_ptr self, std::shared_ptr<services> svc) {
-  self->state.svc = std::move(svc);
+articles_actor::behavior_type articles_fn(articles_ptr self, config::chatwoot_settings cfg,
+                                          patient_http_actor patient) {
+  self->state.cfg = std::move(cfg);
+  self->state.patient = std::move(patient);
   return {
       [=](get_atom, int64_t account, std::string& slug) -> caf::result<article_set_ptr> {
         auto key = std::to_string(account) + "/" + slug;
         auto& entry = self->state.cache[key];
-        auto ttl = self->state.svc->cfg.chatwoot.article_cache_ttl;
+        auto ttl = self->state.cfg.article_cache_ttl;
         if (entry.set) {
           // Served stale while a refresh runs.
           if (std::chrono::steady_clock::now() - entry.fetched_at >= ttl)
@@ -145,8 +147,9 @@ articles_actor::behavior_type articles_fn(articles_ptr self, std::shared_ptr<ser
 
 } // namespace
 
-articles_actor spawn_articles(caf::actor_system& sys, std::shared_ptr<services> svc) {
-  return sys.spawn(articles_fn, std::move(svc));
+articles_actor spawn_articles(caf::actor_system& sys, config::chatwoot_settings cfg,
+                              patient_http_actor patient) {
+  return sys.spawn(articles_fn, std::move(cfg), std::move(patient));
 }
 
 } // namespace switchboard::actors

@@ -47,8 +47,8 @@ json hits_json(const article_set& set, const std::string& query, std::size_t lim
 }
 
 /// One read-only tool call: a short-lived actor that reads, answers `done` once and quits.
-caf::behavior read_only_tool(caf::event_based_actor* self, services_ptr svc, std::string name,
-                             json args, edge_callback done) {
+caf::behavior read_only_tool(caf::event_based_actor* self, read_only_tool_deps deps,
+                             std::string name, json args, edge_callback done) {
   auto fail = [self, done](const caf::error& e) {
     done(error_reply(e));
     self->quit();
@@ -57,7 +57,7 @@ caf::behavior read_only_tool(caf::event_based_actor* self, services_ptr svc, std
   if (name == "conversation_get_state") {
     auto conv = args.at("conversation_id").get<int64_t>();
     db_read<json>(
-        self, *svc, "tool_conversation_get_state",
+        self, deps.storage, "tool_conversation_get_state",
         [account, conv](soci::session& sql) {
           auto st = storage::find_conversation(sql, account, conv);
           if (!st)
@@ -75,9 +75,9 @@ caf::behavior read_only_tool(caf::event_based_actor* self, services_ptr svc, std
     auto query = args.at("query").get<std::string>();
     auto limit = static_cast<std::size_t>(args.value("limit", int64_t{3}));
     db_read<std::optional<storage::provider_route>>(
-        self, *svc, "tool_help_center_route",
+        self, deps.storage, "tool_help_center_route",
         [account](soci::session& sql) { return storage::provider_for_account(sql, account); },
-        [self, svc, account, query, limit, done, fail](std::optional<storage::provider_route>& r) {
+        [self, deps, account, query, limit, done, fail](std::optional<storage::provider_route>& r) {
           if (!r || r->portal_slug.empty()) {
             fail(caf::make_error(sb_error::not_found,
                                  "no provider with a Help Center portal owns Chatwoot account "
@@ -85,7 +85,7 @@ caf::behavior read_only_tool(caf::event_based_actor* self, services_ptr svc, std
             return;
           }
           json portal{{"account_id", account}, {"portal", r->portal_slug}};
-          self->request(svc->articles, search_timeout, get_atom::value, account, r->portal_slug)
+          self->request(deps.articles, search_timeout, get_atom::value, account, r->portal_slug)
               .then(
                   [self, query, limit, portal, done](article_set_ptr& set) mutable {
                     portal["articles"] = hits_json(*set, query, limit);
@@ -103,9 +103,9 @@ caf::behavior read_only_tool(caf::event_based_actor* self, services_ptr svc, std
 
 } // namespace
 
-void run_read_only_tool(caf::actor_system& sys, services_ptr svc, std::string name, json args,
-                        edge_callback done) {
-  sys.spawn(read_only_tool, std::move(svc), std::move(name), std::move(args), std::move(done));
+void run_read_only_tool(caf::actor_system& sys, read_only_tool_deps deps, std::string name,
+                        json args, edge_callback done) {
+  sys.spawn(read_only_tool, std::move(deps), std::move(name), std::move(args), std::move(done));
 }
 
 } // namespace switchboard::actors

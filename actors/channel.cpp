@@ -26,8 +26,8 @@ namespace {
 
 struct channel_state {
   static inline const char* name = "channel";
-  std::shared_ptr<services> svc;
-  std::shared_ptr<providers::provider> provider; ///< builds the calls, reads the answers
+  channel_deps deps;
+  std::shared_ptr<providers::provider> provider; ///< builds the calls, reads the answers (deps')
   std::string service;                           ///< metrics label (provider->service())
   // Sends waiting for the provider's credential (MTN's OAuth token) while it is fetched.
   bool credential_pending = false;
@@ -90,14 +90,14 @@ bool fenced_out(const std::shared_ptr<cluster_view>& cluster, soci::session& sql
 /// Records the final failure of a send.
 void give_up(channel_ptr self, const outbound_send& s, const std::string& reason,
              int64_t latency_ms = -1) {
-  auto& svc = *self->state.svc;
-  svc.stats->message_sent(s.channel, s.provider, false);
+  auto& d = self->state.deps;
+  d.stats->message_sent(s.channel, s.provider, false);
   log_send(s, "send failed", core::log_level::warn, {{"reason", reason}});
   auto id = s.delivery_id;
   db_write<int>(
-      self, svc, "record_failed",
+      self, d.storage, "record_failed",
       [id, reason, latency_ms, box = static_cast<storage::outbox>(s.box),
-       cluster = svc.cluster](soci::session& sql) {
+       cluster = d.cluster](soci::session& sql) {
         if (fenced_out(cluster, sql, id, box))
           return 0;
         storage::record_failed(sql, id, reason, box, latency_ms);
@@ -123,15 +123,15 @@ struct retry_result {
 /// WhatsApp reply then goes by SMS when it can). One transaction, 2-4 round trips.
 void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
                  std::optional<milliseconds> retry_after, int64_t latency_ms = -1) {
-  auto& svc = *self->state.svc;
+  auto& d = self->state.deps;
   auto schedule = self->state.schedule;
-  auto policy = svc.policy;
+  auto policy = d.policy;
   auto r = core::default_jitter()();
   auto id = s.delivery_id;
   auto box = static_cast<storage::outbox>(s.box);
-  auto cluster = svc.cluster;
+  auto cluster = d.cluster;
   db_write<retry_result>(
-      self, svc, "retry_or_fail",
+      self, d.storage, "retry_or_fail",
       [=](soci::session& sql) {
         retry_result out;
         if (fenced_out(cluster, sql, id, box))
@@ -170,21 +170,21 @@ void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
         return out;
       },
       [self, s, reason](retry_result& res) {
-        auto& svc = *self->state.svc;
+        auto& d = self->state.deps;
         switch (res.what) {
         case retry_result::gone:
           break;
         case retry_result::retried:
-          svc.stats->provider_retry(self->state.service);
+          d.stats->provider_retry(self->state.service);
           log_send(
               s, "send will be retried", core::log_level::info,
               {{"reason", reason}, {"attempts", res.attempts}, {"delay_ms", res.delay.count()}});
           break;
         case retry_result::fell_back:
-          svc.stats->count("whatsapp_fallbacks", res.fallback_channel);
+          d.stats->count("whatsapp_fallbacks", res.fallback_channel);
           [[fallthrough]];
         case retry_result::failed:
-          svc.stats->message_sent(s.channel, s.provider, false);
+          d.stats->message_sent(s.channel, s.provider, false);
           log_send(
               s, "send failed: retry horizon passed", core::log_level::warn,
               {{"reason", reason}, {"attempts", res.attempts}, {"fallback", res.fallback_channel}});
@@ -203,10 +203,10 @@ void retry_later(channel_ptr self, outbound_send s, const std::string& reason,
 void report_circuit(channel_ptr self) {
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
-  st.svc->stats->circuit_state(st.service, static_cast<int>(st.breaker.state(now)));
+  st.deps.stats->circuit_state(st.service, static_cast<int>(st.breaker.state(now)));
   if (st.breaker.opens() != st.opens_reported) {
     for (; st.opens_reported < st.breaker.opens(); ++st.opens_reported)
-      st.svc->stats->circuit_opened(st.service);
+      st.deps.stats->circuit_opened(st.service);
     auto wait = st.breaker.open_for(now);
     self->delayed_send(self, wait + milliseconds{1}, tick_atom::value);
     core::log(core::log_level::warn, "circuit breaker opened: sends to the provider wait",
@@ -230,8 +230,8 @@ void record_call(channel_ptr self, const core::circuit_permit& permit, core::cal
 /// breaker lets sends through again, its attempt counter as it was (`refund`: the claim already
 /// counted this attempt).
 void hold_back(channel_ptr self, const outbound_send& s, bool refund, milliseconds wait) {
-  auto& svc = *self->state.svc;
-  svc.stats->circuit_deferred(self->state.service);
+  auto& d = self->state.deps;
+  d.stats->circuit_deferred(self->state.service);
   // Spread over a tenth of the wait, so the held-back rows do not all come due at once.
   auto spread
       = static_cast<int64_t>(static_cast<double>(wait.count()) * 0.1 * core::default_jitter()());
@@ -239,11 +239,11 @@ void hold_back(channel_ptr self, const outbound_send& s, bool refund, millisecon
   auto id = s.delivery_id;
   auto token = s.claim_token;
   auto box = static_cast<storage::outbox>(s.box);
-  auto cluster = svc.cluster;
+  auto cluster = d.cluster;
   log_send(s, "circuit open: the send waits", core::log_level::debug,
            {{"delay_ms", delay.count()}});
   db_write<bool>(
-      self, svc, "postpone",
+      self, d.storage, "postpone",
       [=](soci::session& sql) {
         if (fenced_out(cluster, sql, id, box))
           return false;
@@ -260,15 +260,15 @@ void hold_back(channel_ptr self, const outbound_send& s, bool refund, millisecon
 /// WhatsApp): the row fails for good and its fallback (the template, or SMS) is queued for the
 /// outbox sweeper, in one transaction.
 void fall_back(channel_ptr self, const outbound_send& s, int64_t code, const std::string& reason) {
-  auto& svc = *self->state.svc;
-  svc.stats->message_sent(s.channel, s.provider, false);
+  auto& d = self->state.deps;
+  d.stats->message_sent(s.channel, s.provider, false);
   log_send(s, "WhatsApp refused the message for this user; falling back", core::log_level::warn,
            {{"reason", reason}});
   auto id = s.delivery_id;
-  auto policy = svc.policy;
+  auto policy = d.policy;
   db_write<std::string>(
-      self, svc, "fail_with_fallback",
-      [id, code, reason, policy, cluster = svc.cluster](soci::session& sql) {
+      self, d.storage, "fail_with_fallback",
+      [id, code, reason, policy, cluster = d.cluster](soci::session& sql) {
         if (fenced_out(cluster, sql, id, storage::outbox::deliveries))
           return std::string{};
         auto row = storage::fail_with_fallback(sql, policy, id, code, reason);
@@ -276,7 +276,7 @@ void fall_back(channel_ptr self, const outbound_send& s, int64_t code, const std
       },
       [self](std::string& channel) {
         if (!channel.empty())
-          self->state.svc->stats->count("whatsapp_fallbacks", channel);
+          self->state.deps.stats->count("whatsapp_fallbacks", channel);
       },
       [s](caf::error& e) {
         log_send(s, "could not record a refused send; the sweeper will retry it",
@@ -289,14 +289,14 @@ void fall_back(channel_ptr self, const outbound_send& s, int64_t code, const std
 /// everybody else. Failed for good once the row's attempts are spent.
 void back_off(channel_ptr self, const outbound_send& s, const std::string& reason,
               milliseconds wait) {
-  auto& svc = *self->state.svc;
-  svc.stats->count("whatsapp_user_backoffs", "send");
+  auto& d = self->state.deps;
+  d.stats->count("whatsapp_user_backoffs", "send");
   log_send(s, "per-user limit: the send waits", core::log_level::info,
            {{"reason", reason}, {"delay_ms", wait.count()}});
   auto id = s.delivery_id;
   db_write<bool>(
-      self, svc, "back_off",
-      [id, reason, wait, cluster = svc.cluster](soci::session& sql) {
+      self, d.storage, "back_off",
+      [id, reason, wait, cluster = d.cluster](soci::session& sql) {
         if (fenced_out(cluster, sql, id, storage::outbox::deliveries))
           return true; // not failed here: the shard's new owner has the row
         if (storage::back_off_row(sql, id, reason, wait))
@@ -306,7 +306,7 @@ void back_off(channel_ptr self, const outbound_send& s, const std::string& reaso
       },
       [self, s](bool& later) {
         if (!later)
-          self->state.svc->stats->message_sent(s.channel, s.provider, false);
+          self->state.deps.stats->message_sent(s.channel, s.provider, false);
       },
       [s](caf::error& e) {
         log_send(s, "could not record a back-off; the sweeper will retry it", core::log_level::warn,
@@ -363,7 +363,7 @@ void fetch_credential(channel_ptr self) {
   if (!call)
     return;
   st.credential_pending = true;
-  self->request(st.svc->http, std::chrono::seconds{30}, std::move(*call))
+  self->request(st.deps.http, std::chrono::seconds{30}, std::move(*call))
       .then(
           [self](http_reply& r) {
             auto& st = self->state;
@@ -413,8 +413,8 @@ void on_answer(channel_ptr self, outbound_send s, const core::circuit_permit& pe
     }
     return;
   }
-  auto& svc = *st.svc;
-  svc.stats->message_sent(s.channel, s.provider, true);
+  auto& d = st.deps;
+  d.stats->message_sent(s.channel, s.provider, true);
   log_send(s, "sent", core::log_level::info,
            {{"attempt", s.attempt}, {"latency_ms", r.elapsed_us / 1000}});
   storage::sent_record rec;
@@ -426,10 +426,10 @@ void on_answer(channel_ptr self, outbound_send s, const core::circuit_permit& pe
     auto info = core::analyze_sms(s.body);
     rec.sms_segments = static_cast<int>(info.segments);
     rec.sms_encoding = core::to_string(info.encoding);
-    svc.stats->cost("sms", rec.sms_encoding, "segments", static_cast<double>(info.segments));
+    d.stats->cost("sms", rec.sms_encoding, "segments", static_cast<double>(info.segments));
   }
   db_batch<bool>(
-      self, svc.storage, svc.sent_batch, std::move(rec), [](bool&) {},
+      self, d.storage, d.sent, std::move(rec), [](bool&) {},
       [s](caf::error& e) {
         log_send(s, "sent, but recording it failed", core::log_level::error,
                  {{"error", core::reason_of(e)}});
@@ -460,7 +460,7 @@ void send_now(channel_ptr self, outbound_send s, core::circuit_permit permit) {
   };
   std::visit(
       [&](auto& c) {
-        self->request(st.svc->http, std::chrono::minutes{5}, std::move(c)).then(answered, failed);
+        self->request(st.deps.http, std::chrono::minutes{5}, std::move(c)).then(answered, failed);
       },
       *call);
 }
@@ -520,7 +520,7 @@ void release_slot(channel_ptr self) {
 /// One attempt: take the row's claim (and count the attempt; batched with other attempts'),
 /// then send when the provider's limits allow.
 void attempt(channel_ptr self, outbound_send s) {
-  auto& svc = *self->state.svc;
+  auto& d = self->state.deps;
   auto now = std::chrono::steady_clock::now();
   if (!self->state.breaker.would_allow(now)) {
     // The provider is failing: the row waits, unclaimed and not counted as an attempt.
@@ -532,7 +532,7 @@ void attempt(channel_ptr self, outbound_send s) {
   ++s.attempt;
   storage::attempt_claim claim{s.delivery_id, s.claim_token, static_cast<storage::outbox>(s.box)};
   db_batch<bool>(
-      self, svc.storage, svc.attempts_batch, std::move(claim),
+      self, d.storage, d.attempts, std::move(claim),
       [self, s](bool& claimed) {
         if (!claimed) {
           log_send(s, "send dropped: its claim is held elsewhere or it is final",
@@ -550,22 +550,21 @@ void attempt(channel_ptr self, outbound_send s) {
       });
 }
 
-channel_actor::behavior_type channel_fn(channel_ptr self, std::shared_ptr<services> svc,
-                                        std::shared_ptr<providers::provider> provider) {
-  self->state.svc = std::move(svc);
-  self->state.provider = std::move(provider);
+channel_actor::behavior_type channel_fn(channel_ptr self, channel_deps deps) {
+  self->state.provider = deps.provider;
+  self->state.deps = std::move(deps);
   self->state.service = self->state.provider->service();
   auto limits = self->state.provider->limits();
   self->state.max_in_flight = std::max<std::size_t>(1, limits.max_in_flight);
   self->state.rate_per_s = limits.rate_per_s;
-  auto& cfg = self->state.svc->cfg;
+  auto& cfg = self->state.deps;
   core::circuit_settings cs;
   cs.failure_threshold = cfg.circuit.failure_threshold;
   cs.cooldown = cfg.circuit.cooldown;
   cs.max_cooldown = cfg.circuit.max_cooldown;
   self->state.breaker = core::circuit_breaker{cs};
-  self->state.schedule = outbox_schedule_of(cfg);
-  self->state.svc->stats->circuit_state(self->state.service, 0);
+  self->state.schedule = outbox_schedule_of(cfg.retry);
+  self->state.deps.stats->circuit_state(self->state.service, 0);
   self->state.tokens = std::max(1.0, self->state.rate_per_s);
   self->state.refilled = std::chrono::steady_clock::now();
   return {
@@ -579,41 +578,10 @@ channel_actor::behavior_type channel_fn(channel_ptr self, std::shared_ptr<servic
   };
 }
 
-/// A channel actor over the provider registered as `name` (providers/registry.cpp).
-channel_actor spawn_channel(caf::actor_system& sys, std::shared_ptr<services> svc,
-                            const std::string& name) {
-  auto provider = providers::make_provider(name, svc->cfg);
-  return sys.spawn(channel_fn, std::move(svc), std::move(provider));
-}
-
 } // namespace
 
-channel_actor spawn_whatsapp(caf::actor_system& sys, std::shared_ptr<services> svc) {
-  return spawn_channel(sys, std::move(svc), "whatsapp");
-}
-
-channel_actor spawn_telegram(caf::actor_system& sys, std::shared_ptr<services> svc) {
-  return spawn_channel(sys, std::move(svc), "telegram");
-}
-
-channel_actor spawn_email(caf::actor_system& sys, std::shared_ptr<services> svc) {
-  return spawn_channel(sys, std::move(svc), "smtp");
-}
-
-const channel_actor& adapter_for(const services& svc, const std::string& channel) {
-  if (channel == "whatsapp")
-    return svc.whatsapp;
-  if (channel == "telegram")
-    return svc.telegram;
-  if (channel == "email")
-    return svc.email;
-  return svc.sms;
-}
-
-channel_actor spawn_sms(caf::actor_system& sys, std::shared_ptr<services> svc) {
-  // sms.provider names a registered provider (config checks it is one of them).
-  auto name = svc->cfg.sms.provider;
-  return spawn_channel(sys, std::move(svc), name);
+channel_actor spawn_channel(caf::actor_system& sys, channel_deps deps) {
+  return sys.spawn(channel_fn, std::move(deps));
 }
 
 } // namespace switchboard::actors

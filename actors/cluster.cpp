@@ -22,7 +22,8 @@ namespace {
 
 struct lease_state {
   static inline const char* name = "leases";
-  services_ptr svc;
+  std::string dsn;
+  std::shared_ptr<metrics> stats;
   std::shared_ptr<cluster_view> view;
   inbox_targets targets;
   storage::cluster_member me;
@@ -53,7 +54,7 @@ bool connect(lease_ptr self) {
   st.store.reset();
   st.sql.reset();
   try {
-    st.sql = storage::open_session(st.svc->cfg.database.dsn);
+    st.sql = storage::open_session(st.dsn);
     // A renewal that cannot finish within half the TTL is no renewal.
     storage::exec_script(*st.sql,
                          "SET statement_timeout = "
@@ -71,7 +72,7 @@ bool connect(lease_ptr self) {
 void lease_round(lease_ptr self) {
   auto& st = self->state;
   auto& view = *st.view;
-  auto& stats = *st.svc->stats;
+  auto& stats = *st.stats;
   auto ttl = view.ttl();
   auto shards = static_cast<int>(view.shards());
   auto rejected = view.take_rejected();
@@ -163,23 +164,22 @@ void lease_round(lease_ptr self) {
   stats.cluster_shards(view.processing().size(), view.healthy());
 }
 
-lease_actor::behavior_type lease_fn(lease_ptr self, services_ptr svc,
-                                    std::shared_ptr<cluster_view> view, inbox_targets targets) {
+lease_actor::behavior_type lease_fn(lease_ptr self, std::string dsn, std::string address,
+                                    std::shared_ptr<cluster_view> view, inbox_targets targets,
+                                    std::shared_ptr<metrics> stats) {
   auto& st = self->state;
-  st.svc = std::move(svc);
+  st.dsn = std::move(dsn);
+  st.stats = std::move(stats);
   st.view = std::move(view);
   st.targets = std::move(targets);
   st.me.node_id = st.view->node();
-  auto& cfg = st.svc->cfg;
-  st.me.address = cfg.cluster.address.empty()
-                      ? cfg.server.listen_address + ":" + std::to_string(cfg.server.port)
-                      : cfg.cluster.address;
+  st.me.address = std::move(address);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // A clean stop hands every shard over at once (a crash waits for the leases to expire).
     auto& st = self->state;
     try {
       if (st.store) {
-        st.svc->stats->count("cluster_lease_statements", "leave");
+        st.stats->count("cluster_lease_statements", "leave");
         st.store->leave(st.me.node_id);
       }
     } catch (const std::exception& e) {
@@ -203,7 +203,8 @@ lease_actor::behavior_type lease_fn(lease_ptr self, services_ptr svc,
 
 struct hint_state {
   static inline const char* name = "hints";
-  services_ptr svc;
+  std::string dsn;
+  std::chrono::milliseconds reconnect_backoff{500};
   std::shared_ptr<cluster_view> view;
   sweeper_actor sweeper;
   std::unique_ptr<soci::session> sql;
@@ -220,7 +221,7 @@ std::chrono::milliseconds hint_round(hint_ptr self) {
   auto& st = self->state;
   try {
     if (!st.sql || !storage::connection_ok(*st.sql)) {
-      st.sql = storage::open_session(st.svc->cfg.database.dsn);
+      st.sql = storage::open_session(st.dsn);
       storage::listen_inbox_hints(*st.sql);
     }
     auto hinted = storage::wait_inbox_hints(*st.sql, hint_wait, st.view->node());
@@ -234,13 +235,15 @@ std::chrono::milliseconds hint_round(hint_ptr self) {
   } catch (const std::exception& e) {
     core::log(core::log_level::warn, "wake-up hints: connection failed", {{"error", e.what()}});
     st.sql.reset();
-    return st.svc->cfg.database.reconnect_backoff;
+    return st.reconnect_backoff;
   }
 }
 
-hint_actor::behavior_type hints_fn(hint_ptr self, services_ptr svc,
+hint_actor::behavior_type hints_fn(hint_ptr self, std::string dsn,
+                                   std::chrono::milliseconds reconnect_backoff,
                                    std::shared_ptr<cluster_view> view, sweeper_actor sweeper) {
-  self->state.svc = std::move(svc);
+  self->state.dsn = std::move(dsn);
+  self->state.reconnect_backoff = reconnect_backoff;
   self->state.view = std::move(view);
   self->state.sweeper = std::move(sweeper);
   self->send(self, tick_atom::value);
@@ -257,14 +260,18 @@ hint_actor::behavior_type hints_fn(hint_ptr self, services_ptr svc,
 
 } // namespace
 
-hint_actor spawn_hints(caf::actor_system& sys, services_ptr svc, std::shared_ptr<cluster_view> view,
-                       sweeper_actor sweeper) {
-  return sys.spawn<caf::detached>(hints_fn, std::move(svc), std::move(view), std::move(sweeper));
+hint_actor spawn_hints(caf::actor_system& sys, std::string dsn,
+                       std::chrono::milliseconds reconnect_backoff,
+                       std::shared_ptr<cluster_view> view, sweeper_actor sweeper) {
+  return sys.spawn<caf::detached>(hints_fn, std::move(dsn), reconnect_backoff, std::move(view),
+                                  std::move(sweeper));
 }
 
-lease_actor spawn_leases(caf::actor_system& sys, services_ptr svc,
-                         std::shared_ptr<cluster_view> view, inbox_targets targets) {
-  return sys.spawn<caf::detached>(lease_fn, std::move(svc), std::move(view), std::move(targets));
+lease_actor spawn_leases(caf::actor_system& sys, std::string dsn, std::string address,
+                         std::shared_ptr<cluster_view> view, inbox_targets targets,
+                         std::shared_ptr<metrics> stats) {
+  return sys.spawn<caf::detached>(lease_fn, std::move(dsn), std::move(address), std::move(view),
+                                  std::move(targets), std::move(stats));
 }
 
 } // namespace switchboard::actors

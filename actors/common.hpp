@@ -90,52 +90,13 @@ struct ingest_load {
   }
 };
 
-/// What every actor of the graph may use: settings, metrics and the shared actors.
-struct services {
-  config::settings cfg;
-  std::shared_ptr<metrics> stats;
-  storage_actor storage;
-  http_client_actor http;
-  llm_actor llm;              ///< invalid when llm.enabled = false
-  channel_actor whatsapp;     ///< invalid when whatsapp.enabled = false
-  channel_actor sms;          ///< invalid when sms.enabled = false
-  channel_actor telegram;     ///< invalid when telegram.enabled = false
-  channel_actor email;        ///< invalid when smtp.enabled = false
-  patient_http_actor patient; ///< HTTP with retries (Chatwoot and Telegram API calls)
-  articles_actor articles;    ///< Help Center cache
-  core::session_machine machine{std::chrono::hours{24}};
-  core::channel_policy policy;
-  // Storage work batched across requesters (one set-based job per batch).
-  batch_kind_ptr accept_batch;   ///< storage::accept_request -> storage::accepted_messages
-  batch_kind_ptr calls_batch;    ///< storage::call_ended_input -> storage::accepted_call
-  batch_kind_ptr statuses_batch; ///< entity (provider:message id) -> statuses after each
-  batch_kind_ptr chatwoot_batch; ///< entity (account:conversation) -> chatwoot_events
-  batch_kind_ptr telegram_batch; ///< entity (chat id) -> telegram_updates
-  batch_kind_ptr replies_batch;  ///< storage::reply_request -> std::optional<delivery_row>
-  batch_kind_ptr attempts_batch; ///< storage::attempt_claim -> bool (claim taken)
-  batch_kind_ptr sent_batch;     ///< storage::sent_record -> bool (recorded)
-  std::string followup_prompt;
-  std::string bot_prompt;
-  /// How busy the acknowledgement path is: processing yields to it.
-  std::shared_ptr<ingest_load> load;
-  /// The shards this node owns (cluster.enabled), or null: a single node processes them all.
-  std::shared_ptr<cluster_view> cluster;
-
-  /// How long a storage request may take before its caller gives up.
-  std::chrono::milliseconds storage_timeout() const {
-    return cfg.storage.request_timeout + std::chrono::seconds{1};
-  }
-};
-
-using services_ptr = std::shared_ptr<const services>;
-
 /// Runs a storage job for an actor and continues in that actor with `ok(T&)` or
 /// `err(caf::error&)`: the storage actor answers through a callback that sends the continuation
 /// back as (resume_atom, deferred_step), so no request and no timeout timer is made per job (the
 /// storage actor times out whole batches; every job is answered once). The actor must handle
 /// (resume_atom, deferred_step) by running the step.
 template <class T, class Self, class F, class Ok, class Err>
-void db_job_for(Self* self, const services& svc, bool write, std::string name, F fn, Ok ok,
+void db_job_for(Self* self, const storage_actor& storage, bool write, std::string name, F fn, Ok ok,
                 Err err) {
   auto me = caf::actor_cast<caf::actor>(self);
   batch_callback done = [me, ok = std::move(ok), err = std::move(err)](db_result& r) mutable {
@@ -148,9 +109,9 @@ void db_job_for(Self* self, const services& svc, bool write, std::string name, F
   };
   auto job = make_job<T>(std::move(name), std::move(fn));
   if (write)
-    caf::anon_send(svc.storage, write_atom::value, std::move(job), std::move(done));
+    caf::anon_send(storage, write_atom::value, std::move(job), std::move(done));
   else
-    caf::anon_send(svc.storage, read_atom::value, std::move(job), std::move(done));
+    caf::anon_send(storage, read_atom::value, std::move(job), std::move(done));
 }
 
 /// Queues one request of a batch kind for an actor and continues in that actor with `ok(Out&)`
@@ -173,14 +134,15 @@ void db_batch(Self* self, const storage_actor& storage, const batch_kind_ptr& ki
 
 /// Runs `fn` as a write job (group commit) and continues with `ok(T&)` or `err(caf::error&)`.
 template <class T, class Self, class F, class Ok, class Err>
-void db_write(Self* self, const services& svc, std::string name, F fn, Ok ok, Err err) {
-  db_job_for<T>(self, svc, true, std::move(name), std::move(fn), std::move(ok), std::move(err));
+void db_write(Self* self, const storage_actor& storage, std::string name, F fn, Ok ok, Err err) {
+  db_job_for<T>(self, storage, true, std::move(name), std::move(fn), std::move(ok), std::move(err));
 }
 
 /// Runs `fn` as a read job and continues with `ok(T&)` or `err(caf::error&)`.
 template <class T, class Self, class F, class Ok, class Err>
-void db_read(Self* self, const services& svc, std::string name, F fn, Ok ok, Err err) {
-  db_job_for<T>(self, svc, false, std::move(name), std::move(fn), std::move(ok), std::move(err));
+void db_read(Self* self, const storage_actor& storage, std::string name, F fn, Ok ok, Err err) {
+  db_job_for<T>(self, storage, false, std::move(name), std::move(fn), std::move(ok),
+                std::move(err));
 }
 
 /// The edge answer for an error: its HTTP status and {"error", "reason"}.
@@ -202,10 +164,10 @@ inline edge_reply json_reply(int status, const nlohmann::json& body) {
 outbound_send make_send(const storage::delivery_row& row);
 
 /// Hands a queued row to its channel adapter (or logs why it cannot).
-void dispatch_send(const services& svc, const storage::delivery_row& row);
+void dispatch_send(const channel_set& channels, const storage::delivery_row& row);
 
 /// Hands a queued provider notification to its channel adapter.
-void dispatch_notification(const services& svc, const storage::notification_row& n);
+void dispatch_notification(const channel_set& channels, const storage::notification_row& n);
 
 /// The Chatwoot events of one conversation taken from the inbox, each with what its accept found.
 using chatwoot_events = std::vector<std::pair<core::chatwoot_inbound, storage::chatwoot_accepted>>;
@@ -256,71 +218,16 @@ batch_kind_ptr make_take_kind(std::string name, std::string kind, Decode decode,
       });
 }
 
-/// The batch kinds of the graph (services::ingest_batch, ...), from the settings.
-void make_batch_kinds(services& svc);
 /// The kinds defined with their actors.
 batch_kind_ptr make_chatwoot_kind(std::shared_ptr<cluster_view> cluster);
 batch_kind_ptr make_telegram_kind(std::shared_ptr<cluster_view> cluster);
 
-/// The router for an inbox row's kind wakes its entity (message: session, chatwoot:
-/// conversation, telegram: bridge); statuses are applied by a batch job directly.
-struct inbox_targets {
-  session_router_actor sessions;
-  conversation_router_actor conversations;
-  telegram_bridge_actor telegram;
-};
-
 /// Wakes the processor of an entity with pending inbox rows of `kind`.
-void wake(const services& svc, const inbox_targets& to, const std::string& kind,
-          const std::string& entity);
+void wake(const inbox_targets& to, const std::string& kind, const std::string& entity);
 
-/// Spawns the channel adapters, the LLM actor, the session router, the sweeper and the edge.
-struct graph {
-  services_ptr svc;
-  session_router_actor sessions;
-  conversation_router_actor conversations;
-  telegram_bridge_actor telegram;
-  sweeper_actor sweeper;
-  edge_actor edge;
-};
-
-/// Channel adapters: WhatsApp Cloud API, MTN SMS v3, Twilio, Telegram, email (SMTP).
-channel_actor spawn_whatsapp(caf::actor_system& sys, std::shared_ptr<services> svc);
-channel_actor spawn_sms(caf::actor_system& sys, std::shared_ptr<services> svc);
-channel_actor spawn_telegram(caf::actor_system& sys, std::shared_ptr<services> svc);
-channel_actor spawn_email(caf::actor_system& sys, std::shared_ptr<services> svc);
-/// HTTP with retries.
-patient_http_actor spawn_patient_http(caf::actor_system& sys, std::shared_ptr<services> svc);
-/// The Help Center article cache.
-articles_actor spawn_articles(caf::actor_system& sys, std::shared_ptr<services> svc);
-/// Runs one of core::read_only_tool_definitions() (arguments already validated) on a short-lived
-/// actor; `done` gets 200 {"result": ...} or the error's status and {"error", "reason"}.
-void run_read_only_tool(caf::actor_system& sys, services_ptr svc, std::string name,
-                        nlohmann::json args, edge_callback done);
-/// The conversation router.
-conversation_router_actor spawn_conversation_router(caf::actor_system& sys, services_ptr svc);
-/// The Telegram bridge.
-telegram_bridge_actor spawn_telegram_bridge(caf::actor_system& sys, services_ptr svc,
-                                            conversation_router_actor conversations);
-/// The adapter for a channel name (whatsapp, sms, telegram, email); may be invalid.
-const channel_actor& adapter_for(const services& svc, const std::string& channel);
-/// The retry policy from the configuration.
-core::backoff_policy retry_policy(const config::settings& cfg);
-/// The outbox retry schedule and horizons from the configuration.
-core::outbox_schedule outbox_schedule_of(const config::settings& cfg);
-/// The LLM actor.
-llm_actor spawn_llm(caf::actor_system& sys, std::shared_ptr<services> svc);
-/// The session router.
-session_router_actor spawn_session_router(caf::actor_system& sys, services_ptr svc);
-/// The sweeper (starts its timers at once).
-sweeper_actor spawn_sweeper(caf::actor_system& sys, services_ptr svc, inbox_targets targets);
-/// The lease actor of a cluster node (detached: its own connection).
-lease_actor spawn_leases(caf::actor_system& sys, services_ptr svc,
-                         std::shared_ptr<cluster_view> view, inbox_targets targets);
-/// The wake-up hint listener of a cluster node (detached: its own connection).
-hint_actor spawn_hints(caf::actor_system& sys, services_ptr svc, std::shared_ptr<cluster_view> view,
-                       sweeper_actor sweeper);
-/// The edge actor.
-edge_actor spawn_edge(caf::actor_system& sys, services_ptr svc);
+/// The retry policy of patient HTTP calls (retry.*).
+core::backoff_policy retry_policy(const config::retry_settings& cfg);
+/// The outbox retry schedule and horizons (retry.*).
+core::outbox_schedule outbox_schedule_of(const config::retry_settings& cfg);
 
 } // namespace switchboard::actors

@@ -46,7 +46,7 @@ struct conversation_state {
   int64_t account_id = 0;
   int64_t conversation_id = 0;
   std::string key;
-  services_ptr svc;
+  std::shared_ptr<const conversation_deps> deps;
   conversation_router_actor router;
   entity_work work;
   bool taking = false;     ///< a take of pending inbox events is in flight
@@ -74,29 +74,29 @@ void log_conv(conv_ptr self, const char* msg, const std::string& correlation_id,
   core::log(core::log_level::info, msg, fields);
 }
 
-core::bot_settings bot_settings_of(const services& svc) {
+core::bot_settings bot_settings_of(const conversation_deps& d) {
   core::bot_settings b;
-  b.handoff_phrases = svc.cfg.chatwoot.handoff_phrases;
-  b.confidence_threshold = svc.cfg.chatwoot.confidence_threshold;
-  b.min_score = svc.cfg.chatwoot.min_score;
-  b.top_k = svc.cfg.chatwoot.top_articles;
-  b.system_prompt = svc.bot_prompt;
+  b.handoff_phrases = d.chatwoot.handoff_phrases;
+  b.confidence_threshold = d.chatwoot.confidence_threshold;
+  b.min_score = d.chatwoot.min_score;
+  b.top_k = d.chatwoot.top_articles;
+  b.system_prompt = d.bot_prompt;
   return b;
 }
 
 /// A Chatwoot application API call for this conversation.
 http_call chatwoot_call(conv_ptr self, const std::string& suffix, std::string body,
                         const std::string& correlation_id) {
-  return providers::chatwoot_conversation_call(self->state.svc->cfg.chatwoot,
-                                               self->state.account_id, self->state.conversation_id,
-                                               suffix, std::move(body), correlation_id);
+  return providers::chatwoot_conversation_call(self->state.deps->chatwoot, self->state.account_id,
+                                               self->state.conversation_id, suffix, std::move(body),
+                                               correlation_id);
 }
 
 /// Posts to Chatwoot (retried on transient failures); `then(ok, answer body)` runs after.
 void post_read(conv_ptr self, http_call call, std::function<void(bool, const std::string&)> then) {
   auto what = call.url.substr(call.url.rfind('/') + 1);
   auto correlation_id = call.correlation_id;
-  self->request(self->state.svc->patient, std::chrono::minutes{10}, std::move(call))
+  self->request(self->state.deps->patient, std::chrono::minutes{10}, std::move(call))
       .then(
           [=](http_reply& r) {
             bool ok = r.status >= 200 && r.status < 300;
@@ -137,30 +137,31 @@ storage::bot_answer_record answer_record(conv_ptr self, const std::string& quest
 void record_handoff(conv_ptr self, std::string reason, bool already_open,
                     const std::string& correlation_id, std::function<void()> then,
                     std::optional<storage::bot_answer_record> answer = std::nullopt) {
-  const auto& svc = *self->state.svc;
+  const auto& d = *self->state.deps;
   storage::handoff_input in;
   in.account_id = self->state.account_id;
   in.conversation_id = self->state.conversation_id;
   in.reason = std::move(reason);
   in.already_open = already_open;
-  in.conversation_url = providers::chatwoot_conversation_url(svc.cfg.chatwoot.base_url,
-                                                             in.account_id, in.conversation_id);
+  in.conversation_url = providers::chatwoot_conversation_url(d.chatwoot.base_url, in.account_id,
+                                                             in.conversation_id);
   in.correlation_id = correlation_id;
   in.token = core::random_hex(8);
-  in.sms_max_segments = svc.cfg.chatwoot.handoff_sms_max_segments;
+  in.sms_max_segments = d.chatwoot.handoff_sms_max_segments;
   in.now = system_clock::now();
   in.answer = std::move(answer);
   db_write<storage::handoff_result>(
-      self, svc, "handoff", [in](soci::session& sql) { return storage::record_handoff(sql, in); },
+      self, d.storage, "handoff",
+      [in](soci::session& sql) { return storage::record_handoff(sql, in); },
       [self, correlation_id, then](storage::handoff_result& r) {
-        auto& svc = *self->state.svc;
-        svc.stats->count("handoffs",
-                         r.conversation.escalation_reason.empty() ? "unknown" : "recorded");
+        auto& d = *self->state.deps;
+        d.routing.stats->count("handoffs",
+                               r.conversation.escalation_reason.empty() ? "unknown" : "recorded");
         if (r.no_config)
           log_conv(self, "hand-off: the provider has no notification config; nobody notified",
                    correlation_id);
         else if (r.notification)
-          dispatch_notification(svc, *r.notification);
+          dispatch_notification(d.channels, *r.notification);
         then();
       },
       [self, correlation_id, then](caf::error& e) {
@@ -173,7 +174,7 @@ void record_handoff(conv_ptr self, std::string reason, bool already_open,
 void escalate(conv_ptr self, core::escalation_reason reason, std::string customer_text,
               std::vector<core::answer_source> closest, std::optional<double> confidence,
               std::string correlation_id) {
-  self->state.svc->stats->count("escalations", core::to_string(reason));
+  self->state.deps->routing.stats->count("escalations", core::to_string(reason));
   log_conv(self, "escalating to a human", correlation_id, {{"reason", core::to_string(reason)}});
   // The question's bot_answers row rides in the hand-off's transaction: no round trip more.
   auto record = answer_record(self, customer_text, closest, confidence, correlation_id);
@@ -201,8 +202,8 @@ void escalate(conv_ptr self, core::escalation_reason reason, std::string custome
 /// posted id is only known after.
 void reply(conv_ptr self, const std::string& question, const core::bot_answer& answer,
            const std::string& correlation_id) {
-  self->state.svc->stats->count("bot_answers",
-                                answer.sources.empty() ? "no_sources" : "with_sources");
+  self->state.deps->routing.stats->count("bot_answers",
+                                         answer.sources.empty() ? "no_sources" : "with_sources");
   log_conv(self, "answering from the Help Center", correlation_id,
            {{"sources", answer.sources.size()}});
   auto record = answer_record(self, question, answer.sources, answer.confidence, correlation_id);
@@ -214,7 +215,7 @@ void reply(conv_ptr self, const std::string& question, const core::bot_answer& a
               if (ok)
                 record.posted_id = providers::chatwoot_posted_message_id(body);
               db_write<int>(
-                  self, *self->state.svc, "bot_answer",
+                  self, self->state.deps->storage, "bot_answer",
                   [record](soci::session& sql) {
                     storage::record_bot_answer(sql, record);
                     return 0;
@@ -231,7 +232,7 @@ void reply(conv_ptr self, const std::string& question, const core::bot_answer& a
 /// Decides between the answer and a hand-off.
 void conclude(conv_ptr self, std::string text, std::vector<core::search_hit> hits,
               std::optional<core::bot_answer> answer, std::string correlation_id) {
-  auto settings = bot_settings_of(*self->state.svc);
+  auto settings = bot_settings_of(*self->state.deps);
   auto reason = core::decide(text, hits, answer, settings);
   if (reason == core::escalation_reason::none && answer) {
     reply(self, text, *answer, correlation_id);
@@ -250,18 +251,18 @@ void conclude(conv_ptr self, std::string text, std::vector<core::search_hit> hit
 
 /// Answers a customer's question from the provider's Help Center.
 void answer(conv_ptr self, std::string text, std::string portal, std::string correlation_id) {
-  auto& svc = *self->state.svc;
-  auto settings = bot_settings_of(svc);
+  auto& d = *self->state.deps;
+  auto settings = bot_settings_of(d);
   if (core::asks_for_human(text, settings.handoff_phrases)) {
     escalate(self, core::escalation_reason::asked_for_human, text, {}, std::nullopt,
              correlation_id);
     return;
   }
-  self->request(svc.articles, std::chrono::minutes{10}, get_atom::value, self->state.account_id,
+  self->request(d.articles, std::chrono::minutes{10}, get_atom::value, self->state.account_id,
                 portal)
       .then(
           [=](article_set_ptr& set) {
-            auto& svc = *self->state.svc;
+            auto& d = *self->state.deps;
             auto hits = core::relevant_hits(set->index.query(text, settings.top_k), settings);
             if (hits.empty()) {
               conclude(self, text, hits, std::nullopt, correlation_id);
@@ -269,16 +270,16 @@ void answer(conv_ptr self, std::string text, std::string portal, std::string cor
             }
             auto extractive = core::extractive_answer(text, set->articles[hits.front().doc],
                                                       hits.front(), settings);
-            if (!svc.llm) {
+            if (!d.llm) {
               conclude(self, text, hits, extractive, correlation_id);
               return;
             }
             std::vector<core::help_article> top;
             for (auto& h : hits)
               top.push_back(set->articles[h.doc]);
-            auto req = core::grounded_answer_request(svc.cfg.llm.model, text, top, settings);
+            auto req = core::grounded_answer_request(d.llm_settings.model, text, top, settings);
             llm_call call{providers::encode_llm_request(req), correlation_id};
-            self->request(svc.llm, svc.cfg.llm.timeout + std::chrono::seconds{2}, std::move(call))
+            self->request(d.llm, d.llm_settings.timeout + std::chrono::seconds{2}, std::move(call))
                 .then(
                     [=](std::string& body) {
                       auto res = providers::parse_llm_response(body);
@@ -359,7 +360,7 @@ void answer_held(conv_ptr self) {
   }
   auto messages = st.held_messages;
   auto held = take_held(self);
-  st.svc->stats->reply_coalesced("conversation", messages);
+  st.deps->routing.stats->reply_coalesced("conversation", messages);
   log_conv(self, "answering the questions held back by the reply limit", held.back().correlation_id,
            {{"messages", messages}});
   std::string text;
@@ -373,7 +374,7 @@ void answer_held(conv_ptr self) {
 /// stays live) and get one answer together. Asking for a human never waits.
 void ask(conv_ptr self, std::string text, std::string portal, std::string correlation_id) {
   auto& st = self->state;
-  if (core::asks_for_human(text, st.svc->cfg.chatwoot.handoff_phrases)) {
+  if (core::asks_for_human(text, st.deps->chatwoot.handoff_phrases)) {
     take_held(self); // the human reads the conversation, held questions included
     answer(self, std::move(text), std::move(portal), std::move(correlation_id));
     return;
@@ -385,7 +386,7 @@ void ask(conv_ptr self, std::string text, std::string portal, std::string correl
   }
   if (st.held.empty()) {
     hold(self);
-    st.svc->stats->reply_deferred("conversation");
+    st.deps->routing.stats->reply_deferred("conversation");
     log_conv(self, "reply limit reached; the answer waits and covers what arrives meanwhile",
              correlation_id);
     arm_held(self, st.replies.wait(now));
@@ -429,7 +430,7 @@ void start_take(conv_ptr self) {
   st.taking = true;
   hold(self);
   conversation_actor me{self};
-  submit_batch(st.svc->storage, st.svc->chatwoot_batch, st.key, [me](db_result& r) {
+  submit_batch(st.deps->storage, st.deps->events, st.key, [me](db_result& r) {
     auto out = std::make_shared<chatwoot_taken>();
     if (r.error)
       out->error = std::move(r.error);
@@ -462,7 +463,7 @@ void on_provider_reply(conv_ptr self, provider_reply r, caf::typed_response_prom
   post(self,
        chatwoot_call(self, "/messages", providers::chatwoot_message_body(r.text), r.correlation_id),
        [self, rp, r](bool ok) mutable {
-         self->state.svc->stats->count("provider_replies", ok ? "posted" : "failed");
+         self->state.deps->routing.stats->count("provider_replies", ok ? "posted" : "failed");
          log_conv(self, ok ? "provider reply posted" : "provider reply not posted",
                   r.correlation_id);
          rp.deliver(ok);
@@ -470,16 +471,17 @@ void on_provider_reply(conv_ptr self, provider_reply r, caf::typed_response_prom
        });
 }
 
-conversation_actor::behavior_type conversation_fn(conv_ptr self, std::string key, services_ptr svc,
+conversation_actor::behavior_type conversation_fn(conv_ptr self, std::string key,
+                                                  std::shared_ptr<const conversation_deps> deps,
                                                   conversation_router_actor router) {
   auto& st = self->state;
   st.key = key;
   auto colon = key.find(':');
   st.account_id = std::stoll(key.substr(0, colon));
   st.conversation_id = std::stoll(key.substr(colon + 1));
-  st.svc = std::move(svc);
+  st.deps = std::move(deps);
   st.router = std::move(router);
-  const auto& cw = st.svc->cfg.chatwoot;
+  const auto& cw = st.deps->chatwoot;
   st.replies = core::token_bucket{{static_cast<double>(cw.reply_burst),
                                    cw.reply_burst > 0 ? cw.reply_rate_per_min / 60.0 : 0.0}};
   return {
@@ -503,8 +505,8 @@ conversation_actor::behavior_type conversation_fn(conv_ptr self, std::string key
   };
 }
 
-using router_ptr
-    = conversation_router_actor::stateful_pointer<keyed_router_state<conversation_actor>>;
+using router_ptr = conversation_router_actor::stateful_pointer<
+    keyed_router_state<conversation_actor, conversation_deps>>;
 
 std::string key_of(int64_t account, int64_t conversation) {
   return std::to_string(account) + ":" + std::to_string(conversation);
@@ -512,13 +514,14 @@ std::string key_of(int64_t account, int64_t conversation) {
 
 conversation_actor& entity(router_ptr self, const std::string& key) {
   return route_to(self, key, [self](const std::string& k) {
-    return self->spawn<caf::monitored>(conversation_fn, k, self->state.svc,
+    return self->spawn<caf::monitored>(conversation_fn, k, self->state.deps,
                                        conversation_router_actor{self});
   });
 }
 
-conversation_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc) {
-  self->state.svc = std::move(svc);
+conversation_router_actor::behavior_type router_fn(router_ptr self,
+                                                   std::shared_ptr<const conversation_deps> deps) {
+  self->state.deps = std::move(deps);
   self->state.kind = "conversation";
   watch_entities(self);
   return {
@@ -537,8 +540,9 @@ conversation_router_actor::behavior_type router_fn(router_ptr self, services_ptr
 
 } // namespace
 
-conversation_router_actor spawn_conversation_router(caf::actor_system& sys, services_ptr svc) {
-  return sys.spawn(router_fn, std::move(svc));
+conversation_router_actor spawn_conversation_router(caf::actor_system& sys,
+                                                    std::shared_ptr<const conversation_deps> deps) {
+  return sys.spawn(router_fn, std::move(deps));
 }
 
 } // namespace switchboard::actors

@@ -25,8 +25,8 @@ outbound_send make_send(const storage::delivery_row& row) {
 namespace {
 
 /// Hands a send to the adapter of its channel; without one the row stays queued (logged).
-void hand_over(const services& svc, outbound_send s, const char* no_adapter) {
-  auto& adapter = adapter_for(svc, s.channel);
+void hand_over(const channel_set& channels, outbound_send s, const char* no_adapter) {
+  auto& adapter = channels.of(s.channel);
   if (!adapter) {
     core::log(core::log_level::warn, no_adapter,
               {{"channel", s.channel}, {"correlation_id", s.correlation_id}});
@@ -37,19 +37,29 @@ void hand_over(const services& svc, outbound_send s, const char* no_adapter) {
 
 } // namespace
 
-void dispatch_send(const services& svc, const storage::delivery_row& row) {
-  if (row.status == "queued")
-    hand_over(svc, make_send(row), "no adapter for channel; the send stays queued");
+const channel_actor& channel_set::of(const std::string& channel) const {
+  if (channel == "whatsapp")
+    return whatsapp;
+  if (channel == "telegram")
+    return telegram;
+  if (channel == "email")
+    return email;
+  return sms;
 }
 
-void dispatch_notification(const services& svc, const storage::notification_row& n) {
+void dispatch_send(const channel_set& channels, const storage::delivery_row& row) {
+  if (row.status == "queued")
+    hand_over(channels, make_send(row), "no adapter for channel; the send stays queued");
+}
+
+void dispatch_notification(const channel_set& channels, const storage::notification_row& n) {
   if (n.status != "queued")
     return;
   outbound_send s;
   s.delivery_id = n.id;
   s.claim_token = n.claim_token;
   s.channel = n.channel;
-  s.provider = n.channel == "sms"     ? svc.policy.sms_provider
+  s.provider = n.channel == "sms"     ? channels.sms_provider
                : n.channel == "email" ? std::string{"smtp"}
                                       : n.channel;
   s.recipient = n.recipient;
@@ -57,7 +67,7 @@ void dispatch_notification(const services& svc, const storage::notification_row&
   s.subject = n.subject;
   s.correlation_id = n.correlation_id;
   s.box = 1;
-  hand_over(svc, std::move(s), "no adapter for the provider's channel; notification queued");
+  hand_over(channels, std::move(s), "no adapter for the provider's channel; notification queued");
 }
 
 } // namespace switchboard::actors

@@ -21,11 +21,18 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/events.hpp"
+#include "config/settings.hpp"
 #include "core/http_call.hpp"
+#include "core/omni/outbound.hpp"
+#include "core/omni/session.hpp"
 #include "providers/send_request.hpp"
 
 namespace soci {
 class session;
+}
+
+namespace switchboard::providers {
+class provider;
 }
 
 CAF_BEGIN_TYPE_ID_BLOCK(switchboard, caf::first_custom_type_id)
@@ -296,6 +303,176 @@ using telegram_taken_ptr = std::shared_ptr<telegram_taken>;
 using telegram_bridge_actor = caf::typed_actor<caf::reacts_to<wake_atom, std::string>,
                                                caf::reacts_to<accepted_atom, telegram_taken_ptr>,
                                                caf::reacts_to<resume_atom, deferred_step>>;
+
+// -- spawning: what each actor is given ----------------------------------------------------------
+//
+// Every actor gets the handles it talks to and the settings it reads as spawn arguments (no
+// shared "everything" struct): the handles below are the edges of the message graph. The
+// storage actor and the HTTP client are spawned from actors/storage.hpp and
+// actors/http_client.hpp (they only answer); the runtime (actors/runtime.cpp) wires the rest.
+
+class metrics;      // actors/metrics.hpp
+class cluster_view; // actors/cluster.hpp: the shards this node owns (null on a single node)
+struct ingest_load; // actors/common.hpp: how busy the acknowledgement path is
+
+/// The channel adapters by channel; a handle is invalid when its channel is off.
+struct channel_set {
+  channel_actor whatsapp;
+  channel_actor sms;
+  channel_actor telegram;
+  channel_actor email;
+  std::string sms_provider = "mtn"; ///< sms.provider, the provider of SMS notifications
+  /// The adapter for a channel name (whatsapp, sms, telegram, email); may be invalid.
+  const channel_actor& of(const std::string& channel) const;
+};
+
+/// The set-based batch kinds of the storage actor (actors/inbox.cpp makes them from the
+/// settings); each actor is given the ones it submits to.
+struct batch_kinds {
+  batch_kind_ptr accept;   ///< storage::accept_request -> storage::accepted_messages
+  batch_kind_ptr calls;    ///< storage::call_ended_input -> storage::accepted_call
+  batch_kind_ptr statuses; ///< entity (provider:message id) -> statuses after each
+  batch_kind_ptr chatwoot; ///< entity (account:conversation) -> chatwoot_events
+  batch_kind_ptr telegram; ///< entity (chat id) -> telegram_updates
+  batch_kind_ptr replies;  ///< storage::reply_request -> std::optional<delivery_row>
+  batch_kind_ptr attempts; ///< storage::attempt_claim -> bool (claim taken)
+  batch_kind_ptr sent;     ///< storage::sent_record -> bool (recorded)
+};
+
+/// The batch kinds for these rules; in a cluster (`cluster` set) their writes are fenced.
+batch_kinds make_batch_kinds(const core::session_machine& machine,
+                             const core::channel_policy& policy, std::size_t accept_rows,
+                             std::shared_ptr<cluster_view> cluster);
+
+/// Where a woken inbox row goes: messages to their session, Chatwoot events to their
+/// conversation, Telegram updates to the bridge; statuses are applied by a batch job directly.
+struct inbox_targets {
+  session_router_actor sessions;
+  conversation_router_actor conversations;
+  telegram_bridge_actor telegram;
+  storage_actor storage;
+  batch_kind_ptr statuses;
+  std::shared_ptr<metrics> stats;
+};
+
+/// What a keyed router reads: admission (inbox.*), passivation, shard ownership.
+struct router_deps {
+  config::inbox_settings inbox;
+  std::chrono::seconds idle_passivate{60}; ///< actors.idle_passivate
+  std::shared_ptr<metrics> stats;
+  std::shared_ptr<ingest_load> load; ///< may be null: never busy
+  std::shared_ptr<cluster_view> cluster;
+};
+
+/// A channel adapter: its provider, the outbox it records in and the HTTP client it sends with.
+struct channel_deps {
+  std::shared_ptr<providers::provider> provider; ///< providers/registry.cpp
+  config::retry_settings retry;
+  config::circuit_settings circuit;
+  core::channel_policy policy; ///< the WhatsApp fallback and claim leases
+  storage_actor storage;
+  batch_kind_ptr attempts;
+  batch_kind_ptr sent;
+  http_client_actor http;
+  std::shared_ptr<metrics> stats;
+  std::shared_ptr<cluster_view> cluster;
+};
+channel_actor spawn_channel(caf::actor_system& sys, channel_deps deps);
+
+/// The LLM actor (llm.max_in_flight calls at once, the rest queued).
+llm_actor spawn_llm(caf::actor_system& sys, config::llm_settings cfg, http_client_actor http);
+
+/// HTTP with retries (retry.*), for the Chatwoot and Telegram API calls.
+patient_http_actor spawn_patient_http(caf::actor_system& sys, config::retry_settings retry,
+                                      http_client_actor http, std::shared_ptr<metrics> stats);
+
+/// The Help Center article cache (chatwoot.*).
+articles_actor spawn_articles(caf::actor_system& sys, config::chatwoot_settings cfg,
+                              patient_http_actor patient);
+
+/// What a session actor (and its router) is given.
+struct session_deps {
+  router_deps routing;
+  config::session_settings session;
+  config::llm_settings llm_settings;
+  config::whatsapp_settings whatsapp; ///< the typing indicator
+  core::session_machine machine{std::chrono::hours{24}};
+  core::channel_policy policy;
+  std::string followup_prompt;
+  storage_actor storage;
+  batch_kind_ptr accept;
+  batch_kind_ptr replies;
+  llm_actor llm; ///< invalid when llm.enabled = false
+  http_client_actor http;
+  channel_set channels;
+};
+session_router_actor spawn_session_router(caf::actor_system& sys,
+                                          std::shared_ptr<const session_deps> deps);
+
+/// What a conversation actor (and its router) is given.
+struct conversation_deps {
+  router_deps routing;
+  config::chatwoot_settings chatwoot;
+  config::llm_settings llm_settings;
+  std::string bot_prompt;
+  storage_actor storage;
+  batch_kind_ptr events; ///< batch_kinds::chatwoot
+  patient_http_actor patient;
+  articles_actor articles;
+  llm_actor llm; ///< invalid when llm.enabled = false
+  channel_set channels;
+};
+conversation_router_actor spawn_conversation_router(caf::actor_system& sys,
+                                                    std::shared_ptr<const conversation_deps> deps);
+
+/// What the Telegram bridge is given.
+struct telegram_bridge_deps {
+  config::telegram_settings telegram;
+  storage_actor storage;
+  batch_kind_ptr updates; ///< batch_kinds::telegram
+  patient_http_actor patient;
+  conversation_router_actor conversations;
+};
+telegram_bridge_actor spawn_telegram_bridge(caf::actor_system& sys, telegram_bridge_deps deps);
+
+/// What the sweeper is given (it starts its timers at once).
+struct sweeper_deps {
+  config::inbox_settings inbox;
+  config::retention_settings retention;
+  std::chrono::seconds sweep_interval{60}; ///< session.sweep_interval
+  std::chrono::milliseconds claim_lease{60000};
+  storage_actor storage;
+  channel_set channels;
+  inbox_targets targets;
+  std::shared_ptr<metrics> stats;
+  std::shared_ptr<ingest_load> load;
+  std::shared_ptr<cluster_view> cluster;
+};
+sweeper_actor spawn_sweeper(caf::actor_system& sys, sweeper_deps deps);
+
+/// The lease actor of a cluster node (detached: its own connection to `dsn`).
+lease_actor spawn_leases(caf::actor_system& sys, std::string dsn, std::string address,
+                         std::shared_ptr<cluster_view> view, inbox_targets targets,
+                         std::shared_ptr<metrics> stats);
+
+/// The wake-up hint listener of a cluster node (detached: its own connection to `dsn`).
+hint_actor spawn_hints(caf::actor_system& sys, std::string dsn,
+                       std::chrono::milliseconds reconnect_backoff,
+                       std::shared_ptr<cluster_view> view, sweeper_actor sweeper);
+
+/// The edge actor (API storage jobs give up after `timeout`).
+edge_actor spawn_edge(caf::actor_system& sys, storage_actor storage,
+                      std::chrono::milliseconds timeout);
+
+/// What a read-only bot tool is run with.
+struct read_only_tool_deps {
+  storage_actor storage;
+  articles_actor articles;
+};
+/// Runs one of core::read_only_tool_definitions() (arguments already validated) on a short-lived
+/// actor; `done` gets 200 {"result": ...} or the error's status and {"error", "reason"}.
+void run_read_only_tool(caf::actor_system& sys, read_only_tool_deps deps, std::string name,
+                        nlohmann::json args, edge_callback done);
 
 } // namespace switchboard::actors
 

@@ -57,15 +57,16 @@ template <class Write> std::vector<bool> with_outbox_fence(cluster_view& cluster
 
 } // namespace
 
-void make_batch_kinds(services& svc) {
-  auto machine = svc.machine;
-  auto policy = svc.policy;
-  auto accept_rows = static_cast<int>(svc.cfg.inbox.accept_batch);
+batch_kinds make_batch_kinds(const core::session_machine& machine,
+                             const core::channel_policy& policy, std::size_t accept_batch,
+                             std::shared_ptr<cluster_view> cluster) {
+  batch_kinds k;
+  auto accept_rows = static_cast<int>(accept_batch);
   // Accepts: about ten round trips per batch of up to 256 entities (storage::accept_messages).
-  svc.accept_batch = make_batch_kind<storage::accept_request, storage::accepted_messages>(
+  k.accept = make_batch_kind<storage::accept_request, storage::accepted_messages>(
       "accept_messages", 256, false,
-      [machine, policy, accept_rows, cluster = svc.cluster](
-          soci::session& sql, const std::vector<const storage::accept_request*>& in) {
+      [machine, policy, accept_rows,
+       cluster](soci::session& sql, const std::vector<const storage::accept_request*>& in) {
         if (!cluster)
           return storage::accept_messages(sql, machine, policy, in, system_clock::now(),
                                           accept_rows);
@@ -81,7 +82,7 @@ void make_batch_kinds(services& svc) {
         return out;
       });
   // Call-ended: about a dozen round trips per batch of up to 256 calls.
-  svc.calls_batch = make_batch_kind<storage::call_ended_input, storage::accepted_call>(
+  k.calls = make_batch_kind<storage::call_ended_input, storage::accepted_call>(
       "call_ended", 256, false,
       [machine, policy](soci::session& sql,
                         const std::vector<const storage::call_ended_input*>& in) {
@@ -89,50 +90,47 @@ void make_batch_kinds(services& svc) {
       });
   // Statuses: 1 round trip to take them, then 2-3 per status (forward-only update or park,
   // pricing), a few more for a failure that calls for a fallback or a back-off.
-  svc.statuses_batch = make_take_kind(
+  k.statuses = make_take_kind(
       "apply_statuses", "status", core::decode_status_update,
       [policy](soci::session& sql, core::status_update& s) {
         return storage::apply_status_update(sql, policy, s);
       },
-      256, svc.cluster);
+      256, cluster);
   // Replies to bursts: 5 round trips per batch of up to 256 replies (6 in a cluster).
-  svc.replies_batch = make_batch_kind<storage::reply_request, std::optional<storage::delivery_row>>(
+  k.replies = make_batch_kind<storage::reply_request, std::optional<storage::delivery_row>>(
       "queue_replies", 256, false,
-      [policy, cluster = svc.cluster](soci::session& sql,
-                                      const std::vector<const storage::reply_request*>& in) {
+      [policy, cluster](soci::session& sql, const std::vector<const storage::reply_request*>& in) {
         if (!cluster)
           return storage::queue_replies(sql, policy, in);
         return fenced_replies(sql, policy, *cluster, in);
       });
   // The outbox: claims of attempts and outcomes of sends, 1-3 round trips per batch; in a
   // cluster the delivery rows' statements carry the fence of their shards (no extra round trip).
-  auto lease = svc.policy.claim_lease;
-  svc.attempts_batch = make_batch_kind<storage::attempt_claim, bool>(
+  auto lease = policy.claim_lease;
+  k.attempts = make_batch_kind<storage::attempt_claim, bool>(
       "begin_attempts", 512, false,
-      [lease, cluster = svc.cluster](soci::session& sql,
-                                     const std::vector<const storage::attempt_claim*>& in) {
+      [lease, cluster](soci::session& sql, const std::vector<const storage::attempt_claim*>& in) {
         if (!cluster)
           return storage::begin_attempts(sql, in, lease);
         return with_outbox_fence(*cluster, [&](const storage::outbox_fence& f) {
           return storage::begin_attempts(sql, in, lease, f);
         });
       });
-  svc.sent_batch = make_batch_kind<storage::sent_record, bool>(
+  k.sent = make_batch_kind<storage::sent_record, bool>(
       "record_sends", 512, false,
-      [policy, cluster = svc.cluster](soci::session& sql,
-                                      const std::vector<const storage::sent_record*>& in) {
+      [policy, cluster](soci::session& sql, const std::vector<const storage::sent_record*>& in) {
         if (!cluster)
           return storage::record_sends(sql, policy, in);
         return with_outbox_fence(*cluster, [&](const storage::outbox_fence& f) {
           return storage::record_sends(sql, policy, in, f);
         });
       });
-  svc.chatwoot_batch = make_chatwoot_kind(svc.cluster);
-  svc.telegram_batch = make_telegram_kind(svc.cluster);
+  k.chatwoot = make_chatwoot_kind(cluster);
+  k.telegram = make_telegram_kind(std::move(cluster));
+  return k;
 }
 
-void wake(const services& svc, const inbox_targets& to, const std::string& kind,
-          const std::string& entity) {
+void wake(const inbox_targets& to, const std::string& kind, const std::string& entity) {
   if (kind == "message") {
     caf::anon_send(to.sessions, wake_atom::value, entity);
   } else if (kind == "chatwoot") {
@@ -142,7 +140,7 @@ void wake(const services& svc, const inbox_targets& to, const std::string& kind,
     if (to.telegram)
       caf::anon_send(to.telegram, wake_atom::value, entity);
   } else if (kind == "status") {
-    submit_batch(svc.storage, svc.statuses_batch, entity, [stats = svc.stats](db_result& r) {
+    submit_batch(to.storage, to.statuses, entity, [stats = to.stats](db_result& r) {
       if (r.error) {
         core::log(core::log_level::warn, "delivery statuses not applied; retried by the poller",
                   {{"error", core::reason_of(r.error)}});

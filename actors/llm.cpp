@@ -16,7 +16,8 @@ struct queued_call {
 
 struct llm_state {
   static inline const char* name = "llm";
-  std::shared_ptr<services> svc;
+  config::llm_settings cfg;
+  http_client_actor http;
   std::size_t in_flight = 0;
   std::deque<queued_call> waiting;
 };
@@ -37,10 +38,10 @@ void next(llm_ptr self) {
 }
 
 void start(llm_ptr self, llm_call c, caf::typed_response_promise<std::string> rp) {
-  auto& cfg = self->state.svc->cfg.llm;
+  auto& cfg = self->state.cfg;
   ++self->state.in_flight;
   auto call = providers::llm_completion_call(cfg, std::move(c.body), c.correlation_id);
-  self->request(self->state.svc->http, cfg.timeout + std::chrono::seconds{1}, std::move(call))
+  self->request(self->state.http, cfg.timeout + std::chrono::seconds{1}, std::move(call))
       .then(
           [self, rp](http_reply& r) mutable {
             if (r.status >= 200 && r.status < 300)
@@ -55,13 +56,14 @@ void start(llm_ptr self, llm_call c, caf::typed_response_promise<std::string> rp
           });
 }
 
-llm_actor::behavior_type llm_fn(llm_ptr self, std::shared_ptr<services> svc) {
-  self->state.svc = std::move(svc);
+llm_actor::behavior_type llm_fn(llm_ptr self, config::llm_settings cfg, http_client_actor http) {
+  self->state.cfg = std::move(cfg);
+  self->state.http = std::move(http);
   return {
       [=](llm_call& c) -> caf::result<std::string> {
         auto rp = self->make_response_promise<std::string>();
         auto& st = self->state;
-        if (st.in_flight < std::max<std::size_t>(1, st.svc->cfg.llm.max_in_flight))
+        if (st.in_flight < std::max<std::size_t>(1, st.cfg.max_in_flight))
           start(self, std::move(c), rp);
         else
           st.waiting.push_back(queued_call{std::move(c), rp});
@@ -72,8 +74,8 @@ llm_actor::behavior_type llm_fn(llm_ptr self, std::shared_ptr<services> svc) {
 
 } // namespace
 
-llm_actor spawn_llm(caf::actor_system& sys, std::shared_ptr<services> svc) {
-  return sys.spawn(llm_fn, std::move(svc));
+llm_actor spawn_llm(caf::actor_system& sys, config::llm_settings cfg, http_client_actor http) {
+  return sys.spawn(llm_fn, std::move(cfg), std::move(http));
 }
 
 } // namespace switchboard::actors

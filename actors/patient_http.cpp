@@ -5,21 +5,21 @@ namespace switchboard::actors {
 using core::sb_error;
 using std::chrono::milliseconds;
 
-core::backoff_policy retry_policy(const config::settings& cfg) {
+core::backoff_policy retry_policy(const config::retry_settings& cfg) {
   core::backoff_policy p;
-  p.base = cfg.retry.base;
-  p.max_delay = cfg.retry.max_delay;
-  p.horizon = std::chrono::duration_cast<milliseconds>(cfg.retry.horizon);
-  p.max_attempts = cfg.retry.max_attempts;
+  p.base = cfg.base;
+  p.max_delay = cfg.max_delay;
+  p.horizon = std::chrono::duration_cast<milliseconds>(cfg.horizon);
+  p.max_attempts = cfg.max_attempts;
   return p;
 }
 
-core::outbox_schedule outbox_schedule_of(const config::settings& cfg) {
+core::outbox_schedule outbox_schedule_of(const config::retry_settings& cfg) {
   core::outbox_schedule s;
-  s.delays = cfg.retry.schedule;
-  s.summary_horizon = std::chrono::duration_cast<milliseconds>(cfg.retry.summary_horizon);
-  s.reply_horizon = std::chrono::duration_cast<milliseconds>(cfg.retry.reply_horizon);
-  s.default_horizon = std::chrono::duration_cast<milliseconds>(cfg.retry.outbox_horizon);
+  s.delays = cfg.schedule;
+  s.summary_horizon = std::chrono::duration_cast<milliseconds>(cfg.summary_horizon);
+  s.reply_horizon = std::chrono::duration_cast<milliseconds>(cfg.reply_horizon);
+  s.default_horizon = std::chrono::duration_cast<milliseconds>(cfg.outbox_horizon);
   return s;
 }
 
@@ -27,7 +27,9 @@ namespace {
 
 struct patient_state {
   static inline const char* name = "patient_http";
-  std::shared_ptr<services> svc;
+  core::backoff_policy policy;
+  http_client_actor http;
+  std::shared_ptr<metrics> stats;
 };
 
 using patient_ptr = patient_http_actor::stateful_pointer<patient_state>;
@@ -36,22 +38,21 @@ using patient_ptr = patient_http_actor::stateful_pointer<patient_state>;
 /// then the last answer (or error) is delivered.
 void attempt(patient_ptr self, http_call call, caf::typed_response_promise<http_reply> rp,
              int attempts, std::chrono::steady_clock::time_point started) {
-  auto& svc = *self->state.svc;
   auto retry_or = [=](std::optional<milliseconds> retry_after, auto give_up) mutable {
-    auto& svc = *self->state.svc;
+    auto& st = self->state;
     auto elapsed
         = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
-    auto delay = core::next_retry_delay(retry_policy(svc.cfg), attempts, elapsed, retry_after,
-                                        core::default_jitter());
+    auto delay
+        = core::next_retry_delay(st.policy, attempts, elapsed, retry_after, core::default_jitter());
     if (!delay) {
       give_up();
       return;
     }
-    svc.stats->provider_retry(call.service);
+    st.stats->provider_retry(call.service);
     self->delayed_send(self, *delay, retry_atom::value,
                        deferred_step{[=] { attempt(self, call, rp, attempts + 1, started); }});
   };
-  self->request(svc.http, std::chrono::minutes{5}, call)
+  self->request(self->state.http, std::chrono::minutes{5}, call)
       .then(
           [=](http_reply& r) mutable {
             if (!core::is_transient_http_status(static_cast<int>(r.status))) {
@@ -69,8 +70,12 @@ void attempt(patient_ptr self, http_call call, caf::typed_response_promise<http_
           });
 }
 
-patient_http_actor::behavior_type patient_fn(patient_ptr self, std::shared_ptr<services> svc) {
-  self->state.svc = std::move(svc);
+patient_http_actor::behavior_type patient_fn(patient_ptr self, config::retry_settings retry,
+                                             http_client_actor http,
+                                             std::shared_ptr<metrics> stats) {
+  self->state.policy = retry_policy(retry);
+  self->state.http = std::move(http);
+  self->state.stats = std::move(stats);
   return {
       [=](http_call& call) -> caf::result<http_reply> {
         auto rp = self->make_response_promise<http_reply>();
@@ -83,8 +88,9 @@ patient_http_actor::behavior_type patient_fn(patient_ptr self, std::shared_ptr<s
 
 } // namespace
 
-patient_http_actor spawn_patient_http(caf::actor_system& sys, std::shared_ptr<services> svc) {
-  return sys.spawn(patient_fn, std::move(svc));
+patient_http_actor spawn_patient_http(caf::actor_system& sys, config::retry_settings retry,
+                                      http_client_actor http, std::shared_ptr<metrics> stats) {
+  return sys.spawn(patient_fn, std::move(retry), std::move(http), std::move(stats));
 }
 
 } // namespace switchboard::actors

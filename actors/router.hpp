@@ -14,8 +14,9 @@
 
 namespace switchboard::actors {
 
-/// State of a keyed router over entities of type Entity.
-template <class Entity> struct keyed_router_state {
+/// State of a keyed router over entities of type Entity, spawned with `Deps` (which the router
+/// reads its router_deps from, `deps->routing`, and hands to every entity it spawns).
+template <class Entity, class Deps> struct keyed_router_state {
   static inline const char* name = "router";
   struct entry {
     Entity actor;
@@ -23,7 +24,7 @@ template <class Entity> struct keyed_router_state {
     uint32_t routed = 0;                     ///< messages routed to it
     bool idle = false;
   };
-  services_ptr svc;
+  std::shared_ptr<const Deps> deps;
   const char* kind = "entity"; ///< metrics label of the live-actor gauge
   std::unordered_map<std::string, entry> entities;
   std::size_t active = 0;   ///< entities not idle
@@ -41,11 +42,11 @@ template <class Self, class Spawn> auto& route_to(Self* self, const std::string&
   auto& st = self->state;
   auto it = st.entities.find(key);
   if (it == st.entities.end()) {
-    typename keyed_router_state<std::decay_t<decltype(it->second.actor)>>::entry e;
+    typename std::decay_t<decltype(st.entities)>::mapped_type e;
     e.actor = spawn(key);
     e.idle = true; // counted as it turns busy below
     it = st.entities.emplace(key, std::move(e)).first;
-    st.svc->stats->live_actors(st.kind, 1);
+    st.deps->routing.stats->live_actors(st.kind, 1);
   }
   if (it->second.idle)
     ++st.active;
@@ -58,7 +59,7 @@ template <class Self, class Spawn> auto& route_to(Self* self, const std::string&
 template <class Self> void count_deferred(Self* self) {
   auto& st = self->state;
   if (st.deferred > 0)
-    st.svc->stats->count("inbox_deferred", st.kind, static_cast<double>(st.deferred));
+    st.deps->routing.stats->count("inbox_deferred", st.kind, static_cast<double>(st.deferred));
   st.deferred = 0;
   st.deferred_counted = self->clock().now();
 }
@@ -73,12 +74,12 @@ template <class Self> bool admit_wake(Self* self, const std::string& key) {
   auto it = st.entities.find(key);
   if (it != st.entities.end() && !it->second.idle)
     return true;
-  auto& cfg = st.svc->cfg.inbox;
-  auto* load = st.svc->load.get();
+  auto& cfg = st.deps->routing.inbox;
+  auto* load = st.deps->routing.load.get();
   bool busy = load && load->busy(cfg.yield_rate, cfg.yield_backlog);
   bool ok = st.active < cfg.max_active && (st.active < cfg.min_active || !busy);
   if (!ok)
-    st.svc->stats->count("inbox_deferred", st.kind);
+    st.deps->routing.stats->count("inbox_deferred", st.kind);
   return ok;
 }
 
@@ -86,7 +87,7 @@ template <class Self> bool admit_wake(Self* self, const std::string& key) {
 /// shard is owned and the leases are healthy. Wake-ups of others are dropped: their rows stay
 /// pending and the owner's poller takes them.
 template <class Self> bool owned_here(Self* self, const std::string& key) {
-  auto& cluster = self->state.svc->cluster;
+  auto& cluster = self->state.deps->routing.cluster;
   return !cluster || cluster->owns(key);
 }
 
@@ -95,10 +96,10 @@ template <class Self> bool owned_here(Self* self, const std::string& key) {
 /// fenced writes are refused once another node owns the shard).
 template <class Self> void stop_lost(Self* self, const std::vector<int32_t>& shards) {
   auto& st = self->state;
-  if (!st.svc->cluster || shards.empty())
+  if (!st.deps->routing.cluster || shards.empty())
     return;
   std::set<int32_t> lost(shards.begin(), shards.end());
-  auto n = st.svc->cluster->shards();
+  auto n = st.deps->routing.cluster->shards();
   for (auto it = st.entities.begin(); it != st.entities.end();) {
     if (lost.count(static_cast<int32_t>(core::shard_of(it->first, n))) > 0) {
       if (!it->second.idle)
@@ -121,7 +122,7 @@ inline std::chrono::milliseconds sweep_interval(std::chrono::seconds idle) {
 template <class Self> void watch_entities(Self* self) {
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
-    st.svc->stats->live_actors(st.kind, -1);
+    st.deps->routing.stats->live_actors(st.kind, -1);
     if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown)
       return;
     for (auto it = st.entities.begin(); it != st.entities.end(); ++it)
@@ -134,7 +135,7 @@ template <class Self> void watch_entities(Self* self) {
     core::log(core::log_level::error, "entity actor died",
               {{"kind", st.kind}, {"reason", caf::to_string(dm.reason)}});
   });
-  self->delayed_send(self, sweep_interval(self->state.svc->cfg.actors.idle_passivate),
+  self->delayed_send(self, sweep_interval(self->state.deps->routing.idle_passivate),
                      sweep_atom::value);
 }
 
@@ -157,7 +158,7 @@ template <class Self> void mark_idle(Self* self, const std::string& key, uint32_
 template <class Self> void sweep_idle(Self* self) {
   auto& st = self->state;
   count_deferred(self);
-  auto limit = st.svc->cfg.actors.idle_passivate;
+  auto limit = st.deps->routing.idle_passivate;
   auto now = self->clock().now();
   for (auto it = st.entities.begin(); it != st.entities.end();) {
     if (it->second.idle && now - it->second.idle_since >= limit) {

@@ -75,7 +75,7 @@ struct conversation {
 struct session_state {
   static inline const char* name = "session";
   std::string key; ///< router key: the phone number (E.164)
-  services_ptr svc;
+  std::shared_ptr<const session_deps> deps;
   session_router_actor router;
   entity_work work;
   bool accepting = false;  ///< an accept of pending inbox messages is in flight
@@ -131,7 +131,7 @@ void burst_done(session_ptr self) {
   }
   b->stage = burst_state::phase::gathering;
   // They waited during the generation already: answer them after a short gathering window.
-  arm_answer(self, std::min(self->state.svc->cfg.session.coalesce, std::chrono::milliseconds{200}));
+  arm_answer(self, std::min(self->state.deps->session.coalesce, std::chrono::milliseconds{200}));
 }
 
 /// Queues the reply to the covered rows (if this actor still holds their claims) and hands it
@@ -148,7 +148,7 @@ void send_reply(session_ptr self, std::string text, std::string type) {
     generate(self);
     return;
   }
-  const auto& svc = *self->state.svc;
+  const auto& d = *self->state.deps;
   storage::reply_request req;
   for (std::size_t i = 0; i < b.covered; ++i)
     req.inbound.push_back({b.rows[i].id, b.rows[i].claim_token});
@@ -160,13 +160,13 @@ void send_reply(session_ptr self, std::string text, std::string type) {
   req.entity = self->state.key;
   auto correlation_id = b.rows[b.covered - 1].correlation_id;
   db_batch<std::optional<storage::delivery_row>>(
-      self, svc.storage, svc.replies_batch, std::move(req),
+      self, d.storage, d.replies, std::move(req),
       [self, correlation_id](std::optional<storage::delivery_row>& row) {
         if (!row)
           log_flow(self, "reply dropped: another claimant answered", correlation_id);
         else {
           log_flow(self, "reply queued", correlation_id, {{"channel", row->channel}});
-          dispatch_send(*self->state.svc, *row);
+          dispatch_send(self->state.deps->channels, *row);
         }
         burst_done(self);
       },
@@ -195,7 +195,7 @@ void fallback(session_ptr self, const char* why) {
   auto& b = *self->state.burst;
   log_flow(self, "built-in responder answers", b.rows[b.covered - 1].correlation_id,
            {{"why", why}});
-  self->state.svc->stats->count("fallback_replies", why);
+  self->state.deps->routing.stats->count("fallback_replies", why);
   send_reply(self, core::fallback_reply(b.session.context, covered_text(b)), "reply");
 }
 
@@ -243,7 +243,7 @@ void run_tool_calls(session_ptr self, std::shared_ptr<conversation> conv,
     next(json{{"error", "this conversation may only act on its own phone number"}});
     return;
   }
-  self->state.svc->stats->count("tool_calls", call.name);
+  self->state.deps->routing.stats->count("tool_calls", call.name);
   auto started = system_clock::now();
   auto t0 = std::chrono::steady_clock::now();
   execute_tool(self, call.name, a, conv->correlation_id,
@@ -257,21 +257,21 @@ void run_tool_calls(session_ptr self, std::shared_ptr<conversation> conv,
 }
 
 void llm_round(session_ptr self, std::shared_ptr<conversation> conv) {
-  const auto& svc = *self->state.svc;
+  const auto& d = *self->state.deps;
   core::llm_request req;
-  req.model = svc.cfg.llm.model;
+  req.model = d.llm_settings.model;
   req.messages = conv->messages;
   req.temperature = 0.2;
-  bool allow_tools = conv->round < svc.cfg.llm.max_tool_rounds;
+  bool allow_tools = conv->round < d.llm_settings.max_tool_rounds;
   llm_call call{allow_tools ? providers::encode_llm_request(req, core::tool_definitions())
                             : providers::encode_llm_request(req),
                 conv->correlation_id};
-  auto deadline = svc.cfg.llm.timeout + std::chrono::seconds{2};
+  auto deadline = d.llm_settings.timeout + std::chrono::seconds{2};
   auto started = system_clock::now();
   auto t0 = std::chrono::steady_clock::now();
   auto model = req.model;
   auto round = conv->round + 1;
-  self->request(svc.llm, deadline, std::move(call))
+  self->request(d.llm, deadline, std::move(call))
       .then(
           [self, conv, allow_tools, started, t0, model, round](std::string& body) {
             auto res = providers::parse_llm_response(body);
@@ -312,8 +312,8 @@ std::string user_text(const storage::delivery_row& row) {
 /// does not wait for it, and it is no delivery (counted in switchboard_typing_indicators_total).
 void show_typing(session_ptr self) {
   auto& b = *self->state.burst;
-  const auto& svc = *self->state.svc;
-  const auto& w = svc.cfg.whatsapp;
+  const auto& d = *self->state.deps;
+  const auto& w = d.whatsapp;
   if (!w.enabled || !w.typing_indicator || b.covered == 0
       || b.rows[b.covered - 1].channel != "whatsapp")
     return;
@@ -335,11 +335,11 @@ void show_typing(session_ptr self) {
   call.timeout_ms = 5000; // Meta shows it for 25 s at most: later is useless
   call.correlation_id = target->correlation_id;
   auto correlation_id = target->correlation_id;
-  self->request(svc.http, std::chrono::seconds{7}, std::move(call))
+  self->request(d.http, std::chrono::seconds{7}, std::move(call))
       .then(
           [self, correlation_id](http_reply& r) {
             bool ok = r.status >= 200 && r.status < 300;
-            self->state.svc->stats->count("typing_indicators", ok ? "sent" : "refused");
+            self->state.deps->routing.stats->count("typing_indicators", ok ? "sent" : "refused");
             if (!ok)
               core::log(core::log_level::warn, "typing indicator refused",
                         {{"correlation_id", correlation_id},
@@ -347,7 +347,7 @@ void show_typing(session_ptr self) {
                          {"error", r.body.substr(0, 300)}});
           },
           [self, correlation_id](caf::error& e) {
-            self->state.svc->stats->count("typing_indicators", "failed");
+            self->state.deps->routing.stats->count("typing_indicators", "failed");
             core::log(core::log_level::warn, "typing indicator not sent",
                       {{"correlation_id", correlation_id}, {"error", core::reason_of(e)}});
           });
@@ -357,7 +357,7 @@ void show_typing(session_ptr self) {
 /// session (1 read) and every message of the burst.
 void generate(session_ptr self) {
   auto& b = *self->state.burst;
-  const auto& svc = *self->state.svc;
+  const auto& d = *self->state.deps;
   b.stage = burst_state::phase::generating;
   b.covered = b.rows.size();
   b.stale = false;
@@ -369,23 +369,23 @@ void generate(session_ptr self) {
                "notice");
     return;
   }
-  if (!svc.llm) {
+  if (!d.llm) {
     fallback(self, "no LLM configured");
     return;
   }
   show_typing(self);
   auto session_id = b.session.id;
   db_read<std::vector<storage::delivery_row>>(
-      self, svc, "history",
+      self, d.storage, "history",
       [session_id](soci::session& sql) {
         return storage::session_history(sql, session_id, history_messages + 8);
       },
       [self](std::vector<storage::delivery_row>& history) {
         auto& b = *self->state.burst;
-        const auto& svc = *self->state.svc;
+        const auto& d = *self->state.deps;
         auto conv = std::make_shared<conversation>();
         conv->correlation_id = b.rows[b.covered - 1].correlation_id;
-        std::string system = svc.followup_prompt;
+        std::string system = d.followup_prompt;
         // The tools take this key as "phone_number"; a WhatsApp user known by username has none.
         if (core::parse_whatsapp_user_key(self->state.key))
           system += "\n\nCustomer: a WhatsApp user whose phone number is withheld (leave "
@@ -434,7 +434,7 @@ void generate(session_ptr self) {
 void answer_held(session_ptr self) {
   auto& b = *self->state.burst;
   b.deferred = false;
-  self->state.svc->stats->reply_coalesced("session", b.rows.size());
+  self->state.deps->routing.stats->reply_coalesced("session", b.rows.size());
   log_flow(self, "answering the messages held back by the reply limit",
            b.rows.back().correlation_id, {{"messages", b.rows.size()}});
   generate(self);
@@ -462,7 +462,7 @@ void answer_when_allowed(session_ptr self) {
   }
   if (!b.deferred) {
     b.deferred = true;
-    st.svc->stats->reply_deferred("session");
+    st.deps->routing.stats->reply_deferred("session");
     log_flow(self, "reply limit reached; the answer waits and covers what arrives meanwhile",
              b.rows.back().correlation_id);
   }
@@ -510,7 +510,7 @@ void add_to_burst(session_ptr self, storage::accepted_messages& a) {
   if (fresh) {
     // The window counts from the first message's arrival: messages that waited in the inbox
     // (processing yielded to a flood of webhooks) are answered at once.
-    auto window = st.svc->cfg.session.coalesce;
+    auto window = st.deps->session.coalesce;
     if (a.first_received_ms > 0) {
       auto age
           = std::chrono::milliseconds{storage::to_ms(system_clock::now()) - a.first_received_ms};
@@ -531,7 +531,7 @@ void start_accept(session_ptr self) {
   hold(self);
   storage::accept_request req{st.key, core::random_hex(8)};
   session_actor me{self};
-  submit_batch(st.svc->storage, st.svc->accept_batch, std::move(req), [me](db_result& r) {
+  submit_batch(st.deps->storage, st.deps->accept, std::move(req), [me](db_result& r) {
     auto out = std::make_shared<accept_outcome>();
     if (r.error)
       out->error = std::move(r.error);
@@ -569,13 +569,13 @@ void on_accepted(session_ptr self, accept_outcome& out) {
       auto key = st.key;
       hold(self);
       db_write<std::string>(
-          self, *st.svc, "dead_letter",
+          self, st.deps->storage, "dead_letter",
           [key, reason](soci::session& sql) {
             return storage::dead_letter_oldest(sql, "message", key, reason);
           },
           [self, reason](std::string& dedupe_key) {
             if (!dedupe_key.empty()) {
-              self->state.svc->stats->count("inbox_dead_letters", "message");
+              self->state.deps->routing.stats->count("inbox_dead_letters", "message");
               core::log(core::log_level::error, "inbox message set aside: it cannot be accepted",
                         {{"phone", core::mask_phone(self->state.key)},
                          {"dedupe_key", dedupe_key},
@@ -588,7 +588,7 @@ void on_accepted(session_ptr self, accept_outcome& out) {
   } else {
     st.failures = 0;
     auto& a = out.accepted;
-    auto& stats = *st.svc->stats;
+    auto& stats = *st.deps->routing.stats;
     if (a.session_created)
       stats.session_event("opened");
     if (a.session_expired)
@@ -615,10 +615,10 @@ void on_accepted(session_ptr self, accept_outcome& out) {
 }
 
 void on_replay(session_ptr self, int64_t inbound_id, std::string token) {
-  const auto& svc = *self->state.svc;
+  const auto& d = *self->state.deps;
   hold(self);
   db_write<std::optional<storage::replay_burst>>(
-      self, svc, "replay",
+      self, d.storage, "replay",
       [inbound_id, token](soci::session& sql) {
         return storage::load_for_replay(sql, inbound_id, token);
       },
@@ -652,13 +652,14 @@ void on_tool(session_ptr self, tool_request req, edge_callback cb) {
   });
 }
 
-session_actor::behavior_type session_fn(session_ptr self, std::string phone, services_ptr svc,
+session_actor::behavior_type session_fn(session_ptr self, std::string phone,
+                                        std::shared_ptr<const session_deps> deps,
                                         session_router_actor router) {
   auto& st = self->state;
   st.key = std::move(phone);
-  st.svc = std::move(svc);
+  st.deps = std::move(deps);
   st.router = std::move(router);
-  const auto& cfg = st.svc->cfg.session;
+  const auto& cfg = st.deps->session;
   st.replies = core::token_bucket{{static_cast<double>(cfg.reply_burst),
                                    cfg.reply_burst > 0 ? cfg.reply_rate_per_min / 60.0 : 0.0}};
   return {
@@ -682,17 +683,19 @@ session_actor::behavior_type session_fn(session_ptr self, std::string phone, ser
 
 // -- the router ----------------------------------------------------------------------------------
 
-using router_ptr = session_router_actor::stateful_pointer<keyed_router_state<session_actor>>;
+using router_ptr
+    = session_router_actor::stateful_pointer<keyed_router_state<session_actor, session_deps>>;
 
 session_actor& entity(router_ptr self, const std::string& phone) {
   return route_to(self, phone, [self](const std::string& key) {
-    return self->spawn<caf::monitored>(session_fn, key, self->state.svc,
+    return self->spawn<caf::monitored>(session_fn, key, self->state.deps,
                                        session_router_actor{self});
   });
 }
 
-session_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc) {
-  self->state.svc = std::move(svc);
+session_router_actor::behavior_type router_fn(router_ptr self,
+                                              std::shared_ptr<const session_deps> deps) {
+  self->state.deps = std::move(deps);
   self->state.kind = "session";
   watch_entities(self);
   return {
@@ -716,8 +719,9 @@ session_router_actor::behavior_type router_fn(router_ptr self, services_ptr svc)
 
 } // namespace
 
-session_router_actor spawn_session_router(caf::actor_system& sys, services_ptr svc) {
-  return sys.spawn(router_fn, std::move(svc));
+session_router_actor spawn_session_router(caf::actor_system& sys,
+                                          std::shared_ptr<const session_deps> deps) {
+  return sys.spawn(router_fn, std::move(deps));
 }
 
 } // namespace switchboard::actors

@@ -1,7 +1,7 @@
 #pragma once
 // The seven session/messaging tools run for one session's phone number, shared by the LLM's
 // tool calls and /api/v1/tools (and /mcp). Included only by actors/session.cpp: a template over
-// the session actor, whose state has `svc` and `key`.
+// the session actor, whose state has `deps` (session_deps) and `key`.
 
 #include <chrono>
 #include <functional>
@@ -26,7 +26,7 @@ void execute_tool(Self* self, const std::string& name, nlohmann::json args,
                   const std::string& correlation_id, tool_done done) {
   using nlohmann::json;
   using std::chrono::system_clock;
-  const auto& svc = *self->state.svc;
+  const auto& d = *self->state.deps;
   // A WhatsApp user known by a business-scoped user id has no number: this session's own key
   // stands for it (the schema's E.164 pattern is checked on a placeholder).
   auto checked = args;
@@ -39,15 +39,15 @@ void execute_tool(Self* self, const std::string& name, nlohmann::json args,
   }
   auto phone = args.at("phone_number").get<std::string>();
   auto now = system_clock::now();
-  auto machine = svc.machine;
+  auto machine = d.machine;
   auto fail = [done](caf::error& e) { done(e); };
   auto session_tool = [&](std::function<void(core::session_record&)> mutate) {
     db_write<json>(
-        self, svc, "tool:" + name,
+        self, d.storage, "tool:" + name,
         [machine, phone, now, mutate](soci::session& sql) {
           return storage::tool_session(sql, machine, phone, now, mutate);
         },
-        [done, stats = svc.stats](json& j) {
+        [done, stats = d.routing.stats](json& j) {
           if (j.value("status", std::string{}) == "closed")
             stats->session_event("closed");
           done(j);
@@ -73,7 +73,7 @@ void execute_tool(Self* self, const std::string& name, nlohmann::json args,
     });
   } else if (name == "session_get_context") {
     db_read<json>(
-        self, svc, "tool:" + name,
+        self, d.storage, "tool:" + name,
         [phone, now](soci::session& sql) { return storage::tool_get_context(sql, phone, now); },
         [done](json& j) { done(j); }, fail);
   } else if (name == "messaging_send_whatsapp" || name == "messaging_send_sms"
@@ -85,19 +85,19 @@ void execute_tool(Self* self, const std::string& name, nlohmann::json args,
       channels.push_back("sms");
     auto text = args.at("message").get<std::string>();
     auto sms_text = args.value("sms_message", std::string{});
-    auto policy = svc.policy;
+    auto policy = d.policy;
     auto token = core::random_hex(8);
-    auto svcp = self->state.svc;
+    auto deps = self->state.deps;
     db_write<std::vector<storage::delivery_row>>(
-        self, svc, "tool:" + name,
+        self, d.storage, "tool:" + name,
         [=](soci::session& sql) {
           return storage::tool_send(sql, machine, policy, phone, channels, text, sms_text,
                                     correlation_id, token, now);
         },
-        [done, svcp](std::vector<storage::delivery_row>& rows) {
+        [done, deps](std::vector<storage::delivery_row>& rows) {
           json out = json::array();
           for (auto& r : rows) {
-            dispatch_send(*svcp, r);
+            dispatch_send(deps->channels, r);
             json item{{"delivery_id", r.id}, {"channel", r.channel}, {"status", r.status}};
             if (r.status == "skipped")
               item["reason"] = r.last_error;

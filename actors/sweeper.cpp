@@ -17,8 +17,7 @@ constexpr auto outbox_interval = std::chrono::seconds{1};
 
 struct sweeper_state {
   static inline const char* name = "sweeper";
-  services_ptr svc;
-  inbox_targets targets;
+  sweeper_deps deps;
   bool polling = false;      ///< an inbox poll is in flight
   std::set<int32_t> hinted;  ///< shards hinted since the last hinted poll started
   bool hint_polling = false; ///< a hinted poll is in flight
@@ -28,7 +27,7 @@ struct sweeper_state {
 using sweeper_ptr = sweeper_actor::stateful_pointer<sweeper_state>;
 
 /// A table's retention horizon (0: kept forever).
-std::chrono::seconds horizon_of(const config::settings& cfg, storage::retained t) {
+std::chrono::seconds horizon_of(const sweeper_deps& cfg, storage::retained t) {
   switch (t) {
   case storage::retained::inbox:
   case storage::retained::processed_webhooks:
@@ -50,30 +49,30 @@ std::chrono::seconds horizon_of(const config::settings& cfg, storage::retained t
 /// purging never holds locks across batches. A table is done after a short batch or
 /// retention.max_batches of them.
 void purge_step(sweeper_ptr self, std::size_t table, std::size_t batch) {
-  auto& svc = *self->state.svc;
+  auto& d = self->state.deps;
   const auto& tables = storage::retained_tables();
-  const auto& r = svc.cfg.retention;
-  while (table < tables.size() && horizon_of(svc.cfg, tables[table]).count() == 0)
+  const auto& r = d.retention;
+  while (table < tables.size() && horizon_of(d, tables[table]).count() == 0)
     ++table;
-  auto& in = svc.cfg.inbox;
-  bool busy = svc.load && svc.load->busy(in.yield_rate, in.yield_backlog);
+  auto& in = d.inbox;
+  bool busy = d.load && d.load->busy(in.yield_rate, in.yield_backlog);
   if (table >= tables.size() || busy) {
     // Done, or the acknowledgements need the database now: the next sweep goes on.
     self->state.purging = false;
     return;
   }
   auto t = tables[table];
-  auto horizon = horizon_of(svc.cfg, t);
+  auto horizon = horizon_of(d, t);
   auto limit = static_cast<int>(r.batch_rows);
   db_write<int>(
-      self, svc, "purge_retained",
+      self, d.storage, "purge_retained",
       [t, horizon, limit](soci::session& sql) {
         return storage::purge_batch(sql, t, horizon, limit);
       },
       [self, table, batch, t, limit](int& n) {
         if (n > 0)
-          self->state.svc->stats->rows_purged(storage::table_name(t), static_cast<double>(n));
-        bool more = n >= limit && batch + 1 < self->state.svc->cfg.retention.max_batches;
+          self->state.deps.stats->rows_purged(storage::table_name(t), static_cast<double>(n));
+        bool more = n >= limit && batch + 1 < self->state.deps.retention.max_batches;
         purge_step(self, more ? table : table + 1, more ? batch + 1 : 0);
       },
       [self, table](caf::error&) { purge_step(self, table + 1, 0); });
@@ -83,9 +82,9 @@ void purge_step(sweeper_ptr self, std::size_t table, std::size_t batch) {
 /// messages replayed to their session; in a cluster only the rows of `only`'s shards.
 void claim_outbox(sweeper_ptr self, std::chrono::milliseconds lease,
                   const storage::owned_shards& only) {
-  auto& svc = *self->state.svc;
+  auto& d = self->state.deps;
   db_write<std::vector<storage::delivery_row>>(
-      self, svc, "claim_due",
+      self, d.storage, "claim_due",
       [lease, only](soci::session& sql) {
         return storage::claim_due_deliveries(sql, system_clock::now(), lease, 200, only);
       },
@@ -93,28 +92,28 @@ void claim_outbox(sweeper_ptr self, std::chrono::milliseconds lease,
         for (auto& r : rows) {
           core::log(core::log_level::info, "resuming a stalled send",
                     {{"delivery_id", r.id}, {"correlation_id", r.correlation_id}});
-          dispatch_send(*self->state.svc, r);
+          dispatch_send(self->state.deps.channels, r);
         }
       },
       [](caf::error&) {});
   db_write<std::vector<storage::notification_row>>(
-      self, svc, "claim_due_notifications",
+      self, d.storage, "claim_due_notifications",
       [lease, only](soci::session& sql) {
         return storage::claim_due_notifications(sql, system_clock::now(), lease, 200, only);
       },
       [self](std::vector<storage::notification_row>& rows) {
         for (auto& n : rows)
-          dispatch_notification(*self->state.svc, n);
+          dispatch_notification(self->state.deps.channels, n);
       },
       [](caf::error&) {});
   db_write<std::vector<storage::delivery_row>>(
-      self, svc, "claim_unanswered",
+      self, d.storage, "claim_unanswered",
       [lease, only](soci::session& sql) {
         return storage::claim_unanswered_inbound(sql, system_clock::now(), lease, 200, only);
       },
       [self](std::vector<storage::delivery_row>& rows) {
         for (auto& r : rows)
-          self->send(self->state.targets.sessions, replay_atom::value, r.recipient, r.id,
+          self->send(self->state.deps.targets.sessions, replay_atom::value, r.recipient, r.id,
                      r.claim_token);
       },
       [](caf::error&) {});
@@ -130,11 +129,11 @@ constexpr auto hint_spacing = std::chrono::milliseconds{50};
 /// rows when it resumes.
 void poll_hinted(sweeper_ptr self) {
   auto& st = self->state;
-  auto& svc = *st.svc;
+  auto& d = st.deps;
   if (st.hint_polling || st.hinted.empty())
     return;
-  auto& in = svc.cfg.inbox;
-  if (svc.load && svc.load->busy(in.yield_rate, in.yield_backlog)) {
+  auto& in = d.inbox;
+  if (d.load && d.load->busy(in.yield_rate, in.yield_backlog)) {
     st.hinted.clear();
     return;
   }
@@ -149,43 +148,42 @@ void poll_hinted(sweeper_ptr self) {
                        }});
   };
   db_read<std::vector<storage::pending_entity>>(
-      self, svc, "pending_inbox_hinted",
+      self, d.storage, "pending_inbox_hinted",
       [shards](soci::session& sql) {
         return storage::pending_inbox(sql, std::chrono::milliseconds{0}, 1000, shards);
       },
       [self, next](std::vector<storage::pending_entity>& pending) {
         for (auto& p : pending)
-          wake(*self->state.svc, self->state.targets, p.kind, p.entity);
+          wake(self->state.deps.targets, p.kind, p.entity);
         if (!pending.empty())
-          self->state.svc->stats->count("inbox_rewakes", "hint",
+          self->state.deps.stats->count("inbox_rewakes", "hint",
                                         static_cast<double>(pending.size()));
         next();
       },
       [next](caf::error&) { next(); });
 }
 
-sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbox_targets targets) {
-  self->state.svc = std::move(svc);
-  self->state.targets = std::move(targets);
+sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, sweeper_deps deps) {
+  self->state.deps = std::move(deps);
   for (auto t : storage::retained_tables())
-    self->state.svc->stats->rows_purged(storage::table_name(t), 0);
+    self->state.deps.stats->rows_purged(storage::table_name(t), 0);
   self->send(self, sweep_atom::value);
   self->delayed_send(self, outbox_interval, outbox_atom::value);
-  self->delayed_send(self, self->state.svc->cfg.inbox.poll_interval, inbox_atom::value);
+  self->delayed_send(self, self->state.deps.inbox.poll_interval, inbox_atom::value);
   return {
       [=](resume_atom, deferred_step& step) { step(); },
       [=](sweep_atom) {
         // Expiry is durable: sessions close in the database, whether or not an actor is alive.
-        auto& svc = *self->state.svc;
+        auto& d = self->state.deps;
         db_write<int>(
-            self, svc, "close_expired",
+            self, d.storage, "close_expired",
             [](soci::session& sql) {
               return storage::close_expired_sessions(sql, system_clock::now());
             },
             [self](int& n) {
               if (n > 0) {
                 for (int i = 0; i < n; ++i)
-                  self->state.svc->stats->session_event("expired");
+                  self->state.deps.stats->session_event("expired");
                 core::log(core::log_level::info, "expired sessions closed", {{"count", n}});
               }
             },
@@ -197,33 +195,34 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
         }
         // Table sizes for /metrics (retention shows as sizes that level off). 1 round trip.
         db_read<std::vector<std::pair<std::string, int64_t>>>(
-            self, svc, "table_sizes", [](soci::session& sql) { return storage::table_sizes(sql); },
+            self, d.storage, "table_sizes",
+            [](soci::session& sql) { return storage::table_sizes(sql); },
             [self](std::vector<std::pair<std::string, int64_t>>& sizes) {
               for (auto& [table, bytes] : sizes)
-                self->state.svc->stats->table_bytes(table, static_cast<double>(bytes));
+                self->state.deps.stats->table_bytes(table, static_cast<double>(bytes));
             },
             [](caf::error&) {});
-        self->delayed_send(self, svc.cfg.session.sweep_interval, sweep_atom::value);
+        self->delayed_send(self, d.sweep_interval, sweep_atom::value);
       },
       [=](inbox_atom) {
         // Pending rows whose wake-up was lost (a crash between ack and processing, a node
         // that stopped): wake their entities again. 1 round trip per poll.
-        auto& svc = *self->state.svc;
-        self->delayed_send(self, svc.cfg.inbox.poll_interval, inbox_atom::value);
-        auto& in = svc.cfg.inbox;
-        if (self->state.polling || (svc.load && svc.load->busy(in.yield_rate, in.yield_backlog)))
+        auto& d = self->state.deps;
+        self->delayed_send(self, d.inbox.poll_interval, inbox_atom::value);
+        auto& in = d.inbox;
+        if (self->state.polling || (d.load && d.load->busy(in.yield_rate, in.yield_backlog)))
           return; // processing yields to the acknowledgements: nobody would be admitted now
         self->state.polling = true;
-        auto grace = svc.cfg.inbox.poll_grace;
+        auto grace = d.inbox.poll_grace;
         std::optional<std::vector<int32_t>> owned;
-        if (svc.cluster) {
+        if (d.cluster) {
           // A cluster: only the shards owned here, and without waiting for a wake-up that
           // never comes to this node when another one ingested the row.
-          owned = svc.cluster->processing();
-          grace = std::min(grace, svc.cfg.inbox.poll_interval);
+          owned = d.cluster->processing();
+          grace = std::min(grace, d.inbox.poll_interval);
         }
         db_read<std::vector<storage::pending_entity>>(
-            self, svc, "pending_inbox",
+            self, d.storage, "pending_inbox",
             [grace, owned](soci::session& sql) {
               return owned ? storage::pending_inbox(sql, grace, 1000, *owned)
                            : storage::pending_inbox(sql, grace, 1000);
@@ -231,9 +230,9 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
             [self](std::vector<storage::pending_entity>& pending) {
               self->state.polling = false;
               for (auto& p : pending)
-                wake(*self->state.svc, self->state.targets, p.kind, p.entity);
+                wake(self->state.deps.targets, p.kind, p.entity);
               if (!pending.empty())
-                self->state.svc->stats->count("inbox_rewakes", "poller",
+                self->state.deps.stats->count("inbox_rewakes", "poller",
                                               static_cast<double>(pending.size()));
             },
             [self](caf::error&) { self->state.polling = false; });
@@ -243,23 +242,23 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
         poll_hinted(self);
       },
       [=](outbox_atom) {
-        auto& svc = *self->state.svc;
-        auto lease = svc.policy.claim_lease;
+        auto& d = self->state.deps;
+        auto lease = d.claim_lease;
         self->delayed_send(self, outbox_interval, outbox_atom::value);
         // A cluster: only the rows of the shards processed here, so that resumed sends, retries
         // and replays never race between nodes (none while the leases are not healthy).
         storage::owned_shards only;
-        if (svc.cluster) {
-          only.shards = svc.cluster->shards();
-          only.owned = svc.cluster->processing();
+        if (d.cluster) {
+          only.shards = d.cluster->shards();
+          only.owned = d.cluster->processing();
         }
-        bool claims = !svc.cluster || !only.owned.empty();
+        bool claims = !d.cluster || !only.owned.empty();
         if (claims)
           claim_outbox(self, lease, only);
         // Rows waiting per provider, for /metrics. 1 round trip.
-        auto sms_service = svc.cfg.sms.provider;
+        auto sms_service = d.channels.sms_provider;
         db_read<std::vector<storage::queued_count>>(
-            self, svc, "outbox_queued",
+            self, d.storage, "outbox_queued",
             [sms_service](soci::session& sql) {
               return storage::queued_by_service(sql, sms_service);
             },
@@ -269,7 +268,7 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
               for (auto& c : counts)
                 by[c.service] = {c.queued, c.due};
               for (auto& [service, n] : by)
-                self->state.svc->stats->outbox_queued(service, static_cast<double>(n.first),
+                self->state.deps.stats->outbox_queued(service, static_cast<double>(n.first),
                                                       static_cast<double>(n.second));
             },
             [](caf::error&) {});
@@ -279,27 +278,28 @@ sweeper_actor::behavior_type sweeper_fn(sweeper_ptr self, services_ptr svc, inbo
 
 struct edge_state {
   static inline const char* name = "edge";
-  services_ptr svc;
+  storage_actor storage;
+  std::chrono::milliseconds timeout{0};
 };
 
 using edge_ptr = edge_actor::stateful_pointer<edge_state>;
 
-edge_actor::behavior_type edge_fn(edge_ptr self, services_ptr svc) {
-  self->state.svc = std::move(svc);
+edge_actor::behavior_type edge_fn(edge_ptr self, storage_actor storage,
+                                  std::chrono::milliseconds timeout) {
+  self->state.storage = std::move(storage);
+  self->state.timeout = timeout;
   return {
       [=](db_job& job, bool write, edge_callback& done) {
-        auto& svc = *self->state.svc;
-        auto req = write ? self->request(svc.storage, svc.storage_timeout(), write_atom::value,
-                                         std::move(job))
-                         : self->request(svc.storage, svc.storage_timeout(), read_atom::value,
-                                         std::move(job));
+        auto& st = self->state;
+        auto req = write ? self->request(st.storage, st.timeout, write_atom::value, std::move(job))
+                         : self->request(st.storage, st.timeout, read_atom::value, std::move(job));
         req.then([done](std::any& v) { done(json_reply(200, *std::any_cast<nlohmann::json>(&v))); },
                  [done](caf::error& e) { done(error_reply(e)); });
       },
       [=](resume_atom, deferred_step& step) { step(); },
       [=](ready_atom, std::function<void(storage_status)>& done) {
-        auto& svc = *self->state.svc;
-        self->request(svc.storage, svc.storage_timeout(), ready_atom::value)
+        auto& st = self->state;
+        self->request(st.storage, st.timeout, ready_atom::value)
             .then([done](storage_status st) { done(st); },
                   [done](caf::error&) { done(storage_status{}); });
       },
@@ -308,12 +308,13 @@ edge_actor::behavior_type edge_fn(edge_ptr self, services_ptr svc) {
 
 } // namespace
 
-sweeper_actor spawn_sweeper(caf::actor_system& sys, services_ptr svc, inbox_targets targets) {
-  return sys.spawn(sweeper_fn, std::move(svc), std::move(targets));
+sweeper_actor spawn_sweeper(caf::actor_system& sys, sweeper_deps deps) {
+  return sys.spawn(sweeper_fn, std::move(deps));
 }
 
-edge_actor spawn_edge(caf::actor_system& sys, services_ptr svc) {
-  return sys.spawn(edge_fn, std::move(svc));
+edge_actor spawn_edge(caf::actor_system& sys, storage_actor storage,
+                      std::chrono::milliseconds timeout) {
+  return sys.spawn(edge_fn, std::move(storage), timeout);
 }
 
 } // namespace switchboard::actors

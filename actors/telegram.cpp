@@ -71,19 +71,18 @@ namespace {
 
 struct bridge_state {
   static inline const char* name = "telegram_bridge";
-  services_ptr svc;
-  conversation_router_actor conversations;
+  telegram_bridge_deps deps;
 };
 
 using bridge_ptr = telegram_bridge_actor::stateful_pointer<bridge_state>;
 
 /// Answers in the chat (best effort, retried on transient failures).
 void say(bridge_ptr self, int64_t chat_id, int64_t reply_to, const std::string& text) {
-  auto& cfg = self->state.svc->cfg.telegram;
+  auto& cfg = self->state.deps.telegram;
   auto body = providers::telegram_send_message_body(chat_id, text, reply_to);
   if (!body)
     return;
-  self->request(self->state.svc->patient, std::chrono::minutes{10},
+  self->request(self->state.deps.patient, std::chrono::minutes{10},
                 providers::telegram_send_message_call(cfg, std::move(*body)))
       .then([](http_reply&) {},
             [](caf::error& e) {
@@ -129,29 +128,26 @@ void on_update(bridge_ptr self, const core::telegram_inbound& ev, const telegram
     };
     // No timeout: the post is retried up to its horizon, and a conversation actor that stops
     // without answering breaks the promise (the error branch).
-    self->request(self->state.conversations, caf::infinite, std::move(r))
+    self->request(self->state.deps.conversations, caf::infinite, std::move(r))
         .then(answer, [answer](caf::error&) { answer(false); });
     return;
   }
   }
 }
 
-telegram_bridge_actor::behavior_type bridge_fn(bridge_ptr self, services_ptr svc,
-                                               conversation_router_actor conversations) {
-  self->state.svc = std::move(svc);
-  self->state.conversations = std::move(conversations);
+telegram_bridge_actor::behavior_type bridge_fn(bridge_ptr self, telegram_bridge_deps deps) {
+  self->state.deps = std::move(deps);
   return {
       [=](wake_atom, const std::string& chat) {
         telegram_bridge_actor me{self};
-        submit_batch(self->state.svc->storage, self->state.svc->telegram_batch, chat,
-                     [me](db_result& r) {
-                       auto out = std::make_shared<telegram_taken>();
-                       if (r.error)
-                         out->error = std::move(r.error);
-                       else
-                         out->updates = std::move(*std::any_cast<telegram_updates>(&r.value));
-                       caf::anon_send(me, accepted_atom::value, std::move(out));
-                     });
+        submit_batch(self->state.deps.storage, self->state.deps.updates, chat, [me](db_result& r) {
+          auto out = std::make_shared<telegram_taken>();
+          if (r.error)
+            out->error = std::move(r.error);
+          else
+            out->updates = std::move(*std::any_cast<telegram_updates>(&r.value));
+          caf::anon_send(me, accepted_atom::value, std::move(out));
+        });
       },
       [=](accepted_atom, telegram_taken_ptr& t) {
         if (t->error)
@@ -166,9 +162,8 @@ telegram_bridge_actor::behavior_type bridge_fn(bridge_ptr self, services_ptr svc
 
 } // namespace
 
-telegram_bridge_actor spawn_telegram_bridge(caf::actor_system& sys, services_ptr svc,
-                                            conversation_router_actor conversations) {
-  return sys.spawn(bridge_fn, std::move(svc), std::move(conversations));
+telegram_bridge_actor spawn_telegram_bridge(caf::actor_system& sys, telegram_bridge_deps deps) {
+  return sys.spawn(bridge_fn, std::move(deps));
 }
 
 } // namespace switchboard::actors

@@ -24,20 +24,25 @@ using dummy_router = caf::typed_actor<caf::reacts_to<std::string, std::string>,
                                       caf::reacts_to<idle_atom, std::string, uint32_t>,
                                       caf::reacts_to<sweep_atom>>;
 
+/// What the dummy router and its entities are given.
+struct dummy_deps {
+  router_deps routing;
+};
+
 struct dummy_state {
   static inline const char* name = "dummy";
   std::string key;
-  services_ptr svc;
+  std::shared_ptr<const dummy_deps> deps;
   dummy_router router;
   entity_work work;
   journal* log = nullptr;
 };
 
 dummy_entity::behavior_type dummy_fn(dummy_entity::stateful_pointer<dummy_state> self,
-                                     std::string key, services_ptr svc, dummy_router router,
-                                     journal* log) {
+                                     std::string key, std::shared_ptr<const dummy_deps> deps,
+                                     dummy_router router, journal* log) {
   self->state.key = std::move(key);
-  self->state.svc = std::move(svc);
+  self->state.deps = std::move(deps);
   self->state.router = std::move(router);
   self->state.log = log;
   return {
@@ -62,15 +67,16 @@ dummy_entity::behavior_type dummy_fn(dummy_entity::stateful_pointer<dummy_state>
 }
 
 dummy_router::behavior_type
-router_fn(dummy_router::stateful_pointer<keyed_router_state<dummy_entity>> self, services_ptr svc,
-          journal* log) {
-  self->state.svc = std::move(svc);
+router_fn(dummy_router::stateful_pointer<keyed_router_state<dummy_entity, dummy_deps>> self,
+          std::shared_ptr<const dummy_deps> deps, journal* log) {
+  self->state.deps = std::move(deps);
   self->state.kind = "dummy";
   watch_entities(self);
   return {
       [=](std::string& key, std::string& msg) {
         auto& e = route_to(self, key, [=](const std::string& k) {
-          return self->spawn<caf::monitored>(dummy_fn, k, self->state.svc, dummy_router{self}, log);
+          return self->spawn<caf::monitored>(dummy_fn, k, self->state.deps, dummy_router{self},
+                                             log);
         });
         self->send(e, std::move(msg));
       },
@@ -83,7 +89,7 @@ struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
-  std::shared_ptr<services> svc = std::make_shared<services>();
+  std::shared_ptr<dummy_deps> deps = std::make_shared<dummy_deps>();
   journal log;
   dummy_router router;
 
@@ -92,9 +98,9 @@ struct fixture {
     cfg.set("logger.verbosity", caf::atom("quiet"));
     sys = std::make_unique<caf::actor_system>(cfg);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
-    svc->stats = std::make_shared<metrics>();
-    svc->cfg.actors.idle_passivate = std::chrono::seconds{10};
-    router = sys->spawn(router_fn, services_ptr{svc}, &log);
+    deps->routing.stats = std::make_shared<metrics>();
+    deps->routing.idle_passivate = std::chrono::seconds{10};
+    router = sys->spawn(router_fn, std::shared_ptr<const dummy_deps>{deps}, &log);
     sched->run();
   }
 
@@ -109,7 +115,7 @@ struct fixture {
   }
 
   std::size_t live() {
-    return svc->stats->render().find("switchboard_live_actors{kind=\"dummy\"} 0")
+    return deps->routing.stats->render().find("switchboard_live_actors{kind=\"dummy\"} 0")
                    != std::string::npos
                ? 0
                : 1;

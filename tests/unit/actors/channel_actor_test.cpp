@@ -44,12 +44,12 @@ struct channel_fixture : test::actor_harness {
   channel_actor adapter;
 
   explicit channel_fixture(int failure_threshold = 5) {
-    svc->cfg.whatsapp.rate_per_s = 0; // no rate limit: every claimed send goes at once
-    svc->cfg.circuit.failure_threshold = failure_threshold;
-    svc->cfg.circuit.cooldown = std::chrono::hours{1};
-    svc->cfg.circuit.max_cooldown = std::chrono::hours{1};
+    cfg.whatsapp.rate_per_s = 0; // no rate limit: every claimed send goes at once
+    cfg.circuit.failure_threshold = failure_threshold;
+    cfg.circuit.cooldown = std::chrono::hours{1};
+    cfg.circuit.max_cooldown = std::chrono::hours{1};
     start_fakes();
-    adapter = keep(spawn_whatsapp(*sys, svc));
+    adapter = keep(spawn_channel(*sys, make_channel_deps("whatsapp")));
     run();
   }
 
@@ -176,10 +176,10 @@ TEST_CASE("channel over MTN: the send waits for the token; a 401 forgets it and 
           "tried again at once with a new one",
           "[actors]") {
   test::actor_harness h;
-  h.svc->cfg.sms.provider = "mtn";
-  h.svc->cfg.sms.mtn.rate_per_s = 0;
+  h.cfg.sms.provider = "mtn";
+  h.cfg.sms.mtn.rate_per_s = 0;
   h.start_fakes();
-  auto adapter = h.keep(spawn_sms(*h.sys, h.svc));
+  auto adapter = h.keep(spawn_channel(*h.sys, h.make_channel_deps(h.cfg.sms.provider)));
   h.run();
   auto s = send_of(1);
   s.channel = "sms";

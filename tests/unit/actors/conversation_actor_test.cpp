@@ -71,15 +71,15 @@ struct conversation_fixture : test::actor_harness {
   int answers_recorded = 0; ///< bot_answers writes answered by chatwoot_accepts
 
   explicit conversation_fixture(std::size_t reply_burst = 5, double rate_per_min = 10) {
-    svc->cfg.chatwoot.reply_burst = reply_burst;
-    svc->cfg.chatwoot.reply_rate_per_min = rate_per_min;
-    svc->cfg.chatwoot.min_score = 0.01;
-    svc->cfg.chatwoot.base_url = "http://chatwoot.test";
-    svc->cfg.actors.idle_passivate = std::chrono::seconds{600};
-    svc->bot_prompt = "Answer from the articles.";
+    cfg.chatwoot.reply_burst = reply_burst;
+    cfg.chatwoot.reply_rate_per_min = rate_per_min;
+    cfg.chatwoot.min_score = 0.01;
+    cfg.chatwoot.base_url = "http://chatwoot.test";
+    cfg.actors.idle_passivate = std::chrono::seconds{600};
+    bot_prompt = "Answer from the articles.";
     articles.set = help_center();
     start_fakes();
-    router = keep(spawn_conversation_router(*sys, svc));
+    router = keep(spawn_conversation_router(*sys, make_conversation_deps()));
     run();
   }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "actors/common.hpp"
+#include "providers/provider.hpp"
 #include "tests/support/metrics.hpp"
 
 namespace switchboard::test {
@@ -199,42 +200,112 @@ inline actors::channel_actor::behavior_type fake_channel(actors::channel_actor::
   };
 }
 
-/// An actor system under CAF's deterministic test scheduler, with a `services` whose storage,
-/// HTTP client, patient HTTP, LLM, articles and SMS adapter are the fakes above.
+/// An actor system under CAF's deterministic test scheduler. The actor under test is spawned
+/// with the settings in `cfg` and the fakes above as its storage, HTTP client, patient HTTP, LLM,
+/// articles and SMS adapter (make_*_deps, after start_fakes).
 struct actor_harness {
-  caf::actor_system_config cfg;
+  caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
-  std::shared_ptr<actors::services> svc = std::make_shared<actors::services>();
+  config::settings cfg; ///< adjust before spawning the actor under test
+  std::string followup_prompt;
+  std::string bot_prompt;
+  std::shared_ptr<actors::metrics> stats = std::make_shared<actors::metrics>();
+  actors::batch_kinds kinds;
   storage_script db;
   llm_script llm;
   http_script http;
   http_script patient;
   articles_script articles;
   channel_script sms;
+  /// The fakes' handles (start_fakes).
+  struct {
+    actors::storage_actor storage;
+    actors::llm_actor llm;
+    actors::http_client_actor http;
+    actors::patient_http_actor patient;
+    actors::articles_actor articles;
+    actors::channel_set channels;
+  } fake;
   std::vector<caf::actor> spawned; ///< stopped at the end
 
   actor_harness() {
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    sys = std::make_unique<caf::actor_system>(cfg);
+    sys_cfg.set("scheduler.policy", caf::atom("testing"));
+    sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+    sys = std::make_unique<caf::actor_system>(sys_cfg);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
-    svc->stats = std::make_shared<actors::metrics>();
-    actors::make_batch_kinds(*svc);
+    kinds = actors::make_batch_kinds(core::session_machine{std::chrono::hours{24}},
+                                     core::channel_policy{}, cfg.inbox.accept_batch, nullptr);
   }
 
-  /// Spawns the fakes into `svc` (call after adjusting svc->cfg, before the actor under test).
+  /// Spawns the fakes (call after adjusting cfg, before the actor under test).
   void start_fakes() {
-    svc->storage = keep(sys->spawn(fake_storage, &db));
-    svc->llm = keep(caf::actor_cast<actors::llm_actor>(
+    fake.storage = keep(sys->spawn(fake_storage, &db));
+    fake.llm = keep(caf::actor_cast<actors::llm_actor>(
         sys->spawn(fake_caller<actors::llm_call, std::string>, &llm)));
-    svc->http = keep(caf::actor_cast<actors::http_client_actor>(
+    fake.http = keep(caf::actor_cast<actors::http_client_actor>(
         sys->spawn(fake_caller<actors::http_call, actors::http_reply>, &http)));
-    svc->patient = keep(caf::actor_cast<actors::patient_http_actor>(
+    fake.patient = keep(caf::actor_cast<actors::patient_http_actor>(
         sys->spawn(fake_caller<actors::http_call, actors::http_reply>, &patient)));
-    svc->articles = keep(sys->spawn(fake_articles, &articles));
-    svc->sms = keep(sys->spawn(fake_channel, &sms));
+    fake.articles = keep(sys->spawn(fake_articles, &articles));
+    fake.channels.sms = keep(sys->spawn(fake_channel, &sms));
+    fake.channels.sms_provider = cfg.sms.provider;
     run();
+  }
+
+  actors::router_deps make_router_deps() const {
+    actors::router_deps r;
+    r.inbox = cfg.inbox;
+    r.idle_passivate = cfg.actors.idle_passivate;
+    r.stats = stats;
+    return r;
+  }
+
+  /// A session router's deps: `cfg`, the fakes, the default session machine and channel policy.
+  std::shared_ptr<const actors::session_deps> make_session_deps() const {
+    auto d = std::make_shared<actors::session_deps>();
+    d->routing = make_router_deps();
+    d->session = cfg.session;
+    d->llm_settings = cfg.llm;
+    d->whatsapp = cfg.whatsapp;
+    d->followup_prompt = followup_prompt;
+    d->storage = fake.storage;
+    d->accept = kinds.accept;
+    d->replies = kinds.replies;
+    d->llm = fake.llm;
+    d->http = fake.http;
+    d->channels = fake.channels;
+    return d;
+  }
+
+  std::shared_ptr<const actors::conversation_deps> make_conversation_deps() const {
+    auto d = std::make_shared<actors::conversation_deps>();
+    d->routing = make_router_deps();
+    d->chatwoot = cfg.chatwoot;
+    d->llm_settings = cfg.llm;
+    d->bot_prompt = bot_prompt;
+    d->storage = fake.storage;
+    d->events = kinds.chatwoot;
+    d->patient = fake.patient;
+    d->articles = fake.articles;
+    d->llm = fake.llm;
+    d->channels = fake.channels;
+    return d;
+  }
+
+  /// A channel adapter's deps over the provider registered as `provider`, with the fake HTTP
+  /// client and storage.
+  actors::channel_deps make_channel_deps(const std::string& provider) const {
+    actors::channel_deps d;
+    d.provider = providers::make_provider(provider, cfg);
+    d.retry = cfg.retry;
+    d.circuit = cfg.circuit;
+    d.storage = fake.storage;
+    d.attempts = kinds.attempts;
+    d.sent = kinds.sent;
+    d.http = fake.http;
+    d.stats = stats;
+    return d;
   }
 
   template <class Handle> Handle keep(Handle h) {
@@ -252,7 +323,7 @@ struct actor_harness {
     http = {};
     patient = {};
     spawned.clear();
-    svc.reset();
+    fake = {};
     run();
   }
 
@@ -268,7 +339,7 @@ struct actor_harness {
   /// The sum of the samples of metric `name` whose labels include `labels` (0 when none).
   double metric(std::string_view name,
                 const std::vector<std::pair<std::string, std::string>>& labels = {}) {
-    return metric_value(svc->stats->render(), name, labels).value_or(0);
+    return metric_value(stats->render(), name, labels).value_or(0);
   }
 };
 

@@ -56,14 +56,14 @@ struct session_fixture : test::actor_harness {
   session_router_actor router;
 
   explicit session_fixture(std::size_t reply_burst = 10, double reply_rate_per_min = 60) {
-    svc->cfg.session.coalesce = std::chrono::milliseconds{1000};
-    svc->cfg.session.reply_burst = reply_burst;
-    svc->cfg.session.reply_rate_per_min = reply_rate_per_min;
-    svc->cfg.llm.timeout = std::chrono::seconds{20}; // the session waits 22 s
-    svc->cfg.actors.idle_passivate = std::chrono::seconds{10};
-    svc->followup_prompt = "You are a helpful assistant.";
+    cfg.session.coalesce = std::chrono::milliseconds{1000};
+    cfg.session.reply_burst = reply_burst;
+    cfg.session.reply_rate_per_min = reply_rate_per_min;
+    cfg.llm.timeout = std::chrono::seconds{20}; // the session waits 22 s
+    cfg.actors.idle_passivate = std::chrono::seconds{10};
+    followup_prompt = "You are a helpful assistant.";
     start_fakes();
-    router = keep(spawn_session_router(*sys, svc));
+    router = keep(spawn_session_router(*sys, make_session_deps()));
     run();
   }
 
@@ -107,7 +107,7 @@ struct session_fixture : test::actor_harness {
   void generating(std::vector<storage::delivery_row> rows) {
     wake();
     accept(std::move(rows));
-    advance(svc->cfg.session.coalesce);
+    advance(cfg.session.coalesce);
     history();
   }
 
