@@ -38,6 +38,15 @@ std::string text_or_empty(const json& obj, const char* key) {
   return text_field(obj, key).value_or(std::string{});
 }
 
+std::string opt_string(const json& obj, const char* key, std::string_view prefix) {
+  const json* v = find(obj, key);
+  if (v == nullptr)
+    return {};
+  if (!v->is_string())
+    throw field_error{path_of(prefix, key) + ": expected a string"};
+  return v->get<std::string>();
+}
+
 const json& object_or_empty(const json& obj, const char* key) {
   static const json empty = json::object();
   if (!obj.is_object())

@@ -55,6 +55,10 @@ std::optional<std::string> text_field(const json& obj, const char* key);
 /// text_field, or empty.
 std::string text_or_empty(const json& obj, const char* key);
 
+/// A string member, or empty when absent or null; another type throws field_error naming
+/// "prefix.key" (a codec's strict read of an optional text field).
+std::string opt_string(const json& obj, const char* key, std::string_view prefix = {});
+
 /// The object member `key`, or an empty object.
 const json& object_or_empty(const json& obj, const char* key);
 

@@ -45,15 +45,6 @@ int64_t req_id(const json& obj, const char* key, std::string_view prefix = {}) {
   return *id;
 }
 
-std::string opt_string(const json& obj, const char* key, std::string_view prefix = {}) {
-  const json* v = find(obj, key);
-  if (v == nullptr)
-    return {};
-  if (!v->is_string())
-    throw field_error{path_of(prefix, key) + ": expected a string"};
-  return v->get<std::string>();
-}
-
 bool opt_bool(const json& obj, const char* key, std::string_view prefix = {}) {
   const json* v = find(obj, key);
   if (v == nullptr)

@@ -32,15 +32,6 @@ int64_t req_int(const json& obj, const char* key, std::string_view prefix) {
   return *x;
 }
 
-std::string opt_string(const json& obj, const char* key, std::string_view prefix) {
-  const json* v = find(obj, key);
-  if (v == nullptr)
-    return {};
-  if (!v->is_string())
-    throw field_error{path_of(prefix, key) + ": expected a string"};
-  return v->get<std::string>();
-}
-
 const json& req_object(const json& obj, const char* key, std::string_view prefix) {
   const json* v = find(obj, key);
   if (v == nullptr)

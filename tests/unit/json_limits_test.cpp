@@ -69,3 +69,22 @@ TEST_CASE("untrusted JSON: a raw NUL byte is refused, not taken for the end of t
   REQUIRE(decode_inbound_message(inbox.substr(0, inbox.find('\0'))));
   CHECK(malformed(decode_inbound_message(inbox).error()));
 }
+
+TEST_CASE("a codec's optional string field: the text, empty when absent or null, an error naming "
+          "the field when of another type",
+          "[json]") {
+  using namespace switchboard::core::json_fields;
+  auto obj = nlohmann::json::parse(R"({"a":"x","n":null,"i":3,"o":{}})");
+  CHECK(opt_string(obj, "a") == "x");
+  CHECK(opt_string(obj, "n").empty());
+  CHECK(opt_string(obj, "missing").empty());
+  CHECK(opt_string(nlohmann::json::array(), "a").empty());
+  for (const char* key : {"i", "o"}) {
+    try {
+      opt_string(obj, key, "conversation");
+      FAIL("no field_error for " << key);
+    } catch (const field_error& e) {
+      CHECK(e.reason == std::string{"conversation."} + key + ": expected a string");
+    }
+  }
+}
