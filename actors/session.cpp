@@ -83,8 +83,9 @@ struct session_state {
   uint8_t failures = 0;    ///< accepts failed in a row for a reason of their own
   uint32_t timers = 0;
   /// The user's answers (LLM calls and the replies they send): session.reply_burst in a row,
-  /// then session.reply_rate_per_min. Kept while the actor lives (actors.idle_passivate_s).
-  core::token_bucket replies;
+  /// then session.reply_rate_per_min. Made at the first answer and forgotten once full again
+  /// (a full bucket is a new one): an idle session keeps 8 bytes, not a bucket's 40.
+  std::unique_ptr<core::token_bucket> replies;
   std::unique_ptr<burst_state> burst; ///< only while a burst is being answered
 };
 
@@ -108,7 +109,14 @@ void start_accept(session_ptr self);
 
 /// Takes a token of the user's reply bucket for one more LLM call (or answer) when there is one.
 bool take_reply_token(session_ptr self) {
-  return self->state.replies.try_take(self->clock().now());
+  auto& st = self->state;
+  if (!st.replies) {
+    const auto& cfg = st.deps->session;
+    st.replies = std::make_unique<core::token_bucket>(
+        core::bucket_settings{static_cast<double>(cfg.reply_burst),
+                              cfg.reply_burst > 0 ? cfg.reply_rate_per_min / 60.0 : 0.0});
+  }
+  return st.replies->try_take(self->clock().now());
 }
 
 /// The burst is answered (or dropped): forget the rows the answer covered; newer ones form the
@@ -126,6 +134,9 @@ void burst_done(session_ptr self) {
   b->steps.clear();
   if (b->rows.empty()) {
     b.reset();
+    auto& replies = self->state.replies;
+    if (replies && replies->full(self->clock().now()))
+      replies.reset();
     release(self);
     return;
   }
@@ -466,7 +477,8 @@ void answer_when_allowed(session_ptr self) {
     log_flow(self, "reply limit reached; the answer waits and covers what arrives meanwhile",
              b.rows.back().correlation_id);
   }
-  arm_answer(self, st.replies.wait(self->clock().now()));
+  arm_answer(self,
+             st.replies ? st.replies->wait(self->clock().now()) : std::chrono::milliseconds{0});
 }
 
 void arm_answer(session_ptr self, std::chrono::milliseconds delay) {
@@ -659,9 +671,6 @@ session_actor::behavior_type session_fn(session_ptr self, std::string phone,
   st.key = std::move(phone);
   st.deps = std::move(deps);
   st.router = std::move(router);
-  const auto& cfg = st.deps->session;
-  st.replies = core::token_bucket{{static_cast<double>(cfg.reply_burst),
-                                   cfg.reply_burst > 0 ? cfg.reply_rate_per_min / 60.0 : 0.0}};
   return {
       [=](wake_atom) {
         from_router(self);
