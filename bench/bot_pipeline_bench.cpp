@@ -15,7 +15,7 @@
 namespace {
 
 using namespace switchboard;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
 
 constexpr long long account = 7;
 

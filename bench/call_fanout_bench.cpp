@@ -9,12 +9,8 @@
 #include "bench/harness.hpp"
 #include "tests/support/http_client.hpp"
 
-namespace {
-
 using namespace switchboard;
-using clock_type = std::chrono::steady_clock;
-
-} // namespace
+using bench::clock_type;
 
 int main() {
   return bench::run(

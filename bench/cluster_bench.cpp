@@ -42,7 +42,7 @@ namespace {
 
 using namespace switchboard;
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
 
 /// The nodes of one cluster: the stack's server first, then the nodes started beside it.
 struct cluster {

@@ -38,15 +38,7 @@ int main() {
           r.fail("POST /bench/signed-noop with a bad signature answered "
                  + std::to_string(bad.status) + ", expected 401");
 
-        auto stat = bench::measure(
-            r, "static", "GET /bench/static", lo,
-            [](uint64_t) {
-              bench::load_request q;
-              q.target = "/bench/static";
-              return q;
-            },
-            pid);
-        bench::check_samples(r, "static", stat, 200);
+        auto stat = bench::measure_static(r, lo, pid);
 
         auto sig = bench::measure(
             r, "signed_noop", "POST /bench/signed-noop (X-Hub-Signature-256, JSON parse)", lo,

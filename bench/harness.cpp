@@ -395,6 +395,20 @@ load_result measure(report& r, const std::string& phase, const std::string& what
   return res;
 }
 
+load_result measure_static(report& r, const load_options& opts, pid_t server_pid,
+                           const std::string& what) {
+  auto res = measure(
+      r, "static", what, opts,
+      [](uint64_t) {
+        load_request q;
+        q.target = "/bench/static";
+        return q;
+      },
+      server_pid);
+  check_samples(r, "static", res, 200);
+  return res;
+}
+
 int run(const std::string& name, const std::string& what,
         const std::function<void(report&)>& body) {
   report r{name, what};

@@ -22,6 +22,8 @@ class session;
 
 namespace switchboard::bench {
 
+using clock_type = std::chrono::steady_clock;
+
 /// An integer knob from the environment (`SB_BENCH_*`), or `fallback` when unset or invalid.
 long env_long(const char* name, long fallback);
 
@@ -132,6 +134,11 @@ private:
 load_result measure(report& r, const std::string& phase, const std::string& what,
                     const load_options& opts, const request_source& source, pid_t server_pid,
                     const request_source* warmup_source = nullptr);
+
+/// The baseline of a run: `GET /bench/static` on the same server (server.bench_routes), measured
+/// as phase "static" and checked to answer 200.
+load_result measure_static(report& r, const load_options& opts, pid_t server_pid,
+                           const std::string& what = "GET /bench/static");
 
 /// Runs one benchmark: prints its header, calls `body`, turns an exception into fail(), writes
 /// the JSON and returns the process exit code (non-zero when it failed to run).

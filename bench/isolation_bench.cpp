@@ -34,7 +34,7 @@
 namespace {
 
 using namespace switchboard;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
 
 struct percentiles {
   double p50 = 0, p99 = 0, max = 0;

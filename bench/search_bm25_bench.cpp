@@ -10,12 +10,8 @@
 #include "bench/help_center.hpp"
 #include "core/text/search.hpp"
 
-namespace {
-
 using namespace switchboard;
-using clock_type = std::chrono::steady_clock;
-
-} // namespace
+using bench::clock_type;
 
 int main() {
   return bench::run(

@@ -16,7 +16,7 @@
 namespace {
 
 using namespace switchboard;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
 
 /// The id prefix of a phase's measured requests or of its warm-up: distinct, so that each
 /// phase's rows can be counted (and free of LIKE wildcards).
@@ -139,15 +139,7 @@ int main() {
         check_bad_signature(r, st.url("/webhooks/sms/mtn"), mtn.body("bad-signature", 0),
                             "switchboard");
 
-        auto stat = bench::measure(
-            r, "static", "GET /bench/static (same server, baseline)", lo,
-            [](uint64_t) {
-              bench::load_request q;
-              q.target = "/bench/static";
-              return q;
-            },
-            pid);
-        bench::check_samples(r, "static", stat, 200);
+        auto stat = bench::measure_static(r, lo, pid, "GET /bench/static (same server, baseline)");
 
         // The peer goes first: Switchboard keeps working after its acks (LLM replies, sends),
         // the peer does not, so none of our leftover work runs during its phases; its dirty

@@ -21,7 +21,7 @@
 namespace {
 
 using namespace switchboard;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
 
 /// Slope (per second) of the least-squares line through (t, v).
 double slope(const std::vector<double>& t, const std::vector<double>& v) {

@@ -40,6 +40,83 @@ bool flag(const json& j, const char* key) {
   return it != j.end() && it->is_boolean() && it->get<bool>();
 }
 
+void read(const json& j, const char* key, std::string& v) {
+  v = str(j, key);
+}
+void read(const json& j, const char* key, int64_t& v) {
+  v = num(j, key);
+}
+void read(const json& j, const char* key, bool& v) {
+  v = flag(j, key);
+}
+
+/// A decoder: every field of a list read from the payload (a missing or mistyped one is empty).
+struct reader {
+  const json& j;
+  template <class T> void operator()(const char* key, T& v) const { read(j, key, v); }
+};
+
+/// An encoder: every field of a list written to the payload.
+struct writer {
+  json& p;
+  template <class T> void operator()(const char* key, const T& v) const { p[key] = v; }
+};
+
+/// An encoder that leaves out empty strings and zeros (decoded as the same).
+struct sparse_writer {
+  json& p;
+  void operator()(const char* key, const std::string& v) const {
+    if (!v.empty())
+      p[key] = v;
+  }
+  void operator()(const char* key, int64_t v) const {
+    if (v != 0)
+      p[key] = v;
+  }
+};
+
+template <class F> void each_field(F&) {}
+
+/// f(key, value) for each (key, value) pair of the list.
+template <class F, class V, class... Rest>
+void each_field(F& f, const char* key, V& value, Rest&... rest) {
+  f(key, value);
+  each_field(f, rest...);
+}
+
+// Each event's payload fields, listed once for make_inbox_entry and decode_* (the correlation id
+// travels in its own column).
+
+template <class M, class F> void message_fields(M& m, F&& f) {
+  each_field(f, "channel", m.channel, "provider", m.provider, "external_id", m.external_id, "from",
+             m.from, "user_id", m.user_id, "business", m.business, "type", m.type, "text", m.text,
+             "profile_name", m.profile_name, "received_at_ms", m.received_at_ms);
+}
+
+template <class S, class F> void status_fields(S& s, F&& f) {
+  each_field(f, "provider", s.provider, "external_id", s.external_id, "status", s.status, "error",
+             s.error);
+}
+
+/// A status's fields written only when set; pricing_billable (-1 unknown) is apart.
+template <class S, class F> void status_optional_fields(S& s, F&& f) {
+  each_field(f, "error_code", s.error_code, "pricing_model", s.pricing_model, "pricing_category",
+             s.pricing_category, "pricing_type", s.pricing_type);
+}
+
+template <class C, class F> void chatwoot_fields(C& c, F&& f) {
+  each_field(f, "account_id", c.account_id, "conversation_id", c.conversation_id, "event", c.event,
+             "status", c.status, "previous_status", c.previous_status, "delivery_id", c.delivery_id,
+             "customer_message", c.customer_message, "bot_should_answer", c.bot_should_answer,
+             "content", c.content, "contact_name", c.contact_name);
+}
+
+template <class T, class F> void telegram_fields(T& t, F&& f) {
+  each_field(f, "update_id", t.update_id, "chat_id", t.chat_id, "message_id", t.message_id,
+             "from_name", t.from_name, "text", t.text, "reply_to_message_id", t.reply_to_message_id,
+             "is_start", t.is_start);
+}
+
 inbox_entry entry(std::string source, std::string key, std::string entity, const char* kind,
                   const json& payload, const std::string& correlation_id, uint32_t shards) {
   inbox_entry e;
@@ -109,79 +186,40 @@ std::string sender_key(const inbound_message& m) {
 }
 
 inbox_entry make_inbox_entry(const inbound_message& m, uint32_t shards) {
-  json p{{"channel", m.channel},
-         {"provider", m.provider},
-         {"external_id", m.external_id},
-         {"from", m.from},
-         {"user_id", m.user_id},
-         {"business", m.business},
-         {"type", m.type},
-         {"text", m.text},
-         {"profile_name", m.profile_name},
-         {"received_at_ms", m.received_at_ms}};
+  json p = json::object();
+  message_fields(m, writer{p});
   return entry(m.provider, m.external_id, sender_key(m), "message", p, m.correlation_id, shards);
 }
 
 inbox_entry make_inbox_entry(const status_update& s, uint32_t shards) {
-  json p{{"provider", s.provider},
-         {"external_id", s.external_id},
-         {"status", s.status},
-         {"error", s.error}};
-  if (s.error_code != 0)
-    p["error_code"] = s.error_code;
+  json p = json::object();
+  status_fields(s, writer{p});
+  status_optional_fields(s, sparse_writer{p});
   if (s.pricing_billable >= 0)
     p["pricing_billable"] = s.pricing_billable == 1;
-  for (auto [key, value] : {std::pair{"pricing_model", &s.pricing_model},
-                            std::pair{"pricing_category", &s.pricing_category},
-                            std::pair{"pricing_type", &s.pricing_type}})
-    if (!value->empty())
-      p[key] = *value;
   // Each status of a message is its own event; a repeated callback is the same one.
   return entry(s.provider + ":status", s.external_id + ":" + s.status,
                s.provider + ":" + s.external_id, "status", p, s.correlation_id, shards);
 }
 
 inbox_entry make_inbox_entry(const chatwoot_inbound& c, std::string dedupe_key, uint32_t shards) {
-  json p{{"account_id", c.account_id},
-         {"conversation_id", c.conversation_id},
-         {"event", c.event},
-         {"status", c.status},
-         {"previous_status", c.previous_status},
-         {"delivery_id", c.delivery_id},
-         {"customer_message", c.customer_message},
-         {"bot_should_answer", c.bot_should_answer},
-         {"content", c.content},
-         {"contact_name", c.contact_name}};
+  json p = json::object();
+  chatwoot_fields(c, writer{p});
   return entry("chatwoot", std::move(dedupe_key),
                std::to_string(c.account_id) + ":" + std::to_string(c.conversation_id), "chatwoot",
                p, c.correlation_id, shards);
 }
 
 inbox_entry make_inbox_entry(const telegram_inbound& t, uint32_t shards) {
-  json p{{"update_id", t.update_id},
-         {"chat_id", t.chat_id},
-         {"message_id", t.message_id},
-         {"from_name", t.from_name},
-         {"text", t.text},
-         {"reply_to_message_id", t.reply_to_message_id},
-         {"is_start", t.is_start}};
+  json p = json::object();
+  telegram_fields(t, writer{p});
   return entry("telegram", std::to_string(t.update_id), std::to_string(t.chat_id), "telegram", p,
                t.correlation_id, shards);
 }
 
 expected<inbound_message> decode_inbound_message(std::string_view payload) {
-  return decode<inbound_message>(payload, [](const json& j, inbound_message& m) {
-    m.channel = str(j, "channel");
-    m.provider = str(j, "provider");
-    m.external_id = str(j, "external_id");
-    m.from = str(j, "from");
-    m.user_id = str(j, "user_id");
-    m.business = str(j, "business");
-    m.type = str(j, "type");
-    m.text = str(j, "text");
-    m.profile_name = str(j, "profile_name");
-    m.received_at_ms = num(j, "received_at_ms");
-  });
+  return decode<inbound_message>(
+      payload, [](const json& j, inbound_message& m) { message_fields(m, reader{j}); });
 }
 
 message_pricing pricing_of(const status_update& s) {
@@ -203,44 +241,21 @@ void set_pricing(status_update& s, const message_pricing& p) {
 
 expected<status_update> decode_status_update(std::string_view payload) {
   return decode<status_update>(payload, [](const json& j, status_update& s) {
-    s.provider = str(j, "provider");
-    s.external_id = str(j, "external_id");
-    s.status = str(j, "status");
-    s.error = str(j, "error");
-    s.error_code = num(j, "error_code");
+    status_fields(s, reader{j});
+    status_optional_fields(s, reader{j});
     if (j.contains("pricing_billable"))
       s.pricing_billable = flag(j, "pricing_billable") ? 1 : 0;
-    s.pricing_model = str(j, "pricing_model");
-    s.pricing_category = str(j, "pricing_category");
-    s.pricing_type = str(j, "pricing_type");
   });
 }
 
 expected<chatwoot_inbound> decode_chatwoot_inbound(std::string_view payload) {
-  return decode<chatwoot_inbound>(payload, [](const json& j, chatwoot_inbound& c) {
-    c.account_id = num(j, "account_id");
-    c.conversation_id = num(j, "conversation_id");
-    c.event = str(j, "event");
-    c.status = str(j, "status");
-    c.previous_status = str(j, "previous_status");
-    c.delivery_id = str(j, "delivery_id");
-    c.customer_message = flag(j, "customer_message");
-    c.bot_should_answer = flag(j, "bot_should_answer");
-    c.content = str(j, "content");
-    c.contact_name = str(j, "contact_name");
-  });
+  return decode<chatwoot_inbound>(
+      payload, [](const json& j, chatwoot_inbound& c) { chatwoot_fields(c, reader{j}); });
 }
 
 expected<telegram_inbound> decode_telegram_inbound(std::string_view payload) {
-  return decode<telegram_inbound>(payload, [](const json& j, telegram_inbound& t) {
-    t.update_id = num(j, "update_id");
-    t.chat_id = num(j, "chat_id");
-    t.message_id = num(j, "message_id");
-    t.from_name = str(j, "from_name");
-    t.text = str(j, "text");
-    t.reply_to_message_id = num(j, "reply_to_message_id");
-    t.is_start = flag(j, "is_start");
-  });
+  return decode<telegram_inbound>(
+      payload, [](const json& j, telegram_inbound& t) { telegram_fields(t, reader{j}); });
 }
 
 } // namespace switchboard::core

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
+
 namespace switchboard::core {
 
 /// How deep untrusted JSON may nest (arrays and objects): every provider payload and API body
@@ -64,5 +66,26 @@ const json& object_or_empty(const json& obj, const char* key);
 
 /// The array member `key`, or an empty array.
 const json& array_or_empty(const json& obj, const char* key);
+
+/// A codec's boundary for an untrusted body: refused as sb_error::malformed when
+/// json_body_problem says so, when it is no JSON ("invalid JSON: ..."), when `object` is set and
+/// it is no JSON object ("body: expected a JSON object"), or when `read(root)` throws a
+/// field_error (its reason); else what `read` returns (an expected<T>).
+template <class T, class Read>
+expected<T> parse_json_body(std::string_view body, bool object, Read&& read) {
+  auto fail = [](std::string reason) { return caf::make_error(sb_error::malformed, reason); };
+  if (auto why = json_body_problem(body))
+    return fail(*why);
+  try {
+    auto root = json::parse(body);
+    if (object && !root.is_object())
+      return fail("body: expected a JSON object");
+    return read(root);
+  } catch (const field_error& e) {
+    return fail(e.reason);
+  } catch (const json::exception& e) {
+    return fail(std::string{"invalid JSON: "} + e.what());
+  }
+}
 
 } // namespace switchboard::core::json_fields

@@ -302,15 +302,8 @@ std::string trim_slash(std::string_view base) {
 } // namespace
 
 expected<chatwoot_event> parse_chatwoot_webhook(std::string_view body) {
-  if (auto why = json_body_problem(body))
-    return fail(sb_error::malformed, *why);
-  try {
-    return parse_event(json::parse(body));
-  } catch (const field_error& e) {
-    return fail(sb_error::malformed, e.reason);
-  } catch (const json::exception& e) {
-    return fail(sb_error::malformed, std::string{"invalid JSON: "} + e.what());
-  }
+  return parse_json_body<chatwoot_event>(body, false,
+                                         [](const json& root) { return parse_event(root); });
 }
 
 std::string chatwoot_dedupe_key(const chatwoot_event& ev, std::string_view raw_body) {
@@ -372,42 +365,36 @@ std::string article_locale(const json& item) {
 } // namespace
 
 expected<std::vector<help_article>> parse_chatwoot_articles(std::string_view body) {
-  if (auto why = json_body_problem(body))
-    return fail(sb_error::malformed, *why);
-  try {
-    auto root = json::parse(body);
-    const json* payload = find(root, "payload");
-    if (payload == nullptr || !payload->is_array())
-      return fail(sb_error::malformed, "payload: expected an array of articles");
-    std::vector<help_article> out;
-    std::size_t index = 0;
-    for (const auto& item : *payload) {
-      std::string prefix = "payload[" + std::to_string(index++) + "]";
-      if (!item.is_object())
-        return fail(sb_error::malformed, prefix + ": expected an object");
-      const json* status = find(item, "status");
-      bool published = status == nullptr
-                           ? false
-                           : (status->is_string()
-                                  ? status->get_ref<const std::string&>() == "published"
-                                  : status->is_number_integer() && status->get<int64_t>() == 1);
-      if (!published)
-        continue;
-      help_article a;
-      a.id = req_id(item, "id", prefix);
-      a.title = opt_string(item, "title", prefix);
-      a.description = opt_string(item, "description", prefix);
-      a.content = opt_string(item, "content", prefix);
-      a.slug = opt_string(item, "slug", prefix);
-      a.locale = article_locale(item);
-      out.push_back(std::move(a));
-    }
-    return out;
-  } catch (const field_error& e) {
-    return fail(sb_error::malformed, e.reason);
-  } catch (const json::exception& e) {
-    return fail(sb_error::malformed, std::string{"invalid JSON: "} + e.what());
-  }
+  return parse_json_body<std::vector<help_article>>(
+      body, false, [&](const json& root) -> expected<std::vector<help_article>> {
+        const json* payload = find(root, "payload");
+        if (payload == nullptr || !payload->is_array())
+          return fail(sb_error::malformed, "payload: expected an array of articles");
+        std::vector<help_article> out;
+        std::size_t index = 0;
+        for (const auto& item : *payload) {
+          std::string prefix = "payload[" + std::to_string(index++) + "]";
+          if (!item.is_object())
+            return fail(sb_error::malformed, prefix + ": expected an object");
+          const json* status = find(item, "status");
+          bool published = status == nullptr
+                               ? false
+                               : (status->is_string()
+                                      ? status->get_ref<const std::string&>() == "published"
+                                      : status->is_number_integer() && status->get<int64_t>() == 1);
+          if (!published)
+            continue;
+          help_article a;
+          a.id = req_id(item, "id", prefix);
+          a.title = opt_string(item, "title", prefix);
+          a.description = opt_string(item, "description", prefix);
+          a.content = opt_string(item, "content", prefix);
+          a.slug = opt_string(item, "slug", prefix);
+          a.locale = article_locale(item);
+          out.push_back(std::move(a));
+        }
+        return out;
+      });
 }
 
 std::string chatwoot_conversation_url(std::string_view base_url, int64_t account_id,

@@ -108,12 +108,7 @@ std::string encode_llm_request(const llm_request& req, const nlohmann::json& too
 }
 
 expected<llm_response> parse_llm_response(std::string_view body) {
-  if (auto why = json_body_problem(body))
-    return fail(sb_error::malformed, *why);
-  try {
-    auto root = json::parse(body);
-    if (!root.is_object())
-      return fail(sb_error::malformed, "body: expected a JSON object");
+  return parse_json_body<llm_response>(body, true, [&](const json& root) -> expected<llm_response> {
     if (find(root, "error") != nullptr)
       return fail(sb_error::malformed, "body: is an error response");
     llm_response r;
@@ -143,11 +138,7 @@ expected<llm_response> parse_llm_response(std::string_view body) {
       r.usage.total_tokens = opt_count(*usage, "total_tokens");
     }
     return r;
-  } catch (const field_error& e) {
-    return fail(sb_error::malformed, e.reason);
-  } catch (const json::exception& e) {
-    return fail(sb_error::malformed, std::string{"invalid JSON: "} + e.what());
-  }
+  });
 }
 
 caf::error llm_error(int http_status, std::string_view body) {

@@ -199,33 +199,25 @@ expected<telegram_message> parse_telegram_message(const nlohmann::json& msg) {
 }
 
 expected<telegram_update> parse_telegram_update(std::string_view body) {
-  if (auto why = json_body_problem(body))
-    return fail(sb_error::malformed, *why);
-  try {
-    auto root = json::parse(body);
-    if (!root.is_object())
-      return fail(sb_error::malformed, "body: expected a JSON object");
-    telegram_update up;
-    up.update_id = req_int(root, "update_id", {});
-    static constexpr std::pair<const char*, telegram_update_kind> kinds[] = {
-        {"message", telegram_update_kind::message},
-        {"edited_message", telegram_update_kind::edited_message},
-        {"channel_post", telegram_update_kind::channel_post},
-        {"edited_channel_post", telegram_update_kind::edited_channel_post},
-    };
-    for (auto [key, kind] : kinds) {
-      if (const json* msg = find(root, key)) {
-        up.kind = kind;
-        up.message = read_message(*msg, key);
-        break;
-      }
-    }
-    return up;
-  } catch (const field_error& e) {
-    return fail(sb_error::malformed, e.reason);
-  } catch (const json::exception& e) {
-    return fail(sb_error::malformed, std::string{"invalid JSON: "} + e.what());
-  }
+  return parse_json_body<telegram_update>(
+      body, true, [&](const json& root) -> expected<telegram_update> {
+        telegram_update up;
+        up.update_id = req_int(root, "update_id", {});
+        static constexpr std::pair<const char*, telegram_update_kind> kinds[] = {
+            {"message", telegram_update_kind::message},
+            {"edited_message", telegram_update_kind::edited_message},
+            {"channel_post", telegram_update_kind::channel_post},
+            {"edited_channel_post", telegram_update_kind::edited_channel_post},
+        };
+        for (auto [key, kind] : kinds) {
+          if (const json* msg = find(root, key)) {
+            up.kind = kind;
+            up.message = read_message(*msg, key);
+            break;
+          }
+        }
+        return up;
+      });
 }
 
 expected<std::string> telegram_send_message_body(int64_t chat_id, std::string_view text,
