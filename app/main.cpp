@@ -16,6 +16,7 @@
 #include "config/settings.hpp"
 #include "core/log.hpp"
 #include "http/app.hpp"
+#include "http/server.hpp"
 #include "storage/db.hpp"
 #include "storage/migrator.hpp"
 
@@ -197,12 +198,7 @@ int print_openapi(config::settings s, bool admin) {
 int serve(const config::settings& s) {
   // Block the termination signals before any thread starts, so that every thread inherits the
   // mask and main() alone receives them through sigwait.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  auto signals = http::block_termination_signals();
 
   if (s.database.migrate_on_start)
     if (auto rc = run_migrations(s, true); rc != 0)

@@ -3,6 +3,7 @@
 #include "core/log.hpp"
 #include "core/text/utf8.hpp"
 
+#include <pthread.h>
 #include <sys/resource.h>
 
 #include <array>
@@ -76,6 +77,16 @@ response response::error(int status, std::string_view code, std::string_view rea
   // A reason may quote untrusted bytes (a parser's message): the body stays valid UTF-8 JSON.
   return make(status, "{\"error\":\"" + core::json_escape(code) + "\",\"reason\":\""
                           + core::json_escape(core::sanitize_utf8(reason)) + "\"}");
+}
+
+sigset_t block_termination_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return signals;
 }
 
 std::size_t raise_fd_limit() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -125,6 +126,11 @@ private:
 /// Raises the soft limit of open files (RLIMIT_NOFILE) to the hard limit, so that connections
 /// are capped by max_connections, not by the usual 1,024; returns the soft limit now in force.
 std::size_t raise_fd_limit();
+
+/// Blocks SIGINT and SIGTERM in the calling thread (call it before any thread starts: every thread
+/// inherits the mask, so that the caller alone receives them, through sigwait on the set
+/// returned) and ignores SIGPIPE (a peer closing a socket is an error code, not a signal).
+sigset_t block_termination_signals();
 
 /// Generates a random request id (16 hex characters).
 std::string make_request_id();

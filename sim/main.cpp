@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 
+#include "http/server.hpp"
 #include "sim/sim.hpp"
 
 namespace {
@@ -164,12 +165,7 @@ int main(int argc, char** argv) {
     opts.public_url.pop_back();
 
   // Every thread inherits this mask; the main thread alone waits for the signals.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  auto signals = switchboard::http::block_termination_signals();
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   int rc = 0;
