@@ -119,19 +119,12 @@ runtime::runtime(const config::settings& s, std::shared_ptr<metrics> m)
     d.sys = std::make_unique<caf::actor_system>(d.cfg);
   }}.join();
 
-  storage_config sc;
-  sc.dsn = s.database.dsn;
-  sc.pool_size = s.database.pool_size;
-  sc.max_batch = s.storage.max_batch;
-  sc.flush_delay = s.storage.flush_delay;
-  sc.request_timeout = s.storage.request_timeout;
-  sc.reconnect_backoff = s.database.reconnect_backoff;
+  storage_config sc{s.database, s.storage, {}};
   d.load = std::make_shared<ingest_load>();
   d.load->latency_target_ms = static_cast<long>(s.inbox.yield_latency.count());
   sc.yielding = [load = d.load, rate = s.inbox.yield_rate, backlog = s.inbox.yield_backlog] {
     return load->busy(rate, backlog);
   };
-  sc.yield_workers = s.storage.yield_workers;
   d.storage = spawn_storage(*d.sys, sc, d.stats);
   http_client_config hc;
   hc.connect_timeout = s.http_client.connect_timeout;

@@ -45,13 +45,13 @@ void try_connect(worker_ptr self) {
   auto& st = self->state;
   st.reconnect_scheduled = false;
   try {
-    st.sql = storage::open_session(st.cfg.dsn);
-    st.backoff = st.cfg.reconnect_backoff;
+    st.sql = storage::open_session(st.cfg.database.dsn);
+    st.backoff = st.cfg.database.reconnect_backoff;
     self->send(st.front, up_atom::value, st.index);
     return;
   } catch (const std::exception& e) {
     st.sql.reset();
-    if (st.backoff == st.cfg.reconnect_backoff || st.backoff.count() == 0)
+    if (st.backoff == st.cfg.database.reconnect_backoff || st.backoff.count() == 0)
       core::log(core::log_level::warn, "database connection failed",
                 {{"worker", st.index}, {"error", e.what()}});
   }
@@ -61,7 +61,8 @@ void try_connect(worker_ptr self) {
   // Doubling, but never past a second: the database is back within a second of returning
   // (a refused connection costs a fraction of a millisecond; an unreachable host is bounded by
   // database.connect_timeout_s, on this worker's own thread).
-  st.backoff = std::min(st.backoff * 2, std::max(st.cfg.reconnect_backoff, max_reconnect_backoff));
+  st.backoff = std::min(st.backoff * 2,
+                        std::max(st.cfg.database.reconnect_backoff, max_reconnect_backoff));
 }
 
 void lose_connection(worker_ptr self) {
@@ -70,7 +71,7 @@ void lose_connection(worker_ptr self) {
   self->send(st.front, down_atom::value, st.index);
   if (!st.reconnect_scheduled) {
     st.reconnect_scheduled = true;
-    st.backoff = st.cfg.reconnect_backoff;
+    st.backoff = st.cfg.database.reconnect_backoff;
     self->delayed_send(self, st.backoff, reconnect_atom::value);
   }
 }
@@ -169,7 +170,7 @@ storage_worker_actor::behavior_type storage_worker(worker_ptr self, uint32_t ind
   self->state.cfg = std::move(cfg);
   self->state.front = front.get(); // set right after the front is spawned (its own thread)
   self->state.m = std::move(m);
-  self->state.backoff = self->state.cfg.reconnect_backoff;
+  self->state.backoff = self->state.cfg.database.reconnect_backoff;
   try_connect(self);
   return {
       [=](batch_atom, uint64_t id, bool write, std::vector<db_job>& jobs) {
@@ -350,13 +351,13 @@ uint64_t start_batch(front_ptr self, std::size_t worker, bool write, std::vector
   st.batches.emplace(id, std::move(b));
   st.busy[worker] = true;
   self->send(st.workers[worker], batch_atom::value, id, write, std::move(jobs));
-  self->delayed_send(self, st.cfg.request_timeout, timeout_atom::value, id);
+  self->delayed_send(self, st.cfg.storage.request_timeout, timeout_atom::value, id);
   return id;
 }
 
 void dispatch(front_ptr self, std::size_t worker, bool write, std::deque<pending_job>& q) {
   auto& st = self->state;
-  auto n = std::min(q.size(), st.cfg.max_batch);
+  auto n = std::min(q.size(), st.cfg.storage.max_batch);
   std::vector<db_job> jobs;
   inflight_batch b;
   jobs.reserve(n);
@@ -409,13 +410,13 @@ void pump(front_ptr self) {
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
   auto due = [&](std::size_t size, std::size_t max, std::chrono::steady_clock::time_point oldest) {
-    return size > 0 && (size >= max || now - oldest >= st.cfg.flush_delay);
+    return size > 0 && (size >= max || now - oldest >= st.cfg.storage.flush_delay);
   };
   // While the acknowledgement path is busy, writes and batch jobs take at most yield_workers
   // connections; the job in flight pumps again when it is done, so no tick is needed meanwhile.
   std::size_t cap = st.workers.size();
-  if (st.cfg.yielding && st.cfg.yield_workers < cap && st.cfg.yielding())
-    cap = std::max<std::size_t>(1, st.cfg.yield_workers);
+  if (st.cfg.yielding && st.cfg.storage.yield_workers < cap && st.cfg.yielding())
+    cap = std::max<std::size_t>(1, st.cfg.storage.yield_workers);
   std::size_t writing = 0;
   for (std::size_t w = 0; w < st.workers.size(); ++w)
     writing += st.busy[w] && st.writing[w];
@@ -442,7 +443,7 @@ void pump(front_ptr self) {
         dispatched = true;
       }
     }
-    if (!dispatched && due(st.writes.size(), st.cfg.max_batch, st.oldest_write))
+    if (!dispatched && due(st.writes.size(), st.cfg.storage.max_batch, st.oldest_write))
       dispatch(self, w, true, st.writes);
     st.writing[w] = st.busy[w]; // a write or a batch job went to it
     writing += st.writing[w];
@@ -453,7 +454,7 @@ void pump(front_ptr self) {
       if (!k.items.empty())
         oldest = std::min(oldest, k.oldest);
     st.tick_scheduled = true;
-    auto wait = st.cfg.flush_delay - std::chrono::duration_cast<milliseconds>(now - oldest);
+    auto wait = st.cfg.storage.flush_delay - std::chrono::duration_cast<milliseconds>(now - oldest);
     self->delayed_send(self, std::max(wait, milliseconds{0}), tick_atom::value);
   }
 }
@@ -533,9 +534,9 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.m = std::move(m);
-  if (st.cfg.max_batch == 0)
-    st.cfg.max_batch = 1;
-  auto n = std::max<std::size_t>(1, st.cfg.pool_size);
+  if (st.cfg.storage.max_batch == 0)
+    st.cfg.storage.max_batch = 1;
+  auto n = std::max<std::size_t>(1, st.cfg.database.pool_size);
   st.up.assign(n, false);
   st.reported.assign(n, false);
   st.busy.assign(n, false);
@@ -573,7 +574,7 @@ storage_actor::behavior_type storage_front(front_ptr self, storage_config cfg,
         auto probe = make_job<bool>("readiness", [](soci::session& sql) {
           return storage::migrations_applied(sql, storage::embedded_migrations());
         });
-        self->request(storage_actor{self}, st.cfg.request_timeout, read_atom::value,
+        self->request(storage_actor{self}, st.cfg.storage.request_timeout, read_atom::value,
                       std::move(probe))
             .then(
                 [=](std::any& v) mutable {
@@ -666,7 +667,7 @@ storage_actor spawn_storage(caf::actor_system& sys, storage_config cfg,
   // thread inherits the nice value of the thread that spawns it, and a worker holds row locks
   // between the statements of a transaction, so it must not be one that processing's nice
   // value (actors.processing_nice) deschedules while others wait on its locks.
-  auto n = std::max<std::size_t>(1, cfg.pool_size);
+  auto n = std::max<std::size_t>(1, cfg.database.pool_size);
   std::promise<storage_actor> front;
   std::shared_future<storage_actor> handle = front.get_future().share();
   std::vector<storage_worker_actor> workers;

@@ -7,6 +7,7 @@
 #include <caf/send.hpp>
 
 #include "actors/fwd.hpp"
+#include "config/settings.hpp"
 
 namespace caf {
 class actor_system;
@@ -16,19 +17,14 @@ namespace switchboard::actors {
 
 class metrics;
 
-/// Settings of the storage actor (from config::database_settings and storage_settings).
+/// Settings of the storage actor: the configuration's own sections, as loaded.
 struct storage_config {
-  std::string dsn;
-  std::size_t pool_size = 4;
-  std::size_t max_batch = 256;
-  std::chrono::milliseconds flush_delay{1};
-  std::chrono::milliseconds request_timeout{10000};
-  std::chrono::milliseconds reconnect_backoff{500};
+  config::database_settings database; ///< dsn, pool_size (the workers), reconnect_backoff
+  config::storage_settings storage;   ///< max_batch, flush_delay, request_timeout, yield_workers
   /// While this says so (the acknowledgement path is busy), writes and batch jobs run on at most
-  /// yield_workers connections at once, so that processing leaves the database's CPU to the
-  /// ingest INSERTs. Reads are not held back.
+  /// storage.yield_workers connections at once, so that processing leaves the database's CPU to
+  /// the ingest INSERTs. Reads are not held back.
   std::function<bool()> yielding;
-  std::size_t yield_workers = 1;
 };
 
 /// Spawns the storage front and its detached workers.

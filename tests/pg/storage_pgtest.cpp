@@ -36,12 +36,12 @@ struct fixture {
     cfg.set("scheduler.max-threads", 2);
     sys = std::make_unique<caf::actor_system>(cfg);
     storage_config sc;
-    sc.dsn = db.dsn();
-    sc.pool_size = pool;
-    sc.max_batch = 128;
-    sc.flush_delay = flush;
-    sc.request_timeout = 5s;
-    sc.reconnect_backoff = 50ms;
+    sc.database.dsn = db.dsn();
+    sc.database.pool_size = pool;
+    sc.database.reconnect_backoff = 50ms;
+    sc.storage.max_batch = 128;
+    sc.storage.flush_delay = flush;
+    sc.storage.request_timeout = 5s;
     if (tweak)
       tweak(sc);
     store = spawn_storage(*sys, sc, m);
@@ -260,9 +260,9 @@ TEST_CASE("while the acknowledgement path is busy, writes use at most yield_work
           "[storage]") {
   auto yielding = std::make_shared<std::atomic<bool>>(true);
   fixture f{4, 1ms, [yielding](storage_config& sc) {
-              sc.max_batch = 1; // each write its own transaction, so they can spread
+              sc.storage.max_batch = 1; // each write its own transaction, so they can spread
               sc.yielding = [yielding] { return yielding->load(); };
-              sc.yield_workers = 1;
+              sc.storage.yield_workers = 1;
             }};
   REQUIRE(f.wait_up(10s, 4));
   std::atomic<int> in_flight{0}, most{0}, done{0};
