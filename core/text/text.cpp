@@ -6,9 +6,12 @@
 #include <array>
 #include <cctype>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include <libstemmer.h>
 
@@ -235,75 +238,64 @@ bool is_stopword(std::string_view token) {
 namespace {
 
 /// The stopwords of the languages that have a list, folded (after Snowball's published lists,
-/// shortened to the function words that carry no meaning in a support question).
+/// shortened to the function words that carry no meaning in a support question): a language's
+/// code, its name and its words, separated by spaces.
+struct stopword_list {
+  std::string_view code;
+  std::string_view name;
+  std::string_view words;
+};
+
 const std::unordered_set<std::string_view>* stopwords_of(std::string_view language) {
-  static const std::unordered_set<std::string_view> french{
-      "a",     "ai",    "au",      "aux",  "avec",  "avez",    "avons", "c",     "ca",   "ce",
-      "ces",   "cette", "comment", "d",    "dans",  "de",      "des",   "du",    "elle", "elles",
-      "en",    "es",    "est",     "et",   "etait", "ete",     "etre",  "eux",   "il",   "ils",
-      "j",     "je",    "l",       "la",   "le",    "les",     "leur",  "leurs", "lui",  "m",
-      "ma",    "mais",  "me",      "meme", "mes",   "moi",     "mon",   "n",     "ne",   "nos",
-      "notre", "nous",  "on",      "ont",  "ou",    "par",     "pas",   "pour",  "qu",   "quand",
-      "que",   "quel",  "quelle",  "qui",  "s",     "sa",      "se",    "ses",   "son",  "sont",
-      "suis",  "sur",   "t",       "ta",   "te",    "tes",     "toi",   "ton",   "tu",   "un",
-      "une",   "vos",   "votre",   "vous", "y",     "bonjour", "merci", "svp",   "sil",  "plait",
+  static constexpr stopword_list lists[] = {
+      {"fr", "french",
+       "a ai au aux avec avez avons c ca ce ces cette comment d dans de des du elle elles en es "
+       "est et etait ete etre eux il ils j je l la le les leur leurs lui m ma mais me meme mes moi "
+       "mon n ne nos notre nous on ont ou par pas pour qu quand que quel quelle qui s sa se ses "
+       "son sont suis sur t ta te tes toi ton tu un une vos votre vous y bonjour merci svp sil "
+       "plait"},
+      {"pt", "portuguese",
+       "a ao aos as com como da das de do dos e ela elas ele eles em entre era essa esse esta este "
+       "eu foi ha isso isto ja lhe mais mas me meu minha muito na nas nao no nos o os ou para pela "
+       "pelo por qual quando que se sem ser seu sua sao tambem te tem um uma voce voces ola "
+       "obrigado obrigada"},
+      {"es", "spanish",
+       "a al algo como con de del desde donde e el ella ellas ellos en entre era es esa ese esta "
+       "este esto estoy fue ha hay la las le les lo los me mi mis mucho muy ni no nos o para pero "
+       "por porque que quien se sea ser si sin sobre su sus tambien te tengo ti tu tus un una uno "
+       "y ya yo hola gracias"},
+      {"de", "german",
+       "aber alle als am an auch auf aus bei bin bis bist da das dass dem den der des die dich dir "
+       "du ein eine einem einen einer eines er es fur habe haben hat ich ihr im in ist ja kann "
+       "mich mir mit nach nicht noch nur oder sich sie sind so uber um und uns von war was wie wir "
+       "wird zu zum zur hallo danke bitte"},
+      {"it", "italian",
+       "a ad al alla alle anche che chi ci come con da dal dalla dei del della delle di e ed gli "
+       "ha hanno ho i il in io la le lei lo loro lui ma mi mia mio ne nei nel nella noi non o per "
+       "perche piu quale quando questa questo se si sono su sua suo tra tu un una uno vi voi ciao "
+       "grazie"},
+      {"nl", "dutch",
+       "aan al als bij dan dat de der deze die dit doch door een en er had heb heeft het hij hoe "
+       "hun ik in is je kan maar me men met mij mijn na naar niet nog of om ons ook op over te tot "
+       "u uit van voor was wat we wel wie wij zal ze zich zij zijn zo hallo bedankt"},
   };
-  static const std::unordered_set<std::string_view> portuguese{
-      "a",    "ao",   "aos",  "as",    "com",   "como",     "da",       "das",    "de",   "do",
-      "dos",  "e",    "ela",  "elas",  "ele",   "eles",     "em",       "entre",  "era",  "essa",
-      "esse", "esta", "este", "eu",    "foi",   "ha",       "isso",     "isto",   "ja",   "lhe",
-      "mais", "mas",  "me",   "meu",   "minha", "muito",    "na",       "nas",    "nao",  "no",
-      "nos",  "o",    "os",   "ou",    "para",  "pela",     "pelo",     "por",    "qual", "quando",
-      "que",  "se",   "sem",  "ser",   "seu",   "sua",      "sao",      "tambem", "te",   "tem",
-      "um",   "uma",  "voce", "voces", "ola",   "obrigado", "obrigada",
-  };
-  static const std::unordered_set<std::string_view> spanish{
-      "a",    "al",   "algo",  "como",  "con", "de",     "del",     "desde", "donde", "e",
-      "el",   "ella", "ellas", "ellos", "en",  "entre",  "era",     "es",    "esa",   "ese",
-      "esta", "este", "esto",  "estoy", "fue", "ha",     "hay",     "la",    "las",   "le",
-      "les",  "lo",   "los",   "me",    "mi",  "mis",    "mucho",   "muy",   "ni",    "no",
-      "nos",  "o",    "para",  "pero",  "por", "porque", "que",     "quien", "se",    "sea",
-      "ser",  "si",   "sin",   "sobre", "su",  "sus",    "tambien", "te",    "tengo", "ti",
-      "tu",   "tus",  "un",    "una",   "uno", "y",      "ya",      "yo",    "hola",  "gracias",
-  };
-  static const std::unordered_set<std::string_view> german{
-      "aber", "alle", "als",  "am",    "an",   "auch",  "auf",   "aus",   "bei",   "bin",
-      "bis",  "bist", "da",   "das",   "dass", "dem",   "den",   "der",   "des",   "die",
-      "dich", "dir",  "du",   "ein",   "eine", "einem", "einen", "einer", "eines", "er",
-      "es",   "fur",  "habe", "haben", "hat",  "ich",   "ihr",   "im",    "in",    "ist",
-      "ja",   "kann", "mich", "mir",   "mit",  "nach",  "nicht", "noch",  "nur",   "oder",
-      "sich", "sie",  "sind", "so",    "uber", "um",    "und",   "uns",   "von",   "war",
-      "was",  "wie",  "wir",  "wird",  "zu",   "zum",   "zur",   "hallo", "danke", "bitte",
-  };
-  static const std::unordered_set<std::string_view> italian{
-      "a",      "ad",     "al",     "alla",  "alle", "anche", "che",   "chi",    "ci",  "come",
-      "con",    "da",     "dal",    "dalla", "dei",  "del",   "della", "delle",  "di",  "e",
-      "ed",     "gli",    "ha",     "hanno", "ho",   "i",     "il",    "in",     "io",  "la",
-      "le",     "lei",    "lo",     "loro",  "lui",  "ma",    "mi",    "mia",    "mio", "ne",
-      "nei",    "nel",    "nella",  "noi",   "non",  "o",     "per",   "perche", "piu", "quale",
-      "quando", "questa", "questo", "se",    "si",   "sono",  "su",    "sua",    "suo", "tra",
-      "tu",     "un",     "una",    "uno",   "vi",   "voi",   "ciao",  "grazie",
-  };
-  static const std::unordered_set<std::string_view> dutch{
-      "aan",  "al",   "als",  "bij",  "dan", "dat",  "de",   "der",   "deze",    "die", "dit",
-      "doch", "door", "een",  "en",   "er",  "had",  "heb",  "heeft", "het",     "hij", "hoe",
-      "hun",  "ik",   "in",   "is",   "je",  "kan",  "maar", "me",    "men",     "met", "mij",
-      "mijn", "na",   "naar", "niet", "nog", "of",   "om",   "ons",   "ook",     "op",  "over",
-      "te",   "tot",  "u",    "uit",  "van", "voor", "was",  "wat",   "we",      "wel", "wie",
-      "wij",  "zal",  "ze",   "zich", "zij", "zijn", "zo",   "hallo", "bedankt",
-  };
-  if (language == "fr" || language == "french")
-    return &french;
-  if (language == "pt" || language == "portuguese")
-    return &portuguese;
-  if (language == "es" || language == "spanish")
-    return &spanish;
-  if (language == "de" || language == "german")
-    return &german;
-  if (language == "it" || language == "italian")
-    return &italian;
-  if (language == "nl" || language == "dutch")
-    return &dutch;
+  // Split once (thread-safe static initialisation); the views point into the literals above.
+  static const auto sets = [] {
+    std::vector<std::unordered_set<std::string_view>> out;
+    for (const auto& list : lists) {
+      auto& words = out.emplace_back();
+      std::string_view rest = list.words;
+      while (!rest.empty()) {
+        auto space = rest.find(' ');
+        words.insert(rest.substr(0, space));
+        rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
+      }
+    }
+    return out;
+  }();
+  for (std::size_t i = 0; i < std::size(lists); ++i)
+    if (language == lists[i].code || language == lists[i].name)
+      return &sets[i];
   return nullptr;
 }
 

@@ -1,3 +1,5 @@
+#include <array>
+
 #include <catch2/catch.hpp>
 
 #include <thread>
@@ -194,6 +196,22 @@ TEST_CASE("split_sentences ends sentences at punctuation before white space and 
   CHECK(split_sentences("Wait\xE2\x80\xA6 then go?\xC2\xA0 Yes")
         == strings{"Wait\xE2\x80\xA6", "then go?", "Yes"});
   CHECK(split_sentences("  \n\n ").empty());
+}
+
+TEST_CASE("is_stopword: each list's first and last word, by code and by name", "[text]") {
+  // The lists are space-separated words; the ends of each show that none was cut off.
+  using ends = std::array<const char*, 4>; // code, name, first word, last word
+  for (auto e : {ends{"fr", "french", "a", "plait"}, ends{"pt", "portuguese", "a", "obrigada"},
+                 ends{"es", "spanish", "a", "gracias"}, ends{"de", "german", "aber", "bitte"},
+                 ends{"it", "italian", "a", "grazie"}, ends{"nl", "dutch", "aan", "bedankt"}}) {
+    INFO(e[0]);
+    for (auto language : {e[0], e[1]}) {
+      CHECK(is_stopword(e[2], language));
+      CHECK(is_stopword(e[3], language));
+      CHECK_FALSE(is_stopword("", language));
+      CHECK_FALSE(is_stopword("delivery", language));
+    }
+  }
 }
 
 TEST_CASE("is_stopword takes the list of the portal's language", "[text]") {
