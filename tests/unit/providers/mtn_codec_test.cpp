@@ -3,24 +3,17 @@
 #include "core/crypto.hpp"
 #include "providers/mtn/codec.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/unit/providers/common.hpp"
 
 using namespace switchboard::core;
 using namespace switchboard::providers;
+using switchboard::test::error_of;
 using switchboard::test::fixture_json;
 using json = nlohmann::json;
 
 // The provider fixtures hold no MTN payloads, so the inputs below are written from the provider's
 // documentation (MTN SMS v3 / MADAPI response shape {statusCode, statusMessage, transactionId,
 // data}).
-
-namespace {
-
-template <class T> caf::error error_of(const expected<T>& res) {
-  REQUIRE_FALSE(res);
-  return res.error();
-}
-
-} // namespace
 
 TEST_CASE("MTN inbound: fields, normalisation and ids", "[sms_codecs][mtn]") {
   auto res = parse_mtn_inbound(

@@ -3,24 +3,17 @@
 #include "core/crypto.hpp"
 #include "providers/twilio/codec.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/unit/providers/common.hpp"
 
 using namespace switchboard::core;
 using namespace switchboard::providers;
+using switchboard::test::error_of;
 using switchboard::test::fixture_json;
 using json = nlohmann::json;
 
 // The provider fixtures hold no Twilio inbound/status webhooks, so those inputs below are written
 // from twilio.com/docs/messaging/guides/webhook-request (the form parameters). Twilio's send
 // request and responses come from twilio/messages_api_examples.json.
-
-namespace {
-
-template <class T> caf::error error_of(const expected<T>& res) {
-  REQUIRE_FALSE(res);
-  return res.error();
-}
-
-} // namespace
 
 TEST_CASE("Twilio inbound SMS and WhatsApp form parameters", "[sms_codecs][twilio]") {
   form_params sms{{"ToCountry", "US"},      {"SmsMessageSid", "SM1"},
