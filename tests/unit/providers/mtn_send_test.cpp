@@ -8,6 +8,7 @@
 
 #include "core/form.hpp"
 #include "providers/provider.hpp"
+#include "tests/unit/providers/common.hpp"
 
 using namespace switchboard;
 using namespace switchboard::providers;
@@ -24,9 +25,7 @@ std::shared_ptr<provider> mtn() {
   cfg.sms.mtn.client_secret = "s3cr3t&=";
   cfg.sms.mtn.sender_address = "SWITCHBRD";
   cfg.sms.mtn.max_in_flight = 9;
-  auto p = make_provider("mtn", cfg);
-  REQUIRE(p);
-  return p;
+  return test::provider_named("mtn", cfg);
 }
 
 core::http_reply reply(long status, std::string body) {
@@ -62,11 +61,7 @@ TEST_CASE("MTN provider: the send request carries the token and a stable correla
           "[providers][mtn]") {
   auto p = mtn();
   REQUIRE(p->take_credential(reply(200, R"({"access_token":"tok-1","expires_in":3600})"), t0));
-  send_request s;
-  s.delivery_id = 42;
-  s.recipient = "+250788123456";
-  s.body = "Hello";
-  s.correlation_id = "corr-42";
+  auto s = test::send_of(42, "+250788123456", "Hello", "corr-42");
   auto call = p->build_send(s);
   REQUIRE(call);
   const auto& http = std::get<core::http_call>(*call);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "providers/provider.hpp"
+#include "tests/unit/providers/common.hpp"
 
 using namespace switchboard;
 using namespace switchboard::providers;
@@ -16,9 +17,7 @@ std::shared_ptr<provider> smtp() {
   cfg.smtp.from = "bot@example.com";
   cfg.smtp.username = "bot";
   cfg.smtp.password = "pw";
-  auto p = make_provider("smtp", cfg);
-  REQUIRE(p);
-  return p;
+  return test::provider_named("smtp", cfg);
 }
 
 core::http_reply code(long status) {

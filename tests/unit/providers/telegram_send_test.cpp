@@ -8,6 +8,7 @@
 #include "providers/provider.hpp"
 #include "providers/telegram/send.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/unit/providers/common.hpp"
 
 using namespace switchboard;
 using namespace switchboard::providers;
@@ -19,9 +20,7 @@ std::shared_ptr<provider> telegram() {
   config::settings cfg;
   cfg.telegram.base_url = "https://tg.example";
   cfg.telegram.bot_token = "123:ABC";
-  auto p = make_provider("telegram", cfg);
-  REQUIRE(p);
-  return p;
+  return test::provider_named("telegram", cfg);
 }
 
 core::http_reply reply(long status, const json& body) {
@@ -37,10 +36,8 @@ TEST_CASE("Telegram provider: sendMessage to the provider's chat", "[providers][
   auto p = telegram();
   CHECK(p->service() == "telegram");
   CHECK(p->limits().max_in_flight == 64);
-  send_request s;
-  s.recipient = std::to_string(sample["chat_id"].get<int64_t>());
-  s.body = sample["text"].get<std::string>();
-  s.correlation_id = "corr-1";
+  auto s = test::send_of(0, std::to_string(sample["chat_id"].get<int64_t>()),
+                         sample["text"].get<std::string>(), "corr-1");
   auto call = p->build_send(s);
   REQUIRE(call);
   const auto& http = std::get<core::http_call>(*call);

@@ -9,6 +9,7 @@
 #include "core/form.hpp"
 #include "providers/provider.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/unit/providers/common.hpp"
 
 using namespace switchboard;
 using namespace switchboard::providers;
@@ -28,12 +29,7 @@ config::settings twilio_cfg() {
 }
 
 send_request row(const json& form) {
-  send_request s;
-  s.delivery_id = 7;
-  s.recipient = form["To"].get<std::string>();
-  s.body = form["Body"].get<std::string>();
-  s.correlation_id = "corr-7";
-  return s;
+  return test::send_of(7, form["To"].get<std::string>(), form["Body"].get<std::string>(), "corr-7");
 }
 
 } // namespace

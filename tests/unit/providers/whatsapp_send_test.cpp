@@ -8,6 +8,7 @@
 #include "core/delivery.hpp"
 #include "providers/provider.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/unit/providers/common.hpp"
 
 using namespace switchboard;
 using namespace switchboard::providers;
@@ -23,18 +24,11 @@ std::shared_ptr<provider> whatsapp() {
   cfg.whatsapp.access_token = "EAAG-token";
   cfg.whatsapp.max_in_flight = 7;
   cfg.whatsapp.rate_per_s = 80;
-  auto p = make_provider("whatsapp", cfg);
-  REQUIRE(p);
-  return p;
+  return test::provider_named("whatsapp", cfg);
 }
 
 send_request row(std::string body) {
-  send_request s;
-  s.delivery_id = 42;
-  s.recipient = "+16505551234";
-  s.body = std::move(body);
-  s.correlation_id = "corr-42";
-  return s;
+  return test::send_of(42, "+16505551234", std::move(body), "corr-42");
 }
 
 core::http_reply reply(long status, const json& body) {
