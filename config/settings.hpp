@@ -97,7 +97,7 @@ struct inbox_settings {
   /// first; the rows wait in the inbox.
   std::size_t yield_rate = 3000;
   std::size_t yield_backlog = 64;
-  milliseconds yield_latency{10}; ///< or while acknowledgements take longer (0: off)
+  milliseconds yield_latency{10}; ///< or while 2 % of acknowledgements take longer (0: off)
   std::size_t min_active = 64;
 };
 
