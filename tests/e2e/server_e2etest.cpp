@@ -10,6 +10,9 @@
 
 #include <sys/resource.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include "config/settings.hpp"
 #include "tests/support/stack.hpp"
 
@@ -346,4 +349,19 @@ TEST_CASE("processing threads run below the acknowledgement path's priority", "[
   CHECK(ack_caf == 3 + 2);
   CHECK(niced_caf >= 2); // the scheduler, the clock
   CHECK(other >= 2);
+}
+
+TEST_CASE("the test stack starts the server on another port when its port was taken meanwhile",
+          "[server]") {
+  // A listener holds a port; the stack is told to use it, as if another socket had taken the
+  // port the stack chose between choosing it and the server's bind.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor taken{ioc, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  auto busy = taken.local_endpoint().port();
+  auto o = no_sim();
+  o.env = {{"SWITCHBOARD_SERVER_PORT", std::to_string(busy)}};
+  test::stack s{o};
+  CHECK(s.port() != busy);
+  CHECK(s.env("SWITCHBOARD_SERVER_PUBLIC_URL") == "http://127.0.0.1:" + std::to_string(s.port()));
+  CHECK(test::http_get(s.url("/healthz")).status == 200);
 }

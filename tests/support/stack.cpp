@@ -125,7 +125,25 @@ void stack::start_server() {
     po.env.emplace_back(k, v);
   po.capture_stderr = opts_.capture_server_stderr;
   po.ready_timeout = std::chrono::milliseconds{30000};
-  server_ = std::make_unique<child_process>(po);
+  // The port was free when chosen, but between then and the server's bind another socket can
+  // take it (the simulator's listeners, an outgoing connection's ephemeral port): then the
+  // server exits with "Address already in use" and is started again on another free port.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      server_ = std::make_unique<child_process>(po);
+      break;
+    } catch (const std::runtime_error& e) {
+      if (attempt == 3
+          || std::string_view{e.what()}.find("Address already in use") == std::string_view::npos)
+        throw;
+      auto port = std::to_string(free_port());
+      env_["SWITCHBOARD_SERVER_PORT"] = port;
+      env_["SWITCHBOARD_SERVER_PUBLIC_URL"] = "http://127.0.0.1:" + port;
+      po.env.clear();
+      for (auto& [k, v] : env_)
+        po.env.emplace_back(k, v);
+    }
+  }
   port_ = server_->ready().at("port").get<uint16_t>();
   admin_port_ = server_->ready().value("admin_port", uint16_t{0});
   if (sim_) {
