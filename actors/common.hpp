@@ -74,9 +74,7 @@ struct ingest_load {
     if (latency_target_ms <= 0 || ms <= latency_target_ms)
       return;
     auto slow = slow_in_window.fetch_add(1, std::memory_order_relaxed) + 1;
-    auto acks = std::max(last_window.load(std::memory_order_relaxed),
-                         in_window.load(std::memory_order_relaxed));
-    if (slow >= std::max(slow_min, acks / slow_share))
+    if (slow >= std::max(slow_min, rate() / slow_share))
       slow_until_ms.store(now_ms() + 1000, std::memory_order_relaxed);
   }
 

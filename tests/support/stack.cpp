@@ -57,9 +57,7 @@ stack::stack(stack_options opts) : opts_(std::move(opts)) {
   env_["SWITCHBOARD_TELEGRAM_BOT_TOKEN"] = "123456:" + core::random_hex(12);
   env_["SWITCHBOARD_DATABASE_DSN"] = db_.dsn();
   // The port is chosen up front so that the public URL (which Twilio signatures cover) is known.
-  auto port = free_port();
-  env_["SWITCHBOARD_SERVER_PORT"] = std::to_string(port);
-  env_["SWITCHBOARD_SERVER_PUBLIC_URL"] = "http://127.0.0.1:" + std::to_string(port);
+  choose_server_port();
   env_["SWITCHBOARD_SMS_PROVIDER"] = opts_.sms_provider;
   // The admin listener on a free port of its own; tests and benches also read /metrics from the
   // public port (tests/e2e/admin_e2etest.cpp checks the defaults), and stop without the grace.
@@ -116,19 +114,24 @@ stack::~stack() {
   sim_.reset();
 }
 
+void stack::choose_server_port() {
+  auto port = std::to_string(free_port());
+  env_["SWITCHBOARD_SERVER_PORT"] = port;
+  env_["SWITCHBOARD_SERVER_PUBLIC_URL"] = "http://127.0.0.1:" + port;
+}
+
 void stack::start_server() {
   process_options po;
   po.program = binary_path("app/switchboard");
   po.args = {"serve"};
   po.working_dir = SB_SOURCE_DIR;
-  for (auto& [k, v] : env_)
-    po.env.emplace_back(k, v);
   po.capture_stderr = opts_.capture_server_stderr;
   po.ready_timeout = std::chrono::milliseconds{30000};
   // The port was free when chosen, but between then and the server's bind another socket can
   // take it (the simulator's listeners, an outgoing connection's ephemeral port): then the
   // server exits with "Address already in use" and is started again on another free port.
   for (int attempt = 1;; ++attempt) {
+    po.env.assign(env_.begin(), env_.end());
     try {
       server_ = std::make_unique<child_process>(po);
       break;
@@ -136,12 +139,7 @@ void stack::start_server() {
       if (attempt == 3
           || std::string_view{e.what()}.find("Address already in use") == std::string_view::npos)
         throw;
-      auto port = std::to_string(free_port());
-      env_["SWITCHBOARD_SERVER_PORT"] = port;
-      env_["SWITCHBOARD_SERVER_PUBLIC_URL"] = "http://127.0.0.1:" + port;
-      po.env.clear();
-      for (auto& [k, v] : env_)
-        po.env.emplace_back(k, v);
+      choose_server_port();
     }
   }
   port_ = server_->ready().at("port").get<uint16_t>();

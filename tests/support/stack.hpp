@@ -63,6 +63,8 @@ public:
 
 private:
   void start_server();
+  /// A free port for the server, and the public URL on it.
+  void choose_server_port();
 
   stack_options opts_;
   scratch_db db_;
