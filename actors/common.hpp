@@ -81,10 +81,19 @@ struct ingest_load {
   /// Whether processing should yield to the acknowledgement path (inbox.yield_rate,
   /// yield_backlog and yield_latency_ms).
   bool busy(std::size_t yield_rate, std::size_t yield_backlog) const {
-    return backlog.load(std::memory_order_relaxed) > static_cast<long>(yield_backlog)
-           || rate() > static_cast<long>(yield_rate)
-           || now_ms() < slow_until_ms.load(std::memory_order_relaxed);
+    return overloaded(yield_rate, yield_backlog) || slow();
   }
+
+  /// Whether more webhooks arrive than inbox.yield_rate a second, or more than
+  /// inbox.yield_backlog wait to be stored: the load itself is high.
+  bool overloaded(std::size_t yield_rate, std::size_t yield_backlog) const {
+    return backlog.load(std::memory_order_relaxed) > static_cast<long>(yield_backlog)
+           || rate() > static_cast<long>(yield_rate);
+  }
+
+  /// Whether the acknowledgements were slow (inbox.yield_latency_ms) within the last second:
+  /// the machine is slow, whatever the load.
+  bool slow() const { return now_ms() < slow_until_ms.load(std::memory_order_relaxed); }
 
   /// Webhooks per second, over the last full second (or the current one when busier).
   long rate() const {

@@ -24,6 +24,7 @@ struct entity_work {
   uint16_t holds = 0;  ///< activities outside the queue still running (an accept, a burst)
   bool busy = false;
   bool stopping = false;
+  bool parked = false; ///< told the router it only waits (see park)
 };
 
 /// Whether the entity has nothing queued, running or held.
@@ -35,6 +36,18 @@ template <class Self> bool entity_idle(Self* self) {
 /// Counts a message the router sent (wake-ups, requests); call in those handlers.
 template <class Self> void from_router(Self* self) {
   ++self->state.work.routed;
+  self->state.work.parked = false; // the router counts it as working again
+}
+
+/// Tells the router, once per wait, that the entity's one remaining activity (its one hold) is
+/// a wait: nothing queued or running, no database work until the wait ends. The caller knows
+/// what the hold is. The router no longer counts it against inbox.min_active (router.hpp).
+template <class Self> void park(Self* self) {
+  auto& w = self->state.work;
+  if (w.parked || w.busy || (w.items && !w.items->empty()) || w.holds != 1 || w.stopping)
+    return;
+  w.parked = true;
+  self->send(self->state.router, parked_atom::value, self->state.key, w.routed);
 }
 
 /// Called whenever work ends: an idle entity stops when passivated, else tells the router how

@@ -60,6 +60,7 @@ CAF_ADD_ATOM(switchboard, switchboard::actors, inbox_atom, "inbox")
 CAF_ADD_ATOM(switchboard, switchboard::actors, resume_atom, "resume")
 CAF_ADD_ATOM(switchboard, switchboard::actors, ingest_atom, "ingest")
 CAF_ADD_ATOM(switchboard, switchboard::actors, lost_atom, "lost")
+CAF_ADD_ATOM(switchboard, switchboard::actors, parked_atom, "parked")
 CAF_END_TYPE_ID_BLOCK(switchboard)
 
 namespace switchboard::actors {
@@ -194,8 +195,9 @@ using session_router_actor
     = caf::typed_actor<caf::reacts_to<wake_atom, std::string>,
                        caf::reacts_to<tool_request, edge_callback>,
                        caf::reacts_to<replay_atom, std::string, int64_t, std::string>,
-                       caf::reacts_to<idle_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>,
-                       caf::reacts_to<lost_atom, std::vector<int32_t>>>;
+                       caf::reacts_to<idle_atom, std::string, uint32_t>,
+                       caf::reacts_to<parked_atom, std::string, uint32_t>,
+                       caf::reacts_to<sweep_atom>, caf::reacts_to<lost_atom, std::vector<int32_t>>>;
 
 /// A channel adapter (WhatsApp Cloud API, MTN SMS v3 or Twilio): attempts sends with retries and
 /// records every outcome in the delivery log.

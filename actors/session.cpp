@@ -105,6 +105,7 @@ void log_flow(session_ptr self, const char* msg, const std::string& correlation_
 
 void generate(session_ptr self);
 void arm_answer(session_ptr self, std::chrono::milliseconds delay);
+void maybe_park(session_ptr self);
 void start_accept(session_ptr self);
 
 /// Takes a token of the user's reply bucket for one more LLM call (or answer) when there is one.
@@ -481,6 +482,15 @@ void answer_when_allowed(session_ptr self) {
              st.replies ? st.replies->wait(self->clock().now()) : std::chrono::milliseconds{0});
 }
 
+/// While the burst only waits (its gathering window, a reply token) and nothing else runs, the
+/// router stops counting this session against inbox.min_active (router.hpp).
+void maybe_park(session_ptr self) {
+  auto& st = self->state;
+  if (st.burst && st.burst->stage == burst_state::phase::gathering && !st.accepting
+      && !st.burst->answer_after_accept)
+    park(self); // the one hold left is the burst's
+}
+
 void arm_answer(session_ptr self, std::chrono::milliseconds delay) {
   auto& b = *self->state.burst;
   auto timer = b.timer = ++self->state.timers;
@@ -490,6 +500,7 @@ void arm_answer(session_ptr self, std::chrono::milliseconds delay) {
                        if (b && b->timer == timer && b->stage == burst_state::phase::gathering)
                          answer_when_allowed(self);
                      }});
+  maybe_park(self);
 }
 
 /// New accepted messages join the burst; the first one starts the coalescing window.
@@ -558,6 +569,7 @@ void on_wake(session_ptr self) {
   if (st.burst && st.burst->deferred && !st.burst->answer_after_accept
       && st.burst->stage == burst_state::phase::gathering) {
     st.burst->held_in_inbox = true; // accepted with the answer the token allows
+    maybe_park(self);               // still waiting for the token
     return;
   }
   if (st.accepting)
@@ -624,6 +636,7 @@ void on_accepted(session_ptr self, accept_outcome& out) {
     answer_held(self);
   }
   release(self);
+  maybe_park(self);
 }
 
 void on_replay(session_ptr self, int64_t inbound_id, std::string token) {
@@ -722,6 +735,7 @@ session_router_actor::behavior_type router_fn(router_ptr self,
       },
       [=](lost_atom, const std::vector<int32_t>& shards) { stop_lost(self, shards); },
       [=](idle_atom, const std::string& phone, uint32_t seen) { mark_idle(self, phone, seen); },
+      [=](parked_atom, const std::string& phone, uint32_t seen) { mark_parked(self, phone, seen); },
       [=](sweep_atom) { sweep_idle(self); },
   };
 }

@@ -109,7 +109,7 @@ std::vector<field> fields_of(settings& s) {
       {"inbox.yield_rate", kind::size, &s.inbox.yield_rate, {0, 10000000}, "while webhooks arrive faster than this a second, processing yields (acks first)"},
       {"inbox.yield_backlog", kind::size, &s.inbox.yield_backlog, {0, 1000000}, "or while more than this many wait to be stored"},
       {"inbox.yield_latency_ms", kind::ms, &s.inbox.yield_latency, {0, 60000}, "or for a second after 2 % of a second's acknowledgements took longer than this (0: off)"},
-      {"inbox.min_active", kind::size, &s.inbox.min_active, {0, 1000000}, "while yielding, no new entity beyond this many (at most max_active)"},
+      {"inbox.min_active", kind::size, &s.inbox.min_active, {0, 1000000}, "while yielding, no new entity beyond this many live ones (webhooks over yield_rate or yield_backlog) or working ones (acknowledgements only slow: those waiting for their gathering window do not count); at most max_active"},
       {"cluster.enabled", kind::boolean, &s.cluster.enabled, none, "share the shards with the other nodes on this database (off: this node processes them all)"},
       {"cluster.ttl_ms", kind::ms, &s.cluster.lease_ttl, {400, 600000}, "a shard lease lasts this long, renewed every TTL/4; processing stops at 2/3 of it without a renewal"},
       {"cluster.wake_hints", kind::boolean, &s.cluster.wake_hints, none, "a batch of inbox rows stored on one node notifies the others (LISTEN/NOTIFY), whose owned shards are polled at once; the inbox poll stays the safety net"},

@@ -93,8 +93,10 @@ struct inbox_settings {
   std::size_t accept_batch = 200;   ///< most messages of one user one accept takes
   std::size_t max_active = 4096;    ///< entities (sessions, conversations) processing at once
   /// While webhooks arrive faster than yield_rate a second, or more than yield_backlog wait to
-  /// be stored, processing takes no new entity beyond min_active: the acknowledgements come
-  /// first; the rows wait in the inbox.
+  /// be stored, processing takes no new entity beyond min_active live ones: the
+  /// acknowledgements come first; the rows wait in the inbox. While only yield_latency is
+  /// exceeded, min_active working ones (entities waiting for their gathering window or reply
+  /// token do not count: actors/router.hpp).
   std::size_t yield_rate = 3000;
   std::size_t yield_backlog = 64;
   milliseconds yield_latency{10}; ///< or while 2 % of acknowledgements take longer (0: off)

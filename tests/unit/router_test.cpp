@@ -20,9 +20,10 @@ struct journal {
 };
 
 using dummy_entity = caf::typed_actor<caf::reacts_to<std::string>, caf::reacts_to<stop_atom>>;
-using dummy_router = caf::typed_actor<caf::reacts_to<std::string, std::string>,
-                                      caf::reacts_to<idle_atom, std::string, uint32_t>,
-                                      caf::reacts_to<sweep_atom>>;
+using dummy_router = caf::typed_actor<
+    caf::reacts_to<std::string, std::string>, caf::reacts_to<wake_atom, std::string>,
+    caf::reacts_to<idle_atom, std::string, uint32_t>,
+    caf::reacts_to<parked_atom, std::string, uint32_t>, caf::reacts_to<sweep_atom>>;
 
 /// What the dummy router and its entities are given.
 struct dummy_deps {
@@ -47,6 +48,10 @@ dummy_entity::behavior_type dummy_fn(dummy_entity::stateful_pointer<dummy_state>
   self->state.log = log;
   return {
       [=](std::string& msg) {
+        if (msg == "self-release") { // from the entity itself, not routed
+          release(self);
+          return;
+        }
         from_router(self);
         self->state.log->seen.emplace_back(self->state.key, msg, self->id());
         if (msg == "hold") {
@@ -58,6 +63,19 @@ dummy_entity::behavior_type dummy_fn(dummy_entity::stateful_pointer<dummy_state>
                      self->state.work.routed - 1);
         } else if (msg == "release") {
           release(self);
+        } else if (msg == "woken") {
+          if (self->state.work.holds == 0)
+            hold(self); // its work runs until "release"
+        } else if (msg == "park then idle") {
+          park(self);
+          self->send(self, std::string{"self-release"}); // idle on its own, while parked
+        } else if (msg == "park") {
+          park(self); // its one hold is a wait
+        } else if (msg == "park twice") {
+          park(self);
+          park(self); // told once per wait
+        } else if (msg == "nothing") {
+          // routed to it, nothing done: working again until it parks or idles
         } else {
           enqueue(self, [=] { finish(self); });
         }
@@ -72,15 +90,22 @@ router_fn(dummy_router::stateful_pointer<keyed_router_state<dummy_entity, dummy_
   self->state.deps = std::move(deps);
   self->state.kind = "dummy";
   watch_entities(self);
+  auto entity = [=](const std::string& key) -> dummy_entity& {
+    return route_to(self, key, [=](const std::string& k) {
+      return self->spawn<caf::monitored>(dummy_fn, k, self->state.deps, dummy_router{self}, log);
+    });
+  };
   return {
-      [=](std::string& key, std::string& msg) {
-        auto& e = route_to(self, key, [=](const std::string& k) {
-          return self->spawn<caf::monitored>(dummy_fn, k, self->state.deps, dummy_router{self},
-                                             log);
-        });
-        self->send(e, std::move(msg));
+      [=](std::string& key, std::string& msg) { self->send(entity(key), std::move(msg)); },
+      [=](wake_atom, const std::string& key) {
+        // A wake-up admitted starts the entity's work (a hold until "release").
+        if (admit_wake(self, key))
+          self->send(entity(key), std::string{"woken"});
+        else
+          log->seen.emplace_back(key, "refused", 0);
       },
       [=](idle_atom, const std::string& key, uint32_t seen) { mark_idle(self, key, seen); },
+      [=](parked_atom, const std::string& key, uint32_t seen) { mark_parked(self, key, seen); },
       [=](sweep_atom) { sweep_idle(self); },
   };
 }
@@ -112,6 +137,15 @@ struct fixture {
   void send(const std::string& key, const std::string& msg) {
     caf::anon_send(router, key, msg);
     sched->run();
+  }
+
+  /// Whether a wake-up for `key` was admitted (the entity then works until "release").
+  bool wake(const std::string& key) {
+    auto before = log.seen.size();
+    caf::anon_send(router, wake_atom::value, key);
+    sched->run();
+    REQUIRE(log.seen.size() == before + 1);
+    return std::get<1>(log.seen.back()) == "woken";
   }
 
   std::size_t live() {
@@ -241,4 +275,65 @@ TEST_CASE("slow acknowledgements make processing yield; fast ones and a stray sl
   off.acked(100000);
   off.acked(100000);
   CHECK_FALSE(off.busy(1000000, 1000000));
+}
+
+TEST_CASE("while acknowledgements are slow, entities that only wait do not count against "
+          "min_active; under overload, and against max_active, every live one counts",
+          "[router]") {
+  fixture f;
+  f.deps->routing.inbox.min_active = 2;
+  f.deps->routing.inbox.max_active = 4;
+  f.deps->routing.inbox.yield_backlog = 0;
+  f.deps->routing.inbox.yield_rate = 1000000;
+  f.deps->routing.load = std::make_shared<actors::ingest_load>();
+  auto& load = *f.deps->routing.load;
+  auto slow = [&](bool on) { load.slow_until_ms = on ? ingest_load::now_ms() + 3600000 : 0; };
+  slow(true); // slow acknowledgements, the load not high
+  REQUIRE(load.busy(1000000, 0));
+  REQUIRE_FALSE(load.overloaded(1000000, 0));
+
+  CHECK(f.wake("+1"));
+  CHECK(f.wake("+2"));
+  CHECK_FALSE(f.wake("+3")); // two working: min_active
+  CHECK(f.wake("+1"));       // a live entity is always woken
+  f.send("+1", "park twice");
+  CHECK(f.wake("+3")); // +1 only waits: two working again (+2, +3)
+  CHECK_FALSE(f.wake("+4"));
+  f.send("+2", "park");
+  f.send("+3", "park");
+  CHECK(f.wake("+4"));       // one working (+4), four live
+  CHECK_FALSE(f.wake("+5")); // max_active counts the parked ones too
+  f.send("+4", "release");   // +4 idle: three live, none working
+  CHECK(f.wake("+5"));
+  f.send("+1", "nothing"); // routed to: +1 counts as working again (+1, +5)
+  CHECK_FALSE(f.wake("+4"));
+  f.send("+1", "release"); // a working entity turns idle: one working, three live
+  CHECK(f.wake("+4"));
+  f.send("+2", "release"); // a parked one turns idle: two working (+4, +5), three live
+  CHECK_FALSE(f.wake("+6"));
+  f.send("+5", "park");
+  CHECK(f.wake("+6"));
+
+  slow(false);               // not yielding: only max_active counts
+  CHECK_FALSE(f.wake("+7")); // +3, +4, +5, +6 live
+  f.send("+3", "release");
+  CHECK(f.wake("+7")); // working: +4, +6, +7
+
+  slow(true);
+  f.send("+7", "park then idle"); // parked, then idle without a routed message in between
+  CHECK_FALSE(f.wake("+8"));      // it was uncounted once: +4, +6 working
+  f.send("+6", "park");
+  CHECK(f.wake("+8")); // live: +4, +5 and +6 parked, +8; working: +4, +8
+
+  // Overloaded (a backlog to store): the parked ones count against min_active too.
+  f.deps->routing.inbox.max_active = 10;
+  f.deps->routing.inbox.min_active = 5;
+  slow(false);
+  load.backlog = 1;
+  REQUIRE(load.overloaded(1000000, 0));
+  CHECK(f.wake("+9"));        // five live
+  CHECK_FALSE(f.wake("+10")); // three working, but five live
+  load.backlog = 0;
+  slow(true);
+  CHECK(f.wake("+10")); // only slow: three working
 }
