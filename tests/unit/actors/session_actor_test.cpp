@@ -55,7 +55,11 @@ std::vector<int64_t> answered_ids(const batch_request& r) {
 struct session_fixture : test::actor_harness {
   session_router_actor router;
 
-  explicit session_fixture(std::size_t reply_burst = 10, double reply_rate_per_min = 60) {
+  /// `load`: the acknowledgement path's load the router reads (none: never yielding).
+  explicit session_fixture(std::size_t reply_burst = 10, double reply_rate_per_min = 60,
+                           std::shared_ptr<ingest_load> load = nullptr,
+                           std::size_t min_active = 64) {
+    cfg.inbox.min_active = min_active;
     cfg.session.coalesce = std::chrono::milliseconds{1000};
     cfg.session.reply_burst = reply_burst;
     cfg.session.reply_rate_per_min = reply_rate_per_min;
@@ -63,7 +67,9 @@ struct session_fixture : test::actor_harness {
     cfg.actors.idle_passivate = std::chrono::seconds{10};
     followup_prompt = "You are a helpful assistant.";
     start_fakes();
-    router = keep(spawn_session_router(*sys, make_session_deps()));
+    auto deps = std::make_shared<session_deps>(*make_session_deps());
+    deps->routing.load = std::move(load);
+    router = keep(spawn_session_router(*sys, deps));
     run();
   }
 
@@ -311,4 +317,35 @@ TEST_CASE("session: past the reply bucket, new messages wait in the inbox and on
     CHECK(f.reply_queued(101) == std::vector<int64_t>{2, 3, 4, 5, 6, 7});
     CHECK(f.llm.total == 2);
   }
+}
+
+TEST_CASE("session: while acknowledgements are slow, a session waiting for its gathering window "
+          "leaves room under inbox.min_active for another user's; under overload it does not",
+          "[actors]") {
+  auto load = std::make_shared<ingest_load>();
+  load->slow_until_ms = ingest_load::now_ms() + 3600 * 1000; // slow acknowledgements
+  session_fixture f{10, 60, load, 1};
+  auto wake_other = [&](const std::string& other) {
+    caf::anon_send(f.router, wake_atom::value, other);
+    f.run();
+  };
+  f.wake();
+  CHECK(f.db.count("accept_messages") == 1);
+  wake_other("+15550002222"); // the first user's accept is at work: min_active reached
+  CHECK(f.db.count("accept_messages") == 1);
+  f.accept({inbound(1, "hi")}); // accepted: it only waits for its window now
+  wake_other("+15550002222");
+  CHECK(f.db.count("accept_messages") == 2);
+  auto other = f.db.take_batch("accept_messages");
+  REQUIRE(other);
+  CHECK(std::any_cast<const storage::accept_request&>(other->input).phone == "+15550002222");
+
+  // Overloaded (webhooks waiting to be stored): every live session counts.
+  load->backlog = 1000;
+  wake_other("+15550003333");
+  CHECK(f.db.count("accept_messages") == 2);
+  // The first user's answer is not held back by the overload: its window closes, it answers.
+  f.advance(std::chrono::milliseconds{1000});
+  f.history();
+  CHECK(f.asked() == std::vector<std::string>{"hi"});
 }
