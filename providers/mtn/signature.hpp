@@ -2,12 +2,8 @@
 
 // The MTN webhook signature (X-MTN-Signature).
 
-#include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
-
-#include "providers/common.hpp"
 
 namespace switchboard::providers {
 

@@ -2,10 +2,8 @@
 
 // Twilio's request validation (X-Twilio-Signature), form- and JSON-bodied.
 
-#include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "core/form.hpp"
 #include "providers/common.hpp"

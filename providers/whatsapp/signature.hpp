@@ -2,12 +2,8 @@
 
 // Meta's webhook signature (X-Hub-Signature-256).
 
-#include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
-
-#include "providers/common.hpp"
 
 namespace switchboard::providers {
 

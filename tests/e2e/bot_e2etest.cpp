@@ -54,24 +54,26 @@ json status_changes(test::stack& s, int64_t conv, const std::string& status,
   return r.json();
 }
 
-/// Chatwoot API calls the server made for a conversation (messages and status toggles).
-json chatwoot_calls(test::stack& s, int64_t conv, const std::string& what) {
+/// The requests a simulated provider recorded whose path contains `needle` (and, when given,
+/// whose method is `method`), oldest first.
+json sim_calls(test::stack& s, const std::string& provider, const std::string& needle,
+               const char* method = nullptr) {
   json out = json::array();
-  auto all = s.sim_requests("chatwoot");
-  auto needle = "/conversations/" + std::to_string(conv) + "/" + what;
+  auto all = s.sim_requests(provider);
   for (auto& r : all["requests"])
-    if (r["method"] == "POST" && r["path"].get<std::string>().find(needle) != std::string::npos)
+    if ((method == nullptr || r["method"] == method)
+        && r["path"].get<std::string>().find(needle) != std::string::npos)
       out.push_back(r);
   return out;
 }
 
+/// Chatwoot API calls the server made for a conversation (messages and status toggles).
+json chatwoot_calls(test::stack& s, int64_t conv, const std::string& what) {
+  return sim_calls(s, "chatwoot", "/conversations/" + std::to_string(conv) + "/" + what, "POST");
+}
+
 json telegram_sends(test::stack& s) {
-  json out = json::array();
-  auto all = s.sim_requests("telegram");
-  for (auto& r : all["requests"])
-    if (r["path"].get<std::string>().find("/sendMessage") != std::string::npos)
-      out.push_back(r);
-  return out;
+  return sim_calls(s, "telegram", "/sendMessage");
 }
 
 test::stack_options bot_stack() {
@@ -130,15 +132,12 @@ TEST_CASE("Chatwoot credentials: the user token reads the Help Center, the bot t
     CHECK(msg["json"]["private"] == false);
     CHECK(msg["json"]["content"].get<std::string>().find("Sources") != std::string::npos);
     CHECK(msg["headers"]["api_access_token"] == s.env("SWITCHBOARD_CHATWOOT_BOT_TOKEN"));
-    bool read = false;
-    auto recorded = s.sim_requests("chatwoot");
-    for (auto& r : recorded["requests"])
-      if (r["path"].get<std::string>().find("/portals/") != std::string::npos) {
-        read = true;
-        CHECK(r["status"] == 200);
-        CHECK(r["headers"]["api_access_token"] == s.env("SWITCHBOARD_CHATWOOT_USER_TOKEN"));
-      }
-    CHECK(read);
+    auto reads = sim_calls(s, "chatwoot", "/portals/");
+    CHECK_FALSE(reads.empty());
+    for (auto& r : reads) {
+      CHECK(r["status"] == 200);
+      CHECK(r["headers"]["api_access_token"] == s.env("SWITCHBOARD_CHATWOOT_USER_TOKEN"));
+    }
   }
   SECTION("only the agent bot's token: Chatwoot refuses the read; the note says so") {
     auto o = bot_stack();
@@ -155,16 +154,12 @@ TEST_CASE("Chatwoot credentials: the user token reads the Help Center, the bot t
     INFO(content);
     CHECK(content.find("could not read the Help Center") != std::string::npos);
     CHECK(content.find("matched") == std::string::npos);
-    bool refused = false;
-    auto recorded = s.sim_requests("chatwoot");
-    for (auto& r : recorded["requests"])
-      if (r["path"].get<std::string>().find("/portals/") != std::string::npos) {
-        refused = true;
-        CHECK(r["status"] == 401);
-        CHECK(r["response"]
-              == json{{"error", "Access to this endpoint is not authorized for bots"}});
-      }
-    CHECK(refused);
+    auto reads = sim_calls(s, "chatwoot", "/portals/");
+    CHECK_FALSE(reads.empty());
+    for (auto& r : reads) {
+      CHECK(r["status"] == 401);
+      CHECK(r["response"] == json{{"error", "Access to this endpoint is not authorized for bots"}});
+    }
     // The provider's notification names the reason too.
     REQUIRE(test::eventually([&] { return telegram_sends(s).size() == 1; }));
     CHECK(telegram_sends(s)[0]["json"]["text"].get<std::string>().find(
