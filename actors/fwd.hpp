@@ -203,7 +203,8 @@ using session_router_actor
 /// records every outcome in the delivery log.
 using channel_actor
     = caf::typed_actor<caf::reacts_to<outbound_send>, caf::reacts_to<retry_atom, outbound_send>,
-                       caf::reacts_to<resume_atom, deferred_step>, caf::reacts_to<tick_atom>>;
+                       caf::reacts_to<resume_atom, deferred_step>, caf::reacts_to<tick_atom>,
+                       caf::reacts_to<timeout_atom>>;
 
 /// Periodic durable work: closing expired sessions, re-claiming stalled sends and replies,
 /// waking the entities whose pending inbox rows lost their wake-up, purging old inbox rows.

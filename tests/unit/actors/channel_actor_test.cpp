@@ -172,6 +172,49 @@ TEST_CASE("channel: a provider answer arriving after the call timed out is not c
   CHECK(f.failed() == 0);
 }
 
+TEST_CASE("channel: the sends awaiting the provider share one deadline timer; each unanswered "
+          "send fails at its own deadline",
+          "[actors]") {
+  channel_fixture f{1000}; // the breaker stays closed (an open one arms a timer of its own)
+  for (int64_t id = 1; id <= 30; ++id)
+    f.attempt(send_of(id));
+  f.advance(std::chrono::minutes{2});
+  for (int64_t id = 31; id <= 50; ++id)
+    f.attempt(send_of(id));
+  REQUIRE(f.http.pending.size() == 50);
+  // One timer for the fifty calls in flight, not one each.
+  CHECK(f.pending_timers() == 1);
+  // Twenty of the first thirty and ten of the later twenty are answered.
+  std::vector<test::pending_call<http_call, http_reply>> silent;
+  for (int i = 0; i < 50; ++i) {
+    auto c = f.http.take();
+    REQUIRE(c);
+    if (i % 3 == 0 && i < 30)
+      silent.push_back(std::move(*c)); // 10 of the first 30
+    else if (i % 2 == 0 && i >= 30)
+      silent.push_back(std::move(*c)); // 10 of the later 20
+    else
+      c->deliver(accepted());
+  }
+  f.run();
+  CHECK(f.sent() == 30);
+  CHECK(f.db.count("retry_or_fail") == 0);
+  // Three minutes later (5 min after the first thirty): their ten silent calls fail, no others.
+  f.advance(std::chrono::minutes{3} + std::chrono::seconds{1});
+  CHECK(f.db.count("retry_or_fail") == 10);
+  CHECK(f.pending_timers() == 1);
+  // Two minutes more: the later ten fail; nothing is awaited and no timer is left.
+  f.advance(std::chrono::minutes{2});
+  CHECK(f.db.count("retry_or_fail") == 20);
+  CHECK(f.pending_timers() == 0);
+  // Answers arriving after their deadline are ignored: not recorded, not counted.
+  for (auto& c : silent)
+    c.deliver(accepted());
+  f.run();
+  CHECK(f.sent() == 30);
+  CHECK(f.db.count("retry_or_fail") == 20);
+}
+
 TEST_CASE("channel over MTN: the send waits for the token; a 401 forgets it and the row is "
           "tried again at once with a new one",
           "[actors]") {

@@ -197,6 +197,7 @@ inline actors::channel_actor::behavior_type fake_channel(actors::channel_actor::
       [=](retry_atom, outbound_send& x) { s->sends.push_back(std::move(x)); },
       [=](resume_atom, deferred_step& step) { step(); },
       [=](tick_atom) {},
+      [=](timeout_atom) {},
   };
 }
 
@@ -329,6 +330,10 @@ struct actor_harness {
 
   /// Runs every message that is due.
   void run() { sched->run(); }
+
+  /// Timers the actors have set and the test clock has not fired (delayed messages and request
+  /// timeouts alike).
+  std::size_t pending_timers() const { return sched->clock().schedule().size(); }
 
   /// Moves the test clock forward and runs what came due.
   void advance(std::chrono::milliseconds d) {
