@@ -4,9 +4,8 @@
 // control (in flight, rate), the circuit breaker, the durable retry schedule and its fallbacks,
 // credentials that expire (asked of the provider), and recording the outcome.
 
-#include <algorithm>
 #include <deque>
-#include <unordered_map>
+#include <map>
 #include <variant>
 
 #include "actors/common.hpp"
@@ -25,6 +24,13 @@ using std::chrono::milliseconds;
 using std::chrono::system_clock;
 
 namespace {
+
+/// A send awaiting the HTTP client's answer.
+struct awaited_call {
+  caf::actor_clock::time_point deadline;
+  outbound_send send;
+  core::circuit_permit permit;
+};
 
 struct channel_state {
   static inline const char* name = "channel";
@@ -53,10 +59,11 @@ struct channel_state {
   // when cancelled, two wake-ups of that thread per send (13.7 % of the server's CPU in the call
   // fan-out profile). The guard against an answer that never comes is kept here instead: one
   // deadline timer per channel (`timeout_atom`), re-armed at most once a second, fails the calls
-  // older than `answer_deadline`; a late answer finds its call gone and is ignored.
+  // older than `answer_deadline`; a late answer finds its call gone and is ignored. Every call
+  // waits the same `answer_deadline`, so call-number order is deadline order: the first entry is
+  // the next to expire.
   uint64_t calls = 0;
-  std::unordered_map<uint64_t, std::pair<outbound_send, core::circuit_permit>> awaiting;
-  std::deque<std::pair<caf::actor_clock::time_point, uint64_t>> deadlines; ///< oldest first
+  std::map<uint64_t, awaited_call> awaiting;
   bool deadline_armed = false;
 };
 
@@ -454,8 +461,7 @@ void on_answer(channel_ptr self, outbound_send s, const core::circuit_permit& pe
 
 /// Removes an awaited call: its send and permit, or nothing when it was already settled (the
 /// deadline passed before the answer came, or the answer came before the deadline).
-std::optional<std::pair<outbound_send, core::circuit_permit>> take_awaiting(channel_state& st,
-                                                                            uint64_t id) {
+std::optional<awaited_call> take_awaiting(channel_state& st, uint64_t id) {
   auto it = st.awaiting.find(id);
   if (it == st.awaiting.end())
     return std::nullopt;
@@ -472,18 +478,16 @@ void unanswered(channel_ptr self, outbound_send s, const core::circuit_permit& p
   retry_later(self, s, reason, std::nullopt);
 }
 
-/// Arms the deadline timer for the oldest awaited call, unless armed or nothing is awaited.
-/// At least a second apart, so a steady stream of sends costs one timer a second, not one each.
+/// Arms the deadline timer for the oldest awaited call, unless armed or nothing is awaited. The
+/// timer stays set until it fires (answers do not cancel it), and fires no sooner than a second
+/// after it is armed, so the calls expiring within that second are failed together.
 void arm_deadline(channel_ptr self) {
   auto& st = self->state;
-  // Settled calls leave their deadline behind; drop those at the front.
-  while (!st.deadlines.empty() && st.awaiting.count(st.deadlines.front().second) == 0)
-    st.deadlines.pop_front();
-  if (st.deadline_armed || st.deadlines.empty())
+  if (st.deadline_armed || st.awaiting.empty())
     return;
   st.deadline_armed = true;
-  auto wait
-      = std::chrono::duration_cast<milliseconds>(st.deadlines.front().first - self->clock().now());
+  auto wait = std::chrono::duration_cast<milliseconds>(st.awaiting.begin()->second.deadline
+                                                       - self->clock().now());
   self->delayed_send(self, std::max(wait, milliseconds{1000}), timeout_atom::value);
 }
 
@@ -503,23 +507,17 @@ void send_now(channel_ptr self, outbound_send s, core::circuit_permit permit) {
     return;
   }
   auto id = ++st.calls;
-  st.awaiting.emplace(id, std::make_pair(std::move(s), permit));
-  st.deadlines.emplace_back(self->clock().now() + answer_deadline, id);
-  // Settled calls behind an old unanswered one stay in `deadlines`; compact when they outnumber
-  // the awaited ones, so its size stays proportional to the calls in flight.
-  if (st.deadlines.size() > 1024 && st.deadlines.size() > 2 * st.awaiting.size()) {
-    auto settled = [&](const auto& d) { return st.awaiting.count(d.second) == 0; };
-    st.deadlines.erase(std::remove_if(st.deadlines.begin(), st.deadlines.end(), settled),
-                       st.deadlines.end());
-  }
+  st.awaiting.emplace_hint(
+      st.awaiting.end(), id,
+      awaited_call{self->clock().now() + answer_deadline, std::move(s), permit});
   arm_deadline(self);
   auto answered = [self, id](http_reply& r) {
     if (auto call = take_awaiting(self->state, id))
-      on_answer(self, std::move(call->first), call->second, r);
+      on_answer(self, std::move(call->send), call->permit, r);
   };
   auto failed = [self, id](caf::error& e) {
     if (auto call = take_awaiting(self->state, id))
-      unanswered(self, std::move(call->first), call->second, core::reason_of(e));
+      unanswered(self, std::move(call->send), call->permit, core::reason_of(e));
   };
   // No CAF timeout (see channel_state::awaiting): the deadline timer is the guard.
   std::visit(
@@ -534,15 +532,12 @@ void expire_overdue(channel_ptr self) {
   auto& st = self->state;
   st.deadline_armed = false;
   auto now = self->clock().now();
-  while (!st.deadlines.empty() && st.deadlines.front().first <= now) {
-    auto id = st.deadlines.front().second;
-    st.deadlines.pop_front();
-    if (auto call = take_awaiting(st, id))
-      unanswered(
-          self, std::move(call->first), call->second,
-          st.service + ": no answer within "
-              + std::to_string(std::chrono::duration_cast<milliseconds>(answer_deadline).count())
-              + " ms");
+  const auto reason = st.service + ": no answer within "
+                      + std::to_string(milliseconds{answer_deadline}.count()) + " ms";
+  while (!st.awaiting.empty() && st.awaiting.begin()->second.deadline <= now) {
+    auto call = std::move(st.awaiting.begin()->second);
+    st.awaiting.erase(st.awaiting.begin());
+    unanswered(self, std::move(call.send), call.permit, reason);
   }
   arm_deadline(self);
 }
