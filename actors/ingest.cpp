@@ -45,6 +45,7 @@ public:
       sql_ = storage::open_session(cfg_.dsn);
       storage::exec_script(*sql_, "SET statement_timeout = "
                                       + std::to_string(cfg_.statement_timeout.count()));
+      storage::use_for_ingest_only(*sql_);
       if (!cfg_.node.empty())
         storage::name_hint_sender(*sql_, cfg_.node);
       if (down_)

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/db.hpp"
 #include "storage/pg.hpp"
 
 namespace switchboard::storage {
@@ -129,6 +130,10 @@ std::vector<inbox_stored> store(soci::session& sql, const pg_statement& st,
 std::vector<inbox_stored> insert_inbox(soci::session& sql,
                                        const std::vector<const core::inbox_entry*>& entries) {
   return store(sql, insert_sql, entries);
+}
+
+void use_for_ingest_only(soci::session& sql) {
+  exec_script(sql, "SET plan_cache_mode = force_generic_plan");
 }
 
 std::vector<inbox_stored> record_inbox(soci::session& sql,

@@ -27,6 +27,12 @@ struct inbox_stored {
 std::vector<inbox_stored> insert_inbox(soci::session& sql,
                                        const std::vector<const core::inbox_entry*>& entries);
 
+/// Sets up a connection that runs insert_inbox and nothing else (an ingest worker's): the
+/// INSERT's plan does not depend on the table's size or the batch (it inserts what it is given
+/// and checks conflicts through the primary key), so it is planned once per connection instead
+/// of once per batch as on the other connections (storage::open_session forces custom plans).
+void use_for_ingest_only(soci::session& sql);
+
 /// A pending row taken for processing.
 struct inbox_row {
   int64_t id = 0;

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <thread>
 
 #include <soci/soci.h>
@@ -90,6 +91,34 @@ TEST_CASE("ingest: one row per dedupe key, within a batch and across batches", "
   CHECK(second[1].inserted);
   CHECK(d.count("SELECT count(*) FROM inbox") == 3);
   CHECK(d.count("SELECT count(DISTINCT shard) FROM inbox WHERE entity = '+250788000001'") == 1);
+}
+
+TEST_CASE("an ingest worker's connection plans the insert once and dedupes as any other",
+          "[inbox]") {
+  inbox_db d;
+  auto sql = d.db.connect();
+  use_for_ingest_only(*sql);
+  auto one = ingest(*sql, {msg("g1", "+250788000011", "hi")});
+  auto dup = ingest(*sql, {msg("g2", "+250788000012", "a"), msg("g1", "+250788000011", "hi"),
+                           msg("g2", "+250788000012", "a")});
+  std::vector<core::inbound_message> many;
+  for (int i = 0; i < 50; ++i)
+    many.push_back(msg("g-many-" + std::to_string(i), "+2507880001" + std::to_string(10 + i), "x"));
+  auto fifty = ingest(*sql, many);
+  CHECK(one.at(0).inserted);
+  CHECK(dup.at(0).inserted);
+  CHECK_FALSE(dup.at(1).inserted); // stored by the first batch
+  CHECK_FALSE(dup.at(2).inserted); // twice in this batch
+  CHECK(std::all_of(fifty.begin(), fifty.end(), [](auto& r) { return r.inserted; }));
+  CHECK(d.count("SELECT count(*) FROM inbox") == 52);
+  // Three batches of three sizes, one plan: the generic one, never a custom one.
+  static constexpr pg_statement plans{
+      "sb_test_plans", "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                       "WHERE name = 'sb_inbox_insert'"};
+  auto counts = pg_exec(*sql, plans, {});
+  REQUIRE(counts.size() == 1);
+  CHECK(counts.int64(0, 0) == 3);
+  CHECK(counts.int64(0, 1) == 0);
 }
 
 TEST_CASE("concurrent deliveries of one webhook store one row", "[inbox]") {
